@@ -1,0 +1,117 @@
+/**
+ * The seam between the NVMe target core and its transports, modelled on Linux
+ * `struct nvmet_fabrics_ops` (drivers/nvme/target/nvmet.h).
+ *
+ * Rules of the seam:
+ *  - A transport never interprets commands: it hands the 64-byte SQE to the core
+ *    (`CoreQueue.initRequest`), moves the data the request asks for, calls
+ *    `req.execute()`, and sends whatever the core completes via `queueResponse`.
+ *  - The core never touches a socket: it only calls the methods below.
+ *
+ * This file is a contract shared by the core (target/core, target/admin, target/io,
+ * ...) and every transport (target/tcp, target/rdma). Change it only with both sides.
+ */
+
+/** Transport types as in the Discovery Log Page TRTYPE field. */
+export const enum TrType {
+  RDMA = 1,
+  FC = 2,
+  TCP = 3,
+  LOOP = 254,
+}
+
+/** Direction of a command's data transfer, from the host's point of view. */
+export const enum DataDir {
+  None = 0,
+  /** host → controller (Write, Connect data, Set Features with data, ...) */
+  H2C = 1,
+  /** controller → host (Read, Identify, Get Log Page, ...) */
+  C2H = 2,
+}
+
+/**
+ * What the core exposes of one request to the transport. The transport owns the
+ * request object's lifetime on the wire; the core owns its meaning.
+ */
+export interface TransportRequest {
+  /** 64-byte submission queue entry (a view: the transport may reuse the memory after complete). */
+  readonly sqe: Uint8Array;
+  readonly cid: number;
+  readonly dataDir: DataDir;
+  /** Bytes the command transfers (0 for none), computed by the core from the command itself. */
+  readonly transferLen: number;
+  /**
+   * Staging buffer for the data, `transferLen` bytes, allocated by `allocData()`.
+   * For H2C the transport fills it before `execute()`; for C2H the core fills it
+   * and the transport sends it before the completion.
+   */
+  readonly data: Uint8Array | null;
+  /** Allocate the staging buffer (system memory or p2pmem, the core decides). */
+  allocData(): void;
+  /** Run the command. Completion arrives later via `TransportQueue.queueResponse`. */
+  execute(): void;
+  /**
+   * Complete the request with a status without executing it (transport-detected
+   * errors such as an SGL the transport cannot map). Calls queueResponse.
+   */
+  completeWithStatus(status: number): void;
+  /** 16-byte completion queue entry, valid in queueResponse. */
+  readonly cqe: Uint8Array;
+  /** NVMe status (SCT << 8 | SC, DNR as bit 14, MORE bit 13) of the completion; 0 = success. */
+  readonly status: number;
+  /**
+   * The transport is done with this request (response fully written, or the
+   * connection died): the core frees the staging buffer (p2pmem must never leak)
+   * and may recycle the object. Called exactly once per initRequest.
+   */
+  release(): void;
+}
+
+/** One submission/completion queue pair as the transport sees it (an NVMe/TCP connection, an RDMA QP). */
+export interface TransportQueue {
+  /** Send the response for `req`: for C2H data first the data, then the CQE (or C2HData with SUCCESS). */
+  queueResponse(req: TransportRequest): void;
+  /** Drop the connection (controller teardown, keep-alive timeout, fatal error). Idempotent. */
+  disconnect(reason: string): void;
+  /** Printable peer address for logs, e.g. "127.0.0.1:53122". */
+  readonly peer: string;
+}
+
+/** What the core tells a transport about a port when it is enabled. */
+export interface PortInfo {
+  readonly portId: number;
+  readonly traddr: string;
+  readonly trsvcid: string;
+  /** In-capsule data size for I/O queues, bytes (Linux port param inline_data_size). */
+  readonly inlineDataSize: number;
+}
+
+/**
+ * What a transport provides to the core (struct nvmet_fabrics_ops).
+ */
+export interface FabricsOps {
+  readonly trtype: TrType;
+  /** Start accepting connections for a port; resolves once listening (with the bound port number). */
+  addPort(port: PortInfo, core: CoreQueueFactory): Promise<{ trsvcid: string }>;
+  /** Stop accepting and disconnect every queue of the port. */
+  removePort(portId: number): Promise<void>;
+  /** Largest data transfer per command this transport supports, bytes (0 = unlimited). */
+  maxTransferSize(): number;
+}
+
+/** Handed to transports by the core: creates the core side of a queue for a new connection. */
+export interface CoreQueueFactory {
+  createQueue(transportQueue: TransportQueue): CoreQueue;
+}
+
+/** The core side of one queue (Linux nvmet_sq/nvmet_cq). */
+export interface CoreQueue {
+  /** Parse an SQE into a request. Never throws: bad commands come back already completed with a status. */
+  initRequest(sqe: Uint8Array): TransportRequest;
+  /** Connection lost: fail outstanding requests, release staging, detach from the controller. */
+  destroy(): void;
+  /** Queue id once Connect succeeded (0 = admin queue), -1 before. */
+  readonly qid: number;
+  /** True when the host disabled SQ flow control at Connect (CATTR bit 2): C2HData may carry SUCCESS. */
+  readonly sqFlowControlDisabled: boolean;
+}
