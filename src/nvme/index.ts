@@ -1,0 +1,12 @@
+/**
+ * Barrel for the NVMe structure codecs. Prefer importing the specific module
+ * (e.g. `src/nvme/sqe.js`) so dependencies stay visible; this exists for the
+ * initiator's public API and quick scripts.
+ */
+export * from './opcodes.js';
+export * from './status.js';
+export * from './sqe.js';
+export * from './cqe.js';
+export * from './sgl.js';
+export * from './registers.js';
+export * from './fabrics.js';
