@@ -10,3 +10,7 @@ export * from './cqe.js';
 export * from './sgl.js';
 export * from './registers.js';
 export * from './fabrics.js';
+export * from './identify.js';
+export * from './identify-ctrl.js';
+export * from './identify-ns.js';
+export * from './identify-lists.js';
