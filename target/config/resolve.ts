@@ -1,0 +1,196 @@
+/**
+ * resolveConfig: a loaded NvmetConfig → the fully defaulted values the target
+ * core builds subsystems, namespaces and ports from.
+ *
+ * Defaults follow the Linux target where it has one (allow_any_host off, model
+ * "Linux", cntlid 1..0xffef, ANA group 1, treq "not specified"), except where
+ * Linux picks something random per boot: nvmet-ts derives the serial number and
+ * the namespace UUID from the NQN (and nsid) instead, so a target restarted from
+ * the same file identifies itself the same way to hosts.
+ */
+import { createHash } from 'node:crypto';
+import { isAbsolute, resolve as resolvePath } from 'node:path';
+import type { NvmetConfig, P2pmemSetting, TopologyRef } from './types.js';
+import {
+  CNTLID_MAX,
+  QID_MAX,
+  parseBackingSpec,
+  versionToVs,
+  type AdrFam,
+  type BackingSpec,
+  type BlockSize,
+  type Treq,
+  type TrType,
+} from './validators.js';
+
+export const DEFAULTS = {
+  allowAnyHost: false,
+  model: 'Linux',
+  version: '1.3',
+  firmware: '1.0',
+  cntlidMin: 1,
+  cntlidMax: CNTLID_MAX,
+  qidMax: QID_MAX,
+  ieeeOui: 0,
+  vendorId: 0,
+  subsysVendorId: 0,
+  anaGrpid: 1,
+  blockSize: 512 as BlockSize,
+  treq: 'not specified' as Treq,
+  /** -1: let the transport choose (nvmet-tcp: 16 KiB). */
+  inlineDataSize: -1,
+  maxQueueSize: -1,
+  allowP2pmem: false,
+  p2pmem: false as P2pmemSetting,
+  nguid: '00000000-0000-0000-0000-000000000000',
+} as const;
+
+export interface ResolvedNamespace {
+  nsid: number;
+  enabled: boolean;
+  /** File paths made absolute against the config's directory. Unset for a disabled namespace without a path. */
+  backing: BackingSpec | null;
+  blockSize: BlockSize;
+  uuid: string;
+  nguid: string;
+  anaGrpid: number;
+  p2pmem: P2pmemSetting;
+  /** BDF of the NVMe SSD the media lives on; undefined = the runtime places it. */
+  nvme?: string;
+}
+
+export interface ResolvedSubsystem {
+  nqn: string;
+  allowAnyHost: boolean;
+  allowedHosts: string[];
+  serial: string;
+  model: string;
+  firmware: string;
+  /** "1.3" */
+  version: string;
+  /** VS register value of `version`. */
+  vs: number;
+  cntlidMin: number;
+  cntlidMax: number;
+  qidMax: number;
+  ieeeOui: number;
+  vendorId: number;
+  subsysVendorId: number;
+  piEnable: boolean;
+  namespaces: ResolvedNamespace[];
+}
+
+export interface ResolvedPort {
+  portid: number;
+  trtype: TrType | '';
+  adrfam: AdrFam | '';
+  traddr: string;
+  /** Decimal port for tcp/rdma; "0" = any free port. */
+  trsvcid: string;
+  treq: Treq | '';
+  inlineDataSize: number;
+  maxQueueSize: number;
+  allowP2pmem: boolean;
+  /** BDF of the NIC; undefined = the runtime places it. */
+  nic?: string;
+  subsystems: string[];
+  referrals: { name: string; trtype: TrType | ''; adrfam: AdrFam | ''; traddr: string; trsvcid: string; portid: number; enabled: boolean }[];
+}
+
+export interface ResolvedConfig {
+  hosts: string[];
+  subsystems: ResolvedSubsystem[];
+  ports: ResolvedPort[];
+  topology?: TopologyRef;
+}
+
+/** 16 hex digits derived from the NQN (Linux: random at subsystem creation). */
+export function defaultSerial(nqn: string): string {
+  return createHash('sha256').update(`nvmet-ts serial\0${nqn}`).digest('hex').slice(0, 16);
+}
+
+/** A version-8 (RFC 9562 custom) UUID derived from subsystem NQN and nsid (Linux: random). */
+export function defaultNamespaceUuid(nqn: string, nsid: number): string {
+  const h = createHash('sha256').update(`nvmet-ts ns uuid\0${nqn}\0${nsid}`).digest();
+  h[6] = (h[6]! & 0x0f) | 0x80;
+  h[8] = (h[8]! & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
+/** Resolve defaults. `baseDir` anchors relative backing file paths (the config file's directory). */
+export function resolveConfig(config: NvmetConfig, baseDir: string = process.cwd()): ResolvedConfig {
+  const subsystems = config.subsystems.map((s): ResolvedSubsystem => {
+    const a = s.attr;
+    const version = a.version ?? DEFAULTS.version;
+    return {
+      nqn: s.nqn,
+      allowAnyHost: a.allowAnyHost ?? DEFAULTS.allowAnyHost,
+      allowedHosts: [...s.allowedHosts],
+      serial: a.serial ?? defaultSerial(s.nqn),
+      model: a.model ?? DEFAULTS.model,
+      firmware: a.firmware ?? DEFAULTS.firmware,
+      version,
+      vs: versionToVs(version),
+      cntlidMin: a.cntlidMin ?? DEFAULTS.cntlidMin,
+      cntlidMax: a.cntlidMax ?? DEFAULTS.cntlidMax,
+      qidMax: a.qidMax ?? DEFAULTS.qidMax,
+      ieeeOui: a.ieeeOui ?? DEFAULTS.ieeeOui,
+      vendorId: a.vendorId ?? DEFAULTS.vendorId,
+      subsysVendorId: a.subsysVendorId ?? DEFAULTS.subsysVendorId,
+      piEnable: a.piEnable ?? false,
+      namespaces: s.namespaces.map((ns): ResolvedNamespace => {
+        let backing: BackingSpec | null = null;
+        const p = ns.device.path;
+        if (p !== undefined && p !== '' && p !== '(null)') {
+          const spec = parseBackingSpec(p);
+          if (spec.ok) {
+            backing = spec.value.kind === 'file' && !isAbsolute(spec.value.path)
+              ? { kind: 'file', path: resolvePath(baseDir, spec.value.path) }
+              : spec.value;
+          }
+        }
+        const r: ResolvedNamespace = {
+          nsid: ns.nsid,
+          enabled: ns.enable,
+          backing,
+          blockSize: ns.nvmetTs?.blockSize ?? DEFAULTS.blockSize,
+          uuid: ns.device.uuid ?? defaultNamespaceUuid(s.nqn, ns.nsid),
+          nguid: ns.device.nguid ?? DEFAULTS.nguid,
+          anaGrpid: ns.anaGrpid ?? ns.ana?.grpid ?? DEFAULTS.anaGrpid,
+          p2pmem: ns.p2pmem ?? DEFAULTS.p2pmem,
+        };
+        if (ns.nvmetTs?.nvme !== undefined) r.nvme = ns.nvmetTs.nvme;
+        return r;
+      }),
+    };
+  });
+  const ports = config.ports.map((p): ResolvedPort => {
+    const r: ResolvedPort = {
+      portid: p.portid,
+      trtype: p.addr.trtype ?? '',
+      adrfam: p.addr.adrfam ?? '',
+      traddr: p.addr.traddr ?? '',
+      trsvcid: p.addr.trsvcid ?? '',
+      treq: p.addr.treq ?? DEFAULTS.treq,
+      inlineDataSize: p.param?.inlineDataSize ?? DEFAULTS.inlineDataSize,
+      maxQueueSize: p.param?.maxQueueSize ?? DEFAULTS.maxQueueSize,
+      allowP2pmem: p.param?.allowP2pmem ?? DEFAULTS.allowP2pmem,
+      subsystems: [...p.subsystems],
+      referrals: p.referrals.map((ref) => ({
+        name: ref.name,
+        trtype: ref.addr.trtype ?? '',
+        adrfam: ref.addr.adrfam ?? '',
+        traddr: ref.addr.traddr ?? '',
+        trsvcid: ref.addr.trsvcid ?? '',
+        portid: ref.addr.portid ?? 0,
+        enabled: ref.enable ?? false,
+      })),
+    };
+    if (p.nvmetTs?.nic !== undefined) r.nic = p.nvmetTs.nic;
+    return r;
+  });
+  const out: ResolvedConfig = { hosts: config.hosts.map((h) => h.nqn), subsystems, ports };
+  if (config.topology) out.topology = config.topology;
+  return out;
+}
