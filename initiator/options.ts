@@ -1,0 +1,94 @@
+/**
+ * Options of `connect()` / `discover()` and the defaults a Linux host would use.
+ */
+
+/** Called for every Asynchronous Event the controller reports. */
+export type AsyncEventHandler = (ev: AsyncEvent) => void;
+
+/** A decoded Asynchronous Event Request completion (dword 0). */
+export interface AsyncEvent {
+  /** Asynchronous Event Type (bits 2:0): 0 error, 1 SMART/health, 2 notice, 6 I/O command set, 7 vendor. */
+  type: number;
+  /** Asynchronous Event Information (bits 15:8), e.g. 0 = Namespace Attribute Changed for notices. */
+  info: number;
+  /** Log page to read to clear the event (bits 23:16). */
+  logPage: number;
+  /** Raw completion dword 0. */
+  dw0: number;
+  /**
+   * For Namespace Attribute Changed notices: the Changed Namespace List, read by
+   * the initiator right away (which also re-arms the event, RAE=0). Otherwise undefined.
+   */
+  changedNamespaces?: number[];
+}
+
+export const AsyncEventType = {
+  Error: 0,
+  Smart: 1,
+  Notice: 2,
+  IoCommandSet: 6,
+  Vendor: 7,
+} as const;
+
+export const AsyncNoticeInfo = {
+  NamespaceAttributeChanged: 0x00,
+  FirmwareActivationStarting: 0x01,
+  TelemetryLogChanged: 0x02,
+  AnaChange: 0x03,
+  DiscoveryLogChange: 0xf0,
+} as const;
+
+export interface TransportOptions {
+  host: string;
+  port: number;
+  /** Header digest (CRC32C) on every queue. */
+  hdgst?: boolean;
+  /** Data digest (CRC32C) on every queue. */
+  ddgst?: boolean;
+  /** Host PDU data alignment requested in ICReq, 0's based dwords (default 0). */
+  hpda?: number;
+  /** MAXR2T in ICReq, 0's based (default 0 = one outstanding R2T per command). */
+  maxr2t?: number;
+  /** Per TCP connection (connect + ICReq/ICResp) timeout, ms (default 5000). */
+  connectTimeoutMs?: number;
+  /** Default per-command timeout, ms (default 30000). */
+  commandTimeoutMs?: number;
+}
+
+export interface ConnectOptions extends TransportOptions {
+  /** NQN of the subsystem to connect to. */
+  subnqn: string;
+  /** Host NQN (default: a UUID-based NQN derived from hostid). */
+  hostnqn?: string;
+  /** Host identifier as a UUID string (default: random per process). */
+  hostid?: string;
+  /** Keep Alive Timeout sent in Connect, ms (default 5000 for I/O controllers, 0 for discovery; 0 disables). */
+  kato?: number;
+  /** Keep-alive send period, ms (default kato / 2). */
+  keepAliveIntervalMs?: number;
+  /** Number of I/O queues, each its own TCP connection (default 1; 0 = admin only). */
+  queues?: number;
+  /** Commands outstanding per I/O queue (Connect SQSIZE; default 128, capped by CAP.MQES). */
+  queueDepth?: number;
+  /** Ask the controller to disable SQ flow control (Connect CATTR bit 2): C2HData may then carry SUCCESS. */
+  disableSqFlow?: boolean;
+  /** Request a specific controller id (static controller model); default 0xFFFF (dynamic). */
+  cntlid?: number;
+  /** Skip CC.EN=1 / CSTS.RDY (tests of a disabled controller). Default false. */
+  skipEnable?: boolean;
+  /** Skip Identify Controller at connect (tests). Default false. */
+  skipIdentify?: boolean;
+  /** Asynchronous Event handler; when set, an AER is kept outstanding. */
+  onAsyncEvent?: AsyncEventHandler;
+  /** Called once if the controller association dies (admin queue lost, keep-alive failed). */
+  onFatal?: (err: Error) => void;
+  /** Wait for CSTS.RDY / SHST, ms (default: from CAP.TO, at most 15000). */
+  readyTimeoutMs?: number;
+}
+
+export const DEFAULT_KATO_MS = 5000;
+export const DEFAULT_QUEUE_DEPTH = 128;
+/** Admin SQ entries (Linux NVME_AQ_DEPTH). */
+export const ADMIN_QUEUE_ENTRIES = 32;
+/** In-capsule data on the admin queue (Linux NVME_TCP_ADMIN_CCSZ). */
+export const ADMIN_INCAPSULE_MAX = 8192;
