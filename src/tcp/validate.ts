@@ -169,9 +169,10 @@ export function validateCommonHeader(b: Uint8Array, o: number, ctx: PduRxContext
     return bad(ChOffset.type, `invalid PDU type 0x${type.toString(16)}`);
   }
   const isIc = type === PduType.ICReq || type === PduType.ICResp;
-  if (!ctx.icDone && !isIc) return new PduError(Fes.PduSequenceError, 0, `PDU type 0x${type.toString(16)} before IC exchange`);
-  if (ctx.icDone && isIc) return new PduError(Fes.PduSequenceError, 0, 'IC PDU after connection established');
   const isTerm = type === PduType.H2CTermReq || type === PduType.C2HTermReq;
+  // a TermReq may answer (or replace) an ICReq/ICResp
+  if (!ctx.icDone && !isIc && !isTerm) return new PduError(Fes.PduSequenceError, 0, `PDU type 0x${type.toString(16)} before IC exchange`);
+  if (ctx.icDone && isIc) return new PduError(Fes.PduSequenceError, 0, 'IC PDU after connection established');
   if (isTerm && (plen < Hlen.TermReq || plen > TERM_REQ_MAX_PLEN)) {
     return new PduError(Fes.InvalidHeaderField, ChOffset.plen, `TermReq with invalid PLEN ${plen}`, true);
   }

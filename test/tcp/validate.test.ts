@@ -34,6 +34,8 @@ const rows: Row[] = [
   ['CapsuleCmd no data, dd negotiated, no DDGSTF', ch(4, 0, 72, 0, 72), ctl({ ddgst: true }), null, 0],
   ['H2CData at MAXH2CDATA', ch(6, 4, 24, 24, 24 + 131072), ctl(), null, 0],
   ['H2CTermReq with header', ch(2, 0, 24, 0, 24 + 72), ctl(), null, 0],
+  ['H2CTermReq before ICReq', ch(2, 0, 24, 0, 24), ctl({ icDone: false }), null, 0],
+  ['host: C2HTermReq answering ICReq', ch(3, 0, 24, 0, 24 + 8), host({ icDone: false }), null, 0],
   ['host: C2HData SUCCESS|LAST', ch(7, 0x0c, 24, 24, 24 + 512), host(), null, 0],
   ['host: R2T', ch(9, 0, 24, 0, 24), host(), null, 0],
   ['host: ICResp before IC', ch(1, 0, 128, 0, 128), host({ icDone: false }), null, 0],
@@ -65,7 +67,7 @@ const rows: Row[] = [
   ['host: CapsuleResp plen 40', ch(5, 0, 24, 0, 40), host(), FES.InvalidHeaderField, 4],
   // PDU Sequence Error
   ['CapsuleCmd before ICReq', ch(4, 0, 72, 0, 72), ctl({ icDone: false }), FES.PduSequenceError, 0],
-  ['H2CTermReq before ICReq', ch(2, 0, 24, 0, 24), ctl({ icDone: false }), FES.PduSequenceError, 0],
+  ['H2CData before ICReq', ch(6, 0, 24, 0, 24), ctl({ icDone: false }), FES.PduSequenceError, 0],
   ['second ICReq', ch(0, 0, 128, 0, 128), ctl(), FES.PduSequenceError, 0],
   // Data Transfer Limit Exceeded (from the 8-byte header alone)
   ['H2CData over MAXH2CDATA', ch(6, 4, 24, 24, 24 + 131073), ctl(), FES.DataLimitExceeded, 0],

@@ -1,0 +1,167 @@
+/**
+ * Transmit side of one connection: PDU headers are encoded into a reusable arena,
+ * payload goes out as views of the staging buffers, and everything queued in one
+ * event-loop turn leaves in a single corked write (one writev). Requests whose
+ * response was part of a write are handed back once the kernel took the bytes.
+ *
+ * Arena reuse is safe because bytes handed to the socket are never rewritten
+ * until the write holding them completed: an arena is rewound only when no
+ * write references it, and a full arena is swapped for another.
+ */
+
+import type { Socket } from 'node:net';
+
+/** Header room reserved per PDU: 128-byte header + HDGST + pad to a 128-byte PDA. */
+export const MAX_PDU_HEADER_ROOM = 264;
+const ARENA_SIZE = 64 * 1024;
+const ARENA_POOL_MAX = 4;
+
+class Arena {
+  readonly buf = Buffer.allocUnsafe(ARENA_SIZE);
+  /** Batches (queued or being written) holding views of this arena. */
+  refs = 0;
+}
+
+/** Something to hand back once its bytes are written. */
+export interface Releasable {
+  released(): void;
+}
+
+class Batch {
+  readonly arenas: Arena[] = [];
+  readonly done: Releasable[] = [];
+  constructor(private readonly tx: TxQueue) {}
+  readonly onWritten = (): void => this.tx.batchWritten(this);
+}
+
+function asBuffer(v: Uint8Array): Buffer {
+  return Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+}
+
+export class TxQueue {
+  private arena = new Arena();
+  private pos = 0;
+  private runStart = 0;
+  private readonly iov: Buffer[] = [];
+  private batch: Batch;
+  private readonly freeArenas: Arena[] = [];
+  private readonly freeBatches: Batch[] = [];
+  private scheduled = false;
+  private closed = false;
+
+  constructor(
+    private readonly socket: Socket,
+    /** Called after each flush (backpressure check). */
+    private readonly afterFlush: () => void,
+  ) {
+    this.batch = new Batch(this);
+  }
+
+  /** The arena to encode into after `reserve()`. */
+  get buf(): Buffer {
+    return this.arena.buf;
+  }
+
+  /** Reserve room for a header; returns the offset in `buf`. Follow with `commit(bytes)`. */
+  reserve(n: number): number {
+    if (this.arena.refs === 0 && this.runStart === this.pos && this.pos !== 0) {
+      // nothing queued or in flight in this arena: rewind
+      this.pos = this.runStart = 0;
+    }
+    if (ARENA_SIZE - this.pos < n) this.swapArena();
+    return this.pos;
+  }
+
+  commit(n: number): void {
+    if (n === 0) return;
+    const b = this.batch;
+    if (b.arenas.length === 0 || b.arenas[b.arenas.length - 1] !== this.arena) {
+      b.arenas.push(this.arena);
+      this.arena.refs++;
+    }
+    this.pos += n;
+    this.schedule();
+  }
+
+  /** Queue payload bytes as a view (no copy). */
+  payload(v: Uint8Array): void {
+    if (v.length === 0) return;
+    this.closeRun();
+    this.iov.push(asBuffer(v));
+    this.schedule();
+  }
+
+  /** Hand `r` back once everything queued so far is written. */
+  releaseAfterWrite(r: Releasable): void {
+    this.batch.done.push(r);
+    this.schedule();
+  }
+
+  /** Write whatever is queued now (also used right before closing). */
+  flush(): void {
+    this.scheduled = false;
+    if (this.closed) return;
+    this.closeRun();
+    const b = this.batch;
+    if (this.iov.length === 0 && b.done.length === 0) return;
+    this.batch = this.freeBatches.pop() ?? new Batch(this);
+    const s = this.socket;
+    if (this.iov.length === 0 || s.destroyed) {
+      this.iov.length = 0;
+      this.batchWritten(b);
+      return;
+    }
+    s.cork();
+    const last = this.iov.length - 1;
+    for (let i = 0; i < last; i++) s.write(this.iov[i]!);
+    s.write(this.iov[last]!, b.onWritten);
+    s.uncork();
+    this.iov.length = 0;
+    this.afterFlush();
+  }
+
+  /** Stop sending; pending entries are dropped (their owners are released by teardown). */
+  close(): void {
+    this.closed = true;
+    this.iov.length = 0;
+    this.batch.done.length = 0;
+    this.batch.arenas.length = 0;
+  }
+
+  /** @internal */
+  batchWritten(b: Batch): void {
+    for (const a of b.arenas) {
+      a.refs--;
+      if (a.refs === 0 && a !== this.arena && this.freeArenas.length < ARENA_POOL_MAX) this.freeArenas.push(a);
+    }
+    b.arenas.length = 0;
+    const done = b.done;
+    for (let i = 0; i < done.length; i++) done[i]!.released();
+    done.length = 0;
+    if (this.freeBatches.length < 8) this.freeBatches.push(b);
+  }
+
+  private schedule(): void {
+    if (!this.scheduled && !this.closed) {
+      this.scheduled = true;
+      setImmediate(this.flushCb);
+    }
+  }
+
+  private readonly flushCb = (): void => this.flush();
+
+  private closeRun(): void {
+    if (this.pos > this.runStart) {
+      this.iov.push(this.arena.buf.subarray(this.runStart, this.pos));
+      this.runStart = this.pos;
+    }
+  }
+
+  private swapArena(): void {
+    this.closeRun();
+    const old = this.arena;
+    this.arena = this.freeArenas.pop() ?? new Arena();
+    this.pos = this.runStart = 0;
+    if (old.refs === 0 && this.freeArenas.length < ARENA_POOL_MAX) this.freeArenas.push(old);
+  }
+}
