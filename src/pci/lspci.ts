@@ -1,0 +1,87 @@
+/**
+ * A text rendering of the fabric in the style of `lspci -tv`:
+ *
+ *   -[0000:00]-+-01.0-[01-06]----00.0-[02-06]--+-00.0-[03]----00.0  RDMA NIC [15b3:1017]
+ *              |                               +-01.0-[04]----00.0  NVMe SSD [144d:a808] CMB 256M WDS RDS
+ *
+ * Same drawing rules as pciutils' tree mode: a bridge prints its bus range and then its
+ * secondary bus; a bus with one device continues with "--", several devices branch with
+ * "+-" / "\-"; continuation lines keep "|" under every open branch.
+ */
+
+import { formatSize } from './units.js';
+import { acsNames } from './acs.js';
+import type { PciFunction } from './model.js';
+import type { PciTopology } from './topology.js';
+
+export interface RenderOptions {
+  /** Print device names (like -v). Default true. */
+  readonly verbose?: boolean;
+  /** Append the negotiated link of each endpoint ("Gen3 x4"). Default false. */
+  readonly links?: boolean;
+}
+
+const hex2 = (n: number): string => n.toString(16).padStart(2, '0');
+const hex4 = (n: number): string => n.toString(16).padStart(4, '0');
+
+export function describeFunction(f: PciFunction, opts: RenderOptions = {}): string {
+  let s = `${f.label} [${hex4(f.vendorId)}:${hex4(f.deviceId)}]`;
+  if (f.kind === 'nvme' && f.cmb) {
+    const bits = [f.cmb.wds && 'WDS', f.cmb.rds && 'RDS', f.cmb.sqs && 'SQS'].filter(Boolean).join(' ');
+    s += ` CMB ${formatSize(f.cmb.size)}${bits ? ' ' + bits : ''}`;
+  }
+  if (f.kind === 'p2pmem' && f.p2pmem) {
+    const bar = f.bar(f.p2pmem.bar);
+    const size = f.p2pmem.size || (bar ? bar.size - f.p2pmem.offset : 0);
+    s += ` p2pmem ${formatSize(size)}`;
+  }
+  if (f.virtDmaOps) s += ' (dma_virt_ops)';
+  if (f.acs) s += ` ACS ${acsNames(f.acs).join(',')}`;
+  if (opts.links && f.link && f.link.gen !== null) s += ` Gen${f.link.gen} x${f.link.width}`;
+  return s;
+}
+
+export function renderTree(topo: PciTopology, opts: RenderOptions = {}): string {
+  const verbose = opts.verbose ?? true;
+  const out: string[] = [];
+  const line: string[] = [];
+
+  const put = (p: number, s: string): number => {
+    for (let i = 0; i < s.length; i++) line[p + i] = s[i]!;
+    return p + s.length;
+  };
+  const printIt = (p: number): void => {
+    line.length = p;
+    out.push(line.join('').trimEnd());
+    for (let i = 0; i < p; i++) line[i] = line[i] === '+' || line[i] === '|' ? '|' : ' ';
+  };
+  const showBus = (devs: readonly PciFunction[], p: number): void => {
+    if (devs.length === 0) {
+      printIt(p);
+    } else if (devs.length === 1) {
+      showDev(devs[0]!, put(p, '--'));
+    } else {
+      devs.forEach((d, i) => {
+        const q = put(p, i < devs.length - 1 ? '+-' : '\\-');
+        showDev(d, q);
+      });
+    }
+  };
+  const showDev = (d: PciFunction, p: number): void => {
+    p = put(p, `${hex2(d.address.device)}.${d.address.fn}`);
+    if (d.isBridge && d.secondaryBus !== null) {
+      const sec = d.secondaryBus;
+      const sub = d.subordinateBus ?? sec;
+      p = put(p, sec === sub ? `-[${hex2(sec)}]-` : `-[${hex2(sec)}-${hex2(sub)}]-`);
+      p = put(p, '-');
+      showBus(d.children, p);
+      return;
+    }
+    if (verbose) p = put(p, `  ${describeFunction(d, opts)}`);
+    printIt(p);
+  };
+
+  const hb = topo.hostBridge;
+  showBus(topo.rootPorts, put(0, `-[${hex4(hb.domain)}:${hex2(hb.rootBus)}]-`));
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,266 @@
+/**
+ * The emulated PCIe fabric: a host bridge (root complex) with root ports, switches
+ * (an upstream port plus virtual PCI-to-PCI bridges as downstream ports), conventional
+ * PCI bridges and endpoint functions with BARs. Built only by `parseTopology`; consumers
+ * treat every object as read-only.
+ *
+ * Addresses are JS numbers (exact up to 2^53 − 1). CPU physical addresses and PCI bus
+ * addresses differ by the host bridge offset: bus = cpu − busOffset.
+ */
+
+import { formatBdf, formatSlot, type Bdf } from './bdf.js';
+import { acsNames, hasAcsRedirect, type AcsFlagName } from './acs.js';
+import type { Link } from './link.js';
+
+export type PciRole = 'root-port' | 'switch-upstream' | 'switch-downstream' | 'pci-bridge' | 'endpoint';
+export type EndpointKind = 'rnic' | 'nvme' | 'p2pmem' | 'other';
+export type BarType = 'mem' | 'io';
+
+/** NVMe Controller Memory Buffer as the controller advertises it (CMBLOC/CMBSZ), in bytes. */
+export interface CmbConfig {
+  readonly bar: number;
+  readonly offset: number;
+  readonly size: number;
+  /** CMBSZ.WDS: write data (host → controller payloads) may live in the CMB. */
+  readonly wds: boolean;
+  /** CMBSZ.RDS: read data (controller → host payloads) may live in the CMB. */
+  readonly rds: boolean;
+  readonly sqs: boolean;
+  readonly cqs: boolean;
+  readonly lists: boolean;
+}
+
+/** What a p2pmem card's driver registers at probe. size 0 = rest of the BAR from offset. */
+export interface P2pmemConfig {
+  readonly bar: number;
+  readonly offset: number;
+  readonly size: number;
+  readonly publish: boolean;
+}
+
+/**
+ * A device-ish thing that is not (necessarily) a PCI function: a block device, a
+ * namespace, an RDMA device, … `find_parent_pci_dev` walks `parent` to the first PCI
+ * function. `virtDmaOps` marks a device whose driver uses dma_virt_ops (e.g. rxe).
+ */
+export interface GenericDevice {
+  readonly name: string;
+  readonly parent?: DeviceLike | null;
+  readonly virtDmaOps?: boolean;
+}
+
+export type DeviceLike = PciFunction | GenericDevice;
+
+export class Bar {
+  private sab: SharedArrayBuffer | null = null;
+
+  constructor(
+    readonly owner: PciFunction,
+    readonly index: number,
+    readonly type: BarType,
+    readonly size: number,
+    readonly prefetchable: boolean,
+    readonly bits: 32 | 64,
+    /** CPU physical address of the BAR (what `pci_resource_start` returns). */
+    readonly cpuAddr: number,
+    /** Address on the PCI bus (what peers put in their TLPs; `pci_bus_address`). */
+    readonly busAddr: number,
+    readonly jsonPath: string,
+  ) {}
+
+  get isMemory(): boolean {
+    return this.type === 'mem';
+  }
+
+  /** True once the backing SharedArrayBuffer exists (it is created on first use). */
+  get isBacked(): boolean {
+    return this.sab !== null;
+  }
+
+  /**
+   * The BAR's backing store, shared with worker threads. Created lazily: the OS maps
+   * zero pages on demand, so even a 1 GiB BAR costs nothing until touched.
+   */
+  memory(): SharedArrayBuffer {
+    if (this.type !== 'mem') throw new TypeError(`${this.owner.bdf} BAR ${this.index} is an I/O BAR and has no memory`);
+    if (this.sab === null) this.sab = new SharedArrayBuffer(this.size);
+    return this.sab;
+  }
+
+  /** A byte view of [offset, offset + length) of the BAR. */
+  view(offset = 0, length = this.size - offset): Uint8Array {
+    if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 || offset + length > this.size) {
+      throw new RangeError(`${this.owner.bdf} BAR ${this.index}: view [${offset}, +${length}) outside 0..${this.size}`);
+    }
+    return new Uint8Array(this.memory(), offset, length);
+  }
+
+  containsCpu(addr: number): boolean {
+    return addr >= this.cpuAddr && addr < this.cpuAddr + this.size;
+  }
+}
+
+export class PciFunction {
+  /** Discriminates PCI functions from other `DeviceLike`s. */
+  readonly isPci = true as const;
+  /** dev_name(): the canonical BDF, e.g. "0000:03:00.0". */
+  readonly name: string;
+  readonly bdf: string;
+  /** "0000:03:00": shared by all functions of one device. */
+  readonly slot: string;
+  readonly address: Bdf;
+  readonly acsFlags: readonly AcsFlagName[];
+  private readonly barList: Bar[] = [];
+  private up: PciFunction | null = null;
+  private readonly kids: PciFunction[] = [];
+  private upLink: Link | null = null;
+  private rcUpLink: Link | null = null;
+  private sw: PciSwitch | null = null;
+  private secBus: number | null = null;
+  private subBus: number | null = null;
+
+  constructor(
+    address: Bdf,
+    readonly role: PciRole,
+    /** Endpoint kind; null for bridges and ports. */
+    readonly kind: EndpointKind | null,
+    readonly vendorId: number,
+    readonly deviceId: number,
+    /** Human description for renderings ("NVMe SSD", "PCIe Switch Downstream Port", …). */
+    readonly label: string,
+    /** ACS control bits (mask of ACS_FLAGS). */
+    readonly acs: number,
+    readonly virtDmaOps: boolean,
+    readonly cmb: CmbConfig | null,
+    readonly p2pmem: P2pmemConfig | null,
+    /** Where this function is declared in the topology JSON (for messages). */
+    readonly jsonPath: string,
+  ) {
+    this.address = address;
+    this.bdf = formatBdf(address);
+    this.name = this.bdf;
+    this.slot = formatSlot(address);
+    this.acsFlags = acsNames(acs);
+  }
+
+  get isBridge(): boolean {
+    return this.role !== 'endpoint';
+  }
+
+  /** Any of ACS RR/CR/EC set: P2P TLPs through this function are redirected upstream. */
+  get acsRedirect(): boolean {
+    return hasAcsRedirect(this.acs);
+  }
+
+  get bars(): readonly Bar[] {
+    return this.barList;
+  }
+
+  bar(index: number): Bar | undefined {
+    return this.barList.find((b) => b.index === index);
+  }
+
+  /** pci_upstream_bridge(): the bridge whose secondary bus this function sits on; null for root ports. */
+  get upstream(): PciFunction | null {
+    return this.up;
+  }
+
+  /** Functions on this bridge's secondary bus (empty for endpoints). */
+  get children(): readonly PciFunction[] {
+    return this.kids;
+  }
+
+  /**
+   * The link between this function's device and its upstream bridge (shared by all
+   * functions of a multi-function device). Null for root ports (see `rcLink`) and for
+   * switch downstream ports, which hang off the switch's internal virtual bus.
+   */
+  get link(): Link | null {
+    return this.upLink;
+  }
+
+  /** Root ports only: the port's connection into the root complex. */
+  get rcLink(): Link | null {
+    return this.rcUpLink;
+  }
+
+  /** For switch ports: the switch they belong to. */
+  get switch(): PciSwitch | null {
+    return this.sw;
+  }
+
+  get secondaryBus(): number | null {
+    return this.secBus;
+  }
+
+  get subordinateBus(): number | null {
+    return this.subBus;
+  }
+
+  /** The root port above this function (itself for a root port). */
+  get rootPort(): PciFunction | null {
+    let d: PciFunction | null = this;
+    while (d && d.role !== 'root-port') d = d.up;
+    return d;
+  }
+
+  /** @internal builder hooks (parseTopology only) */
+  _addBar(bar: Bar): void {
+    this.barList.push(bar);
+    this.barList.sort((a, b) => a.index - b.index);
+  }
+  /** @internal */
+  _attach(parent: PciFunction): void {
+    this.up = parent;
+    parent.kids.push(this);
+  }
+  /** @internal */
+  _setLink(link: Link | null): void {
+    this.upLink = link;
+  }
+  /** @internal */
+  _setRcLink(link: Link): void {
+    this.rcUpLink = link;
+  }
+  /** @internal */
+  _setSwitch(sw: PciSwitch): void {
+    this.sw = sw;
+  }
+  /** @internal */
+  _setBusRange(secondary: number, subordinate: number): void {
+    this.secBus = secondary;
+    this.subBus = subordinate;
+  }
+  /** @internal */
+  _sortChildren(order: (f: PciFunction) => number): void {
+    this.kids.sort((a, b) => order(a) - order(b));
+  }
+}
+
+export class PciSwitch {
+  constructor(
+    readonly name: string,
+    readonly upstreamPort: PciFunction,
+    readonly downstreamPorts: readonly PciFunction[],
+    readonly jsonPath: string,
+  ) {}
+}
+
+export class HostBridge {
+  constructor(
+    /** Linux names the host bridge device "pci0000:00" (domain:root bus). */
+    readonly name: string,
+    readonly label: string,
+    readonly domain: number,
+    readonly rootBus: number,
+    /** CPU physical − PCI bus address for BARs behind this host bridge. */
+    readonly busOffset: number,
+    /** The root complex forwards P2P TLPs between its root ports (a whitelisted host bridge). */
+    readonly p2pBetweenRootPorts: boolean,
+    readonly dramLink: Link,
+  ) {}
+}
+
+export function isPciFunction(d: unknown): d is PciFunction {
+  return d instanceof PciFunction;
+}
