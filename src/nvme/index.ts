@@ -14,3 +14,7 @@ export * from './identify.js';
 export * from './identify-ctrl.js';
 export * from './identify-ns.js';
 export * from './identify-lists.js';
+export * from './log-pages.js';
+export * from './features.js';
+export * from './async-event.js';
+export * from './dsm.js';
