@@ -560,7 +560,7 @@ export class TcpQueue implements TransportQueue, PduSink {
     this.state = QState.Closing;
     this.framer.stop();
     this.socket.off('data', this.onData);
-    if (this.core !== null) this.core.destroy();
+    this.destroyCore();
     this.tx.flush();
     this.socket.end();
     this.closeTimer = setTimeout(() => this.destroyNow(`close timeout (${reason})`), this.opts.closeTimeoutMs);
@@ -576,6 +576,17 @@ export class TcpQueue implements TransportQueue, PduSink {
     this.teardown();
   }
 
+  private destroyCore(): void {
+    const core = this.core;
+    if (core === null) return;
+    this.core = null;
+    try {
+      core.destroy();
+    } catch (e) {
+      this.log.error(`tcp ${this.peer}: core queue destroy failed: ${String(e)}`);
+    }
+  }
+
   /** Connection gone: destroy the core queue, release every request still owned here. */
   private teardown(): void {
     if (this.state === QState.Closed) return;
@@ -585,13 +596,7 @@ export class TcpQueue implements TransportQueue, PduSink {
     this.closeTimer = null;
     this.tx.close();
     if (!this.socket.destroyed) this.socket.destroy();
-    if (this.core !== null) {
-      try {
-        this.core.destroy();
-      } catch (e) {
-        this.log.error(`tcp ${this.peer}: core queue destroy failed: ${String(e)}`);
-      }
-    }
+    this.destroyCore();
     for (const cmd of this.cmds) if (cmd.req !== null) this.releaseCmd(cmd);
     this.cur = null;
     this.onClosed(this);
