@@ -14,7 +14,6 @@
 import { randomUUID } from 'node:crypto';
 import { AdminOpcode, FABRICS_OPCODE, IoOpcode } from '../src/nvme/opcodes.js';
 import { encodeSqe, encodeRwCommand, RwControl, SQE_SIZE } from '../src/nvme/sqe.js';
-import { wr32, wr64 } from '../src/nvme/le.js';
 import {
   CATTR_DISABLE_SQ_FLOW,
   CNTLID_DYNAMIC,
@@ -42,7 +41,7 @@ import {
 } from '../src/nvme/registers.js';
 import type { Cap } from '../src/nvme/registers.js';
 import { Cns, IDENTIFY_DATA_SIZE, encodeIdentifyCommand } from '../src/nvme/identify.js';
-import { decodeIdentifyController, mdtsBytes, Oaes } from '../src/nvme/identify-ctrl.js';
+import { decodeIdentifyController, mdtsBytes } from '../src/nvme/identify-ctrl.js';
 import type { IdentifyController } from '../src/nvme/identify-ctrl.js';
 import { activeLbaSize, decodeIdentifyNamespace } from '../src/nvme/identify-ns.js';
 import type { IdentifyNamespace } from '../src/nvme/identify-ns.js';
@@ -52,16 +51,22 @@ import type { StatusContext } from '../src/nvme/status.js';
 import { HostQueue } from './host-queue.js';
 import type { Completion, HostCommand } from './host-queue.js';
 import { NvmeError, TimeoutError, TransportError } from './errors.js';
-import {
-  ADMIN_INCAPSULE_MAX,
-  ADMIN_QUEUE_ENTRIES,
-  AsyncEventType,
-  AsyncNoticeInfo,
-  DEFAULT_KATO_MS,
-  DEFAULT_QUEUE_DEPTH,
-} from './options.js';
+import { ADMIN_INCAPSULE_MAX, ADMIN_QUEUE_ENTRIES, DEFAULT_KATO_MS, DEFAULT_QUEUE_DEPTH } from './options.js';
 import type { AsyncEvent, ConnectOptions } from './options.js';
-import { FeatureId, LogPageId } from './ids.js';
+import { FeatureId, encodeGetFeatures, encodeSetFeatures, encodeNumQueues, decodeNumQueues, AsyncEventConfig } from '../src/nvme/features.js';
+import {
+  LogId,
+  encodeGetLogPageCommand,
+  decodeChangedNsList,
+  decodeSmartLog,
+  decodeErrorLogEntry,
+  SMART_LOG_SIZE,
+  ERROR_LOG_ENTRY_SIZE,
+  CHANGED_NS_LIST_SIZE,
+} from '../src/nvme/log-pages.js';
+import type { SmartLog, ErrorLogEntry } from '../src/nvme/log-pages.js';
+import { DsmAttr, encodeDsmCommand, encodeDsmRanges } from '../src/nvme/dsm.js';
+import { AerNotice, AerType, decodeAerResult } from '../src/nvme/async-event.js';
 
 /** Options of a raw `submit()`. */
 export interface SubmitOptions {
@@ -122,7 +127,6 @@ export interface SetFeaturesOptions {
   save?: boolean;
   cdw12?: number;
   cdw13?: number;
-  cdw14?: number;
   cdw15?: number;
   data?: Uint8Array;
 }
@@ -277,8 +281,9 @@ export class Controller {
     let n = want;
     try {
       // Set Features Number of Queues: NSQR/NCQR 0's based; the result says what was allocated.
-      const dw0 = await this.setFeatures(FeatureId.NumberOfQueues, ((want - 1) & 0xffff) | (((want - 1) & 0xffff) << 16));
-      n = Math.min(want, (dw0 & 0xffff) + 1, (dw0 >>> 16) + 1);
+      const dw0 = await this.setFeatures(FeatureId.NumberOfQueues, encodeNumQueues(want - 1, want - 1));
+      const got = decodeNumQueues(dw0);
+      n = Math.min(want, got.nsq + 1, got.ncq + 1);
     } catch (e) {
       if (!(e instanceof NvmeError)) throw e;
       // Some fabrics targets don't implement it; try what was asked.
@@ -352,7 +357,13 @@ export class Controller {
 
   private async armAsyncEvents(): Promise<void> {
     const oaes = this.identity?.oaes ?? 0;
-    const mask = oaes & (Oaes.NsAttributeNotices | Oaes.FirmwareActivation | Oaes.AnaChange | Oaes.DiscoveryLogChange);
+    // Notices the controller says it can send (OAES bits = Asynchronous Event Configuration bits).
+    const mask =
+      oaes &
+      (AsyncEventConfig.NsAttributeNotices |
+        AsyncEventConfig.FirmwareActivationNotices |
+        AsyncEventConfig.AnaChangeNotices |
+        AsyncEventConfig.DiscoveryLogChangeNotices);
     if (mask !== 0) {
       try {
         await this.setFeatures(FeatureId.AsyncEventConfig, mask >>> 0);
@@ -379,9 +390,10 @@ export class Controller {
   }
 
   private async onAen(dw0: number): Promise<void> {
-    const ev: AsyncEvent = { type: dw0 & 7, info: (dw0 >>> 8) & 0xff, logPage: (dw0 >>> 16) & 0xff, dw0 };
+    const r = decodeAerResult(dw0);
+    const ev: AsyncEvent = { type: r.type, info: r.info, logPage: r.lid, dw0 };
     try {
-      if (ev.type === AsyncEventType.Notice && ev.info === AsyncNoticeInfo.NamespaceAttributeChanged) {
+      if (ev.type === AerType.Notice && ev.info === AerNotice.NsAttributeChanged) {
         // Reading the log with RAE=0 clears the event so the controller reports the next one.
         ev.changedNamespaces = await this.changedNamespaces();
         for (const nsid of ev.changedNamespaces) this.nsGeometry.delete(nsid);
@@ -571,51 +583,60 @@ export class Controller {
     const base = opts.offset ?? 0;
     for (let off = 0; off < len; off += max) {
       const n = Math.min(max, len - off);
-      const numd = n / 4 - 1;
-      const lpo = base + off;
-      const sqe = this.sqe({
-        opcode: AdminOpcode.GetLogPage,
+      const sqe = encodeGetLogPageCommand(new Uint8Array(SQE_SIZE), {
+        lid,
+        length: n,
         nsid: opts.nsid ?? 0xffff_ffff,
-        cdw10: ((lid & 0xff) | ((opts.lsp ?? 0) & 0xf) << 8 | (opts.rae === true ? 1 << 15 : 0) | ((numd & 0xffff) << 16)) >>> 0,
-        cdw11: ((numd >>> 16) | ((opts.lsi ?? 0) << 16)) >>> 0,
-        cdw12: lpo % 0x1_0000_0000,
-        cdw13: Math.floor(lpo / 0x1_0000_0000),
-        cdw14: ((opts.csi ?? 0) << 24) >>> 0,
+        lsp: opts.lsp ?? 0,
+        rae: opts.rae === true,
+        offset: base + off,
+        lsi: opts.lsi ?? 0,
+        csi: opts.csi ?? 0,
       });
       await this.adminCmd(`Get Log Page 0x${lid.toString(16)}`, sqe, { dataIn: out.subarray(off, off + n) });
     }
     return out;
   }
 
-  /** Changed Namespace List (log 0x04); reading it with RAE=0 re-arms the namespace AEN. */
+  /** Changed Namespace List (log 04h); reading it with RAE=0 re-arms the namespace AEN. */
   async changedNamespaces(rae = false): Promise<number[]> {
-    const b = await this.getLogPage(LogPageId.ChangedNsList, 4096, { rae });
-    return decodeNsList(b);
+    const l = decodeChangedNsList(await this.getLogPage(LogId.ChangedNsList, CHANGED_NS_LIST_SIZE, { rae }));
+    // Overflow (more than 1024 changed): every cached geometry is suspect.
+    if (l.overflow) this.nsGeometry.clear();
+    return l.nsids;
+  }
+
+  /** SMART / Health Information (log 02h), controller-wide unless `nsid`. */
+  async smartLog(nsid = 0xffff_ffff): Promise<SmartLog> {
+    return decodeSmartLog(await this.getLogPage(LogId.Smart, SMART_LOG_SIZE, { nsid }));
+  }
+
+  /** Error Information log (01h): `entries` entries (default ELPE + 1), newest first. */
+  async errorLog(entries?: number): Promise<ErrorLogEntry[]> {
+    const n = entries ?? (this.identity?.elpe ?? 0) + 1;
+    const b = await this.getLogPage(LogId.ErrorInfo, n * ERROR_LOG_ENTRY_SIZE);
+    const out: ErrorLogEntry[] = [];
+    for (let i = 0; i < n; i++) out.push(decodeErrorLogEntry(b, i * ERROR_LOG_ENTRY_SIZE));
+    return out;
   }
 
   /** Get Features: completion dword 0 and, with `dataLen`, the returned data. */
   async getFeatures(fid: number, opts: GetFeaturesOptions = {}): Promise<{ dw0: number; data: Uint8Array | null }> {
     const data = opts.dataLen !== undefined && opts.dataLen > 0 ? new Uint8Array(opts.dataLen) : null;
-    const sqe = this.sqe({
-      opcode: AdminOpcode.GetFeatures,
-      nsid: opts.nsid ?? 0,
-      cdw10: ((fid & 0xff) | ((opts.sel ?? 0) & 7) << 8) >>> 0,
-      cdw11: opts.cdw11 ?? 0,
-    });
+    const sqe = encodeGetFeatures(new Uint8Array(SQE_SIZE), { fid, nsid: opts.nsid ?? 0, sel: opts.sel ?? 0, cdw11: opts.cdw11 ?? 0 });
     const c = await this.adminCmd(`Get Features 0x${fid.toString(16)}`, sqe, { dataIn: data });
     return { dw0: c.dw0, data };
   }
 
   /** Set Features; returns completion dword 0 (e.g. queues allocated). */
   async setFeatures(fid: number, cdw11: number, opts: SetFeaturesOptions = {}): Promise<number> {
-    const sqe = this.sqe({
-      opcode: AdminOpcode.SetFeatures,
+    const sqe = encodeSetFeatures(new Uint8Array(SQE_SIZE), {
+      fid,
       nsid: opts.nsid ?? 0,
-      cdw10: ((fid & 0xff) | (opts.save === true ? 0x8000_0000 : 0)) >>> 0,
+      save: opts.save === true,
       cdw11,
       cdw12: opts.cdw12 ?? 0,
       cdw13: opts.cdw13 ?? 0,
-      cdw14: opts.cdw14 ?? 0,
       cdw15: opts.cdw15 ?? 0,
     });
     const c = await this.adminCmd(`Set Features 0x${fid.toString(16)}`, sqe, { dataOut: opts.data ?? null });
@@ -708,14 +729,8 @@ export class Controller {
 
   /** Dataset Management with the Attribute Deallocate bit over `ranges` (1..256). */
   async deallocate(nsid: number, ranges: DsmRange[], opts?: IoOptions): Promise<void> {
-    if (ranges.length < 1 || ranges.length > 256) throw new RangeError(`DSM takes 1..256 ranges, got ${ranges.length}`);
-    const data = new Uint8Array(ranges.length * 16);
-    ranges.forEach((r, i) => {
-      wr32(data, i * 16, r.cattr ?? 0);
-      wr32(data, i * 16 + 4, r.nlb);
-      wr64(data, i * 16 + 8, r.slba);
-    });
-    const sqe = this.sqe({ opcode: IoOpcode.DatasetManagement, nsid, cdw10: ranges.length - 1, cdw11: 1 << 2 });
+    const data = encodeDsmRanges(ranges.map((r) => ({ cattr: r.cattr ?? 0, nlb: r.nlb, slba: r.slba })));
+    const sqe = encodeDsmCommand(new Uint8Array(SQE_SIZE), 0, nsid, ranges.length, DsmAttr.Deallocate);
     await this.cmd(this.ioQueue(opts), 'Dataset Management', sqe, 'io', { dataOut: data });
   }
 }

@@ -6,9 +6,9 @@
 import { DISCOVERY_NQN } from '../src/nvme/fabrics.js';
 import { Controller } from './controller.js';
 import { TransportError } from './errors.js';
-import { decodeDiscoveryLog, DISCOVERY_LOG_HEADER_SIZE, DISCOVERY_LOG_ENTRY_SIZE } from './discovery-log.js';
-import type { DiscoveryLog } from './discovery-log.js';
-import { LogPageId } from './ids.js';
+import { decodeDiscoveryLog, DISC_LOG_HEADER_SIZE, DISC_LOG_ENTRY_SIZE } from '../src/nvme/discovery-log.js';
+import type { DiscoveryLog } from '../src/nvme/discovery-log.js';
+import { LogId } from '../src/nvme/log-pages.js';
 import type { TransportOptions } from './options.js';
 
 export interface DiscoverOptions extends TransportOptions {
@@ -24,10 +24,10 @@ export interface DiscoverOptions extends TransportOptions {
 export async function readDiscoveryLog(ctrl: Controller): Promise<DiscoveryLog> {
   // genctr can move while we read: re-read until the header is stable, like the Linux host (bounded).
   for (let attempt = 0; attempt < 10; attempt++) {
-    const head = decodeDiscoveryLog(await ctrl.getLogPage(LogPageId.Discovery, DISCOVERY_LOG_HEADER_SIZE));
-    const len = DISCOVERY_LOG_HEADER_SIZE + head.numrec * DISCOVERY_LOG_ENTRY_SIZE;
-    const full = head.numrec === 0 ? head : decodeDiscoveryLog(await ctrl.getLogPage(LogPageId.Discovery, len));
-    const again = decodeDiscoveryLog(await ctrl.getLogPage(LogPageId.Discovery, DISCOVERY_LOG_HEADER_SIZE));
+    const head = decodeDiscoveryLog(await ctrl.getLogPage(LogId.Discovery, DISC_LOG_HEADER_SIZE));
+    const len = DISC_LOG_HEADER_SIZE + head.numrec * DISC_LOG_ENTRY_SIZE;
+    const full = head.numrec === 0 ? head : decodeDiscoveryLog(await ctrl.getLogPage(LogId.Discovery, len));
+    const again = decodeDiscoveryLog(await ctrl.getLogPage(LogId.Discovery, DISC_LOG_HEADER_SIZE));
     if (again.genctr === full.genctr && full.numrec === head.numrec) return full;
   }
   throw new TransportError('protocol', 'discovery log kept changing (GENCTR) across 10 reads');

@@ -111,6 +111,24 @@ export interface Completion {
 
 export type CompletionCallback = (err: Error | null, c: Completion) => void;
 
+/** Wire-level counters of one queue (tests assert the data path taken; perf diagnostics). */
+export interface QueueStats {
+  /** Commands sent (CapsuleCmd PDUs). */
+  commands: number;
+  /** Writes whose data rode in the command capsule. */
+  inCapsuleWrites: number;
+  /** R2T PDUs received. */
+  r2ts: number;
+  /** H2CData PDUs sent. */
+  h2cPdus: number;
+  /** C2HData PDUs received. */
+  c2hPdus: number;
+  /** C2HData PDUs with SUCCESS (completion without CapsuleResp). */
+  c2hSuccess: number;
+  /** CapsuleResp PDUs received. */
+  capsuleResps: number;
+}
+
 const enum QState {
   Ic,
   Live,
@@ -166,6 +184,7 @@ export class HostQueue implements PduSink {
   inCapsuleMax = 0;
   /** Called once when the queue dies (after outstanding commands were failed). */
   onClose: ((err: TransportError) => void) | null = null;
+  readonly stats: QueueStats = { commands: 0, inCapsuleWrites: 0, r2ts: 0, h2cPdus: 0, c2hPdus: 0, c2hSuccess: 0, capsuleResps: 0 };
 
   private readonly sock: net.Socket;
   private state = QState.Ic;
@@ -423,6 +442,8 @@ export class HostQueue implements PduSink {
     }
     finishHeader(s.cmd, 0, PduType.CapsuleCmd, 0, CMD_HLEN, inCapsule ? dlen : 0, this.hd !== 0, this.dd !== 0, this.ic.cpda);
 
+    this.stats.commands++;
+    if (inCapsule) this.stats.inCapsuleWrites++;
     const t = cmd.timeoutMs ?? this.defaultTimeoutMs;
     if (t > 0) this.arm(s, t);
     else s.deadline = 0;
@@ -447,6 +468,7 @@ export class HostQueue implements PduSink {
     for (let off = r2to; off < end; ) {
       const len = Math.min(max, end - off);
       const h = this.h2cHeader(s);
+      this.stats.h2cPdus++;
       encodeH2CData(h.buf, 0, s.cid, ttag, off, len, off + len === end, this.hd !== 0, this.dd !== 0, this.ic.cpda);
       const payload = off === 0 && len === out.length ? out : out.subarray(off, off + len);
       this.write(h.hdr);
@@ -533,7 +555,9 @@ export class HostQueue implements PduSink {
       return;
     }
     s.received += L.dataLen;
+    this.stats.c2hPdus++;
     if ((L.flags & PduFlags.SUCCESS) !== 0) {
+      this.stats.c2hSuccess++;
       const c = this.completion;
       resetCompletion(c);
       c.cid = s.cid;
@@ -599,6 +623,7 @@ export class HostQueue implements PduSink {
       this.fatal(new TransportError('protocol', `CapsuleResp for cid ${cid} not outstanding on ${this.describe()}`), Fes.InvalidHeaderField, CAPSULE_CQE_OFFSET + 12, hdr);
       return;
     }
+    this.stats.capsuleResps++;
     const c = this.completion;
     c.status = cqeStatus(b, o);
     c.dw0 = cqeDw0(b, o);
@@ -629,6 +654,7 @@ export class HostQueue implements PduSink {
       this.fatal(new TransportError('protocol', `R2T for cid ${cid} asks [${r2to}, +${r2tl}) of ${s.dataOut.length} bytes`), Fes.DataOutOfRange, FieldOffset.dataDatao, hdr);
       return;
     }
+    this.stats.r2ts++;
     // Timed out on our side: the caller owns the buffer again, so never send it; the
     // command stays stuck at the controller until the queue closes.
     if (s.zombie) return;

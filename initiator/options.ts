@@ -22,22 +22,6 @@ export interface AsyncEvent {
   changedNamespaces?: number[];
 }
 
-export const AsyncEventType = {
-  Error: 0,
-  Smart: 1,
-  Notice: 2,
-  IoCommandSet: 6,
-  Vendor: 7,
-} as const;
-
-export const AsyncNoticeInfo = {
-  NamespaceAttributeChanged: 0x00,
-  FirmwareActivationStarting: 0x01,
-  TelemetryLogChanged: 0x02,
-  AnaChange: 0x03,
-  DiscoveryLogChange: 0xf0,
-} as const;
-
 export interface TransportOptions {
   host: string;
   port: number;

@@ -1,0 +1,358 @@
+/**
+ * Issue-2 bench: the TypeScript initiator driving the nvmet-ts target over
+ * NVMe/TCP on loopback, RAM namespace, next to a raw Node TCP stream of
+ * 128 KiB writes measured in the same run.
+ *
+ * Cells (each bounded to --seconds): raw stream 128 KiB, seq write 128 KiB
+ * QD32, seq read 128 KiB QD32, random read 4 KiB QD32, on one I/O queue.
+ * Modes: "inproc" (target and initiator share one event loop) and "child"
+ * (the target — or the raw stream's sender — runs in a child process, so each
+ * side has its own core on a 2-core box: the more honest number).
+ *
+ * Run: npm run build && node dist/bench/run.js tcp [--seconds 3] [--mode both]
+ */
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import * as net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { connect } from '../initiator/index.js';
+import { runPerf } from '../initiator/perf.js';
+import type { PerfResult } from '../initiator/perf.js';
+import { Nvmet } from '../target/core/nvmet.js';
+import { TcpTransport } from '../target/tcp/index.js';
+import { TrType } from '../target/core/fabrics-ops.js';
+
+export const TCP_LOOPBACK_USAGE = `Usage: node dist/bench/run.js tcp [options]
+
+  --seconds S     measured seconds per cell (default 3)
+  --warmup S      unmeasured warm-up per cell (default 0.5)
+  --mode M        inproc | child | both (default both)
+  --qd N          queue depth (default 32)
+  --ns-mib N      RAM namespace size, MiB (default 256)
+  --hdgst         header digests on
+  --ddgst         data digests on
+  --json          print only the JSON result`;
+
+const SUBNQN = 'nqn.2024-01.io.nvmet-ts:bench';
+const RAW_CHUNK = 128 * 1024;
+
+type Mode = 'inproc' | 'child';
+
+interface CellResult {
+  mode: Mode;
+  cell: string;
+  bs: number;
+  qd: number;
+  seconds: number;
+  mbps: number;
+  iops: number;
+  latUs: { p50: number; p99: number; mean: number } | null;
+}
+
+// ------------------------------------------------------------------ target side (either process)
+
+interface RunningTarget {
+  port: number;
+  stop(): Promise<void>;
+}
+
+async function startTarget(nsBytes: number): Promise<RunningTarget> {
+  const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: (m: string) => console.error(m) };
+  const nvmet = new Nvmet({ logger: quiet });
+  nvmet.registerTransport(new TcpTransport({ logger: quiet }));
+  const sub = nvmet.addSubsystem({ nqn: SUBNQN, allowAnyHost: true, model: 'nvmet-ts bench' });
+  await sub.addNamespace({ nsid: 1, backend: { kind: 'ram', size: nsBytes }, blockSize: 512 }).enable();
+  const port = nvmet.addPort({ portId: 1, trtype: TrType.TCP, traddr: '127.0.0.1', trsvcid: '0' });
+  port.addSubsystem(sub);
+  await port.enable();
+  return { port: Number(port.addr.trsvcid), stop: () => nvmet.shutdown() };
+}
+
+/** A TCP server that streams 128 KiB writes to whoever connects, as fast as the socket drains. */
+function startRawSource(): Promise<{ port: number; stop(): Promise<void> }> {
+  const chunk = Buffer.alloc(RAW_CHUNK, 0xa5);
+  const server = net.createServer({ noDelay: true }, (s) => {
+    let open = true;
+    s.on('error', () => (open = false));
+    s.on('close', () => (open = false));
+    const pump = (): void => {
+      while (open && s.write(chunk));
+      if (open) s.once('drain', pump);
+    };
+    pump();
+  });
+  return new Promise((resolve) => {
+    server.listen({ host: '127.0.0.1', port: 0 }, () => {
+      resolve({
+        port: (server.address() as net.AddressInfo).port,
+        stop: () =>
+          new Promise<void>((r) => {
+            server.close(() => r());
+            // Connections are ended by the client; close() resolves once they are gone.
+          }),
+      });
+    });
+  });
+}
+
+/** Receive from a raw source for `ms` after `warmMs`; MB/s (1e6) as seen by the receiver. */
+function measureRawStream(port: number, warmMs: number, ms: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: '127.0.0.1', port, noDelay: true });
+    let bytes = 0;
+    let measuring = false;
+    let t0 = 0;
+    s.on('data', (d: Buffer) => {
+      if (measuring) bytes += d.length;
+    });
+    s.on('error', reject);
+    s.once('connect', () => {
+      setTimeout(() => {
+        measuring = true;
+        t0 = performance.now();
+        setTimeout(() => {
+          const secs = (performance.now() - t0) / 1000;
+          measuring = false;
+          s.destroy();
+          resolve(bytes / secs / 1e6);
+        }, ms);
+      }, warmMs);
+    });
+  });
+}
+
+// ------------------------------------------------------------------ child process entry
+
+interface ChildReady {
+  ready: true;
+  targetPort: number;
+  rawPort: number;
+}
+
+async function childMain(nsBytes: number): Promise<void> {
+  const t = await startTarget(nsBytes);
+  const raw = await startRawSource();
+  const ready: ChildReady = { ready: true, targetPort: t.port, rawPort: raw.port };
+  process.send?.(ready);
+  const stop = async (): Promise<void> => {
+    await t.stop();
+    process.exit(0);
+  };
+  process.on('message', (m) => {
+    if (m === 'stop') void stop();
+  });
+  process.on('disconnect', () => void stop());
+}
+
+function spawnChild(nsBytes: number): Promise<{ child: ChildProcess; ready: ChildReady }> {
+  const file = fileURLToPath(import.meta.url);
+  const child = fork(file, ['--bench-child', String(nsBytes)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => {
+      child.kill();
+      reject(new Error('bench child did not start within 10 s'));
+    }, 10_000);
+    child.once('message', (m) => {
+      clearTimeout(t);
+      resolve({ child, ready: m as ChildReady });
+    });
+    child.once('exit', (code) => {
+      clearTimeout(t);
+      reject(new Error(`bench child exited early (code ${code})`));
+    });
+  });
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  await new Promise<void>((resolve) => {
+    const t = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve();
+    }, 5000);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
+    child.send('stop');
+  });
+}
+
+// ------------------------------------------------------------------ the bench
+
+interface BenchConfig {
+  seconds: number;
+  warmup: number;
+  qd: number;
+  nsBytes: number;
+  hdgst: boolean;
+  ddgst: boolean;
+}
+
+function fromPerf(mode: Mode, cell: string, r: PerfResult): CellResult {
+  return {
+    mode,
+    cell,
+    bs: r.bs,
+    qd: r.qd,
+    seconds: r.elapsedMs / 1000,
+    mbps: r.mbps,
+    iops: r.iops,
+    latUs: { p50: r.latencyUs.p50, p99: r.latencyUs.p99, mean: r.latencyUs.mean },
+  };
+}
+
+async function runMode(mode: Mode, cfg: BenchConfig, log: (s: string) => void): Promise<CellResult[]> {
+  let targetPort: number;
+  let rawPort: number;
+  let cleanup: () => Promise<void>;
+  if (mode === 'inproc') {
+    const t = await startTarget(cfg.nsBytes);
+    const raw = await startRawSource();
+    targetPort = t.port;
+    rawPort = raw.port;
+    cleanup = async () => {
+      await t.stop();
+      await raw.stop();
+    };
+  } else {
+    const { child, ready } = await spawnChild(cfg.nsBytes);
+    targetPort = ready.targetPort;
+    rawPort = ready.rawPort;
+    cleanup = () => stopChild(child);
+  }
+  const out: CellResult[] = [];
+  try {
+    const warmMs = cfg.warmup * 1000;
+    const ms = cfg.seconds * 1000;
+    log(`[${mode}] raw tcp stream 128 KiB …`);
+    const raw = await measureRawStream(rawPort, warmMs, ms);
+    out.push({ mode, cell: 'raw-stream-128k', bs: RAW_CHUNK, qd: 0, seconds: cfg.seconds, mbps: raw, iops: (raw * 1e6) / RAW_CHUNK, latUs: null });
+
+    const ctrl = await connect({
+      host: '127.0.0.1',
+      port: targetPort,
+      subnqn: SUBNQN,
+      queues: 1,
+      queueDepth: cfg.qd,
+      hdgst: cfg.hdgst,
+      ddgst: cfg.ddgst,
+    });
+    try {
+      const base = { nsid: 1, qd: cfg.qd, timeMs: ms, warmupMs: warmMs };
+      log(`[${mode}] seq write 128 KiB QD${cfg.qd} …`);
+      out.push(fromPerf(mode, 'seq-write-128k', await runPerf(ctrl, { ...base, bs: 128 * 1024, pattern: 'seq', rw: 'write' })));
+      log(`[${mode}] seq read 128 KiB QD${cfg.qd} …`);
+      out.push(fromPerf(mode, 'seq-read-128k', await runPerf(ctrl, { ...base, bs: 128 * 1024, pattern: 'seq', rw: 'read' })));
+      log(`[${mode}] rand read 4 KiB QD${cfg.qd} …`);
+      out.push(fromPerf(mode, 'rand-read-4k', await runPerf(ctrl, { ...base, bs: 4096, pattern: 'rand', rw: 'read' })));
+    } finally {
+      await ctrl.close();
+    }
+  } finally {
+    await cleanup();
+  }
+  return out;
+}
+
+function table(results: CellResult[]): string {
+  const rows: string[][] = [['mode', 'cell', 'MB/s', 'IOPS', 'p50 us', 'p99 us', 'vs raw']];
+  for (const r of results) {
+    const raw = results.find((x) => x.mode === r.mode && x.cell === 'raw-stream-128k');
+    const ratio = r.cell.endsWith('128k') && r.cell !== 'raw-stream-128k' && raw !== undefined ? `${((r.mbps / raw.mbps) * 100).toFixed(0)} %` : '';
+    rows.push([
+      r.mode,
+      r.cell,
+      r.mbps.toFixed(0),
+      Math.round(r.iops).toString(),
+      r.latUs === null ? '' : r.latUs.p50.toFixed(0),
+      r.latUs === null ? '' : r.latUs.p99.toFixed(0),
+      ratio,
+    ]);
+  }
+  const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((c, i) => (i < 2 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join('  ')).join('\n');
+}
+
+export async function tcpLoopbackBench(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      seconds: { type: 'string', default: '3' },
+      warmup: { type: 'string', default: '0.5' },
+      mode: { type: 'string', default: 'both' },
+      qd: { type: 'string', default: '32' },
+      'ns-mib': { type: 'string', default: '256' },
+      hdgst: { type: 'boolean', default: false },
+      ddgst: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(TCP_LOOPBACK_USAGE);
+    return 0;
+  }
+  const cfg: BenchConfig = {
+    seconds: Math.min(60, Math.max(0.2, Number(values.seconds))),
+    warmup: Math.min(10, Math.max(0, Number(values.warmup))),
+    qd: Math.max(1, Math.min(1024, Math.floor(Number(values.qd)))),
+    nsBytes: Math.max(16, Math.min(4096, Math.floor(Number(values['ns-mib'])))) * 1024 * 1024,
+    hdgst: values.hdgst,
+    ddgst: values.ddgst,
+  };
+  if (![cfg.seconds, cfg.warmup, cfg.qd, cfg.nsBytes].every(Number.isFinite)) {
+    console.error(`bad numeric option\n\n${TCP_LOOPBACK_USAGE}`);
+    return 2;
+  }
+  const modes: Mode[] = values.mode === 'both' ? ['inproc', 'child'] : values.mode === 'inproc' || values.mode === 'child' ? [values.mode] : [];
+  if (modes.length === 0) {
+    console.error(`--mode must be inproc, child or both\n\n${TCP_LOOPBACK_USAGE}`);
+    return 2;
+  }
+  const log = values.json ? () => {} : (s: string) => console.error(s);
+  const results: CellResult[] = [];
+  for (const m of modes) results.push(...(await runMode(m, cfg, log)));
+
+  const ratios: Record<string, number> = {};
+  const goals: Record<string, { value: number; goal: number; met: boolean }> = {};
+  for (const m of modes) {
+    const raw = results.find((r) => r.mode === m && r.cell === 'raw-stream-128k')!;
+    const rd = results.find((r) => r.mode === m && r.cell === 'seq-read-128k')!;
+    const wr = results.find((r) => r.mode === m && r.cell === 'seq-write-128k')!;
+    const r4 = results.find((r) => r.mode === m && r.cell === 'rand-read-4k')!;
+    ratios[`${m}.read128k_vs_raw`] = rd.mbps / raw.mbps;
+    ratios[`${m}.write128k_vs_raw`] = wr.mbps / raw.mbps;
+    goals[`${m}.read128k_vs_raw`] = { value: rd.mbps / raw.mbps, goal: 0.7, met: rd.mbps / raw.mbps >= 0.7 };
+    goals[`${m}.randread4k_iops`] = { value: r4.iops, goal: 100_000, met: r4.iops >= 100_000 };
+  }
+  const report = {
+    bench: 'tcp-loopback',
+    node: process.version,
+    cpus: (await import('node:os')).cpus().length,
+    config: { ...cfg, nsBytes: cfg.nsBytes, queues: 1 },
+    results,
+    ratios,
+    goals,
+  };
+  if (values.json) {
+    console.log(JSON.stringify(report));
+    return 0;
+  }
+  console.log(table(results));
+  console.log('');
+  for (const [k, g] of Object.entries(goals)) {
+    const v = k.endsWith('iops') ? `${Math.round(g.value)} IOPS` : `${(g.value * 100).toFixed(1)} %`;
+    const goal = k.endsWith('iops') ? `${g.goal} IOPS` : `${g.goal * 100} %`;
+    console.log(`${k.padEnd(28)} ${v.padStart(14)}  goal ${goal}  ${g.met ? 'met' : 'NOT met'}`);
+  }
+  console.log(`JSON ${JSON.stringify(report)}`);
+  return 0;
+}
+
+// Child-process entry: `node tcp-loopback.js --bench-child <nsBytes>`.
+if (process.argv[2] === '--bench-child' && (process.argv[1] ?? '').endsWith('tcp-loopback.js')) {
+  void childMain(Number(process.argv[3]));
+}
