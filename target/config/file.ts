@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatIssue, type ConfigError, type ConfigWarning } from './issues.js';
 import type { JsonValue } from './json.js';
@@ -106,18 +106,48 @@ export async function loadConfigFile(path: string, opts: LoadOptions = {}): Prom
   return result;
 }
 
+export interface SaveOptions {
+  /**
+   * The directory the config's relative paths (topology file reference, file
+   * backings) are relative to — `baseDir` from loadConfigFile. When the file is
+   * saved elsewhere they are rewritten to stay pointing at the same files.
+   * Omitted: paths are written as they are.
+   */
+  baseDir?: string;
+}
+
+/**
+ * A copy of `config` whose relative paths, written relative to `fromDir`, are
+ * made relative to `toDir` instead ("ram:" backings and absolute paths untouched).
+ */
+export function rebaseConfigPaths(config: NvmetConfig, fromDir: string, toDir: string): NvmetConfig {
+  const from = resolve(fromDir);
+  const to = resolve(toDir);
+  if (from === to) return config;
+  const move = (p: string): string => (isAbsolute(p) ? p : relative(to, resolve(from, p)) || '.');
+  const out = structuredClone(config);
+  if (out.topology?.kind === 'file') out.topology.path = move(out.topology.path);
+  for (const s of out.subsystems) {
+    for (const ns of s.namespaces) {
+      const p = ns.device.path;
+      if (p !== undefined && p !== '' && p !== '(null)' && !p.startsWith('ram:')) ns.device.path = move(p);
+    }
+  }
+  return out;
+}
+
 /**
  * Save a config atomically (temp file + fsync + rename + directory fsync), mode
  * 0600 like nvmetcli. The text is re-parsed first, so a file that would not load
  * back is never written (ConfigValidationError). Creates the directory if needed.
  */
-export async function saveConfigFile(path: string, config: NvmetConfig): Promise<void> {
-  const text = serializeConfig(config);
+export async function saveConfigFile(path: string, config: NvmetConfig, opts: SaveOptions = {}): Promise<void> {
+  const abs = resolve(path);
+  const dir = dirname(abs);
+  const text = serializeConfig(opts.baseDir === undefined ? config : rebaseConfigPaths(config, opts.baseDir, dir));
   const check = parseConfig(JSON.parse(text) as unknown);
   if (!check.ok) throw new ConfigValidationError(check.errors);
 
-  const abs = resolve(path);
-  const dir = dirname(abs);
   await mkdir(dir, { recursive: true });
   const tmp = `${abs}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   const fh = await open(tmp, 'wx', 0o600);

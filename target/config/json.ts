@@ -14,9 +14,11 @@ export interface JsonObject {
   [key: string]: JsonValue;
 }
 
-/** A plain JSON object (not an array, not null). */
+/** A plain JSON object: not null, not an array, not a Date/Map/class instance. */
 export function isJsonObject(v: unknown): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
 }
 
 /**
@@ -66,7 +68,7 @@ export function cloneJson(v: unknown, limits: CloneLimits, depth = 0): { value: 
     }
     return { value: out };
   }
-  return { error: `${typeof v} is not a JSON value` };
+  return { error: `${typeof v === 'object' ? (v as object).constructor?.name ?? 'object' : typeof v} is not a JSON value` };
 }
 
 /** Compare strings by Unicode code point, as Python's sorted() does for str. */
@@ -118,7 +120,9 @@ export function pythonJsonString(s: string): string {
  */
 export function pythonJsonNumber(n: number): string {
   if (!Number.isFinite(n)) throw new RangeError(`cannot serialize ${n} as JSON`);
-  if (Number.isSafeInteger(n)) return Object.is(n, -0) ? '0' : String(n);
+  // Python writes an int zero as "0"; only a float can be negative zero.
+  if (Object.is(n, -0)) return '-0.0';
+  if (Number.isSafeInteger(n)) return String(n);
   const [mant, expStr] = n.toExponential().split('e') as [string, string];
   const exp = Number(expStr);
   const neg = mant.startsWith('-');
