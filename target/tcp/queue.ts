@@ -78,6 +78,8 @@ export interface TcpPortRef {
 
 export class TcpQueue implements TransportQueue, PduSink {
   readonly peer: string;
+  /** Local address the host connected to (discovery reports it for wildcard ports). */
+  readonly localAddr: string;
   private state = QState.Ic;
   private readonly framer: PduFramer;
   private readonly tx: TxQueue;
@@ -114,6 +116,8 @@ export class TcpQueue implements TransportQueue, PduSink {
   ) {
     this.log = opts.logger;
     this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
+    const local = socket.localAddress ?? '';
+    this.localAddr = local.startsWith('::ffff:') && local.includes('.') ? local.slice(7) : local;
     const inline = port.inlineDataSize;
     this.framer = new PduFramer(
       createRxContext(PduRole.Controller, {
