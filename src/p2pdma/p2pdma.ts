@@ -1,0 +1,463 @@
+/**
+ * The p2pdma subsystem of one emulated fabric: providers register BAR memory, clients
+ * form lists, and `find` picks the nearest published provider for a list. Semantics
+ * follow drivers/pci/p2pdma.c of the 2018 series (v3) — see DIGEST in docs — with the
+ * later distance policies selectable (policy.ts).
+ *
+ * Error convention: see errors.ts — fallible calls return Result<T>; nothing here throws
+ * on bad input. Addresses are JS numbers: CPU physical addresses serve as the allocation
+ * handle ("virt" in the kernel API), bus addresses are what peers DMA to.
+ */
+
+import type { Bar, DeviceLike, PciFunction } from '../pci/model.js';
+import { isPciFunction } from '../pci/model.js';
+import type { PciTopology } from '../pci/topology.js';
+import { hexAddr } from '../pci/units.js';
+import { P2pClientList } from './client-list.js';
+import { fail, ok, type Result } from './errors.js';
+import { GenPool } from './genpool.js';
+import { DEFAULT_POLICY, listDistance, pairDistance, type ListVerdict, type P2pPolicy, type PairVerdict } from './policy.js';
+import { P2pMemRegion, type P2pSgl } from './region.js';
+
+export const PAGE_SHIFT = 12;
+export const PAGE_SIZE = 1 << PAGE_SHIFT;
+/** pci_p2pmem_find keeps at most PAGE_SIZE / sizeof(pointer) equally close candidates. */
+export const MAX_FIND_TIES = PAGE_SIZE / 8;
+/** pci_p2pmem_alloc_sgl takes a u32 length. */
+export const MAX_SGL_LENGTH = 0xffff_ffff;
+
+/** A PCI function, a device whose parent chain reaches one, or a BDF string. */
+export type DeviceRef = DeviceLike | string;
+
+export interface P2pdmaOptions {
+  /** Distance policy (default 'same-switch', the series' v3). */
+  readonly policy?: P2pPolicy;
+  /** Uniform [0, 1) source for breaking ties in `find` (default Math.random). */
+  readonly random?: () => number;
+  /** Run the "drivers" at construction: register NVMe CMBs and p2pmem cards (default true). */
+  readonly probe?: boolean;
+  /** Kernel-log style messages ("added peer-to-peer DMA memory …"). */
+  readonly log?: (message: string) => void;
+}
+
+/** What sysfs shows under /sys/bus/pci/devices/<bdf>/p2pmem/. */
+export interface P2pmemStats {
+  readonly size: number;
+  readonly available: number;
+  readonly published: boolean;
+  /** Live allocations (each holds a reference on the provider). */
+  readonly outstanding: number;
+  /** Teardown started: new allocations fail, completion waits for `outstanding` to reach 0. */
+  readonly unbinding: boolean;
+  /** Largest allocation that would succeed now (≤ available when fragmented). */
+  readonly largestFree: number;
+}
+
+export interface ProviderCandidate {
+  readonly provider: string;
+  readonly published: boolean;
+  readonly unbinding: boolean;
+  /** True when the distance was computed (published and not unbinding). */
+  readonly considered: boolean;
+  readonly distance: number | null;
+  /** Why the provider was not eligible ("not published", "different switch: …"), or null. */
+  readonly reason: string | null;
+  readonly clients: readonly PairVerdict[];
+}
+
+export interface FindExplanation {
+  readonly policy: P2pPolicy;
+  readonly clients: readonly string[];
+  /** Every device with registered p2pmem, in bus order. */
+  readonly candidates: readonly ProviderCandidate[];
+  readonly closestDistance: number | null;
+  /** The equally close providers `find` chooses among at random. */
+  readonly ties: readonly string[];
+  /** The provider `find` chose (null from explainFind, which does not choose). */
+  readonly chosen: string | null;
+}
+
+interface ChunkTag {
+  readonly bar: Bar;
+  readonly barOffset: number;
+}
+
+class ProviderState {
+  readonly pool = new GenPool<ChunkTag>(PAGE_SHIFT);
+  published = false;
+  /** Live allocations; the kernel's percpu devmap_ref minus its initial reference. */
+  refs = 0;
+  dying = false;
+  drained: Promise<void> | null = null;
+  resolveDrained: (() => void) | null = null;
+}
+
+export class P2pdma {
+  readonly topology: PciTopology;
+  private policyName: P2pPolicy;
+  private readonly random: () => number;
+  private readonly log: (message: string) => void;
+  private readonly states = new Map<PciFunction, ProviderState>();
+
+  constructor(topology: PciTopology, opts: P2pdmaOptions = {}) {
+    this.topology = topology;
+    this.policyName = opts.policy ?? DEFAULT_POLICY;
+    this.random = opts.random ?? Math.random;
+    this.log = opts.log ?? (() => {});
+    if (opts.probe ?? true) {
+      for (const f of topology.functions) {
+        const r = this.probe(f);
+        if (!r.ok) this.log(`${f.bdf}: probe failed: ${r.error.message}`);
+      }
+    }
+  }
+
+  get policy(): P2pPolicy {
+    return this.policyName;
+  }
+
+  set policy(p: P2pPolicy) {
+    this.policyName = p;
+  }
+
+  // ---------------------------------------------------------------------------
+  // Device resolution
+
+  /** A BDF string or PCI function → the topology's PciFunction. */
+  resolve(dev: DeviceRef): Result<PciFunction> {
+    if (typeof dev === 'string') {
+      const f = this.topology.get(dev);
+      return f ? ok(f) : fail('ENODEV', `no PCI device ${dev}`);
+    }
+    if (isPciFunction(dev)) {
+      return this.topology.get(dev.bdf) === dev ? ok(dev) : fail('ENODEV', `${dev.bdf} is not part of topology "${this.topology.name}"`);
+    }
+    return fail('ENODEV', `${dev.name} is not a PCI device`);
+  }
+
+  /** find_parent_pci_dev: walk `parent` up to the first PCI function. */
+  findParentPciDev(dev: DeviceRef): PciFunction | null {
+    if (typeof dev === 'string') return this.topology.get(dev) ?? null;
+    let d: DeviceLike | null | undefined = dev;
+    for (let depth = 0; d && depth < 1024; depth++) {
+      if (isPciFunction(d)) return this.topology.get(d.bdf) === d ? d : null;
+      d = d.parent;
+    }
+    return null;
+  }
+
+  // ---------------------------------------------------------------------------
+  // Provider side
+
+  /**
+   * The driver's probe: an NVMe controller registers its CMB and publishes it only when
+   * CMBSZ has both WDS and RDS (as mainline nvme-pci does); a p2pmem card registers its
+   * memory BAR and publishes it. Other functions have nothing to register.
+   */
+  probe(dev: DeviceRef): Result<void> {
+    const r = this.resolve(dev);
+    if (!r.ok) return r;
+    const f = r.value;
+    const st = this.states.get(f);
+    if (st?.dying) return fail('EBUSY', `${f.bdf} is still being unbound`);
+    if (f.kind === 'nvme' && f.cmb) {
+      const added = this.addResource(f, f.cmb.bar, f.cmb.size, f.cmb.offset);
+      if (!added.ok) return added;
+      if (f.cmb.wds && f.cmb.rds) this.publish(f, true);
+      else this.log(`${f.bdf}: CMB lacks ${f.cmb.wds ? '' : 'WDS'}${!f.cmb.wds && !f.cmb.rds ? ' and ' : ''}${f.cmb.rds ? '' : 'RDS'}; not publishing it`);
+    } else if (f.kind === 'p2pmem' && f.p2pmem) {
+      const added = this.addResource(f, f.p2pmem.bar, f.p2pmem.size, f.p2pmem.offset);
+      if (!added.ok) return added;
+      if (f.p2pmem.publish) this.publish(f, true);
+    }
+    return ok(undefined);
+  }
+
+  /**
+   * pci_p2pdma_add_resource: add [offset, offset + size) of a memory BAR to the device's
+   * pool as one chunk (size 0 = the rest of the BAR). May be called several times.
+   */
+  addResource(dev: DeviceRef, bar: number, size: number, offset: number): Result<void> {
+    const r = this.resolve(dev);
+    if (!r.ok) return r;
+    const f = r.value;
+    const b = f.bar(bar);
+    if (!b || !b.isMemory) return fail('EINVAL', `${f.bdf} BAR ${bar} is not a memory BAR`);
+    if (!Number.isSafeInteger(size) || !Number.isSafeInteger(offset) || size < 0 || offset < 0) {
+      return fail('EINVAL', `size and offset must be non-negative integers (size ${size}, offset ${offset})`);
+    }
+    if (offset >= b.size) return fail('EINVAL', `offset ${hexAddr(offset)} is beyond BAR ${bar} of ${f.bdf} (${hexAddr(b.size)} bytes)`);
+    if (size === 0) size = b.size - offset;
+    if (size + offset > b.size) return fail('EINVAL', `[${hexAddr(offset)}, +${hexAddr(size)}) exceeds BAR ${bar} of ${f.bdf} (${hexAddr(b.size)} bytes)`);
+    let st = this.states.get(f);
+    if (st?.dying) return fail('EBUSY', `${f.bdf} is being unbound`);
+    const cpu = b.cpuAddr + offset;
+    if (st) {
+      for (const c of st.pool.chunkList) {
+        if (cpu < c.virt + c.size && c.virt < cpu + size) {
+          return fail('EBUSY', `[${hexAddr(cpu)}-${hexAddr(cpu + size - 1)}] overlaps p2pmem already registered at ${hexAddr(c.virt)}`);
+        }
+      }
+    } else {
+      st = new ProviderState();
+      this.states.set(f, st);
+    }
+    st.pool.add(cpu, b.busAddr + offset, size, { bar: b, barOffset: offset });
+    this.log(`${f.bdf}: added peer-to-peer DMA memory [mem ${hexAddr(cpu)}-${hexAddr(cpu + size - 1)}${b.bits === 64 ? ' 64bit' : ''}${b.prefetchable ? ' pref' : ''}]`);
+    return ok(undefined);
+  }
+
+  /** pci_p2pmem_publish: only published memory is offered by `find`. A no-op without p2pmem. */
+  publish(dev: DeviceRef, publish = true): void {
+    const r = this.resolve(dev);
+    if (!r.ok) return;
+    const st = this.states.get(r.value);
+    if (st) st.published = publish;
+  }
+
+  /** pci_has_p2pmem: registered and published. */
+  hasP2pmem(dev: DeviceRef): boolean {
+    const r = this.resolve(dev);
+    return r.ok && (this.states.get(r.value)?.published ?? false);
+  }
+
+  /** Functions with registered p2pmem, in bus order. */
+  providers(): PciFunction[] {
+    return this.topology.functions.filter((f) => this.states.has(f));
+  }
+
+  /**
+   * pci_alloc_p2pmem: `size` bytes (rounded up to PAGE_SIZE in the pool) contiguous in one
+   * chunk. ENODEV without p2pmem or once unbinding started, ENOMEM when nothing fits.
+   * Does not check `published` (the owner may use unpublished memory).
+   */
+  alloc(dev: DeviceRef, size: number): Result<P2pMemRegion> {
+    const r = this.resolve(dev);
+    if (!r.ok) return r;
+    const f = r.value;
+    const st = this.states.get(f);
+    if (!st) return fail('ENODEV', `${f.bdf} has no p2pmem`);
+    if (st.dying) return fail('ENODEV', `${f.bdf} is being unbound; no new p2pmem allocations`);
+    if (!Number.isSafeInteger(size) || size <= 0) return fail('EINVAL', `invalid allocation size ${size}`);
+    const a = st.pool.alloc(size);
+    if (a === null) {
+      return fail('ENOMEM', `no contiguous ${size}-byte region in ${f.bdf} p2pmem (available ${st.pool.avail}, largest free ${st.pool.largestFree})`);
+    }
+    st.refs++;
+    const tag = a.chunk.tag;
+    return ok(new P2pMemRegion(f, tag.bar, tag.barOffset + (a.virt - a.chunk.virt), a.virt, a.phys, size, a.reserved));
+  }
+
+  /**
+   * pci_free_p2pmem: `addr` is the region's CPU address and `size` the size it was
+   * allocated with. EINVAL if that is not a live allocation (the kernel would BUG).
+   */
+  free(dev: DeviceRef, addr: number, size: number): Result<void> {
+    const r = this.resolve(dev);
+    if (!r.ok) return r;
+    const f = r.value;
+    const st = this.states.get(f);
+    if (!st) return fail('ENODEV', `${f.bdf} has no p2pmem`);
+    if (!st.pool.free(addr, size)) return fail('EINVAL', `${hexAddr(addr)} (+${size}) is not a live p2pmem allocation of ${f.bdf}`);
+    st.refs--;
+    if (st.dying && st.refs === 0) this.finishUnbind(f, st);
+    return ok(undefined);
+  }
+
+  /** Free a region returned by `alloc`. */
+  freeRegion(region: P2pMemRegion): Result<void> {
+    return this.free(region.provider, region.cpuAddr, region.length);
+  }
+
+  /**
+   * pci_p2pmem_alloc_sgl: one entry covering `length` bytes of contiguous p2pmem.
+   * Every failure to allocate is ENOMEM, as in the kernel; bad lengths are EINVAL.
+   */
+  allocSgl(dev: DeviceRef, length: number): Result<P2pSgl> {
+    if (!Number.isSafeInteger(length) || length <= 0 || length > MAX_SGL_LENGTH) {
+      return fail('EINVAL', `invalid SGL length ${length} (1..${MAX_SGL_LENGTH})`);
+    }
+    const a = this.alloc(dev, length);
+    if (!a.ok) return fail('ENOMEM', a.error.message.replace(/^E[A-Z]+: /, ''));
+    return ok({ nents: 1, entries: [a.value], length });
+  }
+
+  /** pci_p2pmem_free_sgl. */
+  freeSgl(dev: DeviceRef, sgl: P2pSgl): Result<void> {
+    for (const e of sgl.entries) {
+      const r = this.free(dev, e.cpuAddr, e.length);
+      if (!r.ok) return r;
+    }
+    return ok(undefined);
+  }
+
+  /** pci_p2pmem_virt_to_bus: the bus address of a CPU address in the pool; 0 for none. */
+  virtToBus(dev: DeviceRef, addr: number): number {
+    if (!addr) return 0;
+    const r = this.resolve(dev);
+    if (!r.ok) return 0;
+    const st = this.states.get(r.value);
+    if (!st) return 0;
+    const bus = st.pool.virtToPhys(addr);
+    return bus < 0 ? 0 : bus;
+  }
+
+  /**
+   * Driver unbind: new allocations fail at once; the returned promise resolves when every
+   * outstanding allocation has been freed, after which the device has no p2pmem (stats
+   * read 0). Calling again while waiting returns the same promise.
+   */
+  unbind(dev: DeviceRef): Promise<void> {
+    const r = this.resolve(dev);
+    if (!r.ok) return Promise.resolve();
+    const f = r.value;
+    const st = this.states.get(f);
+    if (!st) return Promise.resolve();
+    if (st.dying) return st.drained!;
+    st.dying = true;
+    st.drained = new Promise<void>((resolve) => {
+      st.resolveDrained = resolve;
+    });
+    if (st.refs > 0) this.log(`${f.bdf}: unbinding; waiting for ${st.refs} outstanding p2pmem allocation(s)`);
+    else this.finishUnbind(f, st);
+    return st.drained;
+  }
+
+  private finishUnbind(f: PciFunction, st: ProviderState): void {
+    this.states.delete(f);
+    this.log(`${f.bdf}: p2pmem released`);
+    st.resolveDrained?.();
+  }
+
+  /** sysfs p2pmem/{size,available,published} (+ bookkeeping); zeros without p2pmem. */
+  stats(dev: DeviceRef): P2pmemStats {
+    const r = this.resolve(dev);
+    const st = r.ok ? this.states.get(r.value) : undefined;
+    if (!st) return { size: 0, available: 0, published: false, outstanding: 0, unbinding: false, largestFree: 0 };
+    return {
+      size: st.pool.size,
+      available: st.pool.avail,
+      published: st.published,
+      outstanding: st.refs,
+      unbinding: st.dying,
+      largestFree: st.pool.largestFree,
+    };
+  }
+
+  // ---------------------------------------------------------------------------
+  // Client side
+
+  createClientList(): P2pClientList {
+    return new P2pClientList();
+  }
+
+  /**
+   * pci_p2pdma_add_client: append the PCI function behind `dev`. ENODEV for devices using
+   * dma_virt_ops or with no PCI device above them; EXDEV when the list is already bound
+   * to a provider this client cannot reach. Returns the PCI function added.
+   */
+  addClient(list: P2pClientList, dev: DeviceRef): Result<PciFunction> {
+    if (typeof dev === 'string' && !this.topology.get(dev)) return fail('ENODEV', `no PCI device ${dev}`);
+    const name = typeof dev === 'string' ? dev : dev.name;
+    if (typeof dev !== 'string' && dev.virtDmaOps) {
+      return fail('ENODEV', `${name} cannot be used for peer-to-peer DMA because the driver makes use of dma_virt_ops`);
+    }
+    const client = this.findParentPciDev(dev);
+    if (!client) return fail('ENODEV', `${name} cannot be used for peer-to-peer DMA as it is not a PCI device`);
+    if (client.virtDmaOps) {
+      return fail('ENODEV', `${name} cannot be used for peer-to-peer DMA because the driver of ${client.bdf} makes use of dma_virt_ops`);
+    }
+    const provider = list.provider;
+    if (provider) {
+      const v = pairDistance(this.policyName, this.topology.hostBridge, provider, client);
+      if (v.distance < 0) return fail('EXDEV', `${client.bdf} cannot use the list's provider ${provider.bdf}: ${v.reason}`);
+    }
+    list._push(client, typeof dev === 'string' ? client : dev, provider);
+    return ok(client);
+  }
+
+  /** pci_p2pdma_remove_client: drop every entry for the PCI function behind `dev`. */
+  removeClient(list: P2pClientList, dev: DeviceRef): number {
+    const client = this.findParentPciDev(dev);
+    return client ? list._removeClient(client) : 0;
+  }
+
+  /** pci_p2pdma_client_list_free. */
+  freeClientList(list: P2pClientList): void {
+    list._clear();
+  }
+
+  /** pci_p2pdma_distance under the current policy: ≥ 0 compatible (lower is better), < 0 not. */
+  distance(provider: DeviceRef, list: P2pClientList): number {
+    return this.explainDistance(provider, list).distance;
+  }
+
+  /** The distance with per-client verdicts and the reason for a rejection. */
+  explainDistance(provider: DeviceRef, list: P2pClientList): ListVerdict {
+    const r = this.resolve(provider);
+    if (!r.ok) return { provider: String(typeof provider === 'string' ? provider : provider.name), distance: -1, reason: r.error.message, clients: [] };
+    return listDistance(this.policyName, this.topology.hostBridge, r.value, list.clients);
+  }
+
+  /** pci_p2pdma_assign_provider: bind `provider` to every entry unless incompatible. */
+  assignProvider(provider: DeviceRef, list: P2pClientList): boolean {
+    const r = this.resolve(provider);
+    if (!r.ok || this.distance(r.value, list) < 0) return false;
+    list._bind(r.value);
+    return true;
+  }
+
+  /**
+   * pci_p2pmem_find: the published provider nearest to every client (ties broken by the
+   * injected random source), bound to the list; null when none is compatible.
+   */
+  find(list: P2pClientList): PciFunction | null {
+    return this.findExplained(list).provider;
+  }
+
+  /** `find`, also returning why each provider was or was not chosen. */
+  findExplained(list: P2pClientList): { provider: PciFunction | null; explanation: FindExplanation } {
+    const e = this.explainFind(list);
+    if (e.ties.length === 0) return { provider: null, explanation: e };
+    const i = Math.min(e.ties.length - 1, Math.max(0, Math.floor(this.random() * e.ties.length)));
+    const provider = this.topology.get(e.ties[i]!)!;
+    list._bind(provider);
+    return { provider, explanation: { ...e, chosen: provider.bdf } };
+  }
+
+  /** What `find` would consider, without choosing or binding. */
+  explainFind(list: P2pClientList): FindExplanation {
+    const clients = list.clients;
+    const candidates: ProviderCandidate[] = [];
+    let closest = Infinity;
+    let ties: string[] = [];
+    for (const f of this.providers()) {
+      const st = this.states.get(f)!;
+      const base = { provider: f.bdf, published: st.published, unbinding: st.dying };
+      if (!st.published) {
+        candidates.push({ ...base, considered: false, distance: null, reason: 'not published', clients: [] });
+        continue;
+      }
+      if (st.dying) {
+        candidates.push({ ...base, considered: false, distance: null, reason: 'being unbound', clients: [] });
+        continue;
+      }
+      const v = listDistance(this.policyName, this.topology.hostBridge, f, clients);
+      candidates.push({ ...base, considered: true, distance: v.distance, reason: v.reason, clients: v.clients });
+      if (v.distance < 0 || v.distance > closest) continue;
+      if (v.distance < closest) {
+        closest = v.distance;
+        ties = [];
+      }
+      if (ties.length < MAX_FIND_TIES) ties.push(f.bdf);
+    }
+    return {
+      policy: this.policyName,
+      clients: clients.map((c) => c.bdf),
+      candidates,
+      closestDistance: ties.length ? closest : null,
+      ties,
+      chosen: null,
+    };
+  }
+}
