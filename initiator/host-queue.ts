@@ -127,6 +127,10 @@ export interface QueueStats {
   c2hSuccess: number;
   /** CapsuleResp PDUs received. */
   capsuleResps: number;
+  /** Most commands ever outstanding at once (reaches `depth` under load). */
+  peakOutstanding: number;
+  /** Most commands ever waiting for a free CID (SQ full backlog). */
+  peakQueued: number;
 }
 
 const enum QState {
@@ -184,7 +188,17 @@ export class HostQueue implements PduSink {
   inCapsuleMax = 0;
   /** Called once when the queue dies (after outstanding commands were failed). */
   onClose: ((err: TransportError) => void) | null = null;
-  readonly stats: QueueStats = { commands: 0, inCapsuleWrites: 0, r2ts: 0, h2cPdus: 0, c2hPdus: 0, c2hSuccess: 0, capsuleResps: 0 };
+  readonly stats: QueueStats = {
+    commands: 0,
+    inCapsuleWrites: 0,
+    r2ts: 0,
+    h2cPdus: 0,
+    c2hPdus: 0,
+    c2hSuccess: 0,
+    capsuleResps: 0,
+    peakOutstanding: 0,
+    peakQueued: 0,
+  };
 
   private readonly sock: net.Socket;
   private state = QState.Ic;
@@ -323,6 +337,8 @@ export class HostQueue implements PduSink {
     if (cid < 0) {
       // SQ full: keep a private copy of the SQE until a CID frees up.
       this.pending.push({ cmd, sqe: Uint8Array.prototype.slice.call(cmd.sqe, 0, SQE_SIZE), cb });
+      const queued = this.pending.length - this.pendingHead;
+      if (queued > this.stats.peakQueued) this.stats.peakQueued = queued;
       return;
     }
     this.issue(this.slots[cid]!, cmd, cmd.sqe, cb);
@@ -444,6 +460,7 @@ export class HostQueue implements PduSink {
 
     this.stats.commands++;
     if (inCapsule) this.stats.inCapsuleWrites++;
+    if (this.cids.inUse > this.stats.peakOutstanding) this.stats.peakOutstanding = this.cids.inUse;
     const t = cmd.timeoutMs ?? this.defaultTimeoutMs;
     if (t > 0) this.arm(s, t);
     else s.deadline = 0;
