@@ -46,9 +46,15 @@ export interface TransportRequest {
    * and the transport sends it before the completion.
    */
   readonly data: Uint8Array | null;
-  /** Allocate the staging buffer (system memory or p2pmem, the core decides). */
+  /**
+   * Allocate the staging buffer (system memory or p2pmem, the core decides).
+   * Needed before filling H2C data; `execute()` allocates it itself when still missing.
+   */
   allocData(): void;
-  /** Run the command. Completion arrives later via `TransportQueue.queueResponse`. */
+  /**
+   * Run the command. Completion arrives via `TransportQueue.queueResponse`, possibly
+   * synchronously from inside this call (or much later: a held Asynchronous Event Request).
+   */
   execute(): void;
   /**
    * Complete the request with a status without executing it (transport-detected
@@ -62,7 +68,10 @@ export interface TransportRequest {
   /**
    * The transport is done with this request (response fully written, or the
    * connection died): the core frees the staging buffer (p2pmem must never leak)
-   * and may recycle the object. Called exactly once per initRequest.
+   * and may recycle the object. Called exactly once per initRequest, also for
+   * requests still executing when the connection died (the core then frees them
+   * when the command finishes and sends nothing). The object must not be touched
+   * after release(); release() may be called from inside queueResponse.
    */
   release(): void;
 }
@@ -75,6 +84,11 @@ export interface TransportQueue {
   disconnect(reason: string): void;
   /** Printable peer address for logs, e.g. "127.0.0.1:53122". */
   readonly peer: string;
+  /**
+   * Local address the connection arrived on (e.g. "192.168.1.5"), reported in the
+   * discovery log instead of a wildcard port address (Linux .disc_traddr). Optional.
+   */
+  readonly localAddr?: string;
 }
 
 /** What the core tells a transport about a port when it is enabled. */
@@ -108,7 +122,12 @@ export interface CoreQueueFactory {
 export interface CoreQueue {
   /** Parse an SQE into a request. Never throws: bad commands come back already completed with a status. */
   initRequest(sqe: Uint8Array): TransportRequest;
-  /** Connection lost: fail outstanding requests, release staging, detach from the controller. */
+  /**
+   * Connection lost: detach from the controller (losing the admin queue ends the
+   * association). Nothing is sent on the queue afterwards; the transport still
+   * releases every request it got. Idempotent; also safe after the core itself
+   * asked for `TransportQueue.disconnect`.
+   */
   destroy(): void;
   /** Queue id once Connect succeeded (0 = admin queue), -1 before. */
   readonly qid: number;

@@ -1,0 +1,121 @@
+/**
+ * Set Features / Get Features for I/O controllers (Linux nvmet_execute_set/get_features):
+ * Volatile Write Cache (06h), Number of Queues (07h), Asynchronous Event
+ * Configuration (0Bh), Keep Alive Timer (0Fh). Anything else is Invalid Field.
+ */
+
+import type { Request } from '../core/request.js';
+import { NvmeStatus, STATUS_DNR } from '../../src/nvme/status.js';
+import { rd32 } from '../../src/nvme/le.js';
+import { FeatureId, NVMET_AEN_CFG_ALL, NVMET_AEN_CFG_OPTIONAL } from '../core/constants.js';
+
+const CDW10_LOC = 40;
+const CDW11_LOC = 44;
+/** Get Features SEL values. */
+const Sel = { Current: 0, Default: 1, Saved: 2, Supported: 3 } as const;
+/** Supported-capabilities bit: the feature is changeable. */
+const CAP_CHANGEABLE = 1 << 2;
+
+function invalidField(req: Request, loc: number): number {
+  req.errorLoc = loc;
+  return NvmeStatus.InvalidField | STATUS_DNR;
+}
+
+/** Set Features of the Keep Alive Timer: restart the timer with the new value (ms). */
+export function setKato(req: Request): number {
+  const ctrl = req.ctrl;
+  ctrl.kato = rd32(req.sqe, CDW11_LOC);
+  ctrl.restartKeepAlive();
+  return 0;
+}
+
+/** Set Features of the Asynchronous Event Configuration, restricted to `mask`. */
+export function setAsyncEventConfig(req: Request, mask: number): number {
+  const v = rd32(req.sqe, CDW11_LOC);
+  if ((v & ~mask) >>> 0 !== 0) return invalidField(req, CDW11_LOC);
+  req.ctrl.aenEnabled = v;
+  return 0;
+}
+
+/** Save (cdw10 bit 31) is refused: nothing here persists across resets. */
+export function saveRequested(req: Request): boolean {
+  return (req.sqe[43]! & 0x80) !== 0;
+}
+
+export function executeSetFeatures(req: Request): void {
+  req.complete(setFeature(req));
+}
+
+function setFeature(req: Request): number {
+  const ctrl = req.ctrl;
+  const fid = req.sqe[CDW10_LOC]!;
+  const cdw11 = rd32(req.sqe, CDW11_LOC);
+  if (saveRequested(req) && isSupported(fid)) {
+    req.errorLoc = CDW10_LOC;
+    return NvmeStatus.FeatureNotSaveable | STATUS_DNR;
+  }
+  switch (fid) {
+    case FeatureId.VolatileWriteCache:
+      ctrl.vwc = (cdw11 & 1) !== 0;
+      return 0;
+    case FeatureId.NumQueues: {
+      const nsqr = cdw11 & 0xffff;
+      const ncqr = cdw11 >>> 16;
+      if (nsqr === 0xffff || ncqr === 0xffff) return invalidField(req, CDW11_LOC);
+      // Grant what was asked for, up to what the subsystem allows; qids above it are refused at Connect.
+      const granted = Math.min(nsqr + 1, ncqr + 1, ctrl.subsys.maxQid);
+      ctrl.grantedQueues = granted;
+      req.setResult(((granted - 1) | ((granted - 1) << 16)) >>> 0);
+      return 0;
+    }
+    case FeatureId.AsyncEventConfig:
+      return setAsyncEventConfig(req, NVMET_AEN_CFG_ALL);
+    case FeatureId.KeepAliveTimer:
+      return setKato(req);
+    default:
+      return invalidField(req, CDW10_LOC);
+  }
+}
+
+function isSupported(fid: number): boolean {
+  return (
+    fid === FeatureId.VolatileWriteCache ||
+    fid === FeatureId.NumQueues ||
+    fid === FeatureId.AsyncEventConfig ||
+    fid === FeatureId.KeepAliveTimer
+  );
+}
+
+export function executeGetFeatures(req: Request): void {
+  req.complete(getFeature(req));
+}
+
+function getFeature(req: Request): number {
+  const ctrl = req.ctrl;
+  const fid = req.sqe[CDW10_LOC]!;
+  const sel = req.sqe[41]! & 7;
+  if (!isSupported(fid)) return invalidField(req, CDW10_LOC);
+  if (sel > Sel.Supported) return invalidField(req, CDW10_LOC);
+  if (sel === Sel.Supported) {
+    req.setResult(CAP_CHANGEABLE);
+    return 0;
+  }
+  const current = sel === Sel.Current;
+  switch (fid) {
+    case FeatureId.VolatileWriteCache:
+      req.setResult(current ? (ctrl.vwc ? 1 : 0) : 1);
+      return 0;
+    case FeatureId.NumQueues: {
+      const n = (current ? ctrl.grantedQueues : ctrl.subsys.maxQid) - 1;
+      req.setResult((n | (n << 16)) >>> 0);
+      return 0;
+    }
+    case FeatureId.AsyncEventConfig:
+      req.setResult(current ? ctrl.aenEnabled >>> 0 : NVMET_AEN_CFG_OPTIONAL);
+      return 0;
+    case FeatureId.KeepAliveTimer:
+      req.setResult(current ? ctrl.kato : 0);
+      return 0;
+  }
+  return invalidField(req, CDW10_LOC);
+}

@@ -1,0 +1,163 @@
+/**
+ * Get Log Page for I/O controllers (Linux admin-cmd.c nvmet_execute_get_log_page):
+ * Error Information, SMART / Health, Firmware Slot, Changed Namespace List.
+ * Every page is built whole and the host's window [LPO, LPO + NUMD*4) copied out,
+ * zero-filled past the page's end.
+ */
+
+import type { Request } from '../core/request.js';
+import type { Controller } from '../core/controller.js';
+import { NvmeStatus, STATUS_DNR } from '../../src/nvme/status.js';
+import {
+  LogId,
+  copyLogWindow,
+  getLogPageOffset,
+  encodeErrorLogEntry,
+  ERROR_LOG_ENTRY_SIZE,
+  encodeSmartLog,
+  bytesToDataUnits,
+  celsiusToKelvin,
+  encodeFirmwareSlotLog,
+  encodeChangedNsList,
+  CHANGED_NS_LIST_SIZE,
+} from '../../src/nvme/log-pages.js';
+import { rd32, wr32 } from '../../src/nvme/le.js';
+import { AenBit, NVMET_ERROR_LOG_SLOTS } from '../core/constants.js';
+import type { Namespace } from '../core/namespace.js';
+
+const NSID_LOC = 4;
+const CDW10_LOC = 40;
+const LPO_LOC = 48;
+
+/** Retain Asynchronous Event (cdw10 bit 15). */
+export function logRae(req: Request): boolean {
+  return (req.sqe[41]! & 0x80) !== 0;
+}
+
+/**
+ * Validate the Log Page Offset against a page of `pageLen` bytes and copy the
+ * window into req.data. Returns a status.
+ */
+export function sendLogWindow(req: Request, page: Uint8Array): number {
+  const off = getLogPageOffset(req.sqe);
+  // Offsets are dword aligned; starting past the page's end is an error (the page has no such byte).
+  if (off % 4 !== 0 || (off !== 0 && off >= page.length)) {
+    req.errorLoc = LPO_LOC;
+    return NvmeStatus.InvalidField | STATUS_DNR;
+  }
+  copyLogWindow(page, off, req.data!);
+  return 0;
+}
+
+function errorLogPage(ctrl: Controller): Uint8Array {
+  const page = new Uint8Array(NVMET_ERROR_LOG_SLOTS * ERROR_LOG_ENTRY_SIZE);
+  // Newest first (entry 0 is the most recent error).
+  let slot = ctrl.errorCount % NVMET_ERROR_LOG_SLOTS;
+  for (let i = 0; i < NVMET_ERROR_LOG_SLOTS; i++) {
+    const s = ctrl.errorSlots[slot]!;
+    if (s.errorCount !== 0) {
+      encodeErrorLogEntry(
+        {
+          errorCount: BigInt(s.errorCount),
+          sqid: s.sqid,
+          cid: s.cid,
+          status: s.status,
+          paramErrorLocation: s.paramErrorLocation,
+          lba: BigInt(s.lba),
+          nsid: s.nsid,
+          trtype: ctrl.port.addr.trtype,
+        },
+        page,
+        i * ERROR_LOG_ENTRY_SIZE,
+      );
+    }
+    slot = slot === 0 ? NVMET_ERROR_LOG_SLOTS - 1 : slot - 1;
+  }
+  return page;
+}
+
+function smartLogPage(ctrl: Controller, nss: readonly Namespace[]): Uint8Array {
+  let reads = 0;
+  let writes = 0;
+  let bytesRead = 0;
+  let bytesWritten = 0;
+  for (const ns of nss) {
+    reads += ns.stats.readCommands;
+    writes += ns.stats.writeCommands;
+    bytesRead += ns.stats.bytesRead;
+    bytesWritten += ns.stats.bytesWritten;
+  }
+  return encodeSmartLog({
+    temperature: celsiusToKelvin(35),
+    availableSpare: 100,
+    availableSpareThreshold: 10,
+    dataUnitsRead: bytesToDataUnits(bytesRead),
+    dataUnitsWritten: bytesToDataUnits(bytesWritten),
+    hostReadCommands: BigInt(reads),
+    hostWriteCommands: BigInt(writes),
+    powerOnHours: BigInt(Math.floor((Date.now() - ctrl.subsys.nvmet.startedAt) / 3_600_000)),
+    errorLogEntries: BigInt(ctrl.errorCount),
+  });
+}
+
+function executeSmart(req: Request): void {
+  const ctrl = req.ctrl;
+  const nsid = rd32(req.sqe, NSID_LOC);
+  let nss: readonly Namespace[];
+  if (nsid === 0xffffffff || nsid === 0) {
+    nss = ctrl.subsys.enabledNamespaces();
+  } else {
+    const ns = ctrl.subsys.findNamespaceRef(nsid);
+    if (ns === null) {
+      req.errorLoc = NSID_LOC;
+      req.complete(NvmeStatus.InvalidNs | STATUS_DNR);
+      return;
+    }
+    req.ns = ns;
+    nss = [ns];
+  }
+  req.complete(sendLogWindow(req, smartLogPage(ctrl, nss)));
+}
+
+function executeChangedNs(req: Request): void {
+  const ctrl = req.ctrl;
+  const list = ctrl.changedNsList();
+  let page: Uint8Array;
+  if (list.length === 1 && list[0] === 0xffffffff) {
+    page = new Uint8Array(CHANGED_NS_LIST_SIZE);
+    wr32(page, 0, 0xffffffff);
+  } else {
+    page = encodeChangedNsList(list);
+  }
+  const st = sendLogWindow(req, page);
+  if (st === 0) {
+    const rae = logRae(req);
+    // Reading clears the log and re-arms the event, unless the host retains the event.
+    if (!rae) ctrl.clearChangedNsList();
+    ctrl.clearAenBit(AenBit.NsAttr, rae);
+  }
+  req.complete(st);
+}
+
+export function executeGetLogPage(req: Request): void {
+  const ctrl = req.ctrl;
+  const lid = req.sqe[CDW10_LOC]!;
+  switch (lid) {
+    case LogId.ErrorInfo:
+      req.complete(sendLogWindow(req, errorLogPage(ctrl)));
+      return;
+    case LogId.Smart:
+      executeSmart(req);
+      return;
+    case LogId.FirmwareSlot:
+      // One read-only slot, active: AFI = slot 1.
+      req.complete(sendLogWindow(req, encodeFirmwareSlotLog({ afi: 1, frs: [ctrl.subsys.firmwareRev] })));
+      return;
+    case LogId.ChangedNsList:
+      executeChangedNs(req);
+      return;
+    default:
+      req.errorLoc = CDW10_LOC;
+      req.complete(NvmeStatus.InvalidLogPage | STATUS_DNR);
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * Root of the target (Linux nvmet module state + configfs tree): subsystems,
+ * ports, registered transports, the discovery subsystem and its generation counter.
+ *
+ *   const nvmet = new Nvmet();
+ *   nvmet.registerTransport(tcp);
+ *   const sub = nvmet.addSubsystem({ nqn, allowAnyHost: true });
+ *   await sub.addNamespace({ nsid: 1, backend: { kind: 'ram', size: 1 << 30 } }).enable();
+ *   const port = nvmet.addPort({ portId: 1, trtype: TrType.TCP, traddr: '127.0.0.1', trsvcid: '0' });
+ *   port.addSubsystem(sub);
+ *   await port.enable();
+ *   ...
+ *   await nvmet.shutdown();
+ */
+
+import type { FabricsOps } from './fabrics-ops.js';
+import type { TrType } from './fabrics-ops.js';
+import { Subsystem, type SubsystemOptions } from './subsystem.js';
+import { Port, type PortOptions } from './port.js';
+import { SystemStagingAllocator, type StagingAllocator } from './staging.js';
+import { defaultLogger, type Logger } from './log.js';
+import { DISCOVERY_NQN } from '../../src/nvme/fabrics.js';
+
+export interface NvmetOptions {
+  logger?: Logger;
+  /** Where command data is staged (default: pooled system memory). */
+  staging?: StagingAllocator;
+  /** Upper bound on a command's data transfer in bytes, on top of the transport's (0 = transport decides). */
+  maxDataTransferSize?: number;
+  /** Serial number of the discovery subsystem (random by default). */
+  discoverySerial?: string;
+}
+
+export class Nvmet {
+  readonly log: Logger;
+  staging: StagingAllocator;
+  readonly maxDataTransferSize: number;
+  /** The well-known discovery subsystem, reachable on every port. */
+  readonly discovery: Subsystem;
+  /** Discovery log generation counter (GENCTR): bumped on every change a discovery log could show. */
+  genctr = 0;
+  /** When this target started (SMART power-on hours). */
+  readonly startedAt = Date.now();
+  private readonly subsysMap = new Map<string, Subsystem>();
+  private readonly portMap = new Map<number, Port>();
+  private readonly transports = new Map<number, FabricsOps>();
+  private closing = false;
+
+  constructor(opts: NvmetOptions = {}) {
+    this.log = opts.logger ?? defaultLogger();
+    this.staging = opts.staging ?? new SystemStagingAllocator();
+    const mdts = opts.maxDataTransferSize ?? 0;
+    if (!Number.isInteger(mdts) || mdts < 0 || (mdts !== 0 && mdts < 4096)) throw new RangeError(`maxDataTransferSize ${mdts} must be 0 or ≥ 4096`);
+    this.maxDataTransferSize = mdts;
+    this.discovery = new Subsystem(
+      this,
+      { nqn: DISCOVERY_NQN, model: 'nvmet-ts discovery', ...(opts.discoverySerial !== undefined ? { serial: opts.discoverySerial } : {}) },
+      'discovery',
+    );
+  }
+
+  // ------------------------------------------------------------ transports
+
+  /** Register a transport for its TRTYPE (nvmet_register_transport). */
+  registerTransport(ops: FabricsOps): void {
+    if (this.transports.has(ops.trtype)) throw new Error(`a transport for trtype ${ops.trtype} is already registered`);
+    this.transports.set(ops.trtype, ops);
+  }
+
+  /** Unregister; ports using it must be disabled first. */
+  unregisterTransport(trtype: TrType): void {
+    for (const p of this.portMap.values()) {
+      if (p.addr.trtype === trtype && p.state !== 'disabled') throw new Error(`port ${p.id} still uses trtype ${trtype}`);
+    }
+    this.transports.delete(trtype);
+  }
+
+  transport(trtype: TrType): FabricsOps | undefined {
+    return this.transports.get(trtype);
+  }
+
+  // ------------------------------------------------------------ subsystems
+
+  addSubsystem(opts: SubsystemOptions): Subsystem {
+    if (this.closing) throw new Error('target is shutting down');
+    if (opts.nqn === DISCOVERY_NQN) throw new Error('the discovery NQN is reserved');
+    if (this.subsysMap.has(opts.nqn)) throw new Error(`subsystem ${opts.nqn} already exists`);
+    const s = new Subsystem(this, opts);
+    this.subsysMap.set(s.nqn, s);
+    return s;
+  }
+
+  getSubsystem(nqn: string): Subsystem | undefined {
+    return this.subsysMap.get(nqn);
+  }
+
+  get subsystems(): readonly Subsystem[] {
+    return [...this.subsysMap.values()];
+  }
+
+  /** NVM subsystems plus the discovery subsystem. */
+  allSubsystems(): Subsystem[] {
+    return [this.discovery, ...this.subsysMap.values()];
+  }
+
+  /** Unlink from all ports, tear down its controllers, disable its namespaces, forget it. */
+  async removeSubsystem(nqn: string): Promise<void> {
+    const s = this.subsysMap.get(nqn);
+    if (s === undefined) throw new Error(`no subsystem ${nqn}`);
+    for (const p of this.portMap.values()) p.removeSubsystem(nqn);
+    s.deleteControllers('subsystem removed');
+    for (const ns of s.namespaces) await s.removeNamespace(ns.nsid);
+    this.subsysMap.delete(nqn);
+  }
+
+  // ------------------------------------------------------------ ports
+
+  /** Create a port (disabled): link subsystems, then `enable()` it. */
+  addPort(opts: PortOptions): Port {
+    if (this.closing) throw new Error('target is shutting down');
+    if (this.portMap.has(opts.portId)) throw new Error(`port ${opts.portId} already exists`);
+    const p = new Port(this, opts);
+    this.portMap.set(p.id, p);
+    return p;
+  }
+
+  getPort(portId: number): Port | undefined {
+    return this.portMap.get(portId);
+  }
+
+  get ports(): readonly Port[] {
+    return [...this.portMap.values()];
+  }
+
+  async removePort(portId: number): Promise<void> {
+    const p = this.portMap.get(portId);
+    if (p === undefined) throw new Error(`no port ${portId}`);
+    await p.disable();
+    for (const s of p.subsystems) p.removeSubsystem(s.nqn);
+    this.portMap.delete(portId);
+  }
+
+  // ------------------------------------------------------------ discovery change notification
+
+  /**
+   * Something the discovery log of `port` shows changed (nvmet_port_disc_changed):
+   * bump GENCTR and notify discovery controllers on that port (those whose host may
+   * see `subsys`, if given).
+   */
+  portDiscoveryChanged(port: Port, subsys: Subsystem | null): void {
+    this.genctr++;
+    for (const c of this.discovery.controllers) {
+      if (c.port !== port) continue;
+      if (subsys !== null && !subsys.hostAllowed(c.hostnqn)) continue;
+      c.discoveryChanged();
+    }
+  }
+
+  /**
+   * Access to `subsys` changed for `hostnqn` (or every host when null)
+   * (nvmet_subsys_disc_changed): bump GENCTR and notify discovery controllers on
+   * every port linking it.
+   */
+  subsysDiscoveryChanged(subsys: Subsystem, hostnqn: string | null): void {
+    this.genctr++;
+    for (const c of this.discovery.controllers) {
+      if (!c.port.hasSubsystem(subsys.nqn)) continue;
+      if (hostnqn !== null && c.hostnqn !== hostnqn) continue;
+      c.discoveryChanged();
+    }
+  }
+
+  // ------------------------------------------------------------ lifetime
+
+  /** Disable every port, tear down every controller, close every backend. */
+  async shutdown(): Promise<void> {
+    this.closing = true;
+    const errors: unknown[] = [];
+    for (const p of this.portMap.values()) {
+      try {
+        await p.disable();
+      } catch (e) {
+        errors.push(e);
+      }
+    }
+    for (const s of this.allSubsystems()) s.deleteControllers('target shutdown');
+    for (const s of this.subsysMap.values()) {
+      for (const ns of s.namespaces) {
+        try {
+          await ns.disable();
+        } catch (e) {
+          errors.push(e);
+        }
+      }
+    }
+    if (errors.length > 0) this.log.error(`shutdown: ${errors.map(String).join('; ')}`);
+  }
+}

@@ -1,0 +1,257 @@
+/**
+ * One command in flight (Linux struct nvmet_req). A transport gets it from
+ * `CoreQueue.initRequest`, which copies the SQE and parses it into an `execute`
+ * function plus the data direction and length the command itself implies
+ * (nvmet_req_init + nvmet_parse_*_cmd). Objects are recycled per queue.
+ *
+ * Lifetime (explicit, because p2pmem staging must never leak nor be reused
+ * while a backend still writes into it):
+ *
+ *   free ──init──▶ parsed ──execute──▶ executing ──complete──▶ completed
+ *                    │                                   │
+ *                    └──────────────complete─────────────┘
+ *
+ * and, independently, the transport calls `release()` exactly once. The staging
+ * buffer is freed and the object recycled when it is both released and no
+ * longer executing (completed, or never executed).
+ */
+
+import { DataDir } from './fabrics-ops.js';
+import type { TransportRequest } from './fabrics-ops.js';
+import type { StagingBuffer, StagingContext } from './staging.js';
+import type { CoreQueueImpl } from './queue.js';
+import type { Controller } from './controller.js';
+import type { Namespace } from './namespace.js';
+import { wr16, wr32, wr64n } from '../../src/nvme/le.js';
+import { NvmeStatus, STATUS_DNR, STATUS_MORE, statusFromError } from '../../src/nvme/status.js';
+
+/** Marks "no parameter error location" (Linux NVMET_NO_ERROR_LOC). */
+export const NO_ERROR_LOC = 0xffff;
+
+/** What a parsed command runs. It must complete the request exactly once (possibly later). */
+export type ExecuteFn = (req: Request) => void | Promise<void>;
+
+const EMPTY = new Uint8Array(0);
+
+export class Request implements TransportRequest, StagingContext {
+  /** Request-owned copy of the SQE: transports may reuse their receive buffer right after init. */
+  readonly sqe = new Uint8Array(64);
+  readonly cqe = new Uint8Array(16);
+  cid = 0;
+  dataDir: DataDir = DataDir.None;
+  transferLen = 0;
+  data: Uint8Array | null = null;
+  status = 0;
+
+  /** Set by the parser. */
+  executeFn: ExecuteFn | null = null;
+  /** Namespace the command addresses (I/O commands and some admin ones); holds an in-flight reference. */
+  ns: Namespace | null = null;
+  /** Byte offset of the bad field for the Error Information log (NO_ERROR_LOC if none). */
+  errorLoc = NO_ERROR_LOC;
+  /** LBA for the Error Information log. */
+  errorLba = 0;
+  /** I/O commands: media byte offset and length, as parsed. */
+  offset = 0;
+  length = 0;
+  /** Scratch for handlers (e.g. DSM range count). */
+  aux = 0;
+
+  private staging: StagingBuffer | null = null;
+  private inUse = false;
+  private executing = false;
+  private done = false;
+  private released = false;
+  /** Disconnect command: tear the queue down once the response is on the wire. */
+  disconnectAfterResponse = false;
+
+  constructor(readonly queue: CoreQueueImpl) {}
+
+  // ------------------------------------------------------------ StagingContext
+
+  get qid(): number {
+    return this.queue.qid < 0 ? 0 : this.queue.qid;
+  }
+  get nsid(): number {
+    return this.sqe[4]! | (this.sqe[5]! << 8) | (this.sqe[6]! << 16) | ((this.sqe[7]! << 24) >>> 0);
+  }
+  get cntlid(): number {
+    return this.queue.ctrl?.cntlid ?? 0xffff;
+  }
+  get portId(): number {
+    return this.queue.port.id;
+  }
+
+  // ------------------------------------------------------------ accessors for handlers
+
+  /** The controller this queue belongs to (parsers only route here once connected). */
+  get ctrl(): Controller {
+    const c = this.queue.ctrl;
+    if (c === null) throw new Error('request has no controller');
+    return c;
+  }
+
+  get opcode(): number {
+    return this.sqe[0]!;
+  }
+
+  /** True once the core has completed this request (queueResponse already called or skipped). */
+  get completed(): boolean {
+    return this.done;
+  }
+
+  /** Set completion dword 0 (dword 1 cleared). */
+  setResult(dw0: number): void {
+    wr32(this.cqe, 0, dw0);
+    wr32(this.cqe, 4, 0);
+  }
+
+  /** Set the 64-bit result dw1:dw0 (Property Get of CAP). */
+  setResult64(v: bigint): void {
+    wr64n(this.cqe, 0, v);
+  }
+
+  // ------------------------------------------------------------ queue side
+
+  /** @internal Prepare a recycled object for a new SQE. */
+  init(sqe: Uint8Array): void {
+    this.sqe.set(sqe.length === 64 ? sqe : sqe.subarray(0, 64));
+    this.cqe.fill(0);
+    this.cid = this.sqe[2]! | (this.sqe[3]! << 8);
+    this.dataDir = DataDir.None;
+    this.transferLen = 0;
+    this.data = null;
+    this.status = 0;
+    this.executeFn = null;
+    this.ns = null;
+    this.errorLoc = NO_ERROR_LOC;
+    this.errorLba = 0;
+    this.offset = 0;
+    this.length = 0;
+    this.aux = 0;
+    this.staging = null;
+    this.inUse = true;
+    this.executing = false;
+    this.done = false;
+    this.released = false;
+    this.disconnectAfterResponse = false;
+  }
+
+  // ------------------------------------------------------------ TransportRequest
+
+  allocData(): void {
+    if (this.data !== null || !this.inUse) return;
+    if (this.transferLen === 0) {
+      this.data = EMPTY;
+      return;
+    }
+    this.staging = this.queue.allocator().alloc(this.transferLen, this);
+    this.data = this.staging.bytes;
+  }
+
+  execute(): void {
+    if (this.done || this.executing || !this.inUse) return;
+    const fn = this.executeFn;
+    if (fn === null) {
+      this.complete(NvmeStatus.InternalError | STATUS_DNR);
+      return;
+    }
+    this.executing = true;
+    if (this.data === null) this.allocData();
+    try {
+      const r = fn(this);
+      if (r !== undefined) r.then(undefined, this.onExecError);
+    } catch (e) {
+      this.onExecError(e);
+    }
+  }
+
+  completeWithStatus(status: number): void {
+    this.complete(status);
+  }
+
+  release(): void {
+    if (!this.inUse || this.released) {
+      this.queue.logger().error(`qid ${this.qid} cid ${this.cid}: request released twice`);
+      return;
+    }
+    this.released = true;
+    if (!this.executing || this.done) this.recycle();
+    // else: the command still runs (backend I/O, held AER); recycle when it completes.
+  }
+
+  // ------------------------------------------------------------ completion
+
+  private readonly onExecError = (e: unknown): void => {
+    if (this.done) {
+      this.queue.logger().error(`qid ${this.qid} cid ${this.cid}: handler failed after completion: ${String(e)}`);
+      return;
+    }
+    const status = statusFromError(e);
+    if (status === NvmeStatus.InternalError) {
+      this.queue.logger().error(`qid ${this.qid} cid ${this.cid} opcode 0x${this.opcode.toString(16)}: ${String(e)}`);
+    }
+    this.complete(status === NvmeStatus.InternalError ? status | STATUS_DNR : status);
+  };
+
+  /**
+   * Complete with `status` (SCT<<8|SC with DNR): fill the CQE (sqhd, sqid, cid,
+   * status), record errors in the Error Information log and hand the request to
+   * the transport. Later calls are ignored.
+   */
+  complete(status: number): void {
+    if (this.done || !this.inUse) return;
+    this.done = true;
+    const q = this.queue;
+    let st = status & 0x7fff;
+    if (st !== 0) {
+      const ctrl = q.ctrl;
+      if (ctrl !== null && this.errorLoc !== NO_ERROR_LOC) {
+        ctrl.recordError(this, st);
+        st |= STATUS_MORE;
+      }
+    }
+    this.status = st;
+    const sqhd = q.advanceSqhd();
+    wr16(this.cqe, 8, sqhd);
+    wr16(this.cqe, 10, this.qid);
+    wr16(this.cqe, 12, this.cid);
+    wr16(this.cqe, 14, st << 1);
+    this.putNamespace();
+    if (this.released) {
+      // The transport already let go (its connection died): nothing to send.
+      this.recycle();
+    } else if (q.isLive()) {
+      q.transport.queueResponse(this);
+    }
+    // else: queue torn down by the core; the transport still owes release().
+  }
+
+  /** Drop the command without a response (queue torn down under it, e.g. a held AER). */
+  abandon(): void {
+    if (this.done || !this.inUse) return;
+    this.done = true;
+    this.putNamespace();
+    if (this.released) this.recycle();
+  }
+
+  private putNamespace(): void {
+    const ns = this.ns;
+    if (ns !== null) {
+      this.ns = null;
+      ns.put();
+    }
+  }
+
+  private recycle(): void {
+    const disconnect = this.disconnectAfterResponse;
+    this.putNamespace();
+    const st = this.staging;
+    this.staging = null;
+    this.data = null;
+    this.inUse = false;
+    if (st !== null) st.free();
+    this.queue.recycle(this);
+    if (disconnect) this.queue.disconnectFromCore('host Disconnect command');
+  }
+}
