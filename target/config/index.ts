@@ -21,7 +21,16 @@ export type {
   TopologyRef,
 } from './types.js';
 export { formatIssue, type ConfigError, type ConfigIssue, type ConfigWarning } from './issues.js';
-export { parseConfig, type ParseOptions, type ParseResult } from './parse.js';
+export {
+  parseConfig,
+  parseHostJson,
+  parseNamespaceJson,
+  parsePortJson,
+  parseSubsystemJson,
+  type EntityResult,
+  type ParseOptions,
+  type ParseResult,
+} from './parse.js';
 export { configToJson, serializeConfig } from './serialize.js';
 export {
   CONFIG_FILE_MAX_BYTES,

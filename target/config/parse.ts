@@ -567,3 +567,48 @@ function crossCheck(config: NvmetConfig, ctx: Ctx): TopologyCheck | undefined {
   const validator = ctx.opts.topologyValidator === false ? undefined : (ctx.opts.topologyValidator ?? pciTopologyValidator);
   return checkTopologyPlacement(config, validator, ctx.opts.topologyDocument, sink);
 }
+
+// ---------------------------------------------------------------- single objects (management API bodies)
+
+export type EntityResult<T> =
+  | { ok: true; value: T; warnings: ConfigWarning[] }
+  | { ok: false; errors: ConfigError[]; warnings: ConfigWarning[] };
+
+/**
+ * Parse one object of the config on its own (an HTTP request body), with paths
+ * relative to `path` ("$" by default: errors read "nsid: …", "device.path: …").
+ * Checks what the object can say about itself; references to other objects
+ * (duplicate nsid in the subsystem, unknown host NQN, …) are checked by
+ * parseConfig on the whole config the object is put into.
+ */
+function parseEntity<T>(
+  read: (raw: JsonValue, path: string, ctx: Ctx) => T | undefined,
+  raw: unknown,
+  opts: ParseOptions,
+  path: string,
+): EntityResult<T> {
+  const ctx: Ctx = { sink: new IssueSink(opts.maxIssues ?? 200), reject: opts.unknownFields === 'reject', opts };
+  const c = cloneJson(raw, { maxDepth: OPAQUE_MAX_DEPTH });
+  let value: T | undefined;
+  if ('error' in c) ctx.sink.error(path, c.error);
+  else value = read(c.value, path, ctx);
+  const { errors, warnings } = ctx.sink.finish();
+  if (errors.length > 0 || value === undefined) {
+    if (errors.length === 0) errors.push({ path, message: 'invalid' });
+    return { ok: false, errors, warnings };
+  }
+  return { ok: true, value, warnings };
+}
+
+export function parseHostJson(raw: unknown, opts: ParseOptions = {}, path = '$'): EntityResult<HostConfig> {
+  return parseEntity(readHost, raw, opts, path);
+}
+export function parseSubsystemJson(raw: unknown, opts: ParseOptions = {}, path = '$'): EntityResult<SubsystemConfig> {
+  return parseEntity(readSubsystem, raw, opts, path);
+}
+export function parseNamespaceJson(raw: unknown, opts: ParseOptions = {}, path = '$'): EntityResult<NamespaceConfig> {
+  return parseEntity(readNamespace, raw, opts, path);
+}
+export function parsePortJson(raw: unknown, opts: ParseOptions = {}, path = '$'): EntityResult<PortConfig> {
+  return parseEntity(readPort, raw, opts, path);
+}
