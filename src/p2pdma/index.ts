@@ -13,3 +13,4 @@ export {
   type DeviceRef, type P2pdmaOptions, type P2pmemStats, type ProviderCandidate, type FindExplanation,
 } from './p2pdma.js';
 export { formatFindExplanation } from './explain.js';
+export type { GenericDevice, DeviceLike } from '../pci/model.js';
