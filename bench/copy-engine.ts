@@ -1,0 +1,315 @@
+/**
+ * Copy engine benchmark.
+ *
+ *   node dist/bench/copy-engine.js              main table: 4 KiB / 128 KiB / 1 MiB
+ *   node dist/bench/copy-engine.js --threshold  also sweep sizes to find the inline threshold
+ *   node dist/bench/copy-engine.js --quick      shorter runs (smoke)
+ *
+ * Every figure comes from the same process and the same memories: an inline
+ * single-thread copy (`Uint8Array.set`, the floor any engine is measured against)
+ * and the engine with 1 and 2 workers. The engine runs are a closed loop of
+ * single-descriptor submissions at queue depth `qd` (one DMA per I/O, as the target
+ * issues them), cycling through a ring of slots so outstanding DMAs never overlap.
+ * "engine" uses the default inline threshold (so small descriptors run inline);
+ * "offload" forces every descriptor onto the workers (threshold 0) to show the
+ * thread-hop cost. Ratios are engine ÷ inline of the same round; each cell is the
+ * median of `rounds` rounds, with inline and engine runs interleaved.
+ *
+ * Main-thread cost: event-loop utilisation during the run × run time ÷ bytes, i.e.
+ * how much main-thread time each GB costs. An inline copy costs all of its time.
+ */
+
+import { DEFAULT_INLINE_THRESHOLD, DmaEngine } from '../src/copy/dma-engine.js';
+import { memoryRegion, type MemoryRegion } from '../src/copy/region.js';
+
+export interface CopyEngineBenchOptions {
+  /** Descriptor sizes for the main table (bytes). */
+  readonly sizes?: readonly number[];
+  readonly workers?: readonly number[];
+  /** Outstanding submissions in the closed loop. */
+  readonly qd?: number;
+  /** Bytes to move per measurement (rounded to whole descriptors; at least 2000 descriptors). */
+  readonly bytesPerRun?: number;
+  readonly rounds?: number;
+  /** Also sweep sizes for the inline-threshold crossover. */
+  readonly threshold?: boolean;
+  /** Print JSON and the table to stdout (default true). */
+  readonly print?: boolean;
+}
+
+export interface CopyEngineBenchRow {
+  readonly size: number;
+  readonly workers: number;
+  readonly mode: 'engine' | 'offload';
+  /** Inline single-thread copy, bytes/s (same round). */
+  readonly inlineBps: number;
+  readonly engineBps: number;
+  /** engineBps / inlineBps. */
+  readonly ratio: number;
+  /** Main-thread seconds per GB moved (engine run), vs the inline copy's. */
+  readonly mainThreadSecPerGB: number;
+  readonly inlineSecPerGB: number;
+  /** Fraction of descriptors that ran on a worker. */
+  readonly offloaded: number;
+}
+
+export interface ThresholdRow {
+  readonly size: number;
+  readonly inlineBps: number;
+  /** 1 worker, forced offload, qd outstanding. */
+  readonly offloadBps: number;
+  readonly offloadMainThreadSecPerGB: number;
+  readonly inlineSecPerGB: number;
+  /** qd 1 round trip of one offloaded descriptor vs one inline copy (µs). */
+  readonly offloadLatencyUs: number;
+  readonly inlineLatencyUs: number;
+}
+
+export interface CopyEngineBenchResult {
+  readonly bench: 'copy-engine';
+  readonly node: string;
+  readonly cpus: number;
+  readonly qd: number;
+  readonly defaultInlineThreshold: number;
+  readonly rows: readonly CopyEngineBenchRow[];
+  readonly threshold?: { readonly rows: readonly ThresholdRow[]; readonly crossover: number | null };
+}
+
+const RING = 64 * 1024 * 1024;
+
+export async function runCopyEngineBench(options: CopyEngineBenchOptions = {}): Promise<CopyEngineBenchResult> {
+  const sizes = options.sizes ?? [4096, 128 * 1024, 1024 * 1024];
+  const workerCounts = options.workers ?? [1, 2];
+  const qd = options.qd ?? 32;
+  const bytesPerRun = options.bytesPerRun ?? 512 * 1024 * 1024;
+  const rounds = options.rounds ?? 3;
+
+  const srcMem = new SharedArrayBuffer(RING);
+  const dstMem = new SharedArrayBuffer(RING);
+  fill(new Uint8Array(srcMem));
+  new Uint8Array(dstMem).fill(1); // fault the pages in before timing
+  const src = memoryRegion(srcMem, '0000:01:00.0');
+  const dst = memoryRegion(dstMem, '0000:02:00.0');
+
+  const rows: CopyEngineBenchRow[] = [];
+  for (const workers of workerCounts) {
+    const engines = {
+      engine: new DmaEngine({ workers }),
+      offload: new DmaEngine({ workers, inlineThreshold: 0 }),
+    };
+    try {
+      for (const size of sizes) {
+        const count = Math.max(2000, Math.floor(bytesPerRun / size));
+        for (const mode of ['engine', 'offload'] as const) {
+          if (mode === 'offload' && size >= DEFAULT_INLINE_THRESHOLD) continue; // same as engine
+          const eng = engines[mode];
+          await closedLoop(eng, src, dst, size, Math.min(count, 200), qd); // warm up
+          const samples: { inl: number; eng: Measure; offloaded: number }[] = [];
+          for (let r = 0; r < rounds; r++) {
+            const inl = inlineRun(srcMem, dstMem, size, count);
+            const before = eng.stats;
+            const m = await closedLoop(eng, src, dst, size, count, qd);
+            const after = eng.stats;
+            samples.push({ inl, eng: m, offloaded: (after.workerSubmissions - before.workerSubmissions) / (after.submissions - before.submissions) });
+          }
+          const med = medianBy(samples, (s) => s.eng.bps / s.inl);
+          rows.push({
+            size,
+            workers,
+            mode,
+            inlineBps: med.inl,
+            engineBps: med.eng.bps,
+            ratio: med.eng.bps / med.inl,
+            mainThreadSecPerGB: med.eng.mainSecPerByte * 1e9,
+            inlineSecPerGB: 1e9 / med.inl,
+            offloaded: med.offloaded,
+          });
+        }
+      }
+    } finally {
+      await engines.engine.close();
+      await engines.offload.close();
+    }
+  }
+
+  let threshold: CopyEngineBenchResult['threshold'];
+  if (options.threshold === true) threshold = await thresholdSweep(srcMem, dstMem, src, dst, qd, bytesPerRun / 4, rounds);
+
+  const result: CopyEngineBenchResult = {
+    bench: 'copy-engine',
+    node: process.version,
+    cpus: (await import('node:os')).availableParallelism(),
+    qd,
+    defaultInlineThreshold: DEFAULT_INLINE_THRESHOLD,
+    rows,
+    ...(threshold === undefined ? {} : { threshold }),
+  };
+  if (options.print !== false) {
+    console.log(JSON.stringify(result));
+    console.log(renderTable(result));
+  }
+  return result;
+}
+
+interface Measure {
+  bps: number;
+  mainSecPerByte: number;
+}
+
+function fill(b: Uint8Array): void {
+  let x = 0x12345678;
+  for (let i = 0; i < b.length; i += 4096) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    b.fill(x & 0xff, i, Math.min(b.length, i + 4096));
+  }
+}
+
+function slotOffset(i: number, size: number): number {
+  const slots = Math.floor(RING / size);
+  return (i % slots) * size;
+}
+
+/** Single-thread inline copy of `count` descriptors of `size` through the same ring; bytes/s. */
+function inlineRun(srcMem: SharedArrayBuffer, dstMem: SharedArrayBuffer, size: number, count: number): number {
+  const s = new Uint8Array(srcMem);
+  const d = new Uint8Array(dstMem);
+  const t0 = performance.now();
+  for (let i = 0; i < count; i++) {
+    const off = slotOffset(i, size);
+    d.set(s.subarray(off, off + size), off);
+  }
+  return (size * count) / ((performance.now() - t0) / 1e3);
+}
+
+/** Closed loop: keep `qd` single-descriptor submissions outstanding until `count` completed. */
+async function closedLoop(eng: DmaEngine, src: MemoryRegion, dst: MemoryRegion, size: number, count: number, qd: number): Promise<Measure> {
+  const elu0 = performance.eventLoopUtilization();
+  const t0 = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    let issued = 0;
+    let done = 0;
+    const onDone = (): void => {
+      done++;
+      if (issued < count) issue();
+      else if (done === count) resolve();
+    };
+    const issue = (): void => {
+      const off = slotOffset(issued++, size);
+      eng.submit({ src, dst, length: size, srcOffset: off, dstOffset: off }).then(onDone, reject);
+    };
+    for (let i = 0; i < qd && i < count; i++) issue();
+  });
+  const seconds = (performance.now() - t0) / 1e3;
+  const elu = performance.eventLoopUtilization(elu0);
+  // Time spent in this synchronous-heavy loop before the first await counts as active too.
+  const bytes = size * count;
+  return { bps: bytes / seconds, mainSecPerByte: (elu.active / 1e3) / bytes };
+}
+
+async function latency(eng: DmaEngine, src: MemoryRegion, dst: MemoryRegion, size: number, n: number): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const off = slotOffset(i, size);
+    await eng.submit({ src, dst, length: size, srcOffset: off, dstOffset: off });
+  }
+  return ((performance.now() - t0) * 1e3) / n;
+}
+
+async function thresholdSweep(
+  srcMem: SharedArrayBuffer,
+  dstMem: SharedArrayBuffer,
+  src: MemoryRegion,
+  dst: MemoryRegion,
+  qd: number,
+  bytesPerRun: number,
+  rounds: number,
+): Promise<NonNullable<CopyEngineBenchResult['threshold']>> {
+  const inlineEng = new DmaEngine({ workers: 0 });
+  const offload = new DmaEngine({ workers: 1, inlineThreshold: 0 });
+  const rows: ThresholdRow[] = [];
+  try {
+    for (let size = 1024; size <= 1024 * 1024; size *= 2) {
+      const count = Math.max(2000, Math.floor(bytesPerRun / size));
+      await closedLoop(offload, src, dst, size, 200, qd);
+      const samples: { inl: number; off: Measure }[] = [];
+      for (let r = 0; r < rounds; r++) samples.push({ inl: inlineRun(srcMem, dstMem, size, count), off: await closedLoop(offload, src, dst, size, count, qd) });
+      const med = medianBy(samples, (s) => s.off.bps / s.inl);
+      rows.push({
+        size,
+        inlineBps: med.inl,
+        offloadBps: med.off.bps,
+        offloadMainThreadSecPerGB: med.off.mainSecPerByte * 1e9,
+        inlineSecPerGB: 1e9 / med.inl,
+        offloadLatencyUs: await latency(offload, src, dst, size, 300),
+        inlineLatencyUs: await latency(inlineEng, src, dst, size, 300),
+      });
+    }
+  } finally {
+    await offload.close();
+    await inlineEng.close();
+  }
+  // Crossover: the smallest size from which offload keeps ≥ 90 % of inline throughput and
+  // costs the main thread less time per byte than copying inline.
+  let crossover: number | null = null;
+  for (let i = rows.length - 1; i >= 0; i--) {
+    const r = rows[i]!;
+    if (r.offloadBps >= 0.9 * r.inlineBps && r.offloadMainThreadSecPerGB < r.inlineSecPerGB) crossover = r.size;
+    else break;
+  }
+  return { rows, crossover };
+}
+
+function medianBy<T>(xs: readonly T[], key: (x: T) => number): T {
+  const sorted = [...xs].sort((a, b) => key(a) - key(b));
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+const gbs = (bps: number): string => (bps / 1e9).toFixed(2);
+const kib = (n: number): string => (n >= 1024 * 1024 ? `${n / 1024 / 1024} MiB` : `${n / 1024} KiB`);
+
+function renderTable(r: CopyEngineBenchResult): string {
+  const lines: string[] = [];
+  lines.push(`copy engine — node ${r.node}, ${r.cpus} CPUs, qd ${r.qd}, inline threshold ${kib(r.defaultInlineThreshold)}`);
+  lines.push('size      workers  mode     inline GB/s  engine GB/s  ratio   main-thread s/GB (inline)  offloaded');
+  for (const x of r.rows) {
+    lines.push(
+      [
+        kib(x.size).padEnd(9),
+        String(x.workers).padEnd(8),
+        x.mode.padEnd(8),
+        gbs(x.inlineBps).padStart(11),
+        gbs(x.engineBps).padStart(12),
+        `${(x.ratio * 100).toFixed(0)} %`.padStart(6),
+        `${x.mainThreadSecPerGB.toFixed(3)} (${x.inlineSecPerGB.toFixed(3)})`.padStart(27),
+        `${(x.offloaded * 100).toFixed(0)} %`.padStart(10),
+      ].join(' '),
+    );
+  }
+  if (r.threshold) {
+    lines.push('');
+    lines.push('inline threshold sweep (1 worker, forced offload)');
+    lines.push('size      inline GB/s  offload GB/s  main s/GB offload (inline)  latency µs offload / inline');
+    for (const x of r.threshold.rows) {
+      lines.push(
+        [
+          kib(x.size).padEnd(9),
+          gbs(x.inlineBps).padStart(11),
+          gbs(x.offloadBps).padStart(13),
+          `${x.offloadMainThreadSecPerGB.toFixed(3)} (${x.inlineSecPerGB.toFixed(3)})`.padStart(27),
+          `${x.offloadLatencyUs.toFixed(1)} / ${x.inlineLatencyUs.toFixed(1)}`.padStart(29),
+        ].join(' '),
+      );
+    }
+    lines.push(`crossover: ${r.threshold.crossover === null ? 'none' : kib(r.threshold.crossover)}`);
+  }
+  return lines.join('\n');
+}
+
+if (process.argv[1] !== undefined && import.meta.url === (await import('node:url')).pathToFileURL(process.argv[1]).href) {
+  const argv = process.argv.slice(2);
+  const quick = argv.includes('--quick');
+  await runCopyEngineBench({
+    threshold: argv.includes('--threshold'),
+    ...(quick ? { bytesPerRun: 64 * 1024 * 1024, rounds: 1 } : {}),
+  });
+}

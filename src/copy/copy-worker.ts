@@ -1,0 +1,106 @@
+/**
+ * The copy loop that runs in each engine worker thread, as one long-lived piscina
+ * task per worker.
+ *
+ * The main thread and the worker share a descriptor ring (a SharedArrayBuffer): the
+ * main thread writes descriptors and advances HEAD, the worker copies them strictly
+ * in order and advances TAIL. A worker drains every descriptor published so far
+ * before it sleeps (`Atomics.wait` on HEAD), so descriptors written while it copies
+ * are picked up without any message or wake-up: that is the batching. Each side only
+ * signals the other when the other is asleep (the SLEEPING / WAITING words, both
+ * sides store their flag before re-reading the other's index, so a signal is never
+ * lost), and the worker signals completions at most every NOTIFY_BYTES while the
+ * ring is busy, so a busy ring costs no syscalls per descriptor.
+ *
+ * Memories travel once per worker over a MessagePort ({ id, memory }), posted before
+ * the first descriptor that uses them is published; ids are never reused and
+ * { forget } drops a memory the main thread has garbage-collected.
+ *
+ * `TypedArray.set` between views of one buffer behaves like memmove, so overlapping
+ * ranges are well defined, and a later descriptor sees what an earlier one wrote.
+ *
+ * This file is loaded by piscina on its own: only type imports from the project.
+ */
+
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+
+/** Int32 control words at the start of the ring. */
+export const HEAD = 0; // descriptors published (main writes), wraps as int32
+export const TAIL = 1; // descriptors completed (worker writes)
+export const STOP = 2; // main sets 1: return once the ring is empty
+export const CAPACITY = 3; // descriptor slots (a power of two)
+export const SLEEPING = 4; // worker is (about to be) in Atomics.wait on HEAD
+export const WAITING = 5; // main is (about to be) in Atomics.waitAsync on TAIL
+export const CTL_BYTES = 64;
+/** Numbers per descriptor slot: src memory id, src offset, dst memory id, dst offset, length. */
+export const OP_WORDS = 5;
+/** While the ring stays busy, tell a waiting main thread about completions at least this often. */
+export const NOTIFY_BYTES = 256 * 1024;
+
+export interface RingTask {
+  readonly ring: SharedArrayBuffer;
+  readonly port: MessagePort;
+}
+
+export type MemoryMessage = { readonly id: number; readonly memory: SharedArrayBuffer } | { readonly forget: number };
+
+/** Run the ring until STOP; returns the number of descriptors copied. */
+export default function copyLoop(task: RingTask): number {
+  const { ring, port } = task;
+  const ctl = new Int32Array(ring, 0, CTL_BYTES / 4);
+  const cap = ctl[CAPACITY]!;
+  const mask = cap - 1;
+  const ops = new Float64Array(ring, CTL_BYTES, cap * OP_WORDS);
+  const views = new Map<number, Uint8Array>();
+  let tail = Atomics.load(ctl, TAIL);
+  let copied = 0;
+  let since = 0;
+
+  const view = (id: number): Uint8Array => {
+    let v = views.get(id);
+    while (v === undefined) {
+      if (!takeMessage(port, views)) throw new Error(`copy worker: memory ${id} was never registered`);
+      v = views.get(id);
+    }
+    return v;
+  };
+
+  for (;;) {
+    const head = Atomics.load(ctl, HEAD);
+    if (head === tail) {
+      while (takeMessage(port, views));
+      if (Atomics.load(ctl, STOP) !== 0) return copied;
+      Atomics.store(ctl, SLEEPING, 1);
+      if (Atomics.load(ctl, HEAD) === tail && Atomics.load(ctl, STOP) === 0) Atomics.wait(ctl, HEAD, tail);
+      Atomics.store(ctl, SLEEPING, 0);
+      continue;
+    }
+    while (tail !== head) {
+      const o = (tail & mask) * OP_WORDS;
+      const len = ops[o + 4]!;
+      if (len > 0) {
+        const so = ops[o + 1]!;
+        view(ops[o + 2]!).set(view(ops[o]!).subarray(so, so + len), ops[o + 3]!);
+      }
+      tail = (tail + 1) | 0;
+      Atomics.store(ctl, TAIL, tail);
+      copied++;
+      since += len;
+      if (since >= NOTIFY_BYTES) {
+        since = 0;
+        if (Atomics.load(ctl, WAITING) !== 0) Atomics.notify(ctl, TAIL);
+      }
+    }
+    since = 0;
+    if (Atomics.load(ctl, WAITING) !== 0) Atomics.notify(ctl, TAIL);
+  }
+}
+
+function takeMessage(port: MessagePort, views: Map<number, Uint8Array>): boolean {
+  const m = receiveMessageOnPort(port);
+  if (m === undefined) return false;
+  const msg = m.message as MemoryMessage;
+  if ('forget' in msg) views.delete(msg.forget);
+  else views.set(msg.id, new Uint8Array(msg.memory));
+  return true;
+}

@@ -1,0 +1,454 @@
+/**
+ * The DMA engine: moves descriptors' bytes between memory regions, on worker
+ * threads for large copies and inline on the main thread for small ones, and feeds
+ * link accounting and optional pacing.
+ *
+ * Semantics (exact):
+ *  - `submit(desc | desc[])` is one submission. Its promise resolves once every byte
+ *    of every descriptor in it is in place and visible to the main thread (and, with
+ *    a pacer, not before the modelled transfer time). It rejects only with a
+ *    {@link DmaError}: EINVAL (nothing copied), ECLOSED (nothing copied), EABORTED
+ *    (nothing copied) or EWORKER (its worker died; bytes may be partial).
+ *  - Descriptors of one submission run in array order on one thread: a later one sees
+ *    what an earlier one wrote. Overlapping source and destination behave as memmove.
+ *  - Across submissions the result is as if they ran one at a time in submission
+ *    order: a submission whose ranges conflict with an earlier one still outstanding
+ *    (same memory, overlapping bytes, at least one side written) starts only after
+ *    that one landed. Non-conflicting submissions run concurrently and may complete in
+ *    any order. So staging→media issued right after NIC→staging into the same staging
+ *    buffer, or two writes to one LBA range, keep their submission order even without
+ *    awaiting in between.
+ *  - Accounting records each descriptor once its bytes landed.
+ *  - `close()` stops accepting work (later submits reject ECLOSED) and drains
+ *    everything outstanding. `close({ abort: true })` rejects with EABORTED every
+ *    submission none of whose descriptors reached a worker yet (blocked or in a ring
+ *    backlog); submissions already on a ring finish and resolve. Either way the
+ *    returned promise resolves once no submission is left and the workers stopped.
+ *
+ * Where copies run: inline when the pool is disabled (`workers: 0`), when any memory
+ * of the submission is not shared (e.g. a socket chunk), or when its total length is
+ * below `inlineThreshold`. Otherwise the submission goes to the worker ring with the
+ * fewest pending bytes (all its descriptors on one ring, in order). Each worker runs a
+ * descriptor ring in a SharedArrayBuffer (copy-worker.ts); descriptors are written to
+ * the ring at submit time, and the worker drains everything published before it
+ * sleeps, so descriptors submitted while it copies form one batch with no message or
+ * wake-up per descriptor. The threads are a piscina pool running one long-lived ring
+ * task per worker.
+ */
+
+import { Piscina } from 'piscina';
+import { CopyRing, type RingHost } from './copy-ring.js';
+import type { DmaDescriptor } from './descriptor.js';
+import { DmaError } from './errors.js';
+import type { DmaAccounting } from './link-accounting.js';
+import type { DmaPacer } from './link-pacer.js';
+import type { MemoryOwner, MemoryRegion } from './region.js';
+import { SubState, Submission } from './submission.js';
+import { workerFile } from './worker-file.js';
+
+/**
+ * Default inline threshold in bytes: submissions with fewer bytes are copied on the
+ * main thread. Measured with `node dist/bench/copy-engine.js --threshold` (numbers
+ * and method in src/copy/README.md).
+ */
+export const DEFAULT_INLINE_THRESHOLD = 64 * 1024;
+
+export interface DmaEngineOptions {
+  /** Worker threads (default 1). 0 disables the pool: everything runs inline. */
+  readonly workers?: number;
+  /** Submissions with fewer total bytes run inline (default {@link DEFAULT_INLINE_THRESHOLD}). */
+  readonly inlineThreshold?: number;
+  /** Descriptor slots per worker ring, a power of two (default 1024). Submissions beyond wait in a backlog. */
+  readonly ringCapacity?: number;
+  /** Called for every descriptor once its bytes landed (link/root-complex/DRAM counters). */
+  readonly accounting?: DmaAccounting | null;
+  /** When set, a submission does not resolve before the modelled link time (off by default). */
+  readonly pacer?: DmaPacer | null;
+}
+
+export interface DmaEngineStats {
+  /** Submissions accepted, and where they ran. */
+  readonly submissions: number;
+  readonly inlineSubmissions: number;
+  readonly workerSubmissions: number;
+  readonly descriptors: number;
+  /** Submissions that had to wait for an earlier conflicting one. */
+  readonly hazardWaits: number;
+  /** Bytes landed. */
+  readonly bytes: number;
+}
+
+export interface DmaCloseOptions {
+  /** Reject submissions that have not reached a worker instead of draining them. */
+  readonly abort?: boolean;
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+export class DmaEngine {
+  readonly workers: number;
+  readonly inlineThreshold: number;
+  readonly #pool: Piscina | null;
+  readonly #rings: CopyRing[] = [];
+  readonly #accounting: DmaAccounting | null;
+  readonly #pacer: DmaPacer | null;
+
+  /** Accepted and not landed (blocked or on a ring): what new submissions are checked against. */
+  readonly #outstanding: Submission[] = [];
+  #paced = 0;
+  #closing: Promise<void> | null = null;
+  #idle: (() => void) | null = null;
+
+  readonly #memIds = new WeakMap<SharedArrayBuffer, number>();
+  #nextMemId = 0;
+  readonly #memFinalizer = new FinalizationRegistry<number>((id) => {
+    for (const r of this.#rings) r.forget(id);
+  });
+
+  // Scratch for normalizing a submission without allocating on the inline path. It keeps
+  // references to the last submission's memories until the next submit; harmless.
+  readonly #sBufs: ArrayBufferLike[] = [];
+  readonly #sOwners: MemoryOwner[] = [];
+  readonly #sNums: number[] = [];
+
+  #stats = { submissions: 0, inlineSubmissions: 0, workerSubmissions: 0, descriptors: 0, hazardWaits: 0, bytes: 0 };
+
+  readonly #host: RingHost = {
+    memId: (memory) => {
+      let id = this.#memIds.get(memory);
+      if (id === undefined) {
+        id = this.#nextMemId++;
+        this.#memIds.set(memory, id);
+        this.#memFinalizer.register(memory, id);
+      }
+      return id;
+    },
+    land: (sub) => this.#land(sub),
+    fail: (sub, cause) => this.#fail(sub, new DmaError('EWORKER', 'copy worker died', { cause })),
+  };
+
+  constructor(options: DmaEngineOptions = {}) {
+    const workers = options.workers ?? 1;
+    if (!Number.isInteger(workers) || workers < 0) throw new RangeError(`workers must be an integer ≥ 0, got ${workers}`);
+    const threshold = options.inlineThreshold ?? DEFAULT_INLINE_THRESHOLD;
+    if (!(threshold >= 0)) throw new RangeError(`inlineThreshold must be ≥ 0, got ${threshold}`);
+    this.workers = workers;
+    this.inlineThreshold = threshold;
+    this.#accounting = options.accounting ?? null;
+    this.#pacer = options.pacer ?? null;
+    if (workers === 0) {
+      this.#pool = null;
+      return;
+    }
+    this.#pool = new Piscina({
+      filename: workerFile(import.meta.url, 'copy-worker'),
+      minThreads: workers,
+      maxThreads: workers,
+      // One never-ending ring task per worker.
+      concurrentTasksPerWorker: 1,
+      idleTimeout: Infinity,
+    });
+    for (let i = 0; i < workers; i++) this.#rings.push(new CopyRing(this.#pool, options.ringCapacity ?? 1024, this.#host));
+  }
+
+  get stats(): DmaEngineStats {
+    return { ...this.#stats };
+  }
+
+  /** Submissions accepted and not yet landed. */
+  get outstanding(): number {
+    return this.#outstanding.length;
+  }
+
+  /** Move the bytes of one descriptor, or of several in order. See the module comment for semantics. */
+  submit(descs: DmaDescriptor | readonly DmaDescriptor[]): Promise<void> {
+    if (this.#closing !== null) return Promise.reject(new DmaError('ECLOSED', 'DMA engine is closed'));
+    const list = Array.isArray(descs) ? (descs as readonly DmaDescriptor[]) : null;
+    const n = list === null ? 1 : list.length;
+    const bufs = this.#sBufs;
+    const owners = this.#sOwners;
+    const nums = this.#sNums;
+    let bytes = 0;
+    let shared = true;
+    for (let i = 0; i < n; i++) {
+      const d = list === null ? (descs as DmaDescriptor) : list[i]!;
+      const err = normalize(d, i, bufs, owners, nums);
+      if (err !== null) return Promise.reject(new DmaError('EINVAL', err));
+      bytes += d.length;
+      if (!(bufs[2 * i] instanceof SharedArrayBuffer) || !(bufs[2 * i + 1] instanceof SharedArrayBuffer)) shared = false;
+    }
+    const acc = this.#accounting;
+    if (acc !== null && acc.check !== undefined) {
+      for (let i = 0; i < n; i++) {
+        const err = acc.check(owners[2 * i]!, owners[2 * i + 1]!);
+        if (err !== null) return Promise.reject(new DmaError('EINVAL', `descriptor ${i}: ${err}`));
+      }
+    }
+    let deadline = 0;
+    if (this.#pacer !== null) {
+      try {
+        deadline = this.#reserve(n, owners, nums);
+      } catch (e) {
+        return Promise.reject(new DmaError('EINVAL', `pacing: ${e instanceof Error ? e.message : String(e)}`, { cause: e }));
+      }
+    }
+    const stats = this.#stats;
+    stats.submissions++;
+    stats.descriptors += n;
+
+    const worker = shared && n > 0 && bytes >= this.inlineThreshold && this.#liveRing() !== null;
+    const out = this.#outstanding;
+    let conflicts = 0;
+    for (let k = 0; k < out.length; k++) if (conflict(out[k]!, n, bufs, nums)) conflicts++;
+
+    if (!worker && conflicts === 0) {
+      // Fast path: copy now, straight from the scratch arrays; nothing allocated.
+      for (let i = 0; i < n; i++) copyInline(bufs[2 * i]!, nums[3 * i]!, bufs[2 * i + 1]!, nums[3 * i + 1]!, nums[3 * i + 2]!);
+      stats.inlineSubmissions++;
+      stats.bytes += bytes;
+      if (acc !== null) for (let i = 0; i < n; i++) acc.record(owners[2 * i]!, owners[2 * i + 1]!, nums[3 * i + 2]!);
+      return deadline > 0 && deadline > performance.now() ? this.#pacedPromise(deadline) : RESOLVED;
+    }
+
+    const sub = new Submission();
+    sub.count = n;
+    sub.bytes = bytes;
+    sub.worker = worker;
+    sub.deadline = deadline;
+    sub.bufs = bufs.slice(0, 2 * n);
+    sub.owners = owners.slice(0, 2 * n);
+    sub.nums = nums.slice(0, 3 * n);
+    const promise = new Promise<void>((resolve, reject) => {
+      sub.resolve = resolve;
+      sub.reject = reject;
+    });
+    if (conflicts > 0) {
+      stats.hazardWaits++;
+      sub.waits = conflicts;
+      for (let k = 0; k < out.length; k++) {
+        const o = out[k]!;
+        if (conflict(o, n, sub.bufs, sub.nums)) (o.dependents ??= []).push(sub);
+      }
+    }
+    sub.slot = out.length;
+    out.push(sub);
+    if (conflicts === 0) this.#start(sub);
+    return promise;
+  }
+
+  /**
+   * Stop accepting submissions, drain (or with `abort`, cancel what has not started;
+   * see the module comment), then stop the workers. Idempotent: later calls return the
+   * first call's promise.
+   */
+  close(options: DmaCloseOptions = {}): Promise<void> {
+    if (this.#closing !== null) return this.#closing;
+    if (options.abort === true) this.#abortUnstarted();
+    this.#closing = new Promise<void>((resolve) => {
+      this.#idle = resolve;
+      this.#checkIdle();
+    }).then(async () => {
+      await Promise.all(this.#rings.map((r) => r.stop()));
+      if (this.#pool !== null) await this.#pool.destroy();
+    });
+    return this.#closing;
+  }
+
+  #reserve(n: number, owners: MemoryOwner[], nums: number[]): number {
+    const now = performance.now();
+    let deadline = 0;
+    for (let i = 0; i < n; i++) {
+      const t = this.#pacer!.reserve(owners[2 * i]!, owners[2 * i + 1]!, nums[3 * i + 2]!, now);
+      if (t > deadline) deadline = t;
+    }
+    return deadline;
+  }
+
+  #liveRing(): CopyRing | null {
+    let best: CopyRing | null = null;
+    for (const r of this.#rings) if (r.alive && (best === null || r.pendingBytes < best.pendingBytes)) best = r;
+    return best;
+  }
+
+  #start(sub: Submission): void {
+    const ring = sub.worker ? this.#liveRing() : null;
+    if (ring === null) {
+      const b = sub.bufs;
+      const v = sub.nums;
+      for (let i = 0; i < sub.count; i++) copyInline(b[2 * i]!, v[3 * i]!, b[2 * i + 1]!, v[3 * i + 1]!, v[3 * i + 2]!);
+      this.#stats.inlineSubmissions++;
+      this.#land(sub);
+      return;
+    }
+    this.#stats.workerSubmissions++;
+    sub.state = SubState.Queued;
+    ring.enqueue(sub);
+  }
+
+  /** Bytes are in place: account, wake dependents, resolve (now or at the pacing deadline). */
+  #land(sub: Submission): void {
+    sub.state = SubState.Landed;
+    this.#removeOutstanding(sub);
+    this.#stats.bytes += sub.bytes;
+    const acc = this.#accounting;
+    if (acc !== null) for (let i = 0; i < sub.count; i++) acc.record(sub.owners[2 * i]!, sub.owners[2 * i + 1]!, sub.nums[3 * i + 2]!);
+    this.#release(sub);
+    if (sub.deadline > 0 && sub.deadline > performance.now()) this.#pacedPromise(sub.deadline).then(sub.resolve);
+    else sub.resolve();
+    this.#checkIdle();
+  }
+
+  #fail(sub: Submission, error: DmaError): void {
+    sub.state = SubState.Landed;
+    this.#removeOutstanding(sub);
+    this.#release(sub);
+    sub.reject(error);
+    this.#checkIdle();
+  }
+
+  /** Start dependents whose last conflicting predecessor this was. */
+  #release(sub: Submission): void {
+    const deps = sub.dependents;
+    if (deps === null) return;
+    sub.dependents = null;
+    for (const d of deps) {
+      if (d.state === SubState.Blocked && --d.waits === 0) this.#start(d);
+    }
+  }
+
+  #removeOutstanding(sub: Submission): void {
+    const out = this.#outstanding;
+    const i = sub.slot;
+    if (i < 0) return;
+    const last = out.pop()!;
+    if (last !== sub) {
+      out[i] = last;
+      last.slot = i;
+    }
+    sub.slot = -1;
+  }
+
+  #abortUnstarted(): void {
+    const victims: Submission[] = [];
+    for (const r of this.#rings) victims.push(...r.takeUnpublished());
+    for (const s of this.#outstanding) if (s.state === SubState.Blocked) victims.push(s);
+    for (const s of victims) {
+      s.state = SubState.Aborted;
+      this.#removeOutstanding(s);
+      s.reject(new DmaError('EABORTED', 'DMA engine closed before the submission started'));
+    }
+  }
+
+  #pacedPromise(deadline: number): Promise<void> {
+    this.#paced++;
+    return new Promise<void>((resolve) => {
+      const fire = (): void => {
+        // libuv's millisecond clock can fire a timer up to 1 ms early: re-arm until due.
+        const left = deadline - performance.now();
+        if (left > 0) {
+          setTimeout(fire, Math.ceil(left));
+          return;
+        }
+        this.#paced--;
+        resolve();
+        this.#checkIdle();
+      };
+      fire();
+    });
+  }
+
+  #checkIdle(): void {
+    if (this.#idle !== null && this.#outstanding.length === 0 && this.#paced === 0) {
+      const idle = this.#idle;
+      this.#idle = null;
+      idle();
+    }
+  }
+}
+
+/**
+ * Validate descriptor `i` and write its normalized form (backing buffer + absolute
+ * offset per side) into the scratch arrays. Returns an error message or null.
+ */
+function normalize(d: DmaDescriptor, i: number, bufs: ArrayBufferLike[], owners: MemoryOwner[], nums: number[]): string | null {
+  const len = d.length;
+  const so = d.srcOffset ?? 0;
+  const dOff = d.dstOffset ?? 0;
+  if (!isCount(len) || !isCount(so) || !isCount(dOff)) {
+    return `descriptor ${i}: length ${len}, srcOffset ${so}, dstOffset ${dOff} must be non-negative integers`;
+  }
+  const s = d.src;
+  const t = d.dst;
+  const sErr = regionError(s, 'src');
+  if (sErr !== null) return `descriptor ${i}: ${sErr}`;
+  const tErr = regionError(t, 'dst');
+  if (tErr !== null) return `descriptor ${i}: ${tErr}`;
+  if (so + len > s.length) return `descriptor ${i}: src [${so}, +${len}) exceeds its ${s.length}-byte region`;
+  if (dOff + len > t.length) return `descriptor ${i}: dst [${dOff}, +${len}) exceeds its ${t.length}-byte region`;
+  const sm = s.memory;
+  const tm = t.memory;
+  if (sm instanceof SharedArrayBuffer) {
+    bufs[2 * i] = sm;
+    nums[3 * i] = s.offset + so;
+  } else {
+    bufs[2 * i] = sm.buffer;
+    nums[3 * i] = sm.byteOffset + s.offset + so;
+  }
+  if (tm instanceof SharedArrayBuffer) {
+    bufs[2 * i + 1] = tm;
+    nums[3 * i + 1] = t.offset + dOff;
+  } else {
+    bufs[2 * i + 1] = tm.buffer;
+    nums[3 * i + 1] = tm.byteOffset + t.offset + dOff;
+  }
+  nums[3 * i + 2] = len;
+  owners[2 * i] = s.owner;
+  owners[2 * i + 1] = t.owner;
+  return null;
+}
+
+function regionError(r: MemoryRegion, side: string): string | null {
+  if (r === null || typeof r !== 'object') return `${side} is not a memory region`;
+  const m = r.memory;
+  if (!(m instanceof SharedArrayBuffer) && !(m instanceof Uint8Array)) return `${side} memory is not a SharedArrayBuffer or Uint8Array`;
+  if (!isCount(r.offset) || !isCount(r.length) || r.offset + r.length > m.byteLength) {
+    return `${side} region [${r.offset}, +${r.length}) does not fit its ${m.byteLength}-byte memory`;
+  }
+  if (typeof r.owner !== 'string') return `${side} region has no owner`;
+  return null;
+}
+
+function isCount(v: number): boolean {
+  return Number.isSafeInteger(v) && v >= 0;
+}
+
+/** Whether `n` normalized descriptors conflict with outstanding submission `o` (read/write or write/write overlap). */
+function conflict(o: Submission, n: number, bufs: ArrayBufferLike[], nums: number[]): boolean {
+  const ob = o.bufs;
+  const ov = o.nums;
+  for (let j = 0; j < o.count; j++) {
+    const oLen = ov[3 * j + 2]!;
+    if (oLen === 0) continue;
+    const oSrcBuf = ob[2 * j]!;
+    const oDstBuf = ob[2 * j + 1]!;
+    const oSrc = ov[3 * j]!;
+    const oDst = ov[3 * j + 1]!;
+    for (let i = 0; i < n; i++) {
+      const len = nums[3 * i + 2]!;
+      if (len === 0) continue;
+      const srcBuf = bufs[2 * i]!;
+      const dstBuf = bufs[2 * i + 1]!;
+      const src = nums[3 * i]!;
+      const dst = nums[3 * i + 1]!;
+      if (dstBuf === oDstBuf && dst < oDst + oLen && oDst < dst + len) return true;
+      if (dstBuf === oSrcBuf && dst < oSrc + oLen && oSrc < dst + len) return true;
+      if (srcBuf === oDstBuf && src < oDst + oLen && oDst < src + len) return true;
+    }
+  }
+  return false;
+}
+
+function copyInline(srcBuf: ArrayBufferLike, src: number, dstBuf: ArrayBufferLike, dst: number, len: number): void {
+  if (len === 0) return;
+  new Uint8Array(dstBuf, dst, len).set(new Uint8Array(srcBuf, src, len));
+}
