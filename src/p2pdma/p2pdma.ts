@@ -13,6 +13,7 @@ import type { Bar, DeviceLike, PciFunction } from '../pci/model.js';
 import { isPciFunction } from '../pci/model.js';
 import type { PciTopology } from '../pci/topology.js';
 import { hexAddr } from '../pci/units.js';
+import { route as routeIn, type Route } from '../pci/route.js';
 import { P2pClientList } from './client-list.js';
 import { fail, ok, type Result } from './errors.js';
 import { GenPool } from './genpool.js';
@@ -342,6 +343,24 @@ export class P2pdma {
       unbinding: st.dying,
       largestFree: st.pool.largestFree,
     };
+  }
+
+  /**
+   * The links a transaction between two devices (or a device and 'dram') crosses, as
+   * this subsystem's policy sees the fabric: under 'same-switch' ACS redirect bits are
+   * ignored, because the series cleared them behind switches at boot.
+   */
+  route(from: DeviceRef | 'dram', to: DeviceRef | 'dram'): Result<Route> {
+    const end = (d: DeviceRef | 'dram'): Result<PciFunction | 'dram'> => {
+      if (d === 'dram') return ok('dram');
+      const f = this.findParentPciDev(d);
+      return f ? ok(f) : fail('ENODEV', `${typeof d === 'string' ? d : d.name} is not behind a PCI device of this fabric`);
+    };
+    const a = end(from);
+    if (!a.ok) return a;
+    const b = end(to);
+    if (!b.ok) return b;
+    return ok(routeIn(this.topology, a.value, b.value, { ignoreAcs: this.policyName === 'same-switch' }));
   }
 
   // ---------------------------------------------------------------------------

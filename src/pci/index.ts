@@ -15,6 +15,6 @@ export {
   type TopologyIssue, type TopologyParseResult,
 } from './parse-topology.js';
 export { parseTopologyFile, loadTopologyFile, loadBuiltinTopology, builtinTopologyPath, BUILTIN_TOPOLOGIES, type BuiltinTopology } from './load.js';
-export { route, limitingLink, routeBandwidth, describeRoute, commonUpstream, type Route, type Hop, type Direction, type RouteEnd } from './route.js';
+export { route, limitingLink, routeBandwidth, describeRoute, commonUpstream, type Route, type RouteOptions, type Hop, type Direction, type RouteEnd } from './route.js';
 export { renderTree, describeFunction, type RenderOptions } from './lspci.js';
 export { parseSize, parseAddress, formatSize, hexAddr } from './units.js';

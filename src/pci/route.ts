@@ -75,7 +75,15 @@ export function commonUpstream(a: PciFunction, b: PciFunction): {
   return { common: null, distA, distB: bChain.length, acs };
 }
 
-export function route(topo: PciTopology, from: RouteEnd, to: RouteEnd): Route {
+export interface RouteOptions {
+  /**
+   * Route as if no ACS redirect bits were set. The 2018 series cleared the ACS P2P bits
+   * of every port behind a switch at boot, so its same-switch policy never saw them.
+   */
+  readonly ignoreAcs?: boolean;
+}
+
+export function route(topo: PciTopology, from: RouteEnd, to: RouteEnd, opts: RouteOptions = {}): Route {
   const hb = topo.hostBridge;
   const name = (e: RouteEnd): string => (e === 'dram' ? 'dram' : e.bdf);
   const up = (links: Link[]): Hop[] => links.map((link) => ({ link, direction: 'up' as const }));
@@ -91,7 +99,8 @@ export function route(topo: PciTopology, from: RouteEnd, to: RouteEnd): Route {
 
   if (from === to) return { from: from.bdf, to: to.bdf, hops: [], viaRootComplex: false, turnaround: from.bdf, acsRedirect: [] };
 
-  const { common, acs } = commonUpstream(from, to);
+  const { common, acs: acsFound } = commonUpstream(from, to);
+  const acs = opts.ignoreAcs ? [] : acsFound;
   if (common === null || acs.length > 0) {
     return {
       from: from.bdf,

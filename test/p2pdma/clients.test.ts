@@ -91,3 +91,18 @@ describe('addClient (pci_p2pdma_add_client)', () => {
     expect(list.provider?.bdf).toBe('0000:04:00.0');
   });
 });
+
+describe('P2pdma.route', () => {
+  it('routes between devices behind namespaces, honouring ACS unless the policy is same-switch', () => {
+    const strict = sys('acs-redirect', { policy: 'upstream-bridge' });
+    const r = unwrap(strict.route('03:00.0', { name: 'nvme1n1', parent: dev(strict, '04:00.0') }));
+    expect(r.viaRootComplex).toBe(true);
+    expect(r.acsRedirect).toEqual(['0000:02:01.0']);
+    const v3 = sys('acs-redirect');
+    const s = unwrap(v3.route('03:00.0', '04:00.0'));
+    expect(s.viaRootComplex).toBe(false);
+    expect(s.hops.map((h) => h.link.id)).toEqual(['0000:02:00.0<->0000:03:00.0', '0000:02:01.0<->0000:04:00.0']);
+    expect(unwrap(v3.route('04:00.0', 'dram')).hops.at(-1)?.link.id).toBe('pci0000:00<->dram');
+    expect(code(v3.route({ name: 'loop0' }, 'dram'))).toBe('ENODEV');
+  });
+});
