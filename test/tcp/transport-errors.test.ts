@@ -89,6 +89,12 @@ describe('NVMe/TCP transport: connection setup', () => {
     await expectTerm(h, Fes.UnsupportedParameter, 8);
   });
 
+  it('ICReq with HPDA 32 → Unsupported Parameter at byte 10', async () => {
+    const h = await RawHost.connect(port);
+    h.send(Buffer.concat([Buffer.from('00008000800000000000' + '20', 'hex'), Buffer.alloc(117)]));
+    await expectTerm(h, Fes.UnsupportedParameter, 10);
+  });
+
   it('healthy connection still works', healthyRoundTrip);
 });
 

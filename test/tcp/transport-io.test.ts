@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { crc32c } from '@node-rs/crc32';
 import { TcpTransport } from '../../target/tcp/index.js';
 import { PduFlags, PduType } from '../../src/tcp/index.js';
 import {
@@ -234,6 +235,37 @@ describe('NVMe/TCP transport: data paths', () => {
       const d = h.pdus.slice(from).find((p) => p.type === PduType.C2HData && p.header.readUInt16LE(8) === 100 + i)!;
       expect(d.data.equals(data.subarray(i * 512, (i + 1) * 512))).toBe(true);
     }
+  });
+
+  it('1500 pipelined reads (headers overflow one 64 KiB arena in a single batch) all carry the right bytes', async () => {
+    const { host, core } = await setup();
+    const h = await host({ hdgst: true });
+    const data = pattern(16384, 9);
+    expect(await writeInCapsule(h, 1, 0, data)).toBe(0);
+    const from = h.pdus.length;
+    const n = 1500;
+    const b = Buffer.alloc(n * 76);
+    for (let i = 0; i < n; i++) {
+      const o = i * 76;
+      b[o] = 4;
+      b[o + 1] = 1;
+      b[o + 2] = 72;
+      b.writeUInt32LE(76, o + 4);
+      ioSqe(OPC_READ, 1000 + i, i % 32, 1, SGL_TRANSPORT).copy(b, o + 8);
+      b.writeUInt32LE(crc32c(b.subarray(o, o + 72)), o + 72);
+    }
+    h.send(b);
+    await h.until(() => h.pdus.length - from >= 2 * n, `${2 * n} PDUs`, 15000);
+    const got = h.pdus.slice(from);
+    for (let i = 0; i < n; i++) {
+      const d = got[2 * i]!;
+      const r = got[2 * i + 1]!;
+      expect(d.header.readUInt16LE(8)).toBe(1000 + i);
+      expect(d.data.equals(data.subarray((i % 32) * 512, (i % 32 + 1) * 512))).toBe(true);
+      expect(cqeCid(r)).toBe(1000 + i);
+    }
+    expect(h.errors).toEqual([]);
+    await h.until(() => core.released === core.inits, 'releases');
   });
 
   it('connection loss: core queue destroyed, every request released exactly once', async () => {
