@@ -15,7 +15,7 @@
 
 import type { FabricsOps } from './fabrics-ops.js';
 import type { TrType } from './fabrics-ops.js';
-import { Subsystem, type SubsystemOptions } from './subsystem.js';
+import { Subsystem, checkNqn, type SubsystemOptions } from './subsystem.js';
 import { Port, type PortOptions } from './port.js';
 import { SystemStagingAllocator, type StagingAllocator } from './staging.js';
 import { defaultLogger, type Logger } from './log.js';
@@ -44,6 +44,7 @@ export class Nvmet {
   private readonly subsysMap = new Map<string, Subsystem>();
   private readonly portMap = new Map<number, Port>();
   private readonly transports = new Map<number, FabricsOps>();
+  private readonly hostSet = new Set<string>();
   private closing = false;
 
   constructor(opts: NvmetOptions = {}) {
@@ -111,6 +112,24 @@ export class Nvmet {
     s.deleteControllers('subsystem removed');
     for (const ns of s.namespaces) await s.removeNamespace(ns.nsid);
     this.subsysMap.delete(nqn);
+  }
+
+  // ------------------------------------------------------------ hosts
+
+  /** Register a host NQN (configfs hosts/); subsystems then allow it with `allowHost`. */
+  addHost(hostnqn: string): void {
+    this.hostSet.add(checkNqn(hostnqn, 'host NQN'));
+  }
+
+  /** Forget a host: it loses access to every subsystem (existing controllers stay, as in Linux). */
+  removeHost(hostnqn: string): void {
+    if (!this.hostSet.delete(hostnqn)) return;
+    for (const s of this.subsysMap.values()) s.disallowHost(hostnqn);
+  }
+
+  /** Registered hosts (including every host some subsystem allows). */
+  get hosts(): readonly string[] {
+    return [...this.hostSet];
   }
 
   // ------------------------------------------------------------ ports

@@ -22,7 +22,7 @@ import type { StagingBuffer, StagingContext } from './staging.js';
 import type { CoreQueueImpl } from './queue.js';
 import type { Controller } from './controller.js';
 import type { Namespace } from './namespace.js';
-import { wr16, wr32, wr64n } from '../../src/nvme/le.js';
+import { rd32, wr16, wr32, wr64n } from '../../src/nvme/le.js';
 import { NvmeStatus, STATUS_DNR, STATUS_MORE, statusFromError } from '../../src/nvme/status.js';
 
 /** Marks "no parameter error location" (Linux NVMET_NO_ERROR_LOC). */
@@ -73,7 +73,7 @@ export class Request implements TransportRequest, StagingContext {
     return this.queue.qid < 0 ? 0 : this.queue.qid;
   }
   get nsid(): number {
-    return this.sqe[4]! | (this.sqe[5]! << 8) | (this.sqe[6]! << 16) | ((this.sqe[7]! << 24) >>> 0);
+    return rd32(this.sqe, 4);
   }
   get cntlid(): number {
     return this.queue.ctrl?.cntlid ?? 0xffff;

@@ -108,7 +108,10 @@ export class Subsystem {
       throw new RangeError(`maxNamespaces ${this.maxNamespaces} out of range`);
     }
     this.anyHost = type === 'discovery' ? true : (opts.allowAnyHost ?? false);
-    for (const h of opts.allowedHosts ?? []) this.hosts.add(checkNqn(h, 'host NQN'));
+    for (const h of opts.allowedHosts ?? []) {
+      this.hosts.add(checkNqn(h, 'host NQN'));
+      nvmet.addHost(h);
+    }
     this.nextCntlid = this.cntlidMin;
   }
 
@@ -135,6 +138,7 @@ export class Subsystem {
   allowHost(hostnqn: string): void {
     checkNqn(hostnqn, 'host NQN');
     if (this.hosts.has(hostnqn)) return;
+    this.nvmet.addHost(hostnqn);
     this.hosts.add(hostnqn);
     this.nvmet.subsysDiscoveryChanged(this, hostnqn);
   }
