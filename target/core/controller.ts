@@ -301,7 +301,8 @@ export class Controller {
   restartKeepAlive(): void {
     this.stopKeepAlive();
     if (this.kato === 0 || this.state === 'deleted') return;
-    this.kaTimer = setTimeout(this.onKeepAliveTimer, this.kato);
+    // KATO is a u32 of ms; Node timers stop at 2^31-1 ms (~24.8 days) and would fire at once beyond.
+    this.kaTimer = setTimeout(this.onKeepAliveTimer, Math.min(this.kato, 0x7fff_ffff));
     this.kaTimer.unref();
   }
 
