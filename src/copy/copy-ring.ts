@@ -82,6 +82,18 @@ export class CopyRing {
   #lastTail = 0;
   #waiting = false;
 
+  #doorbellQueued = false;
+
+  /**
+   * Wake a sleeping worker once per microtask checkpoint rather than per publish:
+   * descriptors submitted in one synchronous run reach the worker as one batch, and a
+   * worker that copies faster than the main thread submits does not ping-pong.
+   */
+  readonly #doorbell = (): void => {
+    this.#doorbellQueued = false;
+    if (Atomics.load(this.#ctl, SLEEPING) !== 0) Atomics.notify(this.#ctl, HEAD);
+  };
+
   readonly #onWake = (): void => {
     this.#waiting = false;
     Atomics.store(this.#ctl, WAITING, 0);
@@ -168,7 +180,10 @@ export class CopyRing {
     sub.endSeq = head;
     this.#head = head;
     Atomics.store(ctl, HEAD, head);
-    if (Atomics.load(ctl, SLEEPING) !== 0) Atomics.notify(ctl, HEAD);
+    if (!this.#doorbellQueued) {
+      this.#doorbellQueued = true;
+      queueMicrotask(this.#doorbell);
+    }
     this.#arm();
     return end === sub.count;
   }

@@ -43,6 +43,7 @@ import { DmaError } from './errors.js';
 import type { DmaAccounting } from './link-accounting.js';
 import type { DmaPacer } from './link-pacer.js';
 import type { MemoryOwner, MemoryRegion } from './region.js';
+import { HazardIndex } from './hazard-index.js';
 import { SubState, Submission } from './submission.js';
 import { workerFile } from './worker-file.js';
 
@@ -93,8 +94,11 @@ export class DmaEngine {
   readonly #accounting: DmaAccounting | null;
   readonly #pacer: DmaPacer | null;
 
-  /** Accepted and not landed (blocked or on a ring): what new submissions are checked against. */
+  /** Accepted and not landed (blocked or on a ring). */
   readonly #outstanding: Submission[] = [];
+  /** Ranges the outstanding submissions read and write: what new submissions are checked against. */
+  readonly #hazards = new HazardIndex<Submission>();
+  readonly #conflicts: Submission[] = [];
   #paced = 0;
   #closing: Promise<void> | null = null;
   #idle: (() => void) | null = null;
@@ -197,11 +201,19 @@ export class DmaEngine {
     stats.descriptors += n;
 
     const worker = shared && n > 0 && bytes >= this.inlineThreshold && this.#liveRing() !== null;
-    const out = this.#outstanding;
-    let conflicts = 0;
-    for (let k = 0; k < out.length; k++) if (conflict(out[k]!, n, bufs, nums)) conflicts++;
+    const conflicts = this.#conflicts;
+    conflicts.length = 0;
+    if (this.#hazards.size > 0) {
+      const hz = this.#hazards;
+      hz.begin();
+      for (let i = 0; i < n; i++) {
+        const len = nums[3 * i + 2]!;
+        hz.collect(bufs[2 * i]!, nums[3 * i]!, len, false, conflicts);
+        hz.collect(bufs[2 * i + 1]!, nums[3 * i + 1]!, len, true, conflicts);
+      }
+    }
 
-    if (!worker && conflicts === 0) {
+    if (!worker && conflicts.length === 0) {
       // Fast path: copy now, straight from the scratch arrays; nothing allocated.
       for (let i = 0; i < n; i++) copyInline(bufs[2 * i]!, nums[3 * i]!, bufs[2 * i + 1]!, nums[3 * i + 1]!, nums[3 * i + 2]!);
       stats.inlineSubmissions++;
@@ -222,17 +234,24 @@ export class DmaEngine {
       sub.resolve = resolve;
       sub.reject = reject;
     });
-    if (conflicts > 0) {
+    const waits = conflicts.length;
+    if (waits > 0) {
       stats.hazardWaits++;
-      sub.waits = conflicts;
-      for (let k = 0; k < out.length; k++) {
-        const o = out[k]!;
-        if (conflict(o, n, sub.bufs, sub.nums)) (o.dependents ??= []).push(sub);
-      }
+      sub.waits = waits;
+      for (let k = 0; k < waits; k++) (conflicts[k]!.dependents ??= []).push(sub);
+      conflicts.length = 0;
     }
-    sub.slot = out.length;
-    out.push(sub);
-    if (conflicts === 0) this.#start(sub);
+    const hz = this.#hazards;
+    for (let i = 0; i < n; i++) {
+      const len = sub.nums[3 * i + 2]!;
+      const r = hz.add(sub.bufs[2 * i]!, sub.nums[3 * i]!, len, false, sub);
+      if (r !== null) sub.entries.push(r);
+      const w = hz.add(sub.bufs[2 * i + 1]!, sub.nums[3 * i + 1]!, len, true, sub);
+      if (w !== null) sub.entries.push(w);
+    }
+    sub.slot = this.#outstanding.length;
+    this.#outstanding.push(sub);
+    if (waits === 0) this.#start(sub);
     return promise;
   }
 
@@ -317,6 +336,8 @@ export class DmaEngine {
   }
 
   #removeOutstanding(sub: Submission): void {
+    for (const e of sub.entries) this.#hazards.remove(e);
+    sub.entries.length = 0;
     const out = this.#outstanding;
     const i = sub.slot;
     if (i < 0) return;
@@ -420,32 +441,6 @@ function regionError(r: MemoryRegion, side: string): string | null {
 
 function isCount(v: number): boolean {
   return Number.isSafeInteger(v) && v >= 0;
-}
-
-/** Whether `n` normalized descriptors conflict with outstanding submission `o` (read/write or write/write overlap). */
-function conflict(o: Submission, n: number, bufs: ArrayBufferLike[], nums: number[]): boolean {
-  const ob = o.bufs;
-  const ov = o.nums;
-  for (let j = 0; j < o.count; j++) {
-    const oLen = ov[3 * j + 2]!;
-    if (oLen === 0) continue;
-    const oSrcBuf = ob[2 * j]!;
-    const oDstBuf = ob[2 * j + 1]!;
-    const oSrc = ov[3 * j]!;
-    const oDst = ov[3 * j + 1]!;
-    for (let i = 0; i < n; i++) {
-      const len = nums[3 * i + 2]!;
-      if (len === 0) continue;
-      const srcBuf = bufs[2 * i]!;
-      const dstBuf = bufs[2 * i + 1]!;
-      const src = nums[3 * i]!;
-      const dst = nums[3 * i + 1]!;
-      if (dstBuf === oDstBuf && dst < oDst + oLen && oDst < dst + len) return true;
-      if (dstBuf === oSrcBuf && dst < oSrc + oLen && oSrc < dst + len) return true;
-      if (srcBuf === oDstBuf && src < oDst + oLen && oDst < src + len) return true;
-    }
-  }
-  return false;
 }
 
 function copyInline(srcBuf: ArrayBufferLike, src: number, dstBuf: ArrayBufferLike, dst: number, len: number): void {

@@ -3,8 +3,9 @@
  * absolute offset) pairs, and where it is in its life.
  */
 
-import type { MemoryOwner } from './region.js';
 import type { DmaError } from './errors.js';
+import type { HazardEntry, HazardOwner } from './hazard-index.js';
+import type { MemoryOwner } from './region.js';
 
 export const enum SubState {
   /** Waiting for earlier conflicting submissions to land. */
@@ -16,7 +17,7 @@ export const enum SubState {
   Aborted,
 }
 
-export class Submission {
+export class Submission implements HazardOwner {
   state = SubState.Blocked;
   count = 0;
   bytes = 0;
@@ -28,6 +29,9 @@ export class Submission {
   owners: MemoryOwner[] = [];
   /** Per descriptor: src offset, dst offset, length (offsets absolute in the buffers). */
   nums: number[] = [];
+  /** Its ranges in the engine's hazard index while outstanding. */
+  entries: HazardEntry<Submission>[] = [];
+  mark = 0;
   /** Earlier conflicting submissions not yet landed. */
   waits = 0;
   dependents: Submission[] | null = null;
