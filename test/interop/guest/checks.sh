@@ -1,0 +1,508 @@
+#!/bin/sh
+# Guest side of the nvmet-ts interop suite (POSIX sh for busybox ash).
+#
+# /init runs `sh /in/checks.sh`; the runner put params.sh beside it. Each check
+# runs in its own `sh /in/checks.sh --one ID` under `timeout`, so a hung check
+# cannot stall the others; checks share state only through files in $ST.
+# Per check: /out/checks/ID.log (commands, their output, kernel log) and one
+# line "ID<TAB>status<TAB>seconds<TAB>reason" in /out/results.txt, where status
+# is pass|fail|skip|pending. JSON outputs the runner validates further go to
+# /out/artifacts/.
+#
+# Actions on the target side (restart it, add a namespace, cut the host's link)
+# are asked of the runner over HTTP at $HOST_IP:$CTL_PORT (MODE=nvmet-ts), or
+# done here through configfs on the guest's own kernel nvmet (MODE=kernel-local,
+# which proves the image, the checks and the wire check on a known-good target).
+set -u
+. /in/params.sh
+
+ST=/tmp/state L=/out/checks A=/out/artifacts R=/out/results.txt
+mkdir -p "$ST" "$L" "$A" /out/ctl
+NVMET=/sys/kernel/config/nvmet
+
+now() { cut -d' ' -f1 /proc/uptime; }
+say() { echo "[checks] $*"; }
+# a check's verdict: the reason line is the table's last column
+why() { printf '%s\n' "$*" >"$L/$CHECK.reason"; echo "=> $*" >&2; }
+fail() { why "$@"; exit 1; }
+skip() { why "$@"; exit 77; }
+pending() { why "$@"; exit 78; }
+run() { echo "+ $*" >&2; "$@"; }
+
+# ------------------------------------------------------------------ helpers --
+# controllers (nvmeN) of $SUBNQN, optionally only those of host NQN $1
+ctrls() {
+  for c in /sys/class/nvme/nvme*; do
+    [ -e "$c/subsysnqn" ] || continue
+    [ "$(cat "$c/subsysnqn")" = "$SUBNQN" ] || continue
+    [ -z "${1:-}" ] || [ "$(cat "$c/hostnqn" 2>/dev/null)" = "$1" ] || continue
+    echo "${c##*/}"
+  done
+}
+cattr() { cat "/sys/class/nvme/$1/$2" 2>/dev/null; }
+wait_state() { # ctrl state seconds
+  i=0
+  while [ $i -lt $(($3 * 5)) ]; do
+    [ "$(cattr "$1" state)" = "$2" ] && return 0
+    sleep 0.2; i=$((i + 1))
+  done
+  echo "controller $1 not $2 after $3 s (state: $(cattr "$1" state))"; return 1
+}
+show_ctrl() {
+  for a in state transport address cntlid hostnqn hostid subsysnqn queue_count sqsize kato serial model; do
+    printf '  %s/%s = %s\n' "$1" "$a" "$(cattr "$1" "$a")"
+  done
+}
+# nvme connect to $SUBNQN at $TADDR:$PORT with extra args; sets CTRL to the new
+# controller and waits for it to be live
+connect() {
+  before=" $(ctrls | tr '\n' ' ') "
+  CTRL=""
+  run nvme connect -t tcp -a "$TADDR" -s "${CPORT:-$PORT}" -n "$SUBNQN" "$@" || { echo "nvme connect exited $?"; return 1; }
+  for c in $(ctrls); do
+    case "$before" in *" $c "*) ;; *) CTRL=$c ;; esac
+  done
+  [ -n "$CTRL" ] || { echo "no new controller for $SUBNQN after connect"; return 1; }
+  wait_state "$CTRL" live 20 || return 1
+  show_ctrl "$CTRL"
+}
+disconnect_ctrl() { [ -n "${1:-}" ] && [ -e "/sys/class/nvme/$1" ] && run nvme disconnect -d "$1"; return 0; }
+disconnect_subsys() { [ -n "$(ctrls)" ] && run nvme disconnect -n "$SUBNQN"; return 0; }
+# block device of namespace $1 of $SUBNQN (the multipath head, or nvmeXnY)
+ns_dev() {
+  for b in /sys/block/nvme*n*; do
+    n=${b##*/}
+    case "$n" in *c*) continue ;; esac
+    [ "$(cat "$b/nsid" 2>/dev/null)" = "$1" ] || continue
+    [ "$(cat "$b/device/subsysnqn" 2>/dev/null)" = "$SUBNQN" ] || continue
+    [ -b "/dev/$n" ] && { echo "/dev/$n"; return 0; }
+  done
+  return 1
+}
+wait_ns() { # nsid seconds -> device on stdout
+  i=0
+  while [ $i -lt $(($2 * 5)) ]; do
+    ns_dev "$1" && return 0
+    sleep 0.2; i=$((i + 1))
+  done
+  return 1
+}
+main_ctrl() {
+  c="$(cat "$ST/main" 2>/dev/null)"
+  [ -n "$c" ] && [ "$(cattr "$c" state)" = live ] || fail "no live controller (connect-default failed or was lost)"
+  echo "$c"
+}
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+# ------------------------------------------------------- target-side actions --
+# ctl ACTION [QUERY]: ask for a target-side action; 0 ok, 78 pending, 1 error
+ctl() {
+  if [ "$MODE" = kernel-local ]; then
+    "local_$(echo "$1" | tr - _)"; return $?
+  fi
+  resp="$(timeout "${CTL_TIMEOUT:-90}" wget -q -O - "http://$HOST_IP:$CTL_PORT/$1?${2:-}" 2>&1)"; rc=$?
+  echo "ctl $1 ${2:-}: rc=$rc: $resp"
+  case "$resp" in ok*) return 0 ;; pending*) CTL_REPLY="$resp"; return 78 ;; *) CTL_REPLY="$resp"; return 1 ;; esac
+}
+
+local_port() { # id trsvcid
+  p="$NVMET/ports/$1"
+  mkdir -p "$p"
+  echo tcp >"$p/addr_trtype"; echo ipv4 >"$p/addr_adrfam"
+  echo 127.0.0.1 >"$p/addr_traddr"; echo "$2" >"$p/addr_trsvcid"
+  ln -s "$NVMET/subsystems/$SUBNQN" "$p/subsystems/$SUBNQN"
+}
+local_ns() { # nsid uuid nguid path [buffered]
+  n="$NVMET/subsystems/$SUBNQN/namespaces/$1"
+  mkdir "$n" && echo "$4" >"$n/device_path" && echo "$2" >"$n/device_uuid" && echo "$3" >"$n/device_nguid" || return 1
+  [ -z "${5:-}" ] || echo 1 >"$n/buffered_io"
+  echo 1 >"$n/enable"
+}
+mkfile() { dd if=/dev/zero of="$1" bs=1 count=0 seek="$2" 2>/dev/null; }
+# The guest's own kernel target, configured like the runner's nvmet-ts config.
+local_target_setup() {
+  modprobe nvmet && modprobe nvmet-tcp || return 1
+  modprobe brd rd_nr=1 rd_size=$((NS2_BYTES / 1024)) || return 1
+  s="$NVMET/subsystems/$SUBNQN"
+  mkdir "$s" || return 1
+  echo 0 >"$s/attr_allow_any_host"
+  echo "$SERIAL" >"$s/attr_serial"; echo "$MODEL" >"$s/attr_model"
+  for h in "$HOSTNQN" "$ALT_HOSTNQN"; do
+    mkdir "$NVMET/hosts/$h" && ln -s "$NVMET/hosts/$h" "$s/allowed_hosts/$h" || return 1
+  done
+  mkfile /tmp/ns1.img "$NS1_BYTES"; mkfile /tmp/ns3.img "$NS3_BYTES"
+  local_ns 1 "$NS1_UUID" "$NS1_NGUID" /tmp/ns1.img buffered || return 1
+  local_ns 2 "$NS2_UUID" "$NS2_NGUID" /dev/ram0 || return 1
+  local_port 1 "$PORT"
+  [ -z "$DISC_PORT" ] || local_port 2 "$DISC_PORT"
+}
+local_ns_add() { local_ns 3 "$NS3_UUID" "$NS3_NGUID" /tmp/ns3.img buffered && echo "ok: nsid 3 enabled in configfs"; }
+local_restart() {
+  # dropping the port's only link disables the port and tears its controllers
+  # down, as a target going away does; the file-backed namespace stays
+  rm "$NVMET/ports/1/subsystems/$SUBNQN" && sleep 2 &&
+    ln -s "$NVMET/subsystems/$SUBNQN" "$NVMET/ports/1/subsystems/$SUBNQN" && echo "ok: port 1 re-enabled"
+}
+local_keepalive_drop() { CTL_REPLY="skip: the guest's own target shares the host's link"; return 77; }
+
+# ------------------------------------------------------------------- checks --
+discover() { # port format
+  f="$A/discover-$1.$2"
+  if [ "$2" = json ]; then run nvme discover -t tcp -a "$TADDR" -s "$1" -o json >"$f"; rc=$?
+  else run nvme discover -t tcp -a "$TADDR" -s "$1" >"$f"; rc=$?; fi
+  cat "$f"
+  [ $rc = 0 ] || fail "nvme discover -s $1 exited $rc"
+  if [ "$2" = json ]; then
+    grep -q "\"$SUBNQN\"" "$f" || fail "$SUBNQN not in the JSON discovery log"
+  else
+    grep -q "^subnqn: *$SUBNQN\$" "$f" || fail "$SUBNQN not in the discovery log"
+    grep -q "^trsvcid: *$1\$" "$f" || fail "no entry with trsvcid $1"
+    grep -q "^trtype: *tcp\$" "$f" || fail "no tcp entry"
+  fi
+  why "$(grep -c '=====Discovery Log Entry' "$f" 2>/dev/null || echo '?') entries"
+}
+chk_discover_text() { discover "$PORT" text; }
+chk_discover_json() { discover "$PORT" json; why "valid per runner"; }
+chk_discover_8009_text() { [ -n "$DISC_PORT" ] || skip "no discovery port configured"; discover "$DISC_PORT" text; }
+chk_discover_8009_json() { [ -n "$DISC_PORT" ] || skip "no discovery port configured"; discover "$DISC_PORT" json; why "valid per runner"; }
+
+chk_connect_default() {
+  disconnect_subsys
+  connect || fail "connect failed"
+  echo "$CTRL" >"$ST/main"
+  [ "$(cattr "$CTRL" transport)" = tcp ] || fail "transport is not tcp"
+  cattr "$CTRL" address | grep -q "traddr=$TADDR,trsvcid=$PORT" || fail "unexpected address $(cattr "$CTRL" address)"
+  for n in $NSIDS; do
+    d="$(wait_ns "$n" 20)" || fail "namespace $n did not appear"
+    echo "  nsid $n -> $d ($(cat "/sys/block/${d#/dev/}/size") sectors)"
+  done
+  why "$CTRL live, $(($(cattr "$CTRL" queue_count) - 1)) I/O queues, namespaces $NSIDS"
+}
+
+chk_list() {
+  run nvme list -o json >"$A/list.json"; rc=$?; cat "$A/list.json"
+  [ $rc = 0 ] || fail "nvme list exited $rc"
+  run nvme list
+  grep -q "$SERIAL" "$A/list.json" || fail "serial $SERIAL not listed"
+  why "listed (fields checked by runner)"
+}
+chk_id_ctrl() {
+  c="$(main_ctrl)" || exit 1
+  cattr "$c" cntlid >"$A/cntlid.txt"
+  run nvme id-ctrl "/dev/$c" -o json >"$A/id-ctrl.json"; rc=$?; cat "$A/id-ctrl.json"
+  [ $rc = 0 ] || fail "nvme id-ctrl exited $rc"
+  run nvme id-ctrl "/dev/$c" | head -n 40
+  why "returned (fields checked by runner)"
+}
+chk_id_ns() {
+  c="$(main_ctrl)" || exit 1
+  for n in $NSIDS; do
+    run nvme id-ns "/dev/$c" -n "$n" -o json >"$A/id-ns-$n.json" || fail "nvme id-ns -n $n exited $?"
+    cat "$A/id-ns-$n.json"
+    d="$(ns_dev "$n")" && echo $(($(cat "/sys/block/${d#/dev/}/size") * 512)) >"$A/bdev-bytes-$n.txt"
+  done
+  why "returned for $NSIDS (fields checked by runner)"
+}
+chk_ns_descs() {
+  c="$(main_ctrl)" || exit 1
+  for n in $NSIDS; do
+    run nvme ns-descs "/dev/$c" -n "$n" -o json >"$A/ns-descs-$n.json" || fail "nvme ns-descs -n $n exited $?"
+    cat "$A/ns-descs-$n.json"
+    for a in uuid nguid wwid; do printf '  sysfs %s = %s\n' "$a" "$(cat "/sys/block/$(ns_dev "$n" | cut -d/ -f3)/$a" 2>/dev/null)"; done
+  done
+  why "returned for $NSIDS (identifiers checked by runner)"
+}
+chk_smart_log() {
+  c="$(main_ctrl)" || exit 1
+  run nvme smart-log "/dev/$c" -o json >"$A/smart-log.json"; rc=$?; cat "$A/smart-log.json"
+  [ $rc = 0 ] || fail "nvme smart-log exited $rc"
+  grep -q critical_warning "$A/smart-log.json" || fail "no critical_warning in output"
+  why "ok"
+}
+chk_error_log() {
+  c="$(main_ctrl)" || exit 1
+  run nvme error-log "/dev/$c" -o json >"$A/error-log.json"; rc=$?; head -c 2000 "$A/error-log.json"; echo
+  [ $rc = 0 ] || fail "nvme error-log exited $rc"
+  why "ok"
+}
+chk_get_feature_7() {
+  c="$(main_ctrl)" || exit 1
+  out="$(run nvme get-feature "/dev/$c" -f 7 -H 2>&1)"; rc=$?; echo "$out"
+  [ $rc = 0 ] || fail "nvme get-feature -f 7 exited $rc"
+  v="$(echo "$out" | sed -n 's/.*[Cc]urrent value: *\(0x[0-9a-fA-F]*\).*/\1/p' | head -n1)"
+  [ -n "$v" ] || fail "no current value in output"
+  nsqa=$(((v & 0xffff) + 1)); ncqa=$(((v >> 16) + 1)); ioq=$(($(cattr "$c" queue_count) - 1))
+  [ "$nsqa" -ge "$ioq" ] && [ "$ncqa" -ge "$ioq" ] || fail "NSQA $nsqa / NCQA $ncqa < $ioq I/O queues in use"
+  why "$v: $nsqa SQs / $ncqa CQs allocated, $ioq in use"
+}
+
+fio_ns() { # nsid
+  main_ctrl >/dev/null || exit 1
+  d="$(ns_dev "$1")" || fail "namespace $1 has no block device"
+  run fio --name="verify-ns$1" --filename="$d" --ioengine=libaio --direct=1 --rw=randwrite \
+    --bsrange=4k-1m --size="$FIO_SIZE" --iodepth=16 --verify=crc32c --do_verify=1 \
+    --verify_fatal=1 --verify_state_save=0 --randrepeat=0 --group_reporting --output="$A/fio-ns$1.txt"; rc=$?
+  cat "$A/fio-ns$1.txt"
+  [ $rc = 0 ] || fail "fio exited $rc"
+  grep -qi 'verify.*fail\|bad magic\|crc32c.*mismatch' "$A/fio-ns$1.txt" && fail "fio reported verify errors"
+  why "$FIO_SIZE random 4k-1m written and read back, crc32c ok on $d"
+}
+chk_fio_nsid1() { fio_ns 1; }
+chk_fio_nsid2() { fio_ns 2; }
+
+chk_ext4() {
+  main_ctrl >/dev/null || exit 1
+  d="$(ns_dev 2)" || fail "namespace 2 has no block device"
+  m=/mnt/ext4
+  mkdir -p "$m"
+  run mkfs.ext4 -F -q "$d" || fail "mkfs.ext4 exited $?"
+  run mount -t ext4 "$d" "$m" || fail "mount failed"
+  mkdir -p "$m/data/sub"
+  i=1
+  while [ $i -le 6 ]; do
+    dd if=/dev/urandom of="$m/data/f$i" bs=4096 count=$((i * 97)) 2>/dev/null
+    i=$((i + 1))
+  done
+  dd if=/dev/urandom of="$m/data/sub/big" bs=65536 count=64 2>/dev/null
+  (cd "$m" && find data -type f | sort | xargs sha256sum) >"$ST/ext4.sums"
+  cat "$ST/ext4.sums"
+  run sync
+  run umount "$m" || fail "umount failed"
+  echo 3 >/proc/sys/vm/drop_caches
+  run e2fsck -fn "$d" || fail "e2fsck found problems"
+  run mount -t ext4 "$d" "$m" || fail "remount failed"
+  (cd "$m" && sha256sum -c "$ST/ext4.sums") || { umount "$m"; fail "checksums differ after remount"; }
+  run umount "$m" || fail "final umount failed"
+  why "mkfs, 7 files, sync, umount, fsck, remount: checksums equal"
+}
+
+chk_ns_add() {
+  c="$(main_ctrl)" || exit 1
+  ns_dev 3 && fail "namespace 3 exists before it was added"
+  t0=$(now)
+  ctl ns-add "nsid=3"; rc=$?
+  [ $rc = 78 ] && pending "${CTL_REPLY:-target cannot add namespaces}"
+  [ $rc = 0 ] || fail "target did not add the namespace: ${CTL_REPLY:-}"
+  d="$(wait_ns 3 30)" || fail "namespace 3 did not appear on the host within 30 s"
+  t1=$(now)
+  sz=$(($(cat "/sys/block/${d#/dev/}/size") * 512))
+  [ "$sz" = "$NS3_BYTES" ] || fail "namespace 3 is $sz bytes, expected $NS3_BYTES"
+  run dd if="$d" of=/dev/null bs=65536 count=16 || fail "cannot read the new namespace"
+  why "$d appeared $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}') s after the add"
+}
+
+chk_disconnect() {
+  c="$(main_ctrl)" || exit 1
+  run nvme disconnect -n "$SUBNQN" || fail "nvme disconnect exited $?"
+  sleep 0.5
+  [ -z "$(ctrls)" ] || fail "controllers left: $(ctrls)"
+  ns_dev 1 && fail "namespace devices left"
+  rm -f "$ST/main"
+  why "$c removed"
+}
+
+io_check() { # quick data round trip on namespace $1, bytes $2 -> fails the check on mismatch
+  d="$(wait_ns "$1" 20)" || fail "namespace $1 did not appear"
+  cnt=$(($2 / 65536))
+  dd if=/dev/urandom of="$ST/pat" bs=65536 count="$cnt" 2>/dev/null
+  run dd if="$ST/pat" of="$d" bs=65536 seek=32 conv=fsync oflag=direct 2>&1 || fail "write to $d failed"
+  run dd if="$d" of="$ST/back" bs=65536 skip=32 count="$cnt" iflag=direct 2>&1 || fail "read from $d failed"
+  [ "$(sha "$ST/pat")" = "$(sha "$ST/back")" ] || fail "data read back differs"
+}
+
+chk_connect_ioq4() {
+  disconnect_subsys
+  connect -i 4 || fail "connect -i 4 failed"
+  q=$(($(cattr "$CTRL" queue_count) - 1))
+  dmesg | grep "$CTRL: mapped"
+  [ "$q" = 4 ] || { disconnect_ctrl "$CTRL"; fail "$q I/O queues, expected 4"; }
+  d="$(wait_ns 1 20)" || fail "namespace 1 did not appear"
+  # one reader per CPU: blk-mq maps each CPU to its own hardware queue
+  cpu=0
+  while [ $cpu -lt "$(nproc)" ]; do
+    taskset -c $cpu dd if="$d" of=/dev/null bs=65536 count=32 iflag=direct 2>/dev/null || { disconnect_ctrl "$CTRL"; fail "I/O on cpu $cpu failed"; }
+    cpu=$((cpu + 1))
+  done
+  io_check 1 1048576
+  disconnect_ctrl "$CTRL"
+  why "4 I/O queues, I/O from $(nproc) CPUs ok"
+}
+chk_connect_qsize128() {
+  disconnect_subsys
+  connect -Q 128 || fail "connect -Q 128 failed"
+  s="$(cattr "$CTRL" sqsize)"
+  io_check 1 2097152
+  disconnect_ctrl "$CTRL"
+  [ "$s" = 127 ] || fail "sqsize $s (0's based), expected 127"
+  why "sqsize 127, I/O ok"
+}
+chk_connect_digests() {
+  disconnect_subsys
+  connect -g -G || fail "connect -g -G failed"
+  io_check 1 4194304
+  d="$(ns_dev 2)" && run fio --name=digests --filename="$d" --ioengine=libaio --direct=1 --rw=randwrite \
+    --bsrange=512-256k --size=8m --iodepth=8 --verify=crc32c --do_verify=1 --verify_fatal=1 \
+    --verify_state_save=0 --output="$A/fio-digests.txt" || { cat "$A/fio-digests.txt"; disconnect_ctrl "$CTRL"; fail "fio with digests failed"; }
+  disconnect_ctrl "$CTRL"
+  why "header+data digests: I/O ok (digests verified by the wire check)"
+}
+chk_connect_hostnqn() {
+  disconnect_subsys
+  connect --hostnqn="$ALT_HOSTNQN" --hostid="$ALT_HOSTID" || fail "connect with --hostnqn/--hostid failed"
+  hn="$(cattr "$CTRL" hostnqn)"; hi="$(cattr "$CTRL" hostid)"
+  io_check 1 1048576
+  disconnect_ctrl "$CTRL"
+  [ "$hn" = "$ALT_HOSTNQN" ] || fail "controller hostnqn $hn"
+  [ "$hi" = "$ALT_HOSTID" ] || fail "controller hostid $hi"
+  why "connected as $ALT_HOSTNQN"
+}
+chk_connect_refused() {
+  disconnect_subsys
+  t0=$(now)
+  run nvme connect -t tcp -a "$TADDR" -s "$PORT" -n "$SUBNQN" --hostnqn="$DENIED_HOSTNQN" --hostid="$DENIED_HOSTID"; rc=$?
+  t1=$(now)
+  left="$(ctrls "$DENIED_HOSTNQN")"
+  [ -z "$left" ] || { disconnect_ctrl "$left"; fail "host not in allowed_hosts got controller $left"; }
+  [ $rc != 0 ] || fail "nvme connect succeeded for a host not in allowed_hosts"
+  dmesg | grep -i 'not allowed\|connect' | tail -n 5
+  dmesg | grep -q 'is not allowed' || fail "refused, but not with Connect Invalid Host (see kernel log)"
+  why "refused with Connect Invalid Host in $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}') s"
+}
+
+chk_target_restart() {
+  disconnect_subsys
+  connect -c 1 -l 90 || fail "connect failed"
+  c=$CTRL
+  d="$(wait_ns 1 20)" || fail "namespace 1 did not appear"
+  dd if=/dev/urandom of="$ST/before" bs=65536 count=64 2>/dev/null
+  run dd if="$ST/before" of="$d" bs=65536 seek=64 conv=fsync oflag=direct || fail "write before restart failed"
+  ctl restart || { disconnect_ctrl "$c"; fail "target restart failed: ${CTL_REPLY:-}"; }
+  # the host must notice, reconnect and go live again
+  i=0
+  while [ $i -lt 300 ]; do
+    dmesg | grep -q "$c: Successfully reconnected" && [ "$(cattr "$c" state)" = live ] && break
+    sleep 0.2; i=$((i + 1))
+  done
+  dmesg | grep "$c" | tail -n 8
+  [ "$(cattr "$c" state)" = live ] || { disconnect_ctrl "$c"; fail "controller not live 60 s after restart ($(cattr "$c" state))"; }
+  dmesg | grep -q "$c: Successfully reconnected" || { disconnect_ctrl "$c"; fail "host never reconnected (no reconnect in kernel log)"; }
+  d="$(wait_ns 1 20)" || fail "namespace 1 gone after reconnect"
+  run dd if="$d" of="$ST/after" bs=65536 skip=64 count=64 iflag=direct || { disconnect_ctrl "$c"; fail "read after restart failed"; }
+  disconnect_ctrl "$c"
+  [ "$(sha "$ST/before")" = "$(sha "$ST/after")" ] || fail "data written before the restart differs"
+  why "host reconnected, 4 MiB written before the restart intact"
+}
+
+chk_keep_alive() {
+  disconnect_subsys
+  connect -k "$KATO" -c 2 -l 120 || fail "connect -k $KATO failed"
+  c=$CTRL
+  rm -f /out/ctl/keepalive.result
+  ctl keepalive-drop "kato=$KATO"; rc=$?
+  [ $rc = 77 ] && { disconnect_ctrl "$c"; skip "$CTL_REPLY"; }
+  [ $rc = 0 ] || { disconnect_ctrl "$c"; fail "runner could not cut the link: ${CTL_REPLY:-}"; }
+  # the link is down now: stay silent, wait for the runner's verdict (9p is not the network)
+  i=0
+  while [ $i -lt $((KATO * 3 + 30)) ] && [ ! -s /out/ctl/keepalive.result ]; do sleep 1; i=$((i + 1)); done
+  res="$(cat /out/ctl/keepalive.result 2>/dev/null)"
+  echo "runner: ${res:-no verdict}"
+  wait_state "$c" live 60 || echo "(controller did not come back; removing it)"
+  dmesg | grep "$c" | tail -n 8
+  disconnect_ctrl "$c"
+  case "$res" in
+    pass*) why "${res#pass: }" ;;
+    "") fail "no verdict from the runner" ;;
+    *) fail "${res#fail: }" ;;
+  esac
+}
+
+chk_disconnect_all() {
+  disconnect_subsys
+  connect || fail "first connect failed"
+  # nvme-cli 2.3 refuses a second controller to the same address and
+  # subsystem ("already connected", even with -D): use the second port
+  CPORT="${DISC_PORT:-$PORT}" connect --hostnqn="$ALT_HOSTNQN" --hostid="$ALT_HOSTID" || fail "second connect failed"
+  n=$(ctrls | wc -l)
+  run nvme disconnect-all || fail "nvme disconnect-all exited $?"
+  sleep 0.5
+  [ -z "$(ctrls)" ] || fail "controllers left: $(ctrls)"
+  ls /sys/class/nvme/ 2>/dev/null
+  why "$n controllers removed"
+}
+
+# ----------------------------------------------------------------- driver --
+if [ "${1:-}" = --one ]; then
+  CHECK=$2
+  "chk_$(echo "$2" | tr - _)"
+  exit $?
+fi
+
+want() { case " $CHECKS " in *" $1 "*) return 0 ;; esac; return 1; }
+run_check() { # id timeout
+  want "$1" || return 0
+  say "$1 ..."
+  dmesg -c >/dev/null 2>&1
+  t0=$(now)
+  timeout -s KILL "$2" sh /in/checks.sh --one "$1" >"$L/$1.log" 2>&1
+  rc=$?
+  t1=$(now)
+  { echo "----- kernel log -----"; dmesg -c; } >>"$L/$1.log" 2>&1
+  case $rc in
+    0) st=pass ;; 77) st=skip ;; 78) st=pending ;;
+    *) st=fail
+       if [ $rc = 137 ]; then echo "timed out after $2 s" >"$L/$1.reason"; fi
+       [ -s "$L/$1.reason" ] || echo "exit status $rc" >"$L/$1.reason" ;;
+  esac
+  dt="$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}')"
+  printf '%s\t%s\t%s\t%s\n' "$1" "$st" "$dt" "$(head -n1 "$L/$1.reason" 2>/dev/null)" >>"$R"
+  say "$1: $st (${dt}s) $(head -n1 "$L/$1.reason" 2>/dev/null)"
+}
+
+: >"$R"
+say "mode=$MODE target=$TADDR:$PORT subsystem=$SUBNQN host=$(cat /etc/nvme/hostnqn) cpus=$(nproc)"
+# bounded command timeouts: a dropped completion must fail a check, not hang the run
+modprobe nvme-core admin_timeout="${ADMIN_TIMEOUT:-15}" io_timeout="${IO_TIMEOUT:-15}"
+modprobe nvme-fabrics && modprobe nvme-tcp || say "modprobe nvme-tcp failed"
+CAP=""
+if [ "$MODE" = kernel-local ]; then
+  local_target_setup >"$L/local-target-setup.log" 2>&1 || { say "local target setup failed"; cat "$L/local-target-setup.log"; exit 1; }
+  if [ "${GUEST_CAPTURE:-1}" = 1 ]; then
+    # to tmpfs first: writing through 9p is slow enough to drop packets
+    tcpdump -i lo -s 0 -B 131072 -w /tmp/guest.pcap "tcp port $PORT${DISC_PORT:+ or tcp port $DISC_PORT}" 2>"$L/tcpdump.log" &
+    CAP=$!
+    sleep 1
+  fi
+fi
+
+run_check discover-text 30
+run_check discover-json 30
+run_check discover-8009-text 30
+run_check discover-8009-json 30
+run_check connect-default 60
+run_check list 30
+run_check id-ctrl 30
+run_check id-ns 30
+run_check ns-descs 30
+run_check smart-log 45
+run_check error-log 45
+run_check get-feature-7 30
+run_check fio-nsid1 150
+run_check fio-nsid2 150
+run_check ext4 150
+run_check ns-add 60
+run_check disconnect 30
+run_check connect-ioq4 60
+run_check connect-qsize128 60
+run_check connect-digests 120
+run_check connect-hostnqn 60
+run_check connect-refused 60
+run_check target-restart 120
+run_check keep-alive $((KATO * 3 + 120))
+run_check disconnect-all 60
+
+if [ -n "$CAP" ]; then
+  kill "$CAP"; wait "$CAP"; cat "$L/tcpdump.log"
+  cp /tmp/guest.pcap /out/guest.pcap && rm -f /tmp/guest.pcap
+fi
+say "done"
+exit 0

@@ -1,0 +1,131 @@
+/**
+ * The run plan: one subsystem, its namespaces, hosts and ports, written once
+ * and used three ways — as the target's nvmetcli JSON config, as the guest's
+ * params.sh, and as the expectations the runner checks the guest's output against.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+
+export type TargetMode = 'nvmet-ts' | 'kernel-local';
+
+export interface HostId { readonly nqn: string; readonly id: string }
+
+export interface NamespacePlan {
+  readonly nsid: number;
+  readonly bytes: number;
+  readonly uuid: string;
+  /** 32 hex digits */
+  readonly nguid: string;
+  /** backing file on the runner's side (nvmet-ts mode) */
+  readonly path: string;
+}
+
+export interface Plan {
+  readonly mode: TargetMode;
+  /** address the guest connects to */
+  readonly taddr: string;
+  readonly port: number;
+  /** second port used for discovery (also serves the subsystem, as in Linux nvmet) */
+  readonly discPort: number | null;
+  readonly subnqn: string;
+  readonly serial: string;
+  readonly model: string;
+  readonly host: HostId;
+  readonly altHost: HostId;
+  readonly deniedHost: HostId;
+  /** namespaces present from the start */
+  readonly namespaces: readonly NamespacePlan[];
+  /** namespace the ns-add check adds while the host is connected */
+  readonly added: NamespacePlan;
+  readonly fioSize: string;
+  /** keep-alive timeout (s) the keep-alive check connects with */
+  readonly kato: number;
+  readonly ctlPort: number;
+  readonly checks: readonly string[];
+}
+
+export function hostId(): HostId {
+  const id = randomUUID();
+  return { nqn: `nqn.2014-08.org.nvmexpress:uuid:${id}`, id };
+}
+
+function ns(nsid: number, bytes: number, dir: string): NamespacePlan {
+  const uuid = randomUUID();
+  return { nsid, bytes, uuid, nguid: randomBytes(16).toString('hex'), path: `${dir}/ns${nsid}.img` };
+}
+
+export function makePlan(o: { mode: TargetMode; dataDir: string; ctlPort: number; checks: readonly string[]; port?: number; discPort?: number | null; kato?: number; fioSize?: string }): Plan {
+  const MiB = 1 << 20;
+  return {
+    mode: o.mode,
+    taddr: o.mode === 'kernel-local' ? '127.0.0.1' : '10.0.2.2',
+    port: o.port ?? 4420,
+    discPort: o.discPort === undefined ? 8009 : o.discPort,
+    subnqn: 'nqn.2014-08.org.nvmexpress:nvmet-ts-interop',
+    serial: `NVMETTS${randomBytes(4).toString('hex').toUpperCase()}`,
+    model: 'nvmet-ts interop',
+    host: hostId(),
+    altHost: hostId(),
+    deniedHost: hostId(),
+    namespaces: [ns(1, 128 * MiB, o.dataDir), ns(2, 128 * MiB, o.dataDir)],
+    added: ns(3, 64 * MiB, o.dataDir),
+    fioSize: o.fioSize ?? '32m',
+    kato: o.kato ?? 5,
+    ctlPort: o.ctlPort,
+    checks: o.checks,
+  };
+}
+
+/** Ports the target listens on (what the capture filters and the wire check decodes). */
+export function targetPorts(p: Plan): number[] {
+  return p.discPort === null ? [p.port] : [p.port, p.discPort];
+}
+
+/** nvmetcli-compatible JSON (the format `nvmetcli save` writes). */
+export function nvmetcliConfig(p: Plan): object {
+  const port = (portid: number, trsvcid: number) => ({
+    portid,
+    addr: { trtype: 'tcp', adrfam: 'ipv4', traddr: '127.0.0.1', trsvcid: String(trsvcid), treq: 'not specified' },
+    param: { inline_data_size: '16384' },
+    referrals: [],
+    subsystems: [p.subnqn],
+  });
+  return {
+    hosts: [{ nqn: p.host.nqn }, { nqn: p.altHost.nqn }],
+    ports: p.discPort === null ? [port(1, p.port)] : [port(1, p.port), port(2, p.discPort)],
+    subsystems: [{
+      nqn: p.subnqn,
+      allowed_hosts: [p.host.nqn, p.altHost.nqn],
+      attr: { allow_any_host: '0', serial: p.serial, model: p.model, version: '1.3' },
+      namespaces: p.namespaces.map(nsConfig),
+    }],
+  };
+}
+
+export function nsConfig(n: NamespacePlan): object {
+  return { nsid: n.nsid, enable: 1, device: { path: n.path, uuid: n.uuid, nguid: uuidFormNguid(n.nguid) } };
+}
+
+/** nvmetcli writes NGUIDs in UUID form (8-4-4-4-12); nvme-cli prints 32 plain hex digits. */
+export function uuidFormNguid(hex: string): string {
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+const shq = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** /in/params.sh for the guest. */
+export function paramsSh(p: Plan): string {
+  const v: Record<string, string | number> = {
+    MODE: p.mode, TADDR: p.taddr, PORT: p.port, DISC_PORT: p.discPort ?? '',
+    SUBNQN: p.subnqn, SERIAL: p.serial, MODEL: p.model,
+    HOSTNQN: p.host.nqn, HOSTID: p.host.id,
+    ALT_HOSTNQN: p.altHost.nqn, ALT_HOSTID: p.altHost.id,
+    DENIED_HOSTNQN: p.deniedHost.nqn, DENIED_HOSTID: p.deniedHost.id,
+    NSIDS: p.namespaces.map((n) => n.nsid).join(' '),
+    FIO_SIZE: p.fioSize, KATO: p.kato, CTL_PORT: p.ctlPort,
+    CHECKS: p.checks.join(' '),
+  };
+  for (const n of [...p.namespaces, p.added]) {
+    v[`NS${n.nsid}_BYTES`] = n.bytes; v[`NS${n.nsid}_UUID`] = n.uuid; v[`NS${n.nsid}_NGUID`] = n.nguid;
+  }
+  return `# generated by test/interop/run.ts\n${Object.entries(v).map(([k, x]) => `${k}=${shq(String(x))}`).join('\n')}\n`;
+}
