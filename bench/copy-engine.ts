@@ -1,24 +1,30 @@
 /**
  * Copy engine benchmark.
  *
- *   node dist/bench/copy-engine.js              main table: 4 KiB / 128 KiB / 1 MiB
- *   node dist/bench/copy-engine.js --threshold  also sweep sizes to find the inline threshold
- *   node dist/bench/copy-engine.js --quick      shorter runs (smoke)
+ *   node dist/bench/run.js copy [--threshold] [--quick] [--qd N] [--rounds N] [--json]
+ *   node dist/bench/copy-engine.js [same options]
  *
  * Every figure comes from the same process and the same memories: an inline
- * single-thread copy (`Uint8Array.set`, the floor any engine is measured against)
- * and the engine with 1 and 2 workers. The engine runs are a closed loop of
- * single-descriptor submissions at queue depth `qd` (one DMA per I/O, as the target
- * issues them), cycling through a ring of slots so outstanding DMAs never overlap.
- * "engine" uses the default inline threshold (so small descriptors run inline);
- * "offload" forces every descriptor onto the workers (threshold 0) to show the
- * thread-hop cost. Ratios are engine ÷ inline of the same round; each cell is the
- * median of `rounds` rounds, with inline and engine runs interleaved.
+ * single-thread copy (`Uint8Array.set` in a bare loop, the floor any engine is
+ * measured against) and the engine with 1 and 2 workers. The engine runs are a closed
+ * loop of single-descriptor submissions at queue depth `qd` (one DMA per I/O, as the
+ * target issues them), cycling through a ring of slots so outstanding DMAs never
+ * overlap. "engine" uses the default inline threshold (so small descriptors run
+ * inline); "offload" forces every descriptor onto the workers (threshold 0) to show
+ * the thread-hop cost. Ratios are engine ÷ inline of the same round; each cell is the
+ * median of `rounds` rounds, inline and engine runs interleaved.
  *
  * Main-thread cost: event-loop utilisation during the run × run time ÷ bytes, i.e.
- * how much main-thread time each GB costs. An inline copy costs all of its time.
+ * main-thread seconds per GB moved. The inline copy costs all of its time.
+ *
+ * --threshold sweeps 1 KiB..1 MiB with the engine inline-only (workers 0) against the
+ * engine offloading everything to one worker, both in the same closed loop, and names
+ * the crossover the default inline threshold is taken from (rule in `crossoverOf`).
  */
 
+import { availableParallelism, loadavg } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
 import { DEFAULT_INLINE_THRESHOLD, DmaEngine } from '../src/copy/dma-engine.js';
 import { memoryRegion, type MemoryRegion } from '../src/copy/region.js';
 
@@ -55,20 +61,25 @@ export interface CopyEngineBenchRow {
 
 export interface ThresholdRow {
   readonly size: number;
+  /** Bare inline copy loop, bytes/s (reference). */
+  readonly rawInlineBps: number;
+  /** Engine, workers 0 (every descriptor inline), closed loop at qd. */
   readonly inlineBps: number;
-  /** 1 worker, forced offload, qd outstanding. */
+  readonly inlineMainSecPerGB: number;
+  /** Engine, 1 worker, threshold 0 (every descriptor offloaded), closed loop at qd. */
   readonly offloadBps: number;
-  readonly offloadMainThreadSecPerGB: number;
-  readonly inlineSecPerGB: number;
-  /** qd 1 round trip of one offloaded descriptor vs one inline copy (µs). */
-  readonly offloadLatencyUs: number;
+  readonly offloadMainSecPerGB: number;
+  /** qd 1: one submission at a time, µs per descriptor. */
   readonly inlineLatencyUs: number;
+  readonly offloadLatencyUs: number;
 }
 
 export interface CopyEngineBenchResult {
   readonly bench: 'copy-engine';
   readonly node: string;
   readonly cpus: number;
+  /** 1-minute load average before and after: other processes on the machine skew every ratio. */
+  readonly loadavg: readonly [number, number];
   readonly qd: number;
   readonly defaultInlineThreshold: number;
   readonly rows: readonly CopyEngineBenchRow[];
@@ -77,7 +88,8 @@ export interface CopyEngineBenchResult {
 
 const RING = 64 * 1024 * 1024;
 
-export async function runCopyEngineBench(options: CopyEngineBenchOptions = {}): Promise<CopyEngineBenchResult> {
+export async function measureCopyEngine(options: CopyEngineBenchOptions = {}): Promise<CopyEngineBenchResult> {
+  const load0 = loadavg()[0]!;
   const sizes = options.sizes ?? [4096, 128 * 1024, 1024 * 1024];
   const workerCounts = options.workers ?? [1, 2];
   const qd = options.qd ?? 32;
@@ -138,17 +150,67 @@ export async function runCopyEngineBench(options: CopyEngineBenchOptions = {}): 
   const result: CopyEngineBenchResult = {
     bench: 'copy-engine',
     node: process.version,
-    cpus: (await import('node:os')).availableParallelism(),
+    cpus: availableParallelism(),
+    loadavg: [load0, loadavg()[0]!],
     qd,
     defaultInlineThreshold: DEFAULT_INLINE_THRESHOLD,
     rows,
     ...(threshold === undefined ? {} : { threshold }),
   };
   if (options.print !== false) {
-    console.log(JSON.stringify(result));
     console.log(renderTable(result));
+    console.log(`JSON ${JSON.stringify(result)}`);
   }
   return result;
+}
+
+export const COPY_ENGINE_USAGE = `Usage: node dist/bench/run.js copy [options]
+
+  --threshold     also sweep 1 KiB..1 MiB for the inline-threshold crossover
+  --quick         short runs, one round (smoke test)
+  --qd N          outstanding submissions in the closed loop (default 32)
+  --rounds N      rounds per cell, the median is reported (default 3)
+  --json          print only the JSON result`;
+
+/** Bench dispatcher entry: parse argv, run, print the table and a "JSON {...}" line; returns the exit code. */
+export async function runCopyEngineBench(argv: string[] = []): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        threshold: { type: 'boolean' },
+        quick: { type: 'boolean' },
+        qd: { type: 'string' },
+        rounds: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (e) {
+    console.error(`${(e as Error).message}\n\n${COPY_ENGINE_USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(COPY_ENGINE_USAGE);
+    return 0;
+  }
+  const qd = values.qd === undefined ? 32 : Number(values.qd);
+  const rounds = values.rounds === undefined ? (values.quick ? 1 : 3) : Number(values.rounds);
+  if (!Number.isInteger(qd) || qd < 1 || !Number.isInteger(rounds) || rounds < 1) {
+    console.error(`--qd and --rounds take positive integers\n\n${COPY_ENGINE_USAGE}`);
+    return 2;
+  }
+  const result = await measureCopyEngine({
+    qd,
+    rounds,
+    threshold: values.threshold === true,
+    print: false,
+    ...(values.quick ? { bytesPerRun: 64 * 1024 * 1024 } : {}),
+  });
+  if (!values.json) console.log(renderTable(result));
+  console.log(`${values.json ? '' : 'JSON '}${JSON.stringify(result)}`);
+  return 0;
 }
 
 interface Measure {
@@ -231,32 +293,49 @@ async function thresholdSweep(
     for (let size = 1024; size <= 1024 * 1024; size *= 2) {
       const count = Math.max(2000, Math.floor(bytesPerRun / size));
       await closedLoop(offload, src, dst, size, 200, qd);
-      const samples: { inl: number; off: Measure }[] = [];
-      for (let r = 0; r < rounds; r++) samples.push({ inl: inlineRun(srcMem, dstMem, size, count), off: await closedLoop(offload, src, dst, size, count, qd) });
-      const med = medianBy(samples, (s) => s.off.bps / s.inl);
+      await closedLoop(inlineEng, src, dst, size, 200, qd);
+      const samples: { raw: number; inl: Measure; off: Measure }[] = [];
+      for (let r = 0; r < rounds; r++) {
+        samples.push({
+          raw: inlineRun(srcMem, dstMem, size, count),
+          inl: await closedLoop(inlineEng, src, dst, size, count, qd),
+          off: await closedLoop(offload, src, dst, size, count, qd),
+        });
+      }
+      const med = medianBy(samples, (s) => s.off.bps / s.inl.bps);
       rows.push({
         size,
-        inlineBps: med.inl,
+        rawInlineBps: med.raw,
+        inlineBps: med.inl.bps,
+        inlineMainSecPerGB: med.inl.mainSecPerByte * 1e9,
         offloadBps: med.off.bps,
-        offloadMainThreadSecPerGB: med.off.mainSecPerByte * 1e9,
-        inlineSecPerGB: 1e9 / med.inl,
-        offloadLatencyUs: await latency(offload, src, dst, size, 300),
+        offloadMainSecPerGB: med.off.mainSecPerByte * 1e9,
         inlineLatencyUs: await latency(inlineEng, src, dst, size, 300),
+        offloadLatencyUs: await latency(offload, src, dst, size, 300),
       });
     }
   } finally {
     await offload.close();
     await inlineEng.close();
   }
-  // Crossover: the smallest size from which offload keeps ≥ 90 % of inline throughput and
-  // costs the main thread less time per byte than copying inline.
+  return { rows, crossover: crossoverOf(rows) };
+}
+
+/**
+ * The smallest size from which (for it and every larger size) offloading costs the
+ * main thread less time per byte than copying inline, while keeping at least 80 % of
+ * the inline engine's throughput. Main-thread time is what the target runs out of
+ * first (it runs every socket and the protocol); throughput is the guard against
+ * offloading sizes whose thread hop costs more than the copy.
+ */
+export function crossoverOf(rows: readonly ThresholdRow[]): number | null {
   let crossover: number | null = null;
   for (let i = rows.length - 1; i >= 0; i--) {
     const r = rows[i]!;
-    if (r.offloadBps >= 0.9 * r.inlineBps && r.offloadMainThreadSecPerGB < r.inlineSecPerGB) crossover = r.size;
+    if (r.offloadMainSecPerGB < r.inlineMainSecPerGB && r.offloadBps >= 0.8 * r.inlineBps) crossover = r.size;
     else break;
   }
-  return { rows, crossover };
+  return crossover;
 }
 
 function medianBy<T>(xs: readonly T[], key: (x: T) => number): T {
@@ -269,7 +348,7 @@ const kib = (n: number): string => (n >= 1024 * 1024 ? `${n / 1024 / 1024} MiB` 
 
 function renderTable(r: CopyEngineBenchResult): string {
   const lines: string[] = [];
-  lines.push(`copy engine — node ${r.node}, ${r.cpus} CPUs, qd ${r.qd}, inline threshold ${kib(r.defaultInlineThreshold)}`);
+  lines.push(`copy engine — node ${r.node}, ${r.cpus} CPUs, load ${r.loadavg[0].toFixed(2)}→${r.loadavg[1].toFixed(2)}, qd ${r.qd}, inline threshold ${kib(r.defaultInlineThreshold)}`);
   lines.push('size      workers  mode     inline GB/s  engine GB/s  ratio   main-thread s/GB (inline)  offloaded');
   for (const x of r.rows) {
     lines.push(
@@ -287,29 +366,27 @@ function renderTable(r: CopyEngineBenchResult): string {
   }
   if (r.threshold) {
     lines.push('');
-    lines.push('inline threshold sweep (1 worker, forced offload)');
-    lines.push('size      inline GB/s  offload GB/s  main s/GB offload (inline)  latency µs offload / inline');
+    lines.push(`inline-threshold sweep: engine inline-only vs engine offloading to 1 worker (qd ${r.qd}; latency at qd 1)`);
+    lines.push('size      raw GB/s  inline GB/s  offload GB/s  main s/GB inline  offload  latency µs inline  offload');
     for (const x of r.threshold.rows) {
       lines.push(
         [
           kib(x.size).padEnd(9),
-          gbs(x.inlineBps).padStart(11),
+          gbs(x.rawInlineBps).padStart(8),
+          gbs(x.inlineBps).padStart(12),
           gbs(x.offloadBps).padStart(13),
-          `${x.offloadMainThreadSecPerGB.toFixed(3)} (${x.inlineSecPerGB.toFixed(3)})`.padStart(27),
-          `${x.offloadLatencyUs.toFixed(1)} / ${x.inlineLatencyUs.toFixed(1)}`.padStart(29),
+          x.inlineMainSecPerGB.toFixed(3).padStart(17),
+          x.offloadMainSecPerGB.toFixed(3).padStart(8),
+          x.inlineLatencyUs.toFixed(1).padStart(18),
+          x.offloadLatencyUs.toFixed(1).padStart(8),
         ].join(' '),
       );
     }
-    lines.push(`crossover: ${r.threshold.crossover === null ? 'none' : kib(r.threshold.crossover)}`);
+    lines.push(`crossover: ${r.threshold.crossover === null ? 'none' : kib(r.threshold.crossover)} (default inline threshold ${kib(r.defaultInlineThreshold)})`);
   }
   return lines.join('\n');
 }
 
-if (process.argv[1] !== undefined && import.meta.url === (await import('node:url')).pathToFileURL(process.argv[1]).href) {
-  const argv = process.argv.slice(2);
-  const quick = argv.includes('--quick');
-  await runCopyEngineBench({
-    threshold: argv.includes('--threshold'),
-    ...(quick ? { bytesPerRun: 64 * 1024 * 1024, rounds: 1 } : {}),
-  });
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = await runCopyEngineBench(process.argv.slice(2));
 }

@@ -9,8 +9,8 @@
  * are picked up without any message or wake-up: that is the batching. Each side only
  * signals the other when the other is asleep (the SLEEPING / WAITING words, both
  * sides store their flag before re-reading the other's index, so a signal is never
- * lost), and the worker signals completions at most every NOTIFY_BYTES while the
- * ring is busy, so a busy ring costs no syscalls per descriptor.
+ * lost), and completions are moderated (NOTIFY_BYTES / LOW_WATER below), so a busy
+ * ring costs no wake-up per descriptor.
  *
  * Memories travel once per worker over a MessagePort ({ id, memory }), posted before
  * the first descriptor that uses them is published; ids are never reused and
@@ -34,8 +34,14 @@ export const WAITING = 5; // main is (about to be) in Atomics.waitAsync on TAIL
 export const CTL_BYTES = 64;
 /** Numbers per descriptor slot: src memory id, src offset, dst memory id, dst offset, length. */
 export const OP_WORDS = 5;
-/** While the ring stays busy, tell a waiting main thread about completions at least this often. */
-export const NOTIFY_BYTES = 256 * 1024;
+/**
+ * Completion signalling (interrupt moderation): while the ring stays busy, a waiting
+ * main thread is told about completions every NOTIFY_BYTES, or as soon as no more than
+ * LOW_WATER descriptors are left queued so it can refill before the worker runs dry,
+ * and always when the ring drains.
+ */
+export const NOTIFY_BYTES = 1024 * 1024;
+export const LOW_WATER = 2;
 
 export interface RingTask {
   readonly ring: SharedArrayBuffer;
@@ -86,9 +92,9 @@ export default function copyLoop(task: RingTask): number {
       Atomics.store(ctl, TAIL, tail);
       copied++;
       since += len;
-      if (since >= NOTIFY_BYTES) {
+      if (Atomics.load(ctl, WAITING) !== 0 && (since >= NOTIFY_BYTES || ((Atomics.load(ctl, HEAD) - tail) | 0) <= LOW_WATER)) {
         since = 0;
-        if (Atomics.load(ctl, WAITING) !== 0) Atomics.notify(ctl, TAIL);
+        Atomics.notify(ctl, TAIL);
       }
     }
     since = 0;
