@@ -1,33 +1,54 @@
 /**
- * `nvmet-ts`: run the target. Without --config it runs the built-in default
- * configuration (config/default.json): one subsystem with two RAM namespaces
- * and one TCP port on 127.0.0.1:4420.
+ * `nvmet-ts`: run the target, or one of its offline subcommands (topology, check).
+ * Without --config it runs the built-in default configuration (config/default.json):
+ * one subsystem with two RAM namespaces and one TCP port on 127.0.0.1:4420, with the
+ * management API on 127.0.0.1:9420.
  */
 
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfigFile, defaultConfigPath, packageRoot, formatIssue } from '../config/index.js';
-import { resolveConfig } from '../config/resolve.js';
 import { NvmetService } from '../service.js';
+import { startApi, DEFAULT_API_HOST, DEFAULT_API_PORT, isLoopback, type ApiServer } from '../api/server.js';
+import { isP2pPolicy, P2P_POLICIES, DEFAULT_POLICY } from '../../src/p2pdma/policy.js';
 import { createLogger, isLogLevel, type LogFormat } from './logger.js';
+import { checkCommand } from './check.js';
+import { topologyCommand } from './topology.js';
 
 const USAGE = `Usage: nvmet-ts [options]
+       nvmet-ts topology [--policy P] [--json] FILE
+       nvmet-ts check [--json] FILE
 
-Runs a userspace NVMe-over-TCP target (with emulated PCIe p2pdma staging).
+Runs a userspace NVMe-over-TCP target (with emulated PCIe p2pdma staging) and its
+management API.
 
 Options:
   -c, --config FILE       nvmetcli-compatible JSON configuration (default: built-in
                           config/default.json: subsystem nqn.2014-08.org.nvmexpress:nvmet-ts,
                           two RAM namespaces, TCP port 127.0.0.1:4420)
-  -l, --listen ADDR:PORT  override the address of every TCP port (default from the config;
-                          the built-in config uses 127.0.0.1:4420)
+  -l, --listen ADDR:PORT  override the address of every TCP port of the configuration
+      --api ADDR:PORT     management API address (default ${DEFAULT_API_HOST}:${DEFAULT_API_PORT}; port 0 = any)
+      --no-api            do not start the management API
+      --api-token TOKEN   bearer token the API requires (also NVMET_TS_API_TOKEN);
+                          mandatory when --api is not a loopback address
+      --data-dir DIR      directory file-backed namespaces created over the API must
+                          live in (default: the current directory)
       --allow-p2pmem      set the allow_p2pmem port option on every port: stage I/O in
                           p2pmem of a provider compatible with the NIC and all namespaces
+      --policy P          p2pdma distance policy: ${P2P_POLICIES.join(' | ')}
+                          (default ${DEFAULT_POLICY})
+      --save FILE         write the running configuration to FILE on exit (and on
+                          POST /api/save; without it, /api/save writes --config FILE)
       --log-level LEVEL   debug | info | warn | error | silent (default info)
       --log-format FMT    text | json (default text)
   -h, --help              show this help
   -V, --version           print the version
+
+Subcommands:
+  topology FILE           render the PCIe tree of a topology or configuration file and
+                          every p2pmem provider decision with its reasoning
+  check FILE              validate a configuration; errors name the JSON path at fault
 `;
 
 function version(): string {
@@ -36,14 +57,26 @@ function version(): string {
 }
 
 /** "127.0.0.1:4420", "[::1]:4420" → address and service id. */
-export function parseListen(s: string): { traddr: string; trsvcid: string } {
+export function parseListen(s: string, flag = '--listen'): { traddr: string; trsvcid: string } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(s);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new Error(`--listen expects ADDR:PORT (e.g. 127.0.0.1:4420), got "${s}"`);
+  if (!m || port > 65535) throw new Error(`${flag} expects ADDR:PORT (e.g. 127.0.0.1:4420), got "${s}"`);
   return { traddr: (m[1] ?? m[2])!, trsvcid: String(port) };
 }
 
+const stdio = {
+  out: (s: string): void => void process.stdout.write(s),
+  err: (s: string): void => void process.stderr.write(s),
+};
+
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'topology') return topologyCommand(argv.slice(1), stdio);
+  if (argv[0] === 'check') return checkCommand(argv.slice(1), stdio);
+  if (argv[0] === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+
   let args;
   try {
     args = parseArgs({
@@ -52,7 +85,13 @@ export async function main(argv: string[]): Promise<number> {
       options: {
         config: { type: 'string', short: 'c' },
         listen: { type: 'string', short: 'l' },
+        api: { type: 'string' },
+        'no-api': { type: 'boolean' },
+        'api-token': { type: 'string' },
+        'data-dir': { type: 'string' },
         'allow-p2pmem': { type: 'boolean' },
+        policy: { type: 'string' },
+        save: { type: 'string' },
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -72,24 +111,29 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`nvmet-ts ${version()}\n`);
     return 0;
   }
+  const usageError = (msg: string): number => {
+    process.stderr.write(`nvmet-ts: ${msg}\n`);
+    return 2;
+  };
   const level = o['log-level'] ?? 'info';
-  if (!isLogLevel(level)) {
-    process.stderr.write(`nvmet-ts: --log-level must be debug, info, warn, error or silent\n`);
-    return 2;
-  }
+  if (!isLogLevel(level)) return usageError('--log-level must be debug, info, warn, error or silent');
   const format = o['log-format'] ?? 'text';
-  if (format !== 'text' && format !== 'json') {
-    process.stderr.write(`nvmet-ts: --log-format must be text or json\n`);
-    return 2;
-  }
+  if (format !== 'text' && format !== 'json') return usageError('--log-format must be text or json');
+  const policy = o.policy ?? DEFAULT_POLICY;
+  if (!isP2pPolicy(policy)) return usageError(`--policy must be one of ${P2P_POLICIES.join(', ')}`);
   const logger = createLogger(level, format as LogFormat);
 
   let listen;
+  let api: { traddr: string; trsvcid: string } | null;
   try {
     listen = o.listen === undefined ? undefined : parseListen(o.listen);
+    api = o['no-api'] ? null : parseListen(o.api ?? `${DEFAULT_API_HOST}:${DEFAULT_API_PORT}`, '--api');
   } catch (e) {
-    process.stderr.write(`nvmet-ts: ${(e as Error).message}\n`);
-    return 2;
+    return usageError((e as Error).message);
+  }
+  const token = o['api-token'] ?? process.env['NVMET_TS_API_TOKEN'];
+  if (api !== null && !isLoopback(api.traddr) && (token === undefined || token === '')) {
+    return usageError(`--api ${api.traddr} is not a loopback address: set --api-token (or NVMET_TS_API_TOKEN) to expose the management API`);
   }
 
   const configPath = o.config ?? defaultConfigPath();
@@ -100,15 +144,48 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   for (const w of loaded.warnings) logger.warn(`${configPath}: ${formatIssue(w)}`);
-  const config = resolveConfig(loaded.config, loaded.baseDir);
+  const ref = loaded.config.topology;
+  const topologyDocument = ref?.kind === 'file' && loaded.topology ? { file: ref.path, value: loaded.topology.document } : undefined;
 
-  const svc = await NvmetService.start({
-    config,
-    logger,
-    ...(listen ? { listen } : {}),
-    ...(o['allow-p2pmem'] ? { allowP2pmem: true } : {}),
-  });
-  process.stdout.write(`nvmet-ts ${version()} running (${o.config === undefined ? 'built-in default configuration' : configPath})\n${svc.summary()}\n`);
+  let svc: NvmetService;
+  try {
+    svc = await NvmetService.start({
+      config: loaded.config,
+      baseDir: loaded.baseDir,
+      logger,
+      policy,
+      ...(topologyDocument ? { topologyDocument } : {}),
+      ...(listen ? { listen } : {}),
+      ...(o['allow-p2pmem'] ? { allowP2pmem: true } : {}),
+      ...(o.save !== undefined ? { savePath: o.save } : o.config !== undefined ? { savePath: o.config } : {}),
+    });
+  } catch (e) {
+    process.stderr.write(`nvmet-ts: cannot start: ${(e as Error).message}\n`);
+    return 1;
+  }
+
+  let server: ApiServer | null = null;
+  if (api !== null) {
+    try {
+      server = await startApi(svc, {
+        host: api.traddr,
+        port: Number(api.trsvcid),
+        ...(token ? { token } : {}),
+        ...(o['data-dir'] !== undefined ? { dataDir: o['data-dir'] } : {}),
+        version: version(),
+      });
+    } catch (e) {
+      process.stderr.write(`nvmet-ts: cannot start the management API on ${o.api ?? `${DEFAULT_API_HOST}:${DEFAULT_API_PORT}`}: ${(e as Error).message}\n`);
+      await svc.stop();
+      return 1;
+    }
+  }
+
+  const head = [
+    `nvmet-ts ${version()} running (${o.config === undefined ? 'built-in default configuration' : configPath})`,
+    server ? `api: ${server.url}${token ? ' (bearer token required)' : ''}` : 'api: off',
+  ];
+  process.stdout.write(`${head.join('\n')}\n${svc.summary()}\n`);
 
   await new Promise<void>((resolve) => {
     const stop = (sig: string): void => {
@@ -122,7 +199,19 @@ export async function main(argv: string[]): Promise<number> {
     process.on('SIGINT', onInt);
     process.on('SIGTERM', onTerm);
   });
+
+  let code = 0;
+  if (server) await server.close().catch((e: unknown) => logger.error(`api close: ${String(e)}`));
+  if (o.save !== undefined) {
+    try {
+      const path = await svc.save(o.save);
+      logger.info(`configuration saved to ${path}`);
+    } catch (e) {
+      logger.error(`--save ${o.save}: ${(e as Error).message}`);
+      code = 1;
+    }
+  }
   await svc.stop();
   logger.info('stopped');
-  return 0;
+  return code;
 }

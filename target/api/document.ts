@@ -1,0 +1,93 @@
+/**
+ * Editing the configuration document for an API call: the routes work on the
+ * nvmetcli JSON (what GET returns, what POST/PATCH bodies are), then hand the whole
+ * next document to target/config's parser. Problems inside the object a request
+ * edits are reported against the request ("body.attr.serial: ...") rather than the
+ * document ("subsystems[2].attr.serial: ..."), so the client sees its own field.
+ */
+
+import { realpath, stat } from 'node:fs/promises';
+import { relative, isAbsolute, sep } from 'node:path';
+import { configToJson, type NvmetConfig } from '../config/index.js';
+import { validateBackingPath } from '../config/validators.js';
+import type { JsonObject, JsonValue } from '../config/json.js';
+import { ServiceError, type NvmetService } from '../service.js';
+
+/** Where a request's object sits in the document, and how to name it in messages. */
+export interface PathMap {
+  /** Document path of the edited object, e.g. "subsystems[2]". */
+  prefix: string;
+  /** What to call it instead, e.g. "body". */
+  label: string;
+}
+
+export function docJson(cfg: NvmetConfig): JsonObject {
+  return configToJson(cfg);
+}
+
+export function list(json: JsonObject, key: string): JsonObject[] {
+  const v = json[key];
+  if (!Array.isArray(v)) {
+    const arr: JsonValue[] = [];
+    json[key] = arr;
+    return arr as JsonObject[];
+  }
+  // configToJson builds these lists from objects only.
+  return v as JsonObject[];
+}
+
+/** Rewrite a document path under `map.prefix` to the request's label. */
+export function mapPath(path: string, map: PathMap | undefined): string {
+  if (map === undefined || !path.startsWith(map.prefix)) return path;
+  const rest = path.slice(map.prefix.length);
+  if (rest !== '' && rest[0] !== '.' && rest[0] !== '[') return path;
+  return map.label + rest;
+}
+
+/** Parse the edited document; errors name the request's fields where they can. */
+export function validateDoc(svc: NvmetService, json: JsonObject, map?: PathMap, opts: { rejectUnknown?: boolean } = {}): NvmetConfig {
+  try {
+    return svc.validate(json, opts.rejectUnknown ? { unknownFields: 'reject' } : {});
+  } catch (e) {
+    if (!(e instanceof ServiceError) || map === undefined) throw e;
+    const issues = e.issues.map((i) => ({ path: mapPath(i.path, map), message: i.message }));
+    const first = issues[0];
+    const msg = first ? `${first.path}: ${first.message}` : e.message;
+    throw new ServiceError(e.status, e.code, issues.length > 1 ? `${msg} (and ${issues.length - 1} more)` : msg, issues);
+  }
+}
+
+export function notFound(what: string): ServiceError {
+  return new ServiceError(404, 'ENOENT', `${what} does not exist`);
+}
+
+function inside(dir: string, p: string): boolean {
+  const rel = relative(dir, p);
+  return rel !== '' && !rel.startsWith('..' + sep) && rel !== '..' && !isAbsolute(rel);
+}
+
+/**
+ * A namespace device path from an untrusted request: "ram:SIZE" passes through (the
+ * parser checks the size); a file path must not contain NUL or ".." segments, must
+ * resolve — symlinks followed — inside `dataDir`, and must name an existing regular
+ * file (nvmet-ts, like Linux, does not create backing files). Returns the absolute
+ * path to store. Nothing is created or opened here.
+ */
+export async function checkBackingPath(raw: string, dataDir: string, field: string): Promise<string> {
+  if (raw.startsWith('ram:')) return raw;
+  const v = validateBackingPath(raw, { allowedDirs: [dataDir], baseDir: dataDir });
+  if (!v.ok) throw new ServiceError(400, 'EINVAL', `${field}: ${v.message}`);
+  let real: string;
+  let realDir: string;
+  try {
+    realDir = await realpath(dataDir);
+    real = await realpath(v.value);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+    throw new ServiceError(400, code, `${field}: ${v.value} cannot be resolved (${code}); the backing file must exist inside the data directory`);
+  }
+  if (!inside(realDir, real)) throw new ServiceError(400, 'EINVAL', `${field}: ${raw} resolves outside the data directory ${dataDir}`);
+  const st = await stat(real);
+  if (!st.isFile()) throw new ServiceError(400, 'EINVAL', `${field}: ${raw} is not a regular file`);
+  return v.value;
+}

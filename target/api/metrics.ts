@@ -1,0 +1,195 @@
+/**
+ * Prometheus metrics of a running target (GET /metrics), on a registry of its own.
+ *
+ * Most values are pulled at scrape time from what the service already counts:
+ * per-namespace read/write stats (commands and bytes), providers from the topology,
+ * and — once the p2pmem data path is attached (NvmetService.attachDataPath) — DMA
+ * bytes per PCIe link and direction, through the root complex and to DRAM, provider
+ * free space and per-port fallbacks. Until then those series exist with the values
+ * the emulation has (zero traffic, full providers).
+ *
+ * Per-command latency needs a completion hook in the core: whoever owns it calls
+ * `observeIo(op, bytes, seconds)` for each I/O command completed (see IoObserver).
+ */
+
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { NvmetService } from '../service.js';
+
+/** What the core's I/O completion hook reports (one call per completed I/O command). */
+export interface IoObserver {
+  observeIo(op: string, bytes: number, latencySeconds: number): void;
+}
+
+/** Buckets from 10 µs to ~5 s: RAM namespaces over loopback sit at the low end, files at the high end. */
+export const LATENCY_BUCKETS = [1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/** Operations counted from per-namespace stats; others come from the completion hook. */
+const STATS_OPS = new Set(['read', 'write']);
+
+export class NvmetMetrics implements IoObserver {
+  readonly registry = new Registry();
+  readonly contentType: string;
+  private readonly latency: Histogram<'op'>;
+  /** Commands and bytes of ops namespace stats do not count (flush, write_zeroes, dsm), from the hook. */
+  private readonly hookOps = new Map<string, { commands: number; bytes: number }>();
+
+  constructor(svc: NvmetService) {
+    const reg = [this.registry];
+    this.contentType = this.registry.contentType;
+    const hookOps = this.hookOps;
+
+    new Counter({
+      name: 'nvmet_io_commands_total',
+      help: 'I/O commands completed, by operation',
+      labelNames: ['op'],
+      registers: reg,
+      collect() {
+        this.reset();
+        const t = svc.ioTotals();
+        this.inc({ op: 'read' }, t.read.commands);
+        this.inc({ op: 'write' }, t.write.commands);
+        for (const [op, v] of hookOps) this.inc({ op }, v.commands);
+      },
+    });
+    new Counter({
+      name: 'nvmet_io_bytes_total',
+      help: 'Bytes transferred by I/O commands, by operation',
+      labelNames: ['op'],
+      registers: reg,
+      collect() {
+        this.reset();
+        const t = svc.ioTotals();
+        this.inc({ op: 'read' }, t.read.bytes);
+        this.inc({ op: 'write' }, t.write.bytes);
+        for (const [op, v] of hookOps) this.inc({ op }, v.bytes);
+      },
+    });
+    this.latency = new Histogram({
+      name: 'nvmet_io_latency_seconds',
+      help: 'I/O command latency from capsule to completion, by operation',
+      labelNames: ['op'],
+      buckets: LATENCY_BUCKETS,
+      registers: reg,
+    });
+    // Series exist from the start, so dashboards and scrapes see them before the first I/O.
+    for (const op of STATS_OPS) this.latency.zero({ op });
+    new Counter({
+      name: 'nvmet_pcie_link_bytes_total',
+      help: 'Bytes DMA moved over each emulated PCIe link, by direction (up = towards the root complex)',
+      labelNames: ['link', 'dir'],
+      registers: reg,
+      collect() {
+        this.reset();
+        const dma = svc.hooks.dmaCounters?.();
+        for (const l of svc.topology.links) {
+          if (l.kind === 'dram') continue;
+          const b = dma?.links[l.id];
+          this.inc({ link: l.id, dir: 'up' }, b?.up ?? 0);
+          this.inc({ link: l.id, dir: 'down' }, b?.down ?? 0);
+        }
+      },
+    });
+    new Counter({
+      name: 'nvmet_root_complex_bytes_total',
+      help: 'Bytes DMA moved through the root complex',
+      registers: reg,
+      collect() {
+        this.reset();
+        this.inc(svc.hooks.dmaCounters?.().rootComplexBytes ?? 0);
+      },
+    });
+    new Counter({
+      name: 'nvmet_dram_bytes_total',
+      help: 'Bytes DMA moved to or from system memory',
+      registers: reg,
+      collect() {
+        this.reset();
+        this.inc(svc.hooks.dmaCounters?.().dramBytes ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'nvmet_p2pmem_available_bytes',
+      help: 'Free p2pmem of each provider (sysfs p2pmem/available)',
+      labelNames: ['bdf'],
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const p of svc.providers()) this.set({ bdf: p.bdf }, p.available);
+      },
+    });
+    new Gauge({
+      name: 'nvmet_p2pmem_size_bytes',
+      help: 'p2pmem registered by each provider (sysfs p2pmem/size)',
+      labelNames: ['bdf'],
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const p of svc.providers()) this.set({ bdf: p.bdf }, p.size);
+      },
+    });
+    new Gauge({
+      name: 'nvmet_p2pmem_published',
+      help: 'Whether each provider publishes its p2pmem (sysfs p2pmem/published)',
+      labelNames: ['bdf'],
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const p of svc.providers()) this.set({ bdf: p.bdf }, p.published ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: 'nvmet_p2pmem_fallbacks_total',
+      help: 'I/Os of a port with allow_p2pmem that were staged in system memory instead',
+      labelNames: ['port'],
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const p of svc.config.ports) this.inc({ port: String(p.portid) }, svc.hooks.fallbacks?.(p.portid) ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'nvmet_port_enabled',
+      help: 'Whether each port is enabled (listening)',
+      labelNames: ['port'],
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const p of svc.config.ports) this.set({ port: String(p.portid) }, svc.port(p.portid)?.enabled ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'nvmet_controllers',
+      help: 'Live controllers per subsystem',
+      labelNames: ['subsystem'],
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const s of svc.nvmet.subsystems) this.set({ subsystem: s.nqn }, s.controllers.length);
+      },
+    });
+    new Gauge({
+      name: 'nvmet_namespaces_enabled',
+      help: 'Enabled namespaces per subsystem',
+      labelNames: ['subsystem'],
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const s of svc.nvmet.subsystems) this.set({ subsystem: s.nqn }, s.enabledNamespaces().length);
+      },
+    });
+  }
+
+  observeIo(op: string, bytes: number, latencySeconds: number): void {
+    this.latency.observe({ op }, latencySeconds);
+    if (STATS_OPS.has(op)) return;
+    const v = this.hookOps.get(op) ?? { commands: 0, bytes: 0 };
+    v.commands++;
+    v.bytes += bytes;
+    this.hookOps.set(op, v);
+  }
+
+  /** The exposition text. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

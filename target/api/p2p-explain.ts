@@ -1,0 +1,223 @@
+/**
+ * p2pmem providers of a topology and the provider decision for a client list, with
+ * the reasoning spelled out: what `pci_p2pmem_find(clients)` would pick under a
+ * distance policy, and why every other provider lost.
+ *
+ * Pure functions over a parsed PciTopology and src/p2pdma's distance policies, so
+ * the management API (GET /api/p2p/explain), the `nvmet-ts topology` subcommand and
+ * the start-up summary all say the same thing. When the p2pdma provider registry
+ * (src/p2pdma) lands, only `available` changes source: pass `available` in.
+ */
+
+import type { PciFunction } from '../../src/pci/model.js';
+import type { PciTopology } from '../../src/pci/topology.js';
+import { formatSize } from '../../src/pci/units.js';
+import { listDistance, type P2pPolicy, type PairVerdict } from '../../src/p2pdma/policy.js';
+import { publishesP2pmem } from '../config/pci-topology.js';
+import type { NvmetConfig } from '../config/types.js';
+
+/** A function that can provide p2pmem: a p2pmem card's BAR region or an NVMe CMB. */
+export interface ProviderInfo {
+  readonly bdf: string;
+  readonly kind: 'p2pmem' | 'cmb';
+  readonly label: string;
+  readonly bar: number;
+  readonly offset: number;
+  /** sysfs p2pmem/size: bytes registered with pci_p2pdma_add_resource. */
+  readonly size: number;
+  /** sysfs p2pmem/published: considered by pci_p2pmem_find. */
+  readonly published: boolean;
+  /** Why it is (not) published. */
+  readonly note: string;
+}
+
+/** Every function of the topology that registers p2pmem, in bus order. */
+export function providersOf(topo: PciTopology): ProviderInfo[] {
+  const out: ProviderInfo[] = [];
+  for (const f of topo.functions) {
+    if (f.p2pmem) {
+      const bar = f.bar(f.p2pmem.bar);
+      const size = f.p2pmem.size || (bar ? bar.size - f.p2pmem.offset : 0);
+      out.push({
+        bdf: f.bdf,
+        kind: 'p2pmem',
+        label: f.label,
+        bar: f.p2pmem.bar,
+        offset: f.p2pmem.offset,
+        size,
+        published: publishesP2pmem(f),
+        note: f.p2pmem.publish ? 'p2pmem card, published by its driver' : 'p2pmem card, registered but not published (only explicit users may allocate)',
+      });
+    } else if (f.cmb) {
+      const published = publishesP2pmem(f);
+      out.push({
+        bdf: f.bdf,
+        kind: 'cmb',
+        label: f.label,
+        bar: f.cmb.bar,
+        offset: f.cmb.offset,
+        size: f.cmb.size,
+        published,
+        note: published
+          ? 'NVMe CMB with WDS and RDS, published as nvme-pci does'
+          : `NVMe CMB without ${[!f.cmb.wds && 'WDS', !f.cmb.rds && 'RDS'].filter(Boolean).join(' and ')}: nvme-pci does not publish it`,
+      });
+    }
+  }
+  return out;
+}
+
+export interface ClientCheck {
+  /** As given. */
+  readonly input: string;
+  /** Canonical BDF, or null when no such function exists. */
+  readonly bdf: string | null;
+  readonly ok: boolean;
+  /** Why pci_p2pdma_add_client would refuse it (null when accepted). */
+  readonly reason: string | null;
+}
+
+export interface Candidate {
+  readonly provider: string;
+  readonly kind: 'p2pmem' | 'cmb';
+  readonly published: boolean;
+  /** pci_p2pdma_distance over the client list (≥ 0 compatible, lower is better). */
+  readonly distance: number;
+  /** Why this provider is not usable (null when it is a compatible, published provider). */
+  readonly reason: string | null;
+  readonly pairs: readonly PairVerdict[];
+}
+
+export interface Explanation {
+  readonly policy: P2pPolicy;
+  readonly clients: readonly ClientCheck[];
+  readonly candidates: readonly Candidate[];
+  /** The provider pci_p2pmem_find would bind (first of the ties by BDF), or null. */
+  readonly chosen: string | null;
+  /** Providers at the winning distance (Linux picks one of them at random). */
+  readonly ties: readonly string[];
+  /** One line: the decision and its reason. */
+  readonly summary: string;
+}
+
+/** Resolve client BDFs as pci_p2pdma_add_client would. */
+export function checkClients(topo: PciTopology, inputs: readonly string[]): { checks: ClientCheck[]; functions: PciFunction[] } {
+  const checks: ClientCheck[] = [];
+  const functions: PciFunction[] = [];
+  for (const input of inputs) {
+    const f = topo.get(input);
+    if (f === undefined) {
+      checks.push({ input, bdf: null, ok: false, reason: `ENODEV: no PCI function ${input} in the topology` });
+    } else if (f.virtDmaOps) {
+      checks.push({ input, bdf: f.bdf, ok: false, reason: `ENODEV: ${f.bdf} uses dma_virt_ops (software RDMA) and cannot do p2pdma` });
+    } else {
+      checks.push({ input, bdf: f.bdf, ok: true, reason: null });
+      functions.push(f);
+    }
+  }
+  return { checks, functions };
+}
+
+/** What pci_p2pmem_find(clients) decides under `policy`, with every provider's verdict. */
+export function explainClients(topo: PciTopology, policy: P2pPolicy, clientBdfs: readonly string[]): Explanation {
+  const { checks, functions } = checkClients(topo, clientBdfs);
+  const providers = providersOf(topo);
+  const bad = checks.filter((c) => !c.ok);
+  if (bad.length > 0 || functions.length === 0) {
+    const why = functions.length === 0 && bad.length === 0 ? 'no clients given' : bad.map((c) => c.reason).join('; ');
+    return { policy, clients: checks, candidates: [], chosen: null, ties: [], summary: `no provider: ${why}` };
+  }
+  const hb = topo.hostBridge;
+  const candidates: Candidate[] = providers.map((p) => {
+    const f = topo.get(p.bdf)!;
+    const v = listDistance(policy, hb, f, functions);
+    let reason = v.reason;
+    if (reason === null && !p.published) reason = 'not published: pci_p2pmem_find only considers published providers';
+    return { provider: p.bdf, kind: p.kind, published: p.published, distance: v.distance, reason, pairs: v.clients };
+  });
+  const usable = candidates.filter((c) => c.reason === null && c.distance >= 0);
+  if (usable.length === 0) {
+    const why = candidates.length === 0 ? 'the topology has no p2pmem providers' : candidates.map((c) => `${c.provider}: ${c.reason}`).join('; ');
+    return { policy, clients: checks, candidates, chosen: null, ties: [], summary: `no compatible provider under ${policy} (${why})` };
+  }
+  const best = Math.min(...usable.map((c) => c.distance));
+  const ties = usable.filter((c) => c.distance === best).map((c) => c.provider).sort();
+  const chosen = ties[0]!;
+  const c = usable.find((u) => u.provider === chosen)!;
+  const notes = [...new Set(c.pairs.map((p) => p.note).filter((n): n is string => n !== null))];
+  const tieNote = ties.length > 1 ? `; ${ties.length} providers tie (Linux picks one at random, nvmet-ts the first by BDF)` : '';
+  return {
+    policy,
+    clients: checks,
+    candidates,
+    chosen,
+    ties,
+    summary: `${chosen} (${c.kind}, distance ${best} under ${policy}${notes.length ? ': ' + notes.join(', ') : ''}${tieNote})`,
+  };
+}
+
+/** Human-readable lines for an explanation (CLI, logs). */
+export function formatExplanation(e: Explanation, indent = ''): string[] {
+  const lines: string[] = [];
+  lines.push(`${indent}policy ${e.policy}; clients ${e.clients.map((c) => c.bdf ?? c.input).join(', ') || '(none)'}`);
+  for (const c of e.clients) if (!c.ok) lines.push(`${indent}  client ${c.input}: ${c.reason}`);
+  for (const c of e.candidates) {
+    const verdict = c.reason === null && c.distance >= 0 ? `ok, distance ${c.distance}` : `rejected: ${c.reason}`;
+    lines.push(`${indent}  provider ${c.provider} (${c.kind}${c.published ? '' : ', unpublished'}): ${verdict}${e.chosen === c.provider ? '  <- chosen' : ''}`);
+  }
+  lines.push(`${indent}  => ${e.summary}`);
+  return lines;
+}
+
+/** "1 GiB p2pmem card" style one-liner for a provider. */
+export function describeProvider(p: ProviderInfo): string {
+  return `${p.bdf} ${p.kind === 'cmb' ? 'CMB' : 'p2pmem'} ${formatSize(p.size)} (BAR ${p.bar}+0x${p.offset.toString(16)}) ${p.published ? 'published' : 'unpublished'}: ${p.note}`;
+}
+
+/** The p2pmem decision for one port of a configuration. */
+export interface PortDecision {
+  portid: number;
+  allowP2pmem: boolean;
+  nic: string | null;
+  /** p2pdma clients: the NIC and the SSD of every enabled namespace the port exports. */
+  clients: string[];
+  policy: P2pPolicy;
+  /** The provider staging would use (null: system memory). */
+  provider: string | null;
+  explanation: Explanation | null;
+  why: string;
+}
+
+/**
+ * The 2018 series' port option: "the port will attempt to find P2P memory supported
+ * by the RDMA NIC and all namespaces". Clients are the port's NIC (nvmet_ts.nic) and
+ * the SSD (nvmet_ts.nvme) of every enabled namespace of every subsystem it exports.
+ */
+export function decidePort(config: NvmetConfig, topo: PciTopology, policy: P2pPolicy, portid: number, forceAllow = false): PortDecision | undefined {
+  const p = config.ports.find((x) => x.portid === portid);
+  if (p === undefined) return undefined;
+  const allow = forceAllow || p.param?.allowP2pmem === true;
+  const nic = p.nvmetTs?.nic;
+  const clients: string[] = [];
+  const unplaced: string[] = [];
+  if (nic !== undefined) clients.push(nic);
+  for (const nqn of p.subsystems) {
+    const s = config.subsystems.find((x) => x.nqn === nqn);
+    for (const ns of s?.namespaces ?? []) {
+      if (!ns.enable) continue;
+      const dev = ns.nvmetTs?.nvme;
+      if (dev === undefined) unplaced.push(`${nqn} nsid ${ns.nsid}`);
+      else if (!clients.includes(dev)) clients.push(dev);
+    }
+  }
+  const base = { portid, allowP2pmem: allow, nic: nic ?? null, clients, policy };
+  if (nic === undefined) {
+    return { ...base, provider: null, explanation: null, why: 'the port has no nvmet_ts.nic placement, so the NIC (a p2pdma client) is unknown: no provider can be chosen' };
+  }
+  if (unplaced.length > 0) {
+    return { ...base, provider: null, explanation: null, why: `no nvmet_ts.nvme placement for ${unplaced.join(', ')}: every namespace must be a p2pdma client` };
+  }
+  const explanation = explainClients(topo, policy, clients);
+  const why = allow ? explanation.summary : `allow_p2pmem=0, staging in system memory (would be ${explanation.summary})`;
+  return { ...base, provider: allow ? explanation.chosen : null, explanation, why };
+}

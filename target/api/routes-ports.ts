@@ -1,0 +1,166 @@
+/**
+ * /api/ports: ports (configfs ports/<portid>), their subsystem links
+ * (ports/<id>/subsystems/<nqn> symlinks), referrals and p2pmem decision.
+ * A port is created enabled (listening) and removed live.
+ */
+
+import type { FastifyInstance } from 'fastify';
+import type { JsonObject, JsonValue } from '../config/json.js';
+import { isJsonObject } from '../config/json.js';
+import { ServiceError } from '../service.js';
+import { docJson, list, notFound, validateDoc } from './document.js';
+import { portView } from './views.js';
+import * as S from './schemas.js';
+import type { ApiContext } from './context.js';
+
+type PortP = { Params: { portid: string } };
+
+function findPort(json: JsonObject, portid: number): { index: number; port: JsonObject } {
+  const ports = list(json, 'ports');
+  const index = ports.findIndex((p) => Number(p['portid']) === portid);
+  if (index < 0) throw notFound(`port ${portid}`);
+  return { index, port: ports[index]! };
+}
+
+export function portRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const { svc } = ctx;
+  const view = (portid: number): JsonObject => portView(svc, findPort(docJson(svc.config), portid).port);
+
+  app.get('/api/ports', { schema: { summary: 'List ports with their live state' } }, async () => list(docJson(svc.config), 'ports').map((p) => portView(svc, p)));
+
+  app.post<{ Body: JsonObject }>('/api/ports', { schema: { summary: 'Create a port (nvmetcli port object); it starts listening at once', body: S.portCreate } }, async (req, reply) => {
+    const portid = Number(req.body['portid']);
+    await svc.update((cur) => {
+      if (cur.ports.some((p) => p.portid === portid)) throw new ServiceError(409, 'EEXIST', `body.portid: port ${portid} already exists`);
+      const json = docJson(cur);
+      const ports = list(json, 'ports');
+      ports.push({ addr: {}, subsystems: [], referrals: [], ...req.body });
+      return { config: validateDoc(svc, json, { prefix: `ports[${ports.length - 1}]`, label: 'body' }) };
+    });
+    return reply.code(201).send(view(portid));
+  });
+
+  app.get<PortP>('/api/ports/:portid', { schema: { summary: 'One port', params: S.portParams } }, async (req) => view(Number(req.params.portid)));
+
+  app.patch<PortP & { Body: JsonObject }>(
+    '/api/ports/:portid',
+    { schema: { summary: 'Change addr/param/nvmet_ts groups (merged); an address change re-binds the port, disconnecting its hosts', params: S.portParams, body: S.portPatch } },
+    async (req) => {
+      const portid = Number(req.params.portid);
+      await svc.update((cur) => {
+        const json = docJson(cur);
+        const { index, port } = findPort(json, portid);
+        for (const [k, v] of Object.entries(req.body)) {
+          const curv = port[k];
+          port[k] = isJsonObject(curv) && isJsonObject(v) ? { ...curv, ...v } : (v as JsonValue);
+        }
+        return { config: validateDoc(svc, json, { prefix: `ports[${index}]`, label: 'body' }) };
+      });
+      return view(portid);
+    },
+  );
+
+  app.delete<PortP>('/api/ports/:portid', { schema: { summary: 'Remove a port: stop listening, tear down its controllers', params: S.portParams } }, async (req, reply) => {
+    const portid = Number(req.params.portid);
+    await svc.update((cur) => {
+      const json = docJson(cur);
+      const { index } = findPort(json, portid);
+      list(json, 'ports').splice(index, 1);
+      return { config: validateDoc(svc, json) };
+    });
+    return reply.code(204).send();
+  });
+
+  // ------------------------------------------------------------ subsystem links
+
+  app.get<PortP>('/api/ports/:portid/subsystems', { schema: { summary: 'Subsystems exported through a port', params: S.portParams } }, async (req) => {
+    return findPort(docJson(svc.config), Number(req.params.portid)).port['subsystems'] ?? [];
+  });
+
+  app.post<PortP & { Body: { nqn: string } }>(
+    '/api/ports/:portid/subsystems',
+    { schema: { summary: 'Export a subsystem through a port (link)', params: S.portParams, body: S.nqnBody } },
+    async (req, reply) => {
+      const portid = Number(req.params.portid);
+      const nqn = req.body.nqn;
+      await svc.update((cur) => {
+        if (!cur.subsystems.some((s) => s.nqn === nqn)) throw new ServiceError(400, 'ENOENT', `body.nqn: subsystem ${nqn} does not exist`);
+        const json = docJson(cur);
+        const { index, port } = findPort(json, portid);
+        const links = (port['subsystems'] as JsonValue[] | undefined) ?? [];
+        if (links.includes(nqn)) throw new ServiceError(409, 'EEXIST', `body.nqn: ${nqn} is already linked to port ${portid}`);
+        port['subsystems'] = [...links, nqn];
+        return { config: validateDoc(svc, json, { prefix: `ports[${index}]`, label: `port ${portid}` }) };
+      });
+      return reply.code(201).send(findPort(docJson(svc.config), portid).port['subsystems']);
+    },
+  );
+
+  app.delete<{ Params: { portid: string; nqn: string } }>(
+    '/api/ports/:portid/subsystems/:nqn',
+    { schema: { summary: 'Stop exporting a subsystem through a port (its controllers there are torn down)', params: S.portLinkParams } },
+    async (req, reply) => {
+      const portid = Number(req.params.portid);
+      const { nqn } = req.params;
+      await svc.update((cur) => {
+        const json = docJson(cur);
+        const { port } = findPort(json, portid);
+        const links = (port['subsystems'] as JsonValue[] | undefined) ?? [];
+        if (!links.includes(nqn)) throw notFound(`link from port ${portid} to ${nqn}`);
+        port['subsystems'] = links.filter((s) => s !== nqn);
+        return { config: validateDoc(svc, json) };
+      });
+      return reply.code(204).send();
+    },
+  );
+
+  // ------------------------------------------------------------ referrals
+
+  app.get<PortP>('/api/ports/:portid/referrals', { schema: { summary: "A port's discovery referrals", params: S.portParams } }, async (req) => {
+    return findPort(docJson(svc.config), Number(req.params.portid)).port['referrals'] ?? [];
+  });
+
+  app.post<PortP & { Body: JsonObject }>(
+    '/api/ports/:portid/referrals',
+    { schema: { summary: 'Add a referral (shown in this port\'s discovery log when enabled)', params: S.portParams, body: S.referralCreate } },
+    async (req, reply) => {
+      const portid = Number(req.params.portid);
+      const name = String(req.body['name']);
+      await svc.update((cur) => {
+        const json = docJson(cur);
+        const { index, port } = findPort(json, portid);
+        const refs = list(port, 'referrals');
+        if (refs.some((r) => r['name'] === name)) throw new ServiceError(409, 'EEXIST', `body.name: referral ${name} already exists on port ${portid}`);
+        refs.push({ addr: {}, ...req.body });
+        return { config: validateDoc(svc, json, { prefix: `ports[${index}].referrals[${refs.length - 1}]`, label: 'body' }) };
+      });
+      return reply.code(201).send(list(findPort(docJson(svc.config), portid).port, 'referrals').find((r) => r['name'] === name));
+    },
+  );
+
+  app.delete<{ Params: { portid: string; name: string } }>(
+    '/api/ports/:portid/referrals/:name',
+    { schema: { summary: 'Remove a referral', params: S.referralParams } },
+    async (req, reply) => {
+      const portid = Number(req.params.portid);
+      const { name } = req.params;
+      await svc.update((cur) => {
+        const json = docJson(cur);
+        const { port } = findPort(json, portid);
+        const refs = list(port, 'referrals');
+        const i = refs.findIndex((r) => r['name'] === name);
+        if (i < 0) throw notFound(`referral ${name} of port ${portid}`);
+        refs.splice(i, 1);
+        return { config: validateDoc(svc, json) };
+      });
+      return reply.code(204).send();
+    },
+  );
+
+  app.get<PortP>('/api/ports/:portid/p2pmem', { schema: { summary: "The port's p2pmem provider decision and why", params: S.portParams } }, async (req) => {
+    const portid = Number(req.params.portid);
+    findPort(docJson(svc.config), portid);
+    const d = svc.portP2p(portid);
+    return { ...d, fallbacks: svc.hooks.fallbacks?.(portid) ?? 0 };
+  });
+}

@@ -1,0 +1,92 @@
+/**
+ * Whole-target routes: GET/PUT /api/state (the running document as nvmetcli JSON or
+ * MessagePack), POST /api/save (write it to the config file) and GET /api/status.
+ */
+
+import { isAbsolute, resolve } from 'node:path';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { pack } from 'msgpackr';
+import { isJsonObject, type JsonObject } from '../config/json.js';
+import { parseBackingSpec } from '../config/validators.js';
+import { checkBackingPath, list, validateDoc } from './document.js';
+import * as S from './schemas.js';
+import type { ApiContext } from './context.js';
+
+export const MSGPACK = 'application/msgpack';
+
+function wantsMsgpack(req: FastifyRequest<{ Querystring: { format?: string } }>): boolean {
+  if (req.query.format !== undefined) return req.query.format === 'msgpack';
+  const accept = req.headers.accept ?? '';
+  return /application\/(x-)?msgpack/.test(accept);
+}
+
+export function stateRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const { svc } = ctx;
+
+  app.get<{ Querystring: { format?: string } }>(
+    '/api/state',
+    { schema: { summary: 'Export the running configuration (nvmetcli JSON; MessagePack with Accept: application/msgpack or ?format=msgpack)', querystring: S.stateQuery } },
+    async (req, reply) => {
+      const json = svc.configJson();
+      if (wantsMsgpack(req)) return reply.type(MSGPACK).send(pack(json));
+      return json;
+    },
+  );
+
+  app.put<{ Body: JsonObject }>(
+    '/api/state',
+    { schema: { summary: 'Import a whole configuration (JSON or application/msgpack); objects that change are rebuilt, the rest stay live', body: S.stateBody } },
+    async (req) => {
+      const body = req.body;
+      // File-backed namespaces: paths already running are trusted; new ones must pass the data-directory rules.
+      const running = new Set<string>();
+      for (const s of svc.config.subsystems) {
+        for (const ns of s.namespaces) {
+          const p = ns.device.path;
+          if (p !== undefined) running.add(isAbsolute(p) ? p : resolve(svc.configDir, p));
+        }
+      }
+      const subs = Array.isArray(body['subsystems']) ? body['subsystems'] : [];
+      for (let i = 0; i < subs.length; i++) {
+        const s = subs[i];
+        if (!isJsonObject(s) || !Array.isArray(s['namespaces'])) continue;
+        for (let k = 0; k < s['namespaces'].length; k++) {
+          const ns = s['namespaces'][k];
+          const dev = isJsonObject(ns) ? ns['device'] : undefined;
+          if (!isJsonObject(dev) || typeof dev['path'] !== 'string') continue;
+          const p = dev['path'];
+          const spec = parseBackingSpec(p);
+          if (!spec.ok || spec.value.kind === 'ram' || p === '(null)' || p === '') continue;
+          const abs = isAbsolute(p) ? p : resolve(svc.configDir, p);
+          if (running.has(abs)) continue;
+          await checkBackingPath(p, ctx.dataDir, `subsystems[${i}].namespaces[${k}].device.path`);
+        }
+      }
+      await svc.update(() => ({ config: validateDoc(svc, body, undefined, { rejectUnknown: true }) }), 'recreate');
+      return svc.configJson();
+    },
+  );
+
+  app.post('/api/save', { schema: { summary: 'Write the running configuration to the config file (--save FILE, else --config FILE)' } }, async () => {
+    const path = await svc.save();
+    return { saved: path, bytes: Buffer.byteLength(svc.serialized()) };
+  });
+
+  app.get('/api/status', { schema: { summary: 'Version, uptime and object counts' } }, async () => {
+    const cfg = svc.config;
+    return {
+      version: ctx.version,
+      uptime_seconds: Math.round((Date.now() - svc.nvmet.startedAt) / 1000),
+      policy: svc.policy,
+      topology: svc.topologySource,
+      save_path: svc.savePath ?? null,
+      data_dir: ctx.dataDir,
+      hosts: cfg.hosts.length,
+      subsystems: cfg.subsystems.length,
+      namespaces: cfg.subsystems.reduce((n, s) => n + s.namespaces.length, 0),
+      ports: list(svc.configJson(), 'ports').length,
+      controllers: svc.nvmet.subsystems.reduce((n, s) => n + s.controllers.length, 0),
+    };
+  });
+}
+

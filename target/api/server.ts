@@ -1,0 +1,159 @@
+/**
+ * The management API (fastify): configfs-shaped routes over a running NvmetService,
+ * Prometheus metrics and an OpenAPI document.
+ *
+ * Bound to 127.0.0.1 by default. Any other address needs a bearer token (startApi
+ * refuses otherwise), and when a token is set every request must carry
+ * `Authorization: Bearer <token>`. Bodies are JSON (or MessagePack for /api/state),
+ * at most `bodyLimit` bytes, checked against JSON schemas that refuse unknown fields
+ * and never coerce types, then against target/config's validators.
+ */
+
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
+import { resolve } from 'node:path';
+import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
+import { Unpackr } from 'msgpackr';
+import { cloneJson } from '../config/json.js';
+import { ServiceError, type NvmetService } from '../service.js';
+import { toErrorBody } from './errors.js';
+import { NvmetMetrics } from './metrics.js';
+import { buildOpenApi, type RouteInfo } from './openapi.js';
+import { subsystemRoutes } from './routes-subsystems.js';
+import { hostRoutes } from './routes-hosts.js';
+import { portRoutes } from './routes-ports.js';
+import { pciRoutes } from './routes-pci.js';
+import { stateRoutes, MSGPACK } from './routes-state.js';
+import type { ApiContext } from './context.js';
+
+export const DEFAULT_API_HOST = '127.0.0.1';
+export const DEFAULT_API_PORT = 9420;
+/** Bodies are configuration objects: a few KiB. 1 MiB leaves room for big imports with inline topologies. */
+export const DEFAULT_BODY_LIMIT = 1 << 20;
+
+export interface ApiOptions {
+  host?: string;
+  /** 0 = ephemeral. */
+  port?: number;
+  /** Bearer token; required when `host` is not a loopback address. */
+  token?: string;
+  /** Directory file-backed namespaces created over the API must live in (default: cwd). */
+  dataDir?: string;
+  bodyLimit?: number;
+  version?: string;
+}
+
+export interface ApiServer {
+  readonly app: FastifyInstance;
+  readonly metrics: NvmetMetrics;
+  /** "http://127.0.0.1:9420" */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** 127.0.0.0/8, ::1, ::ffff:127.x and "localhost". */
+export function isLoopback(host: string): boolean {
+  if (host === 'localhost') return true;
+  const h = host.replace(/^\[|\]$/g, '');
+  if (isIP(h) === 4) return h.startsWith('127.');
+  if (isIP(h) === 6) return h === '::1' || /^::ffff:127\./i.test(h);
+  return false;
+}
+
+function digest(s: string): Buffer {
+  return createHash('sha256').update(s).digest();
+}
+
+/** Build the fastify instance (not listening). Tests may `inject` into it. */
+export function buildApi(svc: NvmetService, opts: ApiOptions = {}): { app: FastifyInstance; metrics: NvmetMetrics } {
+  const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const app = Fastify({
+    logger: false,
+    bodyLimit,
+    // NQNs are up to 223 bytes, and URL-encoding triples some characters.
+    routerOptions: { maxParamLength: 1024 },
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, allowUnionTypes: true } },
+  });
+  const metrics = new NvmetMetrics(svc);
+  const ctx: ApiContext = { svc, dataDir: resolve(opts.dataDir ?? process.cwd()), metrics, version: opts.version ?? '0.0.0' };
+  const log = svc.logger;
+
+  const routes: RouteInfo[] = [];
+  app.addHook('onRoute', (r: RouteOptions) => {
+    routes.push({ method: r.method, url: r.url, schema: r.schema as Record<string, unknown> | undefined });
+  });
+
+  if (opts.token !== undefined && opts.token !== '') {
+    const want = digest(`Bearer ${opts.token}`);
+    app.addHook('onRequest', async (req, reply) => {
+      const got = digest(req.headers.authorization ?? '');
+      if (!timingSafeEqual(got, want)) {
+        reply.header('www-authenticate', 'Bearer');
+        return reply.code(401).send({ statusCode: 401, error: 'missing or wrong bearer token', code: 'EACCES' });
+      }
+      return undefined;
+    });
+  }
+
+  app.addHook('onResponse', async (req, reply) => {
+    const line = `api ${req.method} ${req.url} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)} ms`;
+    if (req.method === 'GET' || req.method === 'HEAD') log.debug(line);
+    else log.info(line);
+  });
+
+  const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+  app.addContentTypeParser([MSGPACK, 'application/x-msgpack'], { parseAs: 'buffer', bodyLimit }, (_req, body, done) => {
+    let value: unknown;
+    try {
+      value = unpackr.unpack(body as Buffer);
+    } catch (e) {
+      done(new ServiceError(400, 'EINVAL', `body: invalid MessagePack (${(e as Error).message})`), undefined);
+      return;
+    }
+    const c = cloneJson(value, { maxDepth: 100 });
+    if ('error' in c) done(new ServiceError(400, 'EINVAL', `body: ${c.error}`), undefined);
+    else done(null, c.value);
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const body = toErrorBody(err);
+    if (body.statusCode >= 500) log.error(`api ${req.method} ${req.url}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return reply.code(body.statusCode).send(body);
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ statusCode: 404, error: `no route ${req.method} ${req.url.split('?')[0]}`, code: 'ENOENT' }));
+
+  subsystemRoutes(app, ctx);
+  hostRoutes(app, ctx);
+  portRoutes(app, ctx);
+  pciRoutes(app, ctx);
+  stateRoutes(app, ctx);
+
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics (text exposition format)' } }, async (_req, reply) => {
+    const text = await metrics.text();
+    return reply.type(metrics.contentType).send(text);
+  });
+
+  let doc: unknown;
+  app.get('/openapi.json', { schema: { summary: 'This OpenAPI document' } }, async () => {
+    doc ??= buildOpenApi(routes, ctx.version, opts.token !== undefined && opts.token !== '');
+    return doc;
+  });
+
+  return { app, metrics };
+}
+
+/** Build and listen. Refuses a non-loopback address without a token. */
+export async function startApi(svc: NvmetService, opts: ApiOptions = {}): Promise<ApiServer> {
+  const host = opts.host ?? DEFAULT_API_HOST;
+  if (!isLoopback(host) && (opts.token === undefined || opts.token === '')) {
+    throw new ServiceError(400, 'EACCES', `the management API on non-loopback address ${host} needs a bearer token (--api-token or NVMET_TS_API_TOKEN)`);
+  }
+  const { app, metrics } = buildApi(svc, opts);
+  await app.listen({ host, port: opts.port ?? DEFAULT_API_PORT });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : (opts.port ?? DEFAULT_API_PORT);
+  const shown = host.includes(':') ? `[${host}]` : host;
+  return { app, metrics, url: `http://${shown}:${port}`, host, port, close: () => app.close() };
+}
