@@ -14,8 +14,8 @@
  *    there, else gathered in one fixed buffer;
  *  - C2HData payload is copied straight from socket chunks into the caller's
  *    destination (the one copy), data digests are computed incrementally;
- *  - writes are corked for the rest of the tick, so a batch of submissions leaves
- *    in one writev.
+ *  - writes are corked until the end of the tick (idle queue) or of the poll phase
+ *    (queue at depth), so a batch of submissions leaves in one writev.
  */
 import * as net from 'node:net';
 import { rd16, rd32, wr16 } from '../src/nvme/le.js';
@@ -177,6 +177,9 @@ interface Pending {
   cb: CompletionCallback;
 }
 
+/** Receive buffer per connection: a 128 KiB C2HData PDU plus headers fits one read. */
+const RX_BUFFER_SIZE = 256 * 1024;
+
 export class HostQueue implements PduSink {
   readonly host: string;
   readonly port: number;
@@ -247,17 +250,34 @@ export class HostQueue implements PduSink {
     const hdgst = opts.hdgst === true;
     const ddgst = opts.ddgst === true;
     return new Promise<HostQueue>((resolve, reject) => {
-      const sock = net.connect({ host: opts.host, port: opts.port, noDelay: true });
+      // Socket reads land in one buffer per queue (`onread`) instead of a fresh
+      // ArrayBuffer per read: the framer parses headers in place and copies payload
+      // out during the callback, so nothing outlives it, and a 128 KiB-read workload
+      // stops feeding the GC hundreds of MB/s of read buffers.
+      let q: HostQueue | null = null;
+      const rxBuf = Buffer.allocUnsafeSlow(RX_BUFFER_SIZE);
+      const sock = net.connect({
+        host: opts.host,
+        port: opts.port,
+        noDelay: true,
+        onread: {
+          buffer: rxBuf,
+          callback: (n: number, buf: Uint8Array): boolean => {
+            q?.framer.push(n === buf.length ? buf : buf.subarray(0, n));
+            return true;
+          },
+        },
+      });
       let settled = false;
-      const settle = (err: Error | null, q: HostQueue | null): void => {
+      const settle = (err: Error | null, queue: HostQueue | null): void => {
         if (settled) return;
         settled = true;
         clearTimeout(t);
         if (err !== null) {
-          if (q !== null) q.close(err.message);
+          if (queue !== null) queue.close(err.message);
           sock.destroy();
           reject(err);
-        } else resolve(q!);
+        } else resolve(queue!);
       };
       const t = setTimeout(() => {
         settle(new TimeoutError(`NVMe/TCP connect+ICReq to ${opts.host}:${opts.port}`, ms), null);
@@ -266,23 +286,23 @@ export class HostQueue implements PduSink {
         settle(new TransportError('connect', `connect to ${opts.host}:${opts.port}: ${e.message}`, { cause: e }), null);
       });
       sock.once('connect', () => {
-        const q = new HostQueue(sock, opts);
-        q.icWaiter = (err) => {
-          if (err !== null) return settle(err, q);
-          if (q.ic.hdgst !== hdgst || q.ic.ddgst !== ddgst) {
+        const qq = new HostQueue(sock, opts);
+        q = qq;
+        qq.icWaiter = (err) => {
+          if (err !== null) return settle(err, qq);
+          if (qq.ic.hdgst !== hdgst || qq.ic.ddgst !== ddgst) {
             const e = new TransportError(
               'protocol',
-              `ICResp digests (hdgst=${q.ic.hdgst} ddgst=${q.ic.ddgst}) differ from the requested (hdgst=${hdgst} ddgst=${ddgst})`,
+              `ICResp digests (hdgst=${qq.ic.hdgst} ddgst=${qq.ic.ddgst}) differ from the requested (hdgst=${hdgst} ddgst=${ddgst})`,
             );
-            q.fatal(e, Fes.UnsupportedParameter, FieldOffset.icDigest);
-            return settle(e, q);
+            qq.fatal(e, Fes.UnsupportedParameter, FieldOffset.icDigest);
+            return settle(e, qq);
           }
-          q.goLive();
-          settle(null, q);
+          qq.goLive();
+          settle(null, qq);
         };
-        sock.on('data', (chunk: Buffer) => q.framer.push(chunk));
-        sock.on('close', () => q.onSocketClose());
-        sock.on('error', (e) => q.onSocketError(e));
+        sock.on('close', () => qq.onSocketClose());
+        sock.on('error', (e) => qq.onSocketError(e));
         const icreq = new Uint8Array(Hlen.ICReq);
         encodeICReq(icreq, 0, { pfv: PFV_1_0, hpda: opts.hpda ?? 0, hdgst, ddgst, maxr2t: opts.maxr2t ?? 0 });
         sock.write(icreq);
@@ -429,7 +449,11 @@ export class HostQueue implements PduSink {
     if (!this.corked) {
       this.corked = true;
       this.sock.cork();
-      process.nextTick(this.uncork);
+      // At depth, completions of one poll phase arrive as several 'data' events, each
+      // resubmitting: flushing after the poll phase (setImmediate) turns those into one
+      // writev. A nearly idle queue flushes at the end of this tick instead, for latency.
+      if (this.cids.inUse > 2) setImmediate(this.uncork);
+      else process.nextTick(this.uncork);
     }
     this.sock.write(b);
   }
