@@ -22,7 +22,7 @@ import { bootGuest, ensureGuestImage, monitor, pickAccel } from './lib/guest.js'
 import { ensureHostPackages, establishedOn, isRoot, netnsAdd, netnsDel } from './lib/host.js';
 import { makePlan, nvmetcliConfig, paramsSh, targetPorts } from './lib/plan.js';
 import type { Plan, TargetMode } from './lib/plan.js';
-import { ProcessRegistry, deadline, reapRecorded, sleep, stop } from './lib/proc.js';
+import { ProcessRegistry, deadline, reapRecorded, runSync, sleep, stop } from './lib/proc.js';
 import type { Started } from './lib/proc.js';
 import { collectRows, counts, table } from './lib/report.js';
 import { GUEST_CHECKS, ROWS } from './lib/rows.js';
@@ -53,8 +53,9 @@ export interface Options {
 const USAGE = `usage: npm run test:interop -- [options]
   --target nvmet-ts|kernel-local   target under test (default nvmet-ts; kernel-local = the
                                    guest's own kernel nvmet on 127.0.0.1, to prove the harness)
-  --target-cmd "CMD"               how to start the target; {config} {api} {apiPort} are
-                                   substituted (default: node <repo>/bin/nvmet-ts.js --config {config} --api {api})
+  --target-cmd "CMD"               how to start the target; {config} {api} {apiPort}
+                                   {dataDir} substituted (default: node <repo>/bin/nvmet-ts.js
+                                   --config {config} [--api {api}] [--data-dir {dataDir}])
   --fault NAME                     export NVMET_TS_FAULT=NAME to the target (fault injection)
   --only ID,ID,...                 run only these rows (see the table for ids)
   --out DIR                        keep logs, artifacts and the capture here
@@ -82,7 +83,7 @@ export function parseArgs(argv: readonly string[], root: string): Options {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*/, '');
   const o: Options = {
     target: (env.NVMET_TS_INTEROP_TARGET as TargetMode | undefined) ?? 'nvmet-ts',
-    targetCmd: env.NVMET_TS_INTEROP_TARGET_CMD ?? `${process.execPath} ${join(root, 'bin', 'nvmet-ts.js')} --config {config} --api {api}`,
+    targetCmd: env.NVMET_TS_INTEROP_TARGET_CMD ?? '',
     fault: env.NVMET_TS_FAULT ?? '',
     only: [],
     out: join(tmpdir(), 'nvmet-ts-interop', `${stamp}-${process.pid}`),
@@ -134,6 +135,20 @@ export function parseArgs(argv: readonly string[], root: string): Options {
 
 const log = (s: string): void => { console.log(`[interop] ${s}`); };
 
+/**
+ * The built nvmet-ts CLI with the flags this build has: --config always, the
+ * management API (ns-add needs it) and its data directory when --help lists them.
+ */
+export function defaultTargetCmd(root: string): string {
+  const bin = join(root, 'bin', 'nvmet-ts.js');
+  const help = runSync([process.execPath, bin, '--help'], 20_000);
+  if (help.status !== 0) throw new Error(`${bin} --help failed (status ${help.status}; run npm run build first): ${(help.stderr || help.stdout).trim().slice(0, 300)}`);
+  let cmd = `${process.execPath} ${bin} --config {config}`;
+  if (help.stdout.includes('--api ')) cmd += ' --api {api}';
+  if (help.stdout.includes('--data-dir')) cmd += ' --data-dir {dataDir}';
+  return cmd;
+}
+
 interface InnerSpec { opts: Options; root: string; image: { kernel: string; initrd: string; dir: string } }
 
 // -------------------------------------------------------------------- outer --
@@ -144,6 +159,7 @@ async function outer(argv: readonly string[]): Promise<number> {
   const t0 = Date.now();
   const endAt = t0 + opts.timeoutSec * 1000;
   ensureHostPackages(log, opts.install);
+  if (opts.target === 'nvmet-ts' && opts.targetCmd === '') opts.targetCmd = defaultTargetCmd(root);
   const image = ensureGuestImage(join(root, 'test', 'interop', 'guest', 'build-guest.sh'), log, opts.rebuildGuest);
   mkdirSync(opts.out, { recursive: true });
   const pidDir = join(opts.out, 'pids');
@@ -284,7 +300,7 @@ async function inner(specFile: string): Promise<number> {
       const env: NodeJS.ProcessEnv = { ...process.env };
       if (opts.fault) env.NVMET_TS_FAULT = opts.fault; else delete env.NVMET_TS_FAULT;
       target = new Target(reg, {
-        cmd: opts.targetCmd, configFile: join(dir, 'config.json'), apiPort: 8420, logFile: join(dir, 'target.log'),
+        cmd: opts.targetCmd, configFile: join(dir, 'config.json'), apiPort: 8420, dataDir, logFile: join(dir, 'target.log'),
         ports, env, restartSignal: opts.restartSignal,
       });
       const ms = await target.start();

@@ -12,18 +12,20 @@ import { sleep, stop } from './proc.js';
 import type { ProcessRegistry, Started } from './proc.js';
 
 export interface TargetOptions {
-  /** command template; {config}, {api}, {apiPort} are substituted */
+  /** command template; {config}, {api}, {apiPort}, {dataDir} are substituted */
   readonly cmd: string;
   readonly configFile: string;
   readonly apiPort: number;
+  readonly dataDir: string;
   readonly logFile: string;
   readonly ports: readonly number[];
   readonly env: NodeJS.ProcessEnv;
   readonly restartSignal: NodeJS.Signals;
 }
 
-export function expandCmd(template: string, o: { configFile: string; apiPort: number }): string {
+export function expandCmd(template: string, o: { configFile: string; apiPort: number; dataDir: string }): string {
   return template
+    .replaceAll('{dataDir}', o.dataDir)
     .replaceAll('{config}', o.configFile)
     .replaceAll('{api}', `127.0.0.1:${o.apiPort}`)
     .replaceAll('{apiPort}', String(o.apiPort));
@@ -75,7 +77,7 @@ export class Target {
   async addNamespace(plan: Plan, ns: NamespacePlan): Promise<string> {
     const base = `http://127.0.0.1:${this.o.apiPort}`;
     const body = JSON.stringify(nsConfig(ns));
-    const url = `${base}/api/v1/subsystems/${encodeURIComponent(plan.subnqn)}/namespaces`;
+    const url = `${base}/api/subsystems/${encodeURIComponent(plan.subnqn)}/namespaces`;
     let res: Response;
     try {
       res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(15_000) });
