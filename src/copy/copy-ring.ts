@@ -12,7 +12,7 @@
 
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
-import { CAPACITY, CTL_BYTES, HEAD, OP_WORDS, SLEEPING, STOP, TAIL, WAITING } from './copy-worker.js';
+import { CAPACITY, CTL_BYTES, FORGETS, HEAD, OP_WORDS, SLEEPING, STOP, TAIL, WAITING } from './copy-worker.js';
 import type { MemoryMessage, RingTask } from './copy-worker.js';
 import { SubState, type Submission } from './submission.js';
 
@@ -141,6 +141,8 @@ export class CopyRing {
     if (this.#known.delete(id) && this.alive) {
       const msg: MemoryMessage = { forget: id };
       this.#port.postMessage(msg);
+      Atomics.add(this.#ctl, FORGETS, 1);
+      if (Atomics.load(this.#ctl, SLEEPING) !== 0) Atomics.notify(this.#ctl, HEAD);
     }
   }
 
@@ -153,6 +155,7 @@ export class CopyRing {
     } catch {
       // already handled by #die
     }
+    this.alive = false;
     this.#port.close();
   }
 

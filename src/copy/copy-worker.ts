@@ -22,6 +22,8 @@
  * This file is loaded by piscina on its own: only type imports from the project.
  */
 
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 
 /** Int32 control words at the start of the ring. */
@@ -31,6 +33,7 @@ export const STOP = 2; // main sets 1: return once the ring is empty
 export const CAPACITY = 3; // descriptor slots (a power of two)
 export const SLEEPING = 4; // worker is (about to be) in Atomics.wait on HEAD
 export const WAITING = 5; // main is (about to be) in Atomics.waitAsync on TAIL
+export const FORGETS = 6; // { forget } messages posted (main increments): drain the port when it moves
 export const CTL_BYTES = 64;
 /** Numbers per descriptor slot: src memory id, src offset, dst memory id, dst offset, length. */
 export const OP_WORDS = 5;
@@ -42,6 +45,13 @@ export const OP_WORDS = 5;
  */
 export const NOTIFY_BYTES = 1024 * 1024;
 export const LOW_WATER = 2;
+/**
+ * Forgotten memory the worker collects garbage after. The worker allocates almost
+ * nothing, so V8 would never run a GC on its own and the dropped SharedArrayBuffer
+ * wrappers would pin their backing stores (measured: 300 transient 8 MiB memories
+ * kept 2.4 GB resident). A full GC of the worker's tiny heap costs ~1 ms.
+ */
+export const GC_AFTER_BYTES = 64 * 1024 * 1024;
 
 export interface RingTask {
   readonly ring: SharedArrayBuffer;
@@ -57,27 +67,38 @@ export default function copyLoop(task: RingTask): number {
   const cap = ctl[CAPACITY]!;
   const mask = cap - 1;
   const ops = new Float64Array(ring, CTL_BYTES, cap * OP_WORDS);
-  const views = new Map<number, Uint8Array>();
+  const mem: Memories = { views: new Map(), forgottenBytes: 0 };
   let tail = Atomics.load(ctl, TAIL);
+  let forgets = 0;
   let copied = 0;
   let since = 0;
 
   const view = (id: number): Uint8Array => {
-    let v = views.get(id);
+    let v = mem.views.get(id);
     while (v === undefined) {
-      if (!takeMessage(port, views)) throw new Error(`copy worker: memory ${id} was never registered`);
-      v = views.get(id);
+      if (!takeMessage(port, mem)) throw new Error(`copy worker: memory ${id} was never registered`);
+      v = mem.views.get(id);
     }
     return v;
+  };
+  const drain = (): void => {
+    forgets = Atomics.load(ctl, FORGETS);
+    while (takeMessage(port, mem));
+    if (mem.forgottenBytes >= GC_AFTER_BYTES) {
+      mem.forgottenBytes = 0;
+      collectGarbage();
+    }
   };
 
   for (;;) {
     const head = Atomics.load(ctl, HEAD);
+    if (Atomics.load(ctl, FORGETS) !== forgets) drain();
     if (head === tail) {
-      while (takeMessage(port, views));
       if (Atomics.load(ctl, STOP) !== 0) return copied;
       Atomics.store(ctl, SLEEPING, 1);
-      if (Atomics.load(ctl, HEAD) === tail && Atomics.load(ctl, STOP) === 0) Atomics.wait(ctl, HEAD, tail);
+      if (Atomics.load(ctl, HEAD) === tail && Atomics.load(ctl, STOP) === 0 && Atomics.load(ctl, FORGETS) === forgets) {
+        Atomics.wait(ctl, HEAD, tail);
+      }
       Atomics.store(ctl, SLEEPING, 0);
       continue;
     }
@@ -102,11 +123,38 @@ export default function copyLoop(task: RingTask): number {
   }
 }
 
-function takeMessage(port: MessagePort, views: Map<number, Uint8Array>): boolean {
+interface Memories {
+  readonly views: Map<number, Uint8Array>;
+  forgottenBytes: number;
+}
+
+function takeMessage(port: MessagePort, mem: Memories): boolean {
   const m = receiveMessageOnPort(port);
   if (m === undefined) return false;
   const msg = m.message as MemoryMessage;
-  if ('forget' in msg) views.delete(msg.forget);
-  else views.set(msg.id, new Uint8Array(msg.memory));
+  if ('forget' in msg) {
+    const v = mem.views.get(msg.forget);
+    if (v !== undefined) {
+      mem.forgottenBytes += v.byteLength;
+      mem.views.delete(msg.forget);
+    }
+  } else {
+    mem.views.set(msg.id, new Uint8Array(msg.memory));
+  }
   return true;
+}
+
+let gc: (() => void) | null | undefined;
+
+/** A full GC of this worker's heap; `--expose-gc` is set on first use (no-op if refused). */
+function collectGarbage(): void {
+  if (gc === undefined) {
+    try {
+      setFlagsFromString('--expose-gc');
+      gc = runInNewContext('gc') as () => void;
+    } catch {
+      gc = null;
+    }
+  }
+  gc?.();
 }

@@ -343,3 +343,35 @@ describe('DmaEngine errors and shutdown', () => {
     expect((await blockedError).code).toBe('EABORTED');
   });
 });
+
+describe('DmaEngine memory lifetime', () => {
+  it('does not keep transient shared memories alive in its workers', async () => {
+    const { setFlagsFromString } = await import('node:v8');
+    const { runInNewContext } = await import('node:vm');
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const settle = async (): Promise<void> => {
+      gc();
+      await new Promise((r) => setTimeout(r, 20)); // FinalizationRegistry callbacks run as tasks
+    };
+    const eng = engine({ workers: 1, inlineThreshold: 0 });
+    const dst = sharedRegion(8 * MiB, DRAM);
+    const round = async (): Promise<void> => {
+      const src = memoryRegion(new SharedArrayBuffer(8 * MiB), '0000:04:00.0');
+      regionView(src).fill(1); // touch every page so a leak shows in RSS
+      await eng.submit({ src, dst, length: 8 * MiB });
+    };
+    for (let i = 0; i < 4; i++) await round();
+    await settle();
+    const before = process.memoryUsage().rss;
+    for (let i = 0; i < 64; i++) {
+      await round();
+      if (i % 8 === 7) await settle();
+    }
+    await settle();
+    await eng.submit({ src: dst, dst, length: 1 }); // let the worker pass its idle path once more
+    await settle();
+    // 64 × 8 MiB = 512 MiB if the worker pinned them; the GC threshold leaves ≤ 64 MiB behind.
+    expect(process.memoryUsage().rss - before).toBeLessThan(256 * MiB);
+  });
+});
