@@ -4,6 +4,7 @@
  * "JSON "), or only the JSON with --json.
  */
 import { tcpLoopbackBench, TCP_LOOPBACK_USAGE } from './tcp-loopback.js';
+import { stagingBench, STAGING_USAGE } from './staging/main.js';
 
 export interface BenchEntry {
   run(argv: string[]): Promise<number>;
@@ -18,9 +19,17 @@ export const BENCHES: Record<string, BenchEntry> = {
     usage: TCP_LOOPBACK_USAGE,
     summary: 'initiator → target over NVMe/TCP loopback vs a raw TCP stream (issue 2)',
   },
+  staging: {
+    run: stagingBench,
+    usage: STAGING_USAGE,
+    summary: 'p2pmem vs system-memory staging matrix (issue 7); the default bench',
+  },
 };
 
-const USAGE = `Usage: node dist/bench/run.js <bench> [options]
+/** What `npm run bench` runs without a bench name (options such as --full go to it). */
+export const DEFAULT_BENCH = 'staging';
+
+const USAGE = `Usage: node dist/bench/run.js [<bench>] [options]   (no bench name: ${DEFAULT_BENCH})
 
 Benches:
 ${Object.entries(BENCHES)
@@ -30,10 +39,14 @@ ${Object.entries(BENCHES)
 Run 'node dist/bench/run.js <bench> --help' for its options.`;
 
 export async function main(argv: string[]): Promise<number> {
+  // `npm run bench` and `npm run bench -- --full`: the default bench with those options.
+  if (argv.length === 0 || (argv[0]!.startsWith('-') && argv[0] !== '--help' && argv[0] !== '-h')) {
+    return BENCHES[DEFAULT_BENCH]!.run(argv);
+  }
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h') {
     console.log(USAGE);
-    return name === undefined ? 2 : 0;
+    return 0;
   }
   const b = BENCHES[name];
   if (b === undefined) {

@@ -56,6 +56,11 @@ function defaultFormat(v: number): string {
   return String(Number(v.toPrecision(3)));
 }
 
+/** Swatch, gap, text (about 7.5 px per character at 12 px) and spacing to the next item. */
+function legendItemWidth(name: string): number {
+  return 16 + Math.ceil(name.length * 7.5) + 18;
+}
+
 const FONT = 'font-family="system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif"';
 
 export function barChartSvg(spec: BarChartSpec): string {
@@ -77,13 +82,17 @@ export function barChartSvg(spec: BarChartSpec): string {
   const longest = categories.reduce((m, c) => Math.max(m, c.length), 0);
   // Labels are rotated 40°: their vertical extent is about sin(40°) × text width.
   const labelH = Math.ceil(Math.min(longest, 48) * 6.2 * 0.65) + 16;
-  const plotW = Math.max(260, categories.length * groupW);
+  // Wide enough for the title, subtitle and legend as well as the bars (character widths estimated).
+  const legendW = series.reduce((w, s) => w + legendItemWidth(s.name), 0);
+  const textW = Math.max(spec.title.length * 9, (spec.subtitle?.length ?? 0) * 6.6, legendW + 40);
+  const plotW = Math.max(260, categories.length * groupW, Math.ceil(textW) - left - right + 72);
   const width = left + plotW + right;
   const height = top + plotH + labelH + 8;
 
   let max = 0;
   for (const s of series) for (const v of s.values) if (v !== null && Number.isFinite(v) && v > max) max = v;
-  for (const r of spec.referenceLines ?? []) if (r.value > max) max = r.value;
+  // Head room above a reference line so its label does not sit on the plot's top edge.
+  for (const r of spec.referenceLines ?? []) if (r.value * 1.15 > max) max = r.value * 1.15;
   const ticks = niceTicks(max);
   const yMax = ticks[ticks.length - 1]!;
   const y = (v: number): number => top + plotH - (Math.max(0, Math.min(v, yMax)) / yMax) * plotH;
@@ -100,8 +109,7 @@ export function barChartSvg(spec: BarChartSpec): string {
   const legendY = top - 16;
   for (let i = series.length - 1; i >= 0; i--) {
     const s = series[i]!;
-    const w = s.name.length * 7 + 22;
-    lx -= w;
+    lx -= legendItemWidth(s.name);
     out.push(`<rect x="${lx}" y="${legendY - 10}" width="12" height="12" fill="${escapeXml(s.color)}"/>`);
     out.push(`<text x="${lx + 16}" y="${legendY}" ${FONT} font-size="12" fill="#222">${escapeXml(s.name)}</text>`);
   }
@@ -143,7 +151,7 @@ export function barChartSvg(spec: BarChartSpec): string {
   for (const r of spec.referenceLines ?? []) {
     const ry = y(r.value).toFixed(1);
     out.push(`<line x1="${left}" y1="${ry}" x2="${left + plotW}" y2="${ry}" stroke="#c0392b" stroke-width="1" stroke-dasharray="5 3"/>`);
-    out.push(`<text x="${left + plotW - 4}" y="${(y(r.value) - 4).toFixed(1)}" ${FONT} font-size="11" fill="#c0392b" text-anchor="end">${escapeXml(r.label)}</text>`);
+    out.push(`<text x="${left + 4}" y="${(y(r.value) - 4).toFixed(1)}" ${FONT} font-size="11" fill="#c0392b">${escapeXml(r.label)}</text>`);
   }
   out.push('</svg>');
   return `${out.join('\n')}\n`;

@@ -31,6 +31,8 @@ export interface LimitingLink {
   readonly class: LinkClass;
   /** "switch uplink 0000:00:01.0<->0000:01:00.0 ↓ Gen3 x4 (3.94 GB/s)" */
   readonly label: string;
+  /** "switch uplink ↓ Gen3 x4 (3.94 GB/s)", for tables. */
+  readonly short: string;
   /** Bytes on this link direction per payload byte. */
   readonly bytesPerPayloadByte: number;
   readonly bandwidth: number;
@@ -38,11 +40,13 @@ export interface LimitingLink {
 
 function limitingOf(topo: PciTopology, link: Link, direction: Direction, load: number): LimitingLink {
   const cls = classifyLink(topo, link);
+  const arrow = direction === 'up' ? '↑' : '↓';
   return {
     id: link.id,
     direction,
     class: cls,
-    label: `${LINK_CLASS_LABEL[cls]} ${link.id} ${direction === 'up' ? '↑' : '↓'} ${describeLink(link)}`,
+    label: `${LINK_CLASS_LABEL[cls]} ${link.id} ${arrow} ${describeLink(link)}`,
+    short: `${LINK_CLASS_LABEL[cls]} ${arrow} ${describeLink(link)}`,
     bytesPerPayloadByte: load,
     bandwidth: link.bandwidth,
   };
