@@ -510,6 +510,12 @@ export class Controller {
   ): Promise<Completion> {
     const c = await q.submit({ sqe, ...extra });
     if (c.status !== 0) throw new NvmeError(c.status, { ...c, qid: q.qid, opcode: sqe[0]! }, what, ctx);
+    const want = extra.dataIn?.length ?? 0;
+    if (c.dataLen !== want) {
+      // A successful command must move exactly what it asked for; anything else would hand
+      // the caller stale bytes as data.
+      throw new TransportError('protocol', `${what} on ${q.describe()} succeeded with ${c.dataLen} of ${want} data bytes`);
+    }
     return c;
   }
 

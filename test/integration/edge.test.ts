@@ -1,0 +1,131 @@
+/**
+ * Edge cases a careful host can provoke on purpose: command sequencing around
+ * CC.EN and Connect, property access rules, SGL/length disagreements, AER limit,
+ * Abort. Each expects the status Linux nvmet returns.
+ */
+import { afterEach, describe, expect, test } from 'vitest';
+import { connect, NvmeError } from '../../initiator/index.js';
+import type { Controller } from '../../initiator/index.js';
+import { NvmeStatus, statusCode } from '../../src/nvme/status.js';
+import { encodeRwCommand, encodeSqe, SQE_SIZE } from '../../src/nvme/sqe.js';
+import { IoOpcode, AdminOpcode } from '../../src/nvme/opcodes.js';
+import { Reg } from '../../src/nvme/registers.js';
+import { encodeIdentifyCommand } from '../../src/nvme/identify.js';
+import { encodeConnectCommand, encodeConnectData, uuidToBytes, CNTLID_DYNAMIC } from '../../src/nvme/fabrics.js';
+import { writeInCapsuleSgl } from '../../src/nvme/sgl.js';
+import { startTarget, SUBNQN, HOSTNQN, HOSTID, pattern } from './harness.js';
+import type { TestTarget } from './harness.js';
+
+let t: TestTarget | null = null;
+const ctrls: Controller[] = [];
+afterEach(async () => {
+  for (const c of ctrls.splice(0)) await c.close();
+  await t?.stop();
+  t = null;
+});
+
+async function setup(o: Partial<Parameters<typeof connect>[0]> = {}): Promise<Controller> {
+  t ??= await startTarget();
+  const c = await connect({ host: t.host, port: t.tcpPort, subnqn: SUBNQN, hostnqn: HOSTNQN, hostid: HOSTID, queues: 1, ...o });
+  ctrls.push(c);
+  return c;
+}
+
+async function statusOf(p: Promise<unknown>): Promise<number> {
+  const e = await p.then(
+    () => null,
+    (x: unknown) => x,
+  );
+  if (!(e instanceof NvmeError)) throw new Error(`expected NvmeError, got ${String(e)}`);
+  return statusCode(e.status);
+}
+
+describe('sequencing', () => {
+  test('admin commands before CC.EN=1 are a Command Sequence Error; Property Get/Set are allowed', async () => {
+    const c = await setup({ skipEnable: true, skipIdentify: true, queues: 0 });
+    const r = await c.submit(0, encodeIdentifyCommand(new Uint8Array(SQE_SIZE), { cns: 1 }), { dataIn: 4096 });
+    expect(statusCode(r.status)).toBe(NvmeStatus.CommandSequenceError);
+    expect(Number(await c.propertyGet(Reg.Cc, 4)) & 1).toBe(0);
+  });
+
+  test('a second Connect on a connected admin queue is Invalid Opcode (Linux parses it as a fabrics admin command)', async () => {
+    const c = await setup({ queues: 0 });
+    const sqe = encodeConnectCommand(new Uint8Array(SQE_SIZE), { qid: 0, sqsize: 31 });
+    const data = encodeConnectData({ hostId: uuidToBytes(HOSTID), cntlid: CNTLID_DYNAMIC, subnqn: SUBNQN, hostnqn: HOSTNQN });
+    const r = await c.submit(0, sqe, { dataOut: data });
+    expect(statusCode(r.status)).toBe(NvmeStatus.InvalidOpcode);
+    expect(r.status & 0x4000).toBe(0x4000);
+    // the association still works
+    await c.keepAlive();
+  });
+
+  test('an admin opcode on an I/O queue: namespace checked first (Invalid Namespace), then Invalid Opcode', async () => {
+    const c = await setup();
+    // Linux nvmet_parse_io_cmd looks the namespace up before the opcode.
+    const r0 = await c.submit(1, encodeIdentifyCommand(new Uint8Array(SQE_SIZE), { cns: 1, nsid: 0 }), { dataIn: 4096 });
+    expect(statusCode(r0.status)).toBe(NvmeStatus.InvalidNs);
+    const r1 = await c.submit(1, encodeIdentifyCommand(new Uint8Array(SQE_SIZE), { cns: 1, nsid: 1 }), { dataIn: 4096 });
+    expect(statusCode(r1.status)).toBe(NvmeStatus.InvalidOpcode);
+    expect(r1.dataLen).toBe(0);
+  });
+});
+
+describe('properties', () => {
+  test('Property Set of a read-only property and Property Get of an unknown offset are Invalid Field', async () => {
+    const c = await setup({ queues: 0 });
+    expect(await statusOf(c.propertySet(Reg.Cap, 8, 0n))).toBe(NvmeStatus.InvalidField);
+    expect(await statusOf(c.propertyGet(0x1f0, 4))).toBe(NvmeStatus.InvalidField);
+    // CAP reads the same as at connect
+    expect(await c.propertyGet(Reg.Cap, 8)).toBe(c.cap);
+  });
+});
+
+describe('data pointer disagreements', () => {
+  test('a write whose transport SGL is shorter than NLB says is Data SGL Length Invalid', async () => {
+    const c = await setup();
+    const sqe = encodeRwCommand(new Uint8Array(SQE_SIZE), { opcode: IoOpcode.Write, cid: 0, nsid: 1, slba: 0, blocks: 8 });
+    const r = await c.submit(1, sqe, { dataOut: pattern(512), forceR2T: true });
+    expect(statusCode(r.status)).toBe(NvmeStatus.SglInvalidDataLength);
+  });
+
+  test('a read whose transport SGL is shorter than NLB says is Data SGL Length Invalid', async () => {
+    const c = await setup();
+    const sqe = encodeRwCommand(new Uint8Array(SQE_SIZE), { opcode: IoOpcode.Read, cid: 0, nsid: 1, slba: 0, blocks: 8 });
+    const r = await c.submit(1, sqe, { dataIn: 512 });
+    expect(statusCode(r.status)).toBe(NvmeStatus.SglInvalidDataLength);
+    expect(r.dataLen).toBe(0);
+  });
+
+  test('an in-capsule SGL on a read (controller-to-host) is rejected', async () => {
+    const c = await setup();
+    const sqe = encodeRwCommand(new Uint8Array(SQE_SIZE), { opcode: IoOpcode.Read, cid: 0, nsid: 1, slba: 0, blocks: 1 });
+    sqe[1] = 0x40;
+    writeInCapsuleSgl(sqe, 512, 0, 24);
+    const r = await c.submit(1, sqe, { dataIn: 512, rawDptr: true });
+    expect(r.status).not.toBe(0);
+    expect([NvmeStatus.InvalidField, NvmeStatus.SglInvalidType, NvmeStatus.SglInvalidOffset]).toContain(statusCode(r.status));
+    expect(r.dataLen).toBe(0);
+  });
+});
+
+describe('AER and Abort', () => {
+  test('AERs beyond AERL+1 are Asynchronous Event Request Limit Exceeded', async () => {
+    const c = await setup({ queues: 0 });
+    const limit = c.identity!.aerl + 1;
+    const sqe = encodeSqe(new Uint8Array(SQE_SIZE), { opcode: AdminOpcode.AsyncEventRequest });
+    const outstanding = Array.from({ length: limit }, () => c.submit(0, sqe, { timeoutMs: 0 }));
+    const over = await c.submit(0, sqe, { timeoutMs: 2000 });
+    expect(statusCode(over.status)).toBe(NvmeStatus.AsyncEventLimitExceeded);
+    // the ones within the limit stay outstanding until the association ends
+    await c.close();
+    const settled = await Promise.allSettled(outstanding);
+    expect(settled.every((s) => s.status === 'rejected' || statusCode(s.value.status) === NvmeStatus.AbortedSqDeletion)).toBe(true);
+  });
+
+  test('Abort completes successfully and reports the command as not aborted', async () => {
+    const c = await setup({ queues: 0 });
+    const r = await c.submit(0, encodeSqe(new Uint8Array(SQE_SIZE), { opcode: AdminOpcode.Abort, cdw10: 0x0001_0001 }));
+    expect(r.status).toBe(0);
+    expect(r.dw0 & 1).toBe(1);
+  });
+});
