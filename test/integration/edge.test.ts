@@ -70,6 +70,38 @@ describe('sequencing', () => {
   });
 });
 
+describe('queues', () => {
+  test('SQ head in completions advances modulo SQSIZE+1', async () => {
+    const c = await setup({ queueDepth: 4 });
+    const q = c.ioQueues[0]!;
+    expect(q.depth).toBe(4);
+    const heads: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const r = await c.submit(1, encodeSqe(new Uint8Array(SQE_SIZE), { opcode: IoOpcode.Flush, nsid: 1 }));
+      expect(r.status).toBe(0);
+      heads.push(r.sqhd);
+    }
+    // SQSIZE 4 → 5 entries: consecutive heads differ by one, modulo 5
+    for (let i = 1; i < heads.length; i++) expect(heads[i]).toBe((heads[i - 1]! + 1) % 5);
+  });
+
+  test('an I/O queue Connect with SQSIZE above CAP.MQES is Connect Invalid Parameters', async () => {
+    const c = await setup({ queues: 0 });
+    const mqes = Number(c.cap & 0xffffn);
+    const { HostQueue } = await import('../../initiator/host-queue.js');
+    const q = await HostQueue.open({ host: t!.host, port: t!.tcpPort });
+    try {
+      q.inCapsuleMax = 8192;
+      const sqe = encodeConnectCommand(new Uint8Array(SQE_SIZE), { qid: 1, sqsize: mqes + 1 });
+      const data = encodeConnectData({ hostId: uuidToBytes(HOSTID), cntlid: c.cntlid, subnqn: SUBNQN, hostnqn: HOSTNQN });
+      const r = await q.submit({ sqe, dataOut: data });
+      expect(statusCode(r.status)).toBe(NvmeStatus.ConnectInvalidParam);
+    } finally {
+      q.close();
+    }
+  });
+});
+
 describe('properties', () => {
   test('Property Set of a read-only property and Property Get of an unknown offset are Invalid Field', async () => {
     const c = await setup({ queues: 0 });
