@@ -44,9 +44,14 @@ function group(spec: Record<string, FieldCodec<unknown>>): Schema {
   return { type: 'object', additionalProperties: false, properties };
 }
 
+/** A group with some properties' schemas made stricter. */
+function withProps(g: Schema, props: Record<string, Schema>): Schema {
+  return { ...g, properties: { ...(g['properties'] as Record<string, Schema>), ...props } };
+}
+
 const groups = {
   subsystemAttr: group(SUBSYSTEM_ATTR as unknown as Record<string, FieldCodec<unknown>>),
-  device: group(NAMESPACE_DEVICE as unknown as Record<string, FieldCodec<unknown>>),
+  device: withProps(group(NAMESPACE_DEVICE as unknown as Record<string, FieldCodec<unknown>>), { path: { type: 'string', maxLength: PATH_MAX } }),
   nsAna: group(NAMESPACE_ANA as unknown as Record<string, FieldCodec<unknown>>),
   nsResv: group(NAMESPACE_RESV as unknown as Record<string, FieldCodec<unknown>>),
   nsPlacement: group(NAMESPACE_PLACEMENT as unknown as Record<string, FieldCodec<unknown>>),

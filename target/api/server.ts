@@ -103,6 +103,8 @@ export function buildApi(svc: NvmetService, opts: ApiOptions = {}): { app: Fasti
     else log.info(line);
   });
 
+  // Only JSON and MessagePack bodies: anything else is 415, not a string the schemas then reject.
+  app.removeContentTypeParser('text/plain');
   const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
   app.addContentTypeParser([MSGPACK, 'application/x-msgpack'], { parseAs: 'buffer', bodyLimit }, (_req, body, done) => {
     let value: unknown;
