@@ -30,7 +30,7 @@ import type { RowResult } from './lib/rows.js';
 import { Target } from './lib/target.js';
 import { analyze, dropsFromLog, startCapture, wireSummary, wireVerdict } from './lib/wire.js';
 import type { WireStats } from './lib/wire.js';
-import { validateRow } from './lib/validate.js';
+import { VALIDATED, validateRow } from './lib/validate.js';
 
 // ------------------------------------------------------------------ options --
 export interface Options {
@@ -367,6 +367,7 @@ async function inner(specFile: string): Promise<number> {
     if (r.id === 'connect-digests' && !opts.capture) continue;
     const v = validateRow(r.id, join(outDir, 'artifacts'), plan, wire);
     if (v !== null) { r.status = 'fail'; r.reason = v; }
+    else if (VALIDATED[r.id] !== undefined) r.reason = VALIDATED[r.id] as string;
   }
   writeFileSync(join(dir, 'results.json'), JSON.stringify({ target: opts.target, fault: opts.fault || null, plan, wire, rows }, null, 2));
   await shutdown();

@@ -78,7 +78,7 @@ export function bootGuest(reg: ProcessRegistry, o: BootOptions): Booted {
     '-smp', String(o.smp), '-m', String(o.mem), '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
     '-kernel', o.image.kernel, '-initrd', o.image.initrd,
     '-append', `console=ttyS0,115200 panic=-1 oops=panic quiet ${o.append}`.trim(),
-    '-netdev', 'user,id=n0', '-device', 'virtio-net-pci,netdev=n0',
+    '-netdev', 'user,id=n0', '-device', 'virtio-net-pci,netdev=n0,romfile=',  // no option ROM: ipxe-qemu is only a recommends
     '-fsdev', `local,id=fsout,path=${o.outDir},security_model=none`, '-device', 'virtio-9p-pci,fsdev=fsout,mount_tag=out',
     '-fsdev', `local,id=fsin,path=${o.inDir},security_model=none,readonly=on`, '-device', 'virtio-9p-pci,fsdev=fsin,mount_tag=in',
     '-device', 'virtio-rng-pci',

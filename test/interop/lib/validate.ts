@@ -130,3 +130,13 @@ export function validateRow(id: string, artifacts: string, plan: Plan, wire: Wir
     return e instanceof Error ? e.message : String(e);
   }
 }
+
+/** What a passing validator has established, for the table. */
+export const VALIDATED: Readonly<Record<string, string>> = {
+  'discover-json': 'subsystem listed: tcp/ipv4, trsvcid, subtype, genctr',
+  'discover-8009-json': 'subsystem listed: tcp/ipv4, trsvcid, subtype, genctr',
+  list: 'serial, model and size of every namespace match the config',
+  'id-ctrl': 'sn, mn, subnqn, cntlid, sqes/cqes, nn, ioccsz/iorcsz, ver, kas, maxcmd, fr ok',
+  'id-ns': 'nsze/ncap/nuse, LBA format, NGUID and block device size match',
+  'ns-descs': 'UUID and NGUID descriptors match the config',
+};
