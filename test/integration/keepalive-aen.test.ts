@@ -106,3 +106,24 @@ describe('asynchronous events', () => {
     expect(await c.changedNamespaces()).toEqual([]);
   });
 });
+
+describe('discovery log change notices', () => {
+  test('a persistent discovery controller is told when a subsystem is linked to its port', async () => {
+    t = await startTarget();
+    const { DISCOVERY_NQN } = await import('../../src/nvme/fabrics.js');
+    const { readDiscoveryLog } = await import('../../initiator/index.js');
+    const events: AsyncEvent[] = [];
+    const d = await connect({ host: t.host, port: t.tcpPort, subnqn: DISCOVERY_NQN, queues: 0, kato: 2000, onAsyncEvent: (e) => events.push(e) });
+    ctrls.push(d);
+    const before = await readDiscoveryLog(d);
+    const sub2 = t.nvmet.addSubsystem({ nqn: 'nqn.2024-01.io.nvmet-ts:second', allowAnyHost: true });
+    t.port.addSubsystem(sub2);
+    await until(() => events.length >= 1, 3000, 'the discovery log change AEN');
+    expect(events[0]!.type).toBe(AerType.Notice);
+    expect(events[0]!.info).toBe(AerNotice.DiscoveryLogChange);
+    expect(events[0]!.logPage).toBe(0x70);
+    const after = await readDiscoveryLog(d);
+    expect(after.genctr).not.toBe(before.genctr);
+    expect(after.entries.map((e) => e.subnqn)).toContain('nqn.2024-01.io.nvmet-ts:second');
+  });
+});
