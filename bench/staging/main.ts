@@ -5,6 +5,7 @@
  * table (stdout) and a progress bar (stderr).
  */
 
+import { loadavg } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { packageRoot } from '../../target/config/file.js';
@@ -242,6 +243,7 @@ export async function stagingBench(argv: string[]): Promise<number> {
   const extraRounds = (preset.ratioRounds - 1) * cells.filter(isRatioCell).length;
   const progress = new Progress(cells.length + extraRounds);
   const startedAt = new Date().toISOString();
+  const loadStart = loadavg();
   const t0 = performance.now();
   const results: CellResult[] = [];
   const notes = new Set<string>();
@@ -255,6 +257,12 @@ export async function stagingBench(argv: string[]): Promise<number> {
     for (const n of o.notes) notes.add(n);
   }
   const durationMs = performance.now() - t0;
+  const loadEnd = loadavg();
+  const cpus = machineInfo().cpus;
+  // The end figure includes this bench's own two busy threads; only the start says whether others were running.
+  if (loadStart[0]! > cpus * 0.5) {
+    notes.add(`The machine was busy with other work when this run started (1-minute load average ${loadStart[0]!.toFixed(2)} on ${cpus} CPUs): absolute numbers are depressed and noisier than on an idle machine.`);
+  }
   const report = buildReport(results, {
     command: commandFor(argv),
     preset,
@@ -262,6 +270,7 @@ export async function stagingBench(argv: string[]): Promise<number> {
     durationMs,
     machine: machineInfo(),
     notes: [...notes],
+    load: { start: loadStart, end: loadEnd },
   });
   const failed = report.checks.filter((c) => c.status === 'fail').length;
   progress.end(`${results.filter((r) => r.error === null).length} cells measured, ${failed} check(s) failed`);

@@ -21,6 +21,8 @@ export interface RunInfo {
   readonly machine: MachineInfo;
   /** Caveats the reader must see next to the numbers (in-process target, missing data path, …). */
   readonly notes: readonly string[];
+  /** 1/5/15-minute load averages when the run started and ended (other work on the machine skews every number). */
+  readonly load?: { readonly start: readonly number[]; readonly end: readonly number[] };
 }
 
 export interface Comparison {
@@ -355,7 +357,7 @@ export function renderMarkdown(report: StagingReport, charts: ChartPaths): strin
     `# Staging bench: p2pmem vs system memory (${r.preset.name} preset)`,
     '',
     `Command: \`${r.command}\` — started ${r.startedAt}, took ${formatDuration(r.durationMs)}.`,
-    `Machine: ${describeMachine(r.machine)}.`,
+    `Machine: ${describeMachine(r.machine)}${r.load ? `; load average ${r.load.start.map((x) => x.toFixed(2)).join('/')} at start, ${r.load.end.map((x) => x.toFixed(2)).join('/')} at end` : ''}.`,
     `Each cell: ${formatNumber(r.preset.warmupSeconds)} s warm-up, ${formatNumber(r.preset.seconds)} s measured; JBOF 128 KiB pairs: ${r.preset.ratioRounds} rounds (ABBA order), ratio = median of per-round ratios.`,
     '',
     ...r.notes.map((n) => `> ${n}`),
