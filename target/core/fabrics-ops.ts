@@ -61,6 +61,13 @@ export interface TransportRequest {
    * errors such as an SGL the transport cannot map). Calls queueResponse.
    */
   completeWithStatus(status: number): void;
+  /**
+   * Optional for transports to call: `bytes` of data just moved between the wire
+   * and `data` (H2C received into it, C2H handed to the wire from it). This copy is
+   * the NIC's DMA in the PCIe model, which accounts it. Transports whose data
+   * movement is itself a modelled DMA (the simulated RDMA transport) do not call it.
+   */
+  dataMoved?(bytes: number): void;
   /** 16-byte completion queue entry, valid in queueResponse. */
   readonly cqe: Uint8Array;
   /** NVMe status (SCT << 8 | SC, DNR as bit 14, MORE bit 13) of the completion; 0 = success. */

@@ -3,7 +3,7 @@
  * the CLI, config loader and management API against the classes below.
  */
 export { Nvmet } from './nvmet.js';
-export type { NvmetOptions } from './nvmet.js';
+export type { NvmetOptions, EnableHooks } from './nvmet.js';
 export { Subsystem, checkNqn, DISCOVERY_NQN } from './subsystem.js';
 export type { SubsystemOptions, SubsystemType } from './subsystem.js';
 export { Namespace } from './namespace.js';

@@ -125,6 +125,7 @@ export class Namespace {
       try {
         await this.backend.open();
         if (this.backend.size < this.blockSize) throw new Error(`namespace ${this.nsid}: backend smaller than one block`);
+        await this.subsys.nvmet.enableHooks.namespaceEnabling?.(this);
         this.state = 'enabled';
         this.subsys.namespaceChanged(this.nsid);
       } catch (e) {
@@ -152,6 +153,7 @@ export class Namespace {
         await this.backend.close();
       } finally {
         this.state = 'disabled';
+        this.subsys.nvmet.enableHooks.namespaceDisabled?.(this);
       }
     })();
     try {

@@ -17,9 +17,26 @@ import type { FabricsOps } from './fabrics-ops.js';
 import type { TrType } from './fabrics-ops.js';
 import { Subsystem, checkNqn, type SubsystemOptions } from './subsystem.js';
 import { Port, type PortOptions } from './port.js';
+import type { Namespace } from './namespace.js';
 import { SystemStagingAllocator, type StagingAllocator } from './staging.js';
 import { defaultLogger, type Logger } from './log.js';
 import { DISCOVERY_NQN } from '../../src/nvme/fabrics.js';
+
+/**
+ * Hooks of the PCIe/p2pdma data path (target/p2p) around enabling ports and
+ * namespaces — where Linux runs its p2pmem checks (nvmet_ns_enable, port enable).
+ * A hook that throws refuses the transition: the object stays disabled.
+ */
+export interface EnableHooks {
+  /** A namespace is about to become visible (its backend is open). */
+  namespaceEnabling?(ns: Namespace): void | Promise<void>;
+  /** A namespace was disabled (its backend is closed). */
+  namespaceDisabled?(ns: Namespace): void;
+  /** A port is about to start listening. */
+  portEnabling?(port: Port): void | Promise<void>;
+  /** A port stopped listening. */
+  portDisabled?(port: Port): void;
+}
 
 export interface NvmetOptions {
   logger?: Logger;
@@ -34,6 +51,8 @@ export interface NvmetOptions {
 export class Nvmet {
   readonly log: Logger;
   staging: StagingAllocator;
+  /** See EnableHooks; empty unless a data path installs itself. */
+  enableHooks: EnableHooks = {};
   readonly maxDataTransferSize: number;
   /** The well-known discovery subsystem, reachable on every port. */
   readonly discovery: Subsystem;

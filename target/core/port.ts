@@ -119,6 +119,7 @@ export class Port implements CoreQueueFactory {
       inlineDataSize: this.inlineDataSize,
     };
     try {
+      await this.nvmet.enableHooks.portEnabling?.(this);
       const { trsvcid } = await ops.addPort(info, this);
       // An ephemeral service id ("0") becomes the one actually bound, so discovery reports it.
       this.addr.trsvcid = trsvcid;
@@ -126,6 +127,7 @@ export class Port implements CoreQueueFactory {
       this.nvmet.log.info(`port ${this.id} enabled on ${this.addr.traddr}:${trsvcid}`);
     } catch (e) {
       this.state = 'disabled';
+      this.nvmet.enableHooks.portDisabled?.(this);
       throw e;
     }
   }
@@ -140,6 +142,7 @@ export class Port implements CoreQueueFactory {
       if (ops !== undefined) await ops.removePort(this.id);
     } finally {
       this.state = 'disabled';
+      this.nvmet.enableHooks.portDisabled?.(this);
     }
   }
 

@@ -149,6 +149,11 @@ export class Request implements TransportRequest, StagingContext {
     this.data = this.staging.bytes;
   }
 
+  dataMoved(bytes: number): void {
+    const st = this.staging;
+    if (st !== null && st.dataMoved !== undefined && bytes > 0) st.dataMoved(bytes, this.dataDir);
+  }
+
   execute(): void {
     if (this.done || this.executing || !this.inUse) return;
     const fn = this.executeFn;

@@ -6,11 +6,18 @@
  */
 
 import type { DataDir } from './fabrics-ops.js';
+import type { Namespace } from './namespace.js';
 
 /** One allocated staging buffer. `free()` returns it to its pool; call it exactly once. */
 export interface StagingBuffer {
   readonly bytes: Uint8Array;
   free(): void;
+  /**
+   * The transport moved `bytes` of the command's data between the wire and this
+   * buffer (the NIC's DMA: into it for H2C, out of it for C2H). Optional: lets a
+   * PCIe model account the DMA where the bytes really moved.
+   */
+  dataMoved?(bytes: number, dir: DataDir): void;
 }
 
 /** What an allocator may look at to decide where a request's data goes (p2pmem policy input). */
@@ -20,6 +27,8 @@ export interface StagingContext {
   readonly cntlid: number;
   readonly dataDir: DataDir;
   readonly portId: number;
+  /** Namespace the command addresses (null for admin and fabrics commands). */
+  readonly ns: Namespace | null;
 }
 
 export interface StagingAllocator {

@@ -368,6 +368,10 @@ export class TcpQueue implements TransportQueue, PduSink {
     this.cur = null;
     if (cmd === null || cmd.state !== CmdState.Capsule) return;
     const req = cmd.req!;
+    if (cmd.pendingStatus === 0 && req.dataDir === DataDir.H2C && req.data !== null) {
+      const n = this.framer.pdu.dataLen;
+      if (n > 0) req.dataMoved?.(n); // in-capsule data landed in staging: the NIC's DMA
+    }
     if (cmd.pendingStatus !== 0) {
       req.completeWithStatus(cmd.pendingStatus);
       return;
@@ -457,6 +461,7 @@ export class TcpQueue implements TransportQueue, PduSink {
     const req = cmd.req!;
     const start = cmd.rcvd;
     cmd.rcvd += this.framer.pdu.dataLen;
+    req.dataMoved?.(this.framer.pdu.dataLen);
     if (!ddgstOk && cmd.pendingStatus === 0) {
       this.log.warn(`tcp ${this.peer}: data digest error in H2CData of cid ${req.cid} at offset ${start}`);
       cmd.pendingStatus = SC_TRANSIENT_TRANSPORT;
@@ -512,6 +517,7 @@ export class TcpQueue implements TransportQueue, PduSink {
         }
         at += n;
       }
+      req.dataMoved?.(len); // staging → wire: the NIC's DMA
       if (!success) this.capsuleResp(req);
     } else {
       this.capsuleResp(req);

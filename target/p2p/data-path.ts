@@ -1,0 +1,391 @@
+/**
+ * The p2pmem data path of one target: joins the NVMe target core with the emulated
+ * PCIe fabric. It owns the p2pdma subsystem of the topology (providers, client lists,
+ * policy), the copy engine and its link accounting, the system-memory staging pool,
+ * the per-port p2pmem bindings and the SSD models behind namespaces, and installs
+ * itself into the core:
+ *
+ *   - `nvmet.staging`      → P2pStagingAllocator (where each command's data is staged)
+ *   - `nvmet.enableHooks`  → port enable finds a provider; namespace enable is refused
+ *                            when incompatible with a port's provider (EXDEV/ENODEV)
+ *                            or with its own p2pmem attribute (EINVAL)
+ *   - the simulated RDMA transport (TrType.RDMA), whose RDMA READ/WRITE are NIC DMAs
+ *
+ *   const dp = new P2pDataPath({ nvmet, topology });
+ *   dp.configurePort(1, { nic: '0000:03:00.0', allowP2pmem: true });
+ *   sub.addNamespace({ nsid: 1, backend: dp.backendFor({ kind: 'ram', size }, { nvme: '0000:04:00.0' }) });
+ *   ...
+ *   await nvmet.shutdown(); await dp.close();
+ *
+ * Every DMA goes through the copy engine or, where the bytes are moved by someone else
+ * (the TCP transport's socket copy, file I/O), straight into the same accounting.
+ */
+
+import type { Nvmet, EnableHooks } from '../core/nvmet.js';
+import type { Namespace } from '../core/namespace.js';
+import type { Port } from '../core/port.js';
+import type { Logger } from '../core/log.js';
+import { TrType } from '../core/fabrics-ops.js';
+import type { BackendSpec, NamespaceBackend } from '../io/backend.js';
+import { createBackend } from '../io/create-backend.js';
+import type { PciFunction } from '../../src/pci/model.js';
+import type { PciTopology } from '../../src/pci/topology.js';
+import { formatSize } from '../../src/pci/units.js';
+import { P2pdma, type P2pmemStats } from '../../src/p2pdma/p2pdma.js';
+import { P2pError } from '../../src/p2pdma/errors.js';
+import { DEFAULT_POLICY, listDistance, type P2pPolicy } from '../../src/p2pdma/policy.js';
+import { P2pClientList } from '../../src/p2pdma/client-list.js';
+import { DmaEngine, type DmaEngineStats } from '../../src/copy/dma-engine.js';
+import { LinkAccounting, type DmaCounters } from '../../src/copy/link-accounting.js';
+import { topologyRouter } from '../../src/copy/route.js';
+import type { DmaDescriptor } from '../../src/copy/descriptor.js';
+import type { MemoryRegion } from '../../src/copy/region.js';
+import { DramPool } from './dram-pool.js';
+import { P2pStagingAllocator } from './staging.js';
+import { PortBinding, summarizeFind } from './port-binding.js';
+import { DeviceBackend, MEDIA_CHUNK } from './device-backend.js';
+import { checkP2pmemSetting, resolveEndpoint, type NamespacePlacement, type P2pmemSetting } from './placement.js';
+import { RdmaTransport, type RdmaTransportOptions } from '../rdma/transport.js';
+import type { RdmaDataMover } from '../rdma/queue.js';
+
+export interface P2pDataPathOptions {
+  readonly nvmet: Nvmet;
+  readonly topology: PciTopology;
+  /** Distance policy (default same-switch, the series' v3). */
+  readonly policy?: P2pPolicy;
+  /** Tie breaker for pci_p2pmem_find (default Math.random). */
+  readonly random?: () => number;
+  /** Default: the target's logger. */
+  readonly logger?: Logger;
+  /** Copy engine worker threads (default 1; 0 = every copy inline on the main thread). */
+  readonly workers?: number;
+  /** Copies below this many bytes run inline (default: the engine's). */
+  readonly inlineThreshold?: number;
+  /** RAM media chunk size of the SSD models (default 128 KiB). */
+  readonly mediaChunkSize?: number;
+  /** Register the simulated RDMA transport (default true). */
+  readonly rdma?: boolean | RdmaTransportOptions;
+}
+
+export interface PortPlacementOptions {
+  /** BDF of the port's RNIC; undefined = the topology's first rnic; null = none. */
+  readonly nic?: string | null;
+  readonly allowP2pmem?: boolean;
+}
+
+export interface NamespacePlacementOptions {
+  /** BDF of the NVMe SSD holding the media; undefined/null = not behind a PCI device. */
+  readonly nvme?: string | null;
+  readonly p2pmem?: P2pmemSetting;
+}
+
+export interface NamespaceP2pState {
+  readonly nqn: string;
+  readonly nsid: number;
+  readonly device: string | null;
+  readonly p2pmem: P2pmemSetting;
+  /** Provider its I/O on this port is staged in (null: system memory). */
+  readonly provider: string | null;
+  readonly reason: string;
+}
+
+export interface PortP2pState {
+  readonly portId: number;
+  readonly enabled: boolean;
+  readonly nic: string | null;
+  readonly allowP2pmem: boolean;
+  /** The port option found a provider: every I/O of the port is staged in it. */
+  readonly p2pmemInUse: boolean;
+  readonly provider: string | null;
+  /** The policy's explanation: why this provider, or why none (fallback reason). */
+  readonly reason: string;
+  readonly clients: readonly string[];
+  /** Data-carrying I/O commands staged in p2pmem / system memory, and per-command pool fallbacks. */
+  readonly p2pAllocations: number;
+  readonly systemAllocations: number;
+  readonly fallbacks: number;
+  readonly namespaces: readonly NamespaceP2pState[];
+}
+
+export interface ProviderP2pState extends P2pmemStats {
+  readonly bdf: string;
+  readonly kind: 'cmb' | 'p2pmem' | 'other';
+  readonly allocations: number;
+  readonly fallbacks: number;
+}
+
+export interface DataPathState {
+  readonly topology: string;
+  readonly policy: P2pPolicy;
+  readonly ports: readonly PortP2pState[];
+  readonly providers: readonly ProviderP2pState[];
+  readonly dma: DmaCounters;
+  readonly engine: DmaEngineStats;
+  readonly systemStaging: { readonly outstandingBytes: number; readonly outstandingBuffers: number };
+}
+
+/** What the management service reads (target/service.ts DataPathHooks). */
+export interface DataPathServiceHooks {
+  dmaCounters(): DmaCounters;
+  providerAvailable(bdf: string): number | undefined;
+  fallbacks(portid: number): number;
+  portProvider(portid: number): string | null;
+}
+
+const NO_PLACEMENT: NamespacePlacement = Object.freeze({ device: null, p2pmem: false });
+
+export class P2pDataPath implements RdmaDataMover {
+  readonly nvmet: Nvmet;
+  readonly topology: PciTopology;
+  readonly p2pdma: P2pdma;
+  readonly accounting: LinkAccounting;
+  readonly engine: DmaEngine;
+  readonly dram = new DramPool();
+  readonly staging: P2pStagingAllocator;
+  readonly rdma: RdmaTransport | null = null;
+  readonly log: Logger;
+  private readonly bindings = new Map<number, PortBinding>();
+  private readonly mediaChunk: number;
+  private closed: Promise<void> | null = null;
+
+  constructor(opts: P2pDataPathOptions) {
+    this.nvmet = opts.nvmet;
+    this.topology = opts.topology;
+    this.log = opts.logger ?? opts.nvmet.log;
+    const log = this.log;
+    this.p2pdma = new P2pdma(opts.topology, {
+      policy: opts.policy ?? DEFAULT_POLICY,
+      ...(opts.random !== undefined ? { random: opts.random } : {}),
+      log: (m) => log.debug(`p2pdma: ${m}`),
+    });
+    this.accounting = new LinkAccounting(topologyRouter(opts.topology));
+    this.engine = new DmaEngine({
+      workers: opts.workers ?? 1,
+      accounting: this.accounting,
+      ...(opts.inlineThreshold !== undefined ? { inlineThreshold: opts.inlineThreshold } : {}),
+    });
+    this.mediaChunk = opts.mediaChunkSize ?? MEDIA_CHUNK;
+    this.staging = new P2pStagingAllocator({
+      p2pdma: this.p2pdma,
+      dram: this.dram,
+      accounting: this.accounting,
+      log,
+      binding: (id) => this.bindings.get(id),
+    });
+    this.nvmet.staging = this.staging;
+    this.nvmet.enableHooks = this.hooks;
+    if (opts.rdma !== false && this.nvmet.transport(TrType.RDMA) === undefined) {
+      const rdma = new RdmaTransport({ ...(typeof opts.rdma === 'object' ? opts.rdma : {}), logger: log, mover: this });
+      this.nvmet.registerTransport(rdma);
+      this.rdma = rdma;
+    }
+  }
+
+  get policy(): P2pPolicy {
+    return this.p2pdma.policy;
+  }
+
+  // ------------------------------------------------------------ placement
+
+  /**
+   * Attach a port to its NIC and set its allow_p2pmem option; takes effect when the
+   * port is (next) enabled. EBUSY while the port is enabled with different values.
+   */
+  configurePort(portId: number, opts: PortPlacementOptions): void {
+    const nic = opts.nic === undefined ? this.defaultNic() : opts.nic === null ? null : resolveEndpoint(this.topology, opts.nic, 'rnic', `port ${portId} NIC`);
+    const allow = opts.allowP2pmem ?? false;
+    const b = this.binding(portId);
+    if (b.enabled && (b.nic !== nic || b.allowP2pmem !== allow)) {
+      throw new P2pError('EBUSY', `port ${portId} is enabled: disable it before changing its NIC or allow_p2pmem`);
+    }
+    b.nic = nic;
+    b.allowP2pmem = allow;
+  }
+
+  /**
+   * The namespace backend for a configured backing: an SSD model on `nvme` (its media
+   * a DMA target on the fabric), or, without a device, media in system memory.
+   */
+  backendFor(spec: BackendSpec, placement: NamespacePlacementOptions = {}): NamespaceBackend {
+    const device = placement.nvme === undefined || placement.nvme === null ? null : resolveEndpoint(this.topology, placement.nvme, 'nvme', 'namespace SSD');
+    const p2pmem = checkP2pmemSetting(this.p2pdma, placement.p2pmem ?? false);
+    const pl: NamespacePlacement = { device, p2pmem };
+    const media = spec.kind === 'ram' ? { kind: 'ram' as const, size: spec.size, chunkSize: spec.chunkSize ?? this.mediaChunk } : spec;
+    return new DeviceBackend(media, pl, { engine: this.engine, accounting: this.accounting, regionOf: (b) => this.staging.regionOf(b) });
+  }
+
+  /** A plain core backend (no fabric placement at all): for comparison and tests. */
+  plainBackend(spec: BackendSpec): NamespaceBackend {
+    return createBackend(spec);
+  }
+
+  placementOf(ns: Namespace): NamespacePlacement {
+    return ns.backend instanceof DeviceBackend ? ns.backend.placement : NO_PLACEMENT;
+  }
+
+  /**
+   * Set the namespace attribute p2pmem (false | true | provider BDF), as nvmet's
+   * configfs store: EBUSY while enabled, ENODEV for a BDF without published p2pmem.
+   */
+  setNamespaceP2pmem(ns: Namespace, value: P2pmemSetting): void {
+    if (ns.state !== 'disabled') throw new P2pError('EBUSY', `nsid ${ns.nsid} of ${ns.subsys.nqn} is ${ns.state}: disable it before changing p2pmem`);
+    if (!(ns.backend instanceof DeviceBackend)) {
+      throw new P2pError('EINVAL', `nsid ${ns.nsid} of ${ns.subsys.nqn} was not created by the p2p data path and has no p2pmem attribute`);
+    }
+    ns.backend.placement.p2pmem = checkP2pmemSetting(this.p2pdma, value);
+    for (const b of this.bindings.values()) b.forget(ns);
+  }
+
+  private defaultNic(): PciFunction | null {
+    return this.topology.ofKind('rnic')[0] ?? null;
+  }
+
+  private binding(portId: number): PortBinding {
+    let b = this.bindings.get(portId);
+    if (b === undefined) {
+      b = new PortBinding(portId, { p2pdma: this.p2pdma, log: this.log, placementOf: (ns) => this.placementOf(ns) });
+      b.nic = this.defaultNic();
+      this.bindings.set(portId, b);
+    }
+    return b;
+  }
+
+  // ------------------------------------------------------------ core hooks
+
+  readonly hooks: EnableHooks = {
+    portEnabling: (port: Port) => {
+      this.binding(port.id).enable(port);
+    },
+    portDisabled: (port: Port) => {
+      this.bindings.get(port.id)?.disable();
+    },
+    namespaceEnabling: (ns: Namespace) => {
+      this.checkOwnP2pmem(ns);
+      // All ports first, so a refusal leaves every client list untouched.
+      for (const b of this.bindings.values()) b.checkNamespace(ns);
+      for (const b of this.bindings.values()) b.namespaceEnabled(ns);
+    },
+    namespaceDisabled: (ns: Namespace) => {
+      for (const b of this.bindings.values()) b.namespaceChanged(ns);
+    },
+  };
+
+  /**
+   * nvmet_p2pmem_ns_enable: a namespace asking for p2pmem must be behind a PCI device
+   * and have a usable provider for that device (EINVAL otherwise, as Linux). The NIC
+   * side is checked per port when I/O arrives (a missing provider there only logs).
+   */
+  private checkOwnP2pmem(ns: Namespace): void {
+    const pl = this.placementOf(ns);
+    if (pl.p2pmem === false) return;
+    const what = `nsid ${ns.nsid} of ${ns.subsys.nqn}`;
+    if (pl.device === null) throw new P2pError('EINVAL', `${what}: peer-to-peer DMA is not supported by namespaces that are not behind a PCI device`);
+    if (typeof pl.p2pmem === 'string') {
+      const f = this.topology.get(pl.p2pmem);
+      if (f === undefined || !this.p2pdma.hasP2pmem(f)) throw new P2pError('ENODEV', `${what}: p2pmem ${pl.p2pmem} has no published peer-to-peer memory`);
+      const v = listDistance(this.p2pdma.policy, this.topology.hostBridge, f, [pl.device]);
+      if (v.distance < 0) throw new P2pError('EINVAL', `${what}: p2pmem ${f.bdf} is not usable by ${pl.device.bdf}: ${v.reason}`);
+      return;
+    }
+    const list = new P2pClientList();
+    this.p2pdma.addClient(list, pl.device);
+    const e = this.p2pdma.explainFind(list);
+    if (e.ties.length === 0) throw new P2pError('EINVAL', `${what}: no peer-to-peer memory is available for ${pl.device.bdf} (${summarizeFind(e)})`);
+  }
+
+  // ------------------------------------------------------------ RdmaDataMover (the RNIC's DMA)
+
+  nicOf(portId: number): string | null {
+    return this.bindings.get(portId)?.nic?.bdf ?? null;
+  }
+
+  regionOf(bytes: Uint8Array): MemoryRegion {
+    return this.staging.regionOf(bytes);
+  }
+
+  dma(descs: DmaDescriptor[]): Promise<void> {
+    return this.engine.submit(descs);
+  }
+
+  // ------------------------------------------------------------ state
+
+  portState(portId: number): PortP2pState | undefined {
+    const b = this.bindings.get(portId);
+    if (b === undefined) return undefined;
+    const namespaces: NamespaceP2pState[] = [];
+    for (const ns of b.exportedNamespaces()) {
+      const pl = this.placementOf(ns);
+      const d = b.decide(ns);
+      namespaces.push({ nqn: ns.subsys.nqn, nsid: ns.nsid, device: pl.device?.bdf ?? null, p2pmem: pl.p2pmem, provider: d.provider?.bdf ?? null, reason: d.reason });
+    }
+    return {
+      portId,
+      enabled: b.enabled,
+      nic: b.nic?.bdf ?? null,
+      allowP2pmem: b.allowP2pmem,
+      p2pmemInUse: b.provider !== null,
+      provider: b.provider?.bdf ?? null,
+      reason: b.reason,
+      clients: b.clients.clients.map((c) => c.bdf),
+      p2pAllocations: b.p2pAllocations,
+      systemAllocations: b.systemAllocations,
+      fallbacks: b.fallbacks,
+      namespaces,
+    };
+  }
+
+  providerState(bdf: string): ProviderP2pState | undefined {
+    const f = this.topology.get(bdf);
+    if (f === undefined || !this.p2pdma.providers().includes(f)) return undefined;
+    const c = this.staging.countersOf(f.bdf);
+    return { bdf: f.bdf, kind: f.kind === 'nvme' ? 'cmb' : f.kind === 'p2pmem' ? 'p2pmem' : 'other', ...this.p2pdma.stats(f), allocations: c.allocations, fallbacks: c.fallbacks };
+  }
+
+  state(): DataPathState {
+    return {
+      topology: this.topology.name,
+      policy: this.policy,
+      ports: [...this.bindings.keys()].sort((a, b) => a - b).map((id) => this.portState(id)!),
+      providers: this.p2pdma.providers().map((f) => this.providerState(f.bdf)!),
+      dma: this.accounting.snapshot(),
+      engine: this.engine.stats,
+      systemStaging: { outstandingBytes: this.dram.outstandingBytes, outstandingBuffers: this.dram.outstandingBuffers },
+    };
+  }
+
+  serviceHooks(): DataPathServiceHooks {
+    return {
+      dmaCounters: () => this.accounting.snapshot(),
+      providerAvailable: (bdf) => this.providerState(bdf)?.available,
+      fallbacks: (id) => this.bindings.get(id)?.fallbacks ?? 0,
+      portProvider: (id) => this.bindings.get(id)?.provider?.bdf ?? null,
+    };
+  }
+
+  /** The exit summary the CLI prints: ports, providers, root complex / DRAM / link bytes. */
+  summary(): string {
+    const s = this.state();
+    const lines = [`p2p data path: topology ${s.topology}, policy ${s.policy}`];
+    for (const p of s.ports) {
+      lines.push(`  port ${p.portId}: NIC ${p.nic ?? '(none)'}, allow_p2pmem=${p.allowP2pmem ? 1 : 0}, ${p.p2pmemInUse ? `p2pmem ${p.provider}` : 'system memory'}`);
+      lines.push(`    ${p.reason}`);
+      lines.push(`    I/O staged: ${p.p2pAllocations} in p2pmem, ${p.systemAllocations} in system memory (${p.fallbacks} pool fallbacks)`);
+    }
+    for (const v of s.providers) {
+      lines.push(`  provider ${v.bdf} (${v.kind}${v.published ? '' : ', unpublished'}): ${formatSize(v.size)}, ${formatSize(v.available)} available, ${v.allocations} allocations, ${v.fallbacks} fallbacks`);
+    }
+    const d = s.dma;
+    lines.push(`  DMA: ${d.dmaCount} descriptors, ${d.dmaBytes} bytes; root complex ${d.rootComplexBytes} bytes; system memory ${d.dramBytes} bytes`);
+    for (const [id, l] of Object.entries(d.links)) {
+      if (l.up === 0 && l.down === 0) continue;
+      lines.push(`    link ${id}: up ${l.up}, down ${l.down}`);
+    }
+    return lines.join('\n');
+  }
+
+  /** Drain and stop the copy engine. Call after the target is shut down. Idempotent. */
+  close(): Promise<void> {
+    this.closed ??= this.engine.close();
+    return this.closed;
+  }
+}

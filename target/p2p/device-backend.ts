@@ -1,0 +1,197 @@
+/**
+ * The SSD model behind a namespace: its media, and the DMA that moves data between
+ * a command's staging buffer and that media (nvme-pci's half of the p2pdma path).
+ *
+ *  - RAM media: sparse SharedArrayBuffer chunks owned by the SSD's BDF (or "dram" for
+ *    a namespace not behind a PCI device). Reads and writes are DMA descriptors
+ *    {staging region, media chunk, length} submitted to the copy engine as one
+ *    submission per command, so large transfers run on worker threads, the link
+ *    accounting sees every byte on every link it crosses, and the engine's ordering
+ *    keeps concurrent commands on the same bytes in submission order. A write's
+ *    promise resolves only once its data is on the media.
+ *  - File media: the bytes move with positioned file I/O straight into/out of the
+ *    staging buffer; the SSD DMA is accounted (the copy itself is the kernel's).
+ *
+ * Unwritten RAM ranges read as zeroes: the SSD "DMAs" from a shared zero chunk, so the
+ * read is still one accounted DMA per chunk.
+ */
+
+import type { MaybePromise, NamespaceBackend } from '../io/backend.js';
+import { FileBackend } from '../io/file-backend.js';
+import type { DmaDescriptor } from '../../src/copy/descriptor.js';
+import type { DmaEngine } from '../../src/copy/dma-engine.js';
+import type { LinkAccounting } from '../../src/copy/link-accounting.js';
+import { DRAM, type MemoryOwner, type MemoryRegion } from '../../src/copy/region.js';
+import type { NamespacePlacement } from './placement.js';
+
+/** Media chunk of the RAM model: large enough that a 128 KiB I/O is one or two descriptors. */
+export const MEDIA_CHUNK = 128 * 1024;
+
+export interface MediaDmaContext {
+  readonly engine: DmaEngine;
+  readonly accounting: LinkAccounting;
+  /** The region behind a staging buffer's bytes (see P2pStagingAllocator.regionOf). */
+  regionOf(bytes: Uint8Array): MemoryRegion;
+}
+
+export type DeviceMediaSpec = { kind: 'ram'; size: number; chunkSize?: number } | { kind: 'file'; path: string; size?: number };
+
+export class DeviceBackend implements NamespaceBackend {
+  readonly kind: 'ram' | 'file';
+  readonly deallocatedReadsZeroes: boolean;
+  /** Who owns the media in the DMA model: the SSD's BDF, or "dram" without a device. */
+  readonly owner: MemoryOwner;
+  private readonly chunks = new Map<number, MemoryRegion>();
+  private readonly chunkSize: number;
+  private zero: MemoryRegion | null = null;
+  private readonly file: FileBackend | null;
+  private readonly ramSize: number;
+
+  constructor(
+    spec: DeviceMediaSpec,
+    readonly placement: NamespacePlacement,
+    private readonly ctx: MediaDmaContext,
+  ) {
+    this.kind = spec.kind;
+    this.owner = placement.device?.bdf ?? DRAM;
+    if (spec.kind === 'ram') {
+      if (!Number.isSafeInteger(spec.size) || spec.size <= 0) throw new RangeError(`RAM namespace size must be a positive integer, got ${spec.size}`);
+      const cs = spec.chunkSize ?? MEDIA_CHUNK;
+      if (cs < 4096 || (cs & (cs - 1)) !== 0) throw new RangeError(`media chunk size must be a power of two ≥ 4096, got ${cs}`);
+      this.chunkSize = cs;
+      this.ramSize = spec.size;
+      this.file = null;
+      this.deallocatedReadsZeroes = true;
+    } else {
+      this.chunkSize = 0;
+      this.ramSize = 0;
+      this.file = new FileBackend(spec.path, spec.size);
+      this.deallocatedReadsZeroes = this.file.deallocatedReadsZeroes;
+    }
+  }
+
+  get size(): number {
+    return this.file !== null ? this.file.size : this.ramSize;
+  }
+
+  /** The SSD's BDF, or null when the namespace is not behind a PCI device. */
+  get device(): string | null {
+    return this.placement.device?.bdf ?? null;
+  }
+
+  async open(): Promise<void> {
+    if (this.file !== null) await this.file.open();
+  }
+
+  async close(): Promise<void> {
+    // Like the core's RAM backend, a RAM namespace's data does not outlive its enablement.
+    this.chunks.clear();
+    if (this.file !== null) await this.file.close();
+  }
+
+  read(offset: number, dst: Uint8Array): MaybePromise {
+    const staging = this.ctx.regionOf(dst);
+    if (this.file !== null) return this.fileRead(offset, dst, staging.owner);
+    const descs: DmaDescriptor[] = [];
+    const cs = this.chunkSize;
+    const len = dst.length;
+    for (let done = 0; done < len; ) {
+      const pos = offset + done;
+      const idx = Math.floor(pos / cs);
+      const inChunk = pos - idx * cs;
+      const n = Math.min(cs - inChunk, len - done);
+      const c = this.chunks.get(idx);
+      if (c === undefined) descs.push({ src: this.zeroRegion(), dst: staging, length: n, srcOffset: 0, dstOffset: done });
+      else descs.push({ src: c, dst: staging, length: n, srcOffset: inChunk, dstOffset: done });
+      done += n;
+    }
+    return this.ctx.engine.submit(descs);
+  }
+
+  write(offset: number, src: Uint8Array): MaybePromise {
+    const staging = this.ctx.regionOf(src);
+    if (this.file !== null) return this.fileWrite(offset, src, staging.owner);
+    const descs: DmaDescriptor[] = [];
+    const cs = this.chunkSize;
+    const len = src.length;
+    for (let done = 0; done < len; ) {
+      const pos = offset + done;
+      const idx = Math.floor(pos / cs);
+      const inChunk = pos - idx * cs;
+      const n = Math.min(cs - inChunk, len - done);
+      let c = this.chunks.get(idx);
+      if (c === undefined) {
+        c = { memory: new SharedArrayBuffer(cs), offset: 0, length: cs, owner: this.owner };
+        this.chunks.set(idx, c);
+      }
+      descs.push({ src: staging, dst: c, length: n, srcOffset: done, dstOffset: inChunk });
+      done += n;
+    }
+    return this.ctx.engine.submit(descs);
+  }
+
+  flush(): MaybePromise {
+    if (this.file !== null) return this.file.flush();
+  }
+
+  writeZeroes(offset: number, length: number): MaybePromise {
+    if (this.file !== null) return this.file.writeZeroes(offset, length);
+    this.zeroRange(offset, length);
+  }
+
+  deallocate(offset: number, length: number): MaybePromise {
+    if (this.file !== null) return this.file.deallocate(offset, length);
+    this.zeroRange(offset, length);
+  }
+
+  allocatedBytes(): number {
+    return this.file !== null ? this.file.allocatedBytes() : this.chunks.size * this.chunkSize;
+  }
+
+  /** RAM media chunks currently allocated (tests). */
+  get chunkCount(): number {
+    return this.chunks.size;
+  }
+
+  // ------------------------------------------------------------ file media
+
+  private async fileRead(offset: number, dst: Uint8Array, stagingOwner: MemoryOwner): Promise<void> {
+    await this.file!.read(offset, dst);
+    this.ctx.accounting.record(this.owner, stagingOwner, dst.length);
+  }
+
+  private async fileWrite(offset: number, src: Uint8Array, stagingOwner: MemoryOwner): Promise<void> {
+    await this.file!.write(offset, src);
+    this.ctx.accounting.record(stagingOwner, this.owner, src.length);
+  }
+
+  // ------------------------------------------------------------ RAM media
+
+  private zeroRegion(): MemoryRegion {
+    this.zero ??= { memory: new SharedArrayBuffer(this.chunkSize), offset: 0, length: this.chunkSize, owner: this.owner };
+    return this.zero;
+  }
+
+  private zeroRange(offset: number, length: number): void {
+    const cs = this.chunkSize;
+    const end = offset + length;
+    const first = Math.floor(offset / cs);
+    const last = Math.floor((end - 1) / cs);
+    const visit = (idx: number, c: MemoryRegion): void => {
+      const base = idx * cs;
+      const from = Math.max(offset, base) - base;
+      const to = Math.min(end, base + cs) - base;
+      if (from === 0 && to === cs) this.chunks.delete(idx);
+      else new Uint8Array(c.memory as SharedArrayBuffer, from, to - from).fill(0);
+    };
+    // A huge range over a sparse map: visit allocated chunks, not every index.
+    if (last - first > this.chunks.size) {
+      for (const [idx, c] of [...this.chunks]) if (idx >= first && idx <= last) visit(idx, c);
+      return;
+    }
+    for (let idx = first; idx <= last; idx++) {
+      const c = this.chunks.get(idx);
+      if (c !== undefined) visit(idx, c);
+    }
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * System-memory staging: buffers in SharedArrayBuffers owned by "dram", so the copy
+ * engine's workers can move them and the link accounting routes them through the
+ * root complex like any other DMA. Pooled by power-of-two size class so steady-state
+ * I/O allocates no SharedArrayBuffer; buffers are not zeroed on reuse (every consumer
+ * writes the bytes it exposes, as with the core's SystemStagingAllocator).
+ */
+
+/** Smallest pooled class: one page. */
+const MIN_CLASS_SHIFT = 12;
+/** Largest pooled class; bigger buffers get their own SharedArrayBuffer and are dropped on free. */
+const MAX_CLASS_SHIFT = 22;
+
+export class DramChunk {
+  /** The live allocation's bytes (a view of `memory`, `length` long). */
+  bytes: Uint8Array;
+  live = false;
+
+  constructor(
+    readonly memory: SharedArrayBuffer,
+    /** Size class shift, or -1 for an unpooled buffer. */
+    readonly cls: number,
+  ) {
+    this.bytes = new Uint8Array(memory);
+  }
+}
+
+export class DramPool {
+  private readonly classes: DramChunk[][] = [];
+  /** Bytes and buffers currently handed out (leak checks). */
+  outstandingBytes = 0;
+  outstandingBuffers = 0;
+  /** Bytes of SharedArrayBuffer created so far (pooled or not). */
+  createdBytes = 0;
+
+  constructor(private readonly maxPooledPerClass = 256) {
+    for (let s = 0; s <= MAX_CLASS_SHIFT; s++) this.classes.push([]);
+  }
+
+  alloc(len: number): DramChunk {
+    if (!Number.isSafeInteger(len) || len <= 0) throw new RangeError(`staging length ${len} must be a positive integer`);
+    let shift = MIN_CLASS_SHIFT;
+    while (shift <= MAX_CLASS_SHIFT && 2 ** shift < len) shift++;
+    let c: DramChunk | undefined;
+    if (shift > MAX_CLASS_SHIFT) {
+      c = new DramChunk(new SharedArrayBuffer(len), -1);
+      this.createdBytes += len;
+    } else {
+      c = this.classes[shift]!.pop();
+      if (c === undefined) {
+        c = new DramChunk(new SharedArrayBuffer(2 ** shift), shift);
+        this.createdBytes += 2 ** shift;
+      }
+    }
+    // A fresh view per allocation: the view identifies the allocation (see StagingBuffers.regionOf).
+    c.bytes = new Uint8Array(c.memory, 0, len);
+    c.live = true;
+    this.outstandingBytes += len;
+    this.outstandingBuffers++;
+    return c;
+  }
+
+  free(c: DramChunk): void {
+    if (!c.live) throw new Error('system-memory staging buffer freed twice');
+    c.live = false;
+    this.outstandingBytes -= c.bytes.length;
+    this.outstandingBuffers--;
+    if (c.cls >= 0) {
+      const pool = this.classes[c.cls]!;
+      if (pool.length < this.maxPooledPerClass) pool.push(c);
+    }
+  }
+}

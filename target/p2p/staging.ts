@@ -1,0 +1,159 @@
+/**
+ * The p2p-aware staging allocator (Linux nvmet_req_alloc_sgls with
+ * nvmet_req_alloc_p2pmem_sgls): each data-carrying I/O command whose port (or
+ * namespace) uses p2pmem takes ONE contiguous SGL from the provider for its whole
+ * transfer; when the pool cannot satisfy it, that command falls back to system
+ * memory and the fallback is counted. Admin and fabrics commands, and everything on
+ * ports without p2pmem, stage in system memory — SharedArrayBuffers owned by "dram"
+ * so the copy engine and the link accounting treat both kinds alike.
+ *
+ * Every buffer knows its memory region (memory + owner for the DMA descriptors) and
+ * the port's NIC, so the transport's copy between wire and buffer is accounted as the
+ * NIC's DMA (`dataMoved`), and the SSD model finds the region behind `req.data`.
+ */
+
+import type { StagingAllocator, StagingBuffer, StagingContext } from '../core/staging.js';
+import { DataDir } from '../core/fabrics-ops.js';
+import type { Logger } from '../core/log.js';
+import type { PciFunction } from '../../src/pci/model.js';
+import type { P2pdma } from '../../src/p2pdma/p2pdma.js';
+import type { P2pSgl } from '../../src/p2pdma/region.js';
+import { DRAM, type MemoryRegion } from '../../src/copy/region.js';
+import type { LinkAccounting } from '../../src/copy/link-accounting.js';
+import type { DramChunk, DramPool } from './dram-pool.js';
+import type { PortBinding } from './port-binding.js';
+
+/** Per-provider counters the data path adds to p2pdma's own stats. */
+export interface ProviderCounters {
+  /** p2pmem SGLs handed to commands. */
+  allocations: number;
+  /** Commands that wanted this provider and got system memory (pool exhausted or fragmented). */
+  fallbacks: number;
+}
+
+export class StagedBuffer implements StagingBuffer {
+  live = true;
+
+  constructor(
+    private readonly owner: P2pStagingAllocator,
+    readonly bytes: Uint8Array,
+    /** Where the bytes are, for DMA descriptors (owner: provider BDF or "dram"). */
+    readonly region: MemoryRegion,
+    /** The NIC of the request's port (null: unknown, the wire side is not accounted). */
+    readonly nic: string | null,
+    readonly provider: PciFunction | null,
+    readonly sgl: P2pSgl | null,
+    readonly dram: DramChunk | null,
+  ) {}
+
+  free(): void {
+    this.owner.release(this);
+  }
+
+  dataMoved(bytes: number, dir: DataDir): void {
+    const nic = this.nic;
+    if (nic === null) return;
+    if (dir === DataDir.H2C) this.owner.accounting.record(nic, this.region.owner, bytes);
+    else if (dir === DataDir.C2H) this.owner.accounting.record(this.region.owner, nic, bytes);
+  }
+}
+
+export interface P2pStagingDeps {
+  readonly p2pdma: P2pdma;
+  readonly dram: DramPool;
+  readonly accounting: LinkAccounting;
+  readonly log: Logger;
+  binding(portId: number): PortBinding | undefined;
+}
+
+export class P2pStagingAllocator implements StagingAllocator {
+  readonly name = 'p2p';
+  readonly accounting: LinkAccounting;
+  private readonly live = new WeakMap<Uint8Array, StagedBuffer>();
+  private readonly counters = new Map<string, ProviderCounters>();
+  /** Staging buffers handed out and not yet freed, by kind. */
+  outstandingP2p = 0;
+  outstandingSystem = 0;
+  private lastFallbackLog = 0;
+
+  constructor(private readonly deps: P2pStagingDeps) {
+    this.accounting = deps.accounting;
+  }
+
+  alloc(len: number, ctx: StagingContext): StagingBuffer {
+    const b = this.deps.binding(ctx.portId);
+    const nic = b?.nic?.bdf ?? null;
+    // p2pmem only for I/O-queue commands on a namespace (nvmet: sq->qid && req->ns).
+    const ns = ctx.qid !== 0 ? ctx.ns : null;
+    if (b !== undefined && ns !== null) {
+      const provider = b.decide(ns).provider;
+      if (provider !== null) {
+        const c = this.countersOf(provider.bdf);
+        const r = this.deps.p2pdma.allocSgl(provider, len);
+        if (r.ok) {
+          c.allocations++;
+          b.p2pAllocations++;
+          this.outstandingP2p++;
+          const entry = r.value.entries[0];
+          const region: MemoryRegion = { memory: entry.bar.memory(), offset: entry.barOffset, length: len, owner: provider.bdf };
+          const buf = new StagedBuffer(this, entry.bytes, region, nic, provider, r.value, null);
+          this.live.set(buf.bytes, buf);
+          return buf;
+        }
+        c.fallbacks++;
+        b.fallbacks++;
+        this.logFallback(b.portId, provider.bdf, len, r.error.message);
+      }
+      b.systemAllocations++;
+    }
+    const chunk = this.deps.dram.alloc(len);
+    this.outstandingSystem++;
+    const region: MemoryRegion = { memory: chunk.memory, offset: 0, length: len, owner: DRAM };
+    const buf = new StagedBuffer(this, chunk.bytes, region, nic, null, null, chunk);
+    this.live.set(buf.bytes, buf);
+    return buf;
+  }
+
+  /** @internal StagedBuffer.free */
+  release(buf: StagedBuffer): void {
+    // A double free would hand the same memory to two commands: refuse loudly.
+    if (!buf.live) throw new Error('staging buffer freed twice');
+    buf.live = false;
+    this.live.delete(buf.bytes);
+    if (buf.sgl !== null && buf.provider !== null) {
+      this.outstandingP2p--;
+      const r = this.deps.p2pdma.freeSgl(buf.provider, buf.sgl);
+      if (!r.ok) this.deps.log.error(`p2pmem free on ${buf.provider.bdf} failed: ${r.error.message}`);
+    } else if (buf.dram !== null) {
+      this.outstandingSystem--;
+      this.deps.dram.free(buf.dram);
+    }
+  }
+
+  /**
+   * The memory region behind `bytes` when it is (a view at the start of) a live
+   * staging buffer; otherwise `bytes` itself as main-thread-only system memory.
+   */
+  regionOf(bytes: Uint8Array): MemoryRegion {
+    const b = this.live.get(bytes);
+    if (b !== undefined) return b.region;
+    return { memory: bytes, offset: 0, length: bytes.length, owner: DRAM };
+  }
+
+  countersOf(bdf: string): ProviderCounters {
+    let c = this.counters.get(bdf);
+    if (c === undefined) {
+      c = { allocations: 0, fallbacks: 0 };
+      this.counters.set(bdf, c);
+    }
+    return c;
+  }
+
+  private logFallback(portId: number, bdf: string, len: number, why: string): void {
+    // One line per second at most: exhaustion under load would otherwise flood the log.
+    const now = Date.now();
+    if (now - this.lastFallbackLog < 1000) return;
+    this.lastFallbackLog = now;
+    this.deps.log.warn(`port ${portId}: p2pmem of ${bdf} exhausted for a ${len}-byte command (${why}); staging it in system memory`);
+  }
+}
