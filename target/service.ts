@@ -16,6 +16,7 @@
  * Runtime overrides (CLI --listen, --allow-p2pmem) change what runs, not the document.
  */
 
+import { dirname, isAbsolute, relative, resolve as resolvePath } from 'node:path';
 import { Nvmet } from './core/nvmet.js';
 import { TrType } from './core/fabrics-ops.js';
 import type { Logger } from './core/log.js';
@@ -327,8 +328,7 @@ export class NvmetService {
   async save(path?: string): Promise<string> {
     const target = path ?? this.savePath;
     if (target === undefined) throw new ServiceError(409, 'ENOENT', 'no file to save to: start nvmet-ts with --config FILE or --save FILE');
-    const doc = this.doc;
-    await saveConfigFile(target, doc);
+    await saveConfigFile(target, relocate(this.doc, this.baseDir, dirname(resolvePath(target))));
     return target;
   }
 
@@ -698,6 +698,25 @@ export class NvmetService {
 export interface PortP2pDecision extends PortDecision {
   /** Where staging happens now (the data path reports it once wired). */
   staging: string;
+}
+
+/**
+ * The document as seen from another directory: relative backing-file and topology
+ * paths are rewritten so they still name the same files (unchanged when the
+ * directory is the same, so saving next to the loaded file is byte-identical).
+ */
+export function relocate(doc: NvmetConfig, fromDir: string, toDir: string): NvmetConfig {
+  if (resolvePath(fromDir) === resolvePath(toDir)) return doc;
+  const move = (p: string): string => (isAbsolute(p) ? p : relative(toDir, resolvePath(fromDir, p)) || '.');
+  const isFile = (p: string | undefined): p is string => p !== undefined && p !== '' && p !== '(null)' && !p.startsWith('ram:');
+  return {
+    ...doc,
+    subsystems: doc.subsystems.map((s) => ({
+      ...s,
+      namespaces: s.namespaces.map((ns) => (isFile(ns.device.path) ? { ...ns, device: { ...ns.device, path: move(ns.device.path) } } : ns)),
+    })),
+    ...(doc.topology?.kind === 'file' ? { topology: { kind: 'file' as const, path: move(doc.topology.path) } } : {}),
+  };
 }
 
 function describeBacking(ns: ResolvedNamespace | undefined): string {

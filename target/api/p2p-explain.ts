@@ -144,7 +144,8 @@ export function explainClients(topo: PciTopology, policy: P2pPolicy, clientBdfs:
   const ties = usable.filter((c) => c.distance === best).map((c) => c.provider).sort();
   const chosen = ties[0]!;
   const c = usable.find((u) => u.provider === chosen)!;
-  const notes = [...new Set(c.pairs.map((p) => p.note).filter((n): n is string => n !== null))];
+  const notes = [...new Set(c.pairs.filter((p) => p.client !== p.provider).map((p) => p.note).filter((n): n is string => n !== null))];
+  if (c.pairs.some((p) => p.client === p.provider)) notes.push('the provider is itself a client');
   const tieNote = ties.length > 1 ? `; ${ties.length} providers tie (Linux picks one at random, nvmet-ts the first by BDF)` : '';
   return {
     policy,
@@ -218,6 +219,6 @@ export function decidePort(config: NvmetConfig, topo: PciTopology, policy: P2pPo
     return { ...base, provider: null, explanation: null, why: `no nvmet_ts.nvme placement for ${unplaced.join(', ')}: every namespace must be a p2pdma client` };
   }
   const explanation = explainClients(topo, policy, clients);
-  const why = allow ? explanation.summary : `allow_p2pmem=0, staging in system memory (would be ${explanation.summary})`;
+  const why = allow ? explanation.summary : `allow_p2pmem=0: staging in system memory (with it: ${explanation.chosen ?? 'no provider'})`;
   return { ...base, provider: allow ? explanation.chosen : null, explanation, why };
 }
