@@ -7,9 +7,10 @@
  *
  *   identify-bad-field  Identify Controller reports a serial number (SN) other
  *                       than the subsystem's: the id-ctrl and list rows fail.
- *   drop-completion     the completion of Get Log Page for SMART / Health
- *                       Information (LID 02h) is never sent: the host's
- *                       admin command times out and the smart-log row fails.
+ *   drop-completion     the completion of Get Log Page for Error Information
+ *                       (LID 01h) is never sent: the host's admin command
+ *                       times out and the error-log row fails. (Not the SMART
+ *                       log: Linux reads that itself at connect, for hwmon.)
  */
 
 export const FAULTS = ['identify-bad-field', 'drop-completion'] as const;
@@ -51,5 +52,5 @@ export function faultIdentifyController(page: Uint8Array): void {
 export function faultDropCompletion(sqe: Uint8Array, qid: number): boolean {
   if (active.size === 0 || !active.has('drop-completion')) return false;
   // admin Get Log Page (opcode 02h), LID = CDW10 bits 07:00 (SQE byte 40)
-  return qid === 0 && sqe[0] === 0x02 && sqe[40] === 0x02;
+  return qid === 0 && sqe[0] === 0x02 && sqe[40] === 0x01;
 }
