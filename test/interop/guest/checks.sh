@@ -87,9 +87,12 @@ wait_ns() { # nsid seconds -> device on stdout
   done
   return 1
 }
+# the controller connect-default made; a host recovering from an error (reset,
+# reconnect) gets time to come back, so one failed command does not fail the rest
 main_ctrl() {
   c="$(cat "$ST/main" 2>/dev/null)"
-  [ -n "$c" ] && [ "$(cattr "$c" state)" = live ] || fail "no live controller (connect-default failed or was lost)"
+  [ -n "$c" ] && [ -e "/sys/class/nvme/$c" ] || fail "no controller (connect-default failed or it was removed)"
+  wait_state "$c" live 30 >&2 || fail "controller $c not live ($(cattr "$c" state))"
   echo "$c"
 }
 sha() { sha256sum "$1" | cut -d' ' -f1; }
