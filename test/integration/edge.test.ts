@@ -102,6 +102,21 @@ describe('queues', () => {
   });
 });
 
+describe('Disconnect', () => {
+  test('Disconnect on an I/O queue completes, then the controller closes that connection only', async () => {
+    const { encodeDisconnect } = await import('../../src/nvme/fabrics.js');
+    const c = await setup({ queues: 2 });
+    const r = await c.submit(2, encodeDisconnect(new Uint8Array(SQE_SIZE), 0));
+    expect(r.status).toBe(0);
+    const q2 = c.ioQueues[1]!;
+    for (let i = 0; i < 200 && !q2.closed; i++) await new Promise((res) => setTimeout(res, 10));
+    expect(q2.closed).toBe(true);
+    // queue 1 and the admin queue carry on
+    await c.write(1, 0, pattern(512, 1), { qid: 1 });
+    await c.keepAlive();
+  });
+});
+
 describe('properties', () => {
   test('Property Set of a read-only property and Property Get of an unknown offset are Invalid Field', async () => {
     const c = await setup({ queues: 0 });
