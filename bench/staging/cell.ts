@@ -30,15 +30,31 @@ export interface CellResult {
   /** Set when the cell could not run; every measured field is then null. */
   readonly error: string | null;
   readonly seconds: number | null;
+  /**
+   * CPU time of the whole process (target, initiator, copy-engine worker: user + system)
+   * over the measured window, and per MB of payload: the emulator's own cost of moving
+   * the data, which machine load disturbs far less than wall-clock throughput.
+   */
+  readonly cpuSeconds: number | null;
+  readonly cpuUsPerMB: number | null;
   readonly ios: number | null;
   readonly payloadBytes: number | null;
   readonly mbps: number | null;
   readonly iops: number | null;
   readonly latencyUs: { readonly p50: number; readonly p99: number; readonly mean: number; readonly max: number } | null;
-  /** Where the data was staged: the provider BDF, "dram", or null when the data path does not say. */
+  /** Where the data was staged: the provider BDF, "dram", or "<bdf>+dram" when some I/Os fell back. */
   readonly stagedIn: string | null;
-  /** I/Os of the measured window that wanted p2pmem but were staged in system memory (null: not reported). */
+  /** Data-carrying I/Os of the measured window staged in p2pmem / in system memory on this cell's port. */
+  readonly stagedP2p: number | null;
+  readonly stagedSystem: number | null;
+  /**
+   * p2pmem cells: I/Os of the window that wanted p2pmem and were staged in system memory
+   * (no compatible provider for the port, or the provider's pool was exhausted). Null for
+   * system-memory cells, which never ask for p2pmem.
+   */
   readonly p2pmemFallbacks: number | null;
+  /** Of those, the per-command pool allocation failures (mainline's alloc_sgl fallback). */
+  readonly poolFallbacks: number | null;
   /** Bytes per payload byte by link class over the measured window (null: no DMA counters). */
   readonly perPayloadByte: ClassBytes | null;
   /** Raw counter delta per link id (both directions), for anyone re-deriving the classes. */
@@ -84,11 +100,10 @@ function base(cell: Cell, round: number) {
   };
 }
 
-/** The expected staging location for the flow model: the reported provider, else the policy's choice, else DRAM. */
-function expectedFor(target: BenchTarget, cell: Cell, stagedIn: string | null, p2pFraction: number) {
+/** The flow model's view of the cell: the port's provider for the p2pmem share of I/Os, DRAM for the rest. */
+function expectedFor(target: BenchTarget, cell: Cell, p2pFraction: number) {
   const pl = target.placement;
-  let provider: string | null = null;
-  if (cell.staging === 'p2pmem') provider = stagedIn !== null && stagedIn !== DRAM ? stagedIn : target.p2pDecision().provider;
+  const provider = cell.staging === 'p2pmem' ? target.portProvider('p2pmem').provider : null;
   const e = projectExpected(pl.parsed, cell.workload.rw, pl.nic, pl.ssd, provider, provider === null ? 0 : p2pFraction);
   return { ...projectionJson(e), rootComplexPerByte: e.rootComplexPerByte, dramPerByte: e.dramPerByte };
 }
@@ -97,18 +112,23 @@ function expectedFor(target: BenchTarget, cell: Cell, stagedIn: string | null, p
 export function failedCell(target: BenchTarget | null, cell: Cell, round: number, error: string): CellResult {
   const expected = target === null
     ? { mbps: null, limitingLink: null, limitingClass: null, limitingLabel: null, limitingShort: null, rootComplexPerByte: NaN, dramPerByte: NaN }
-    : expectedFor(target, cell, null, 1);
+    : expectedFor(target, cell, 1);
   return {
     ...base(cell, round),
     error,
     seconds: null,
+    cpuSeconds: null,
+    cpuUsPerMB: null,
     ios: null,
     payloadBytes: null,
     mbps: null,
     iops: null,
     latencyUs: null,
     stagedIn: null,
+    stagedP2p: null,
+    stagedSystem: null,
     p2pmemFallbacks: null,
+    poolFallbacks: null,
     perPayloadByte: null,
     linkBytes: null,
     projected: null,
@@ -127,46 +147,48 @@ export async function runCell(target: BenchTarget, host: BenchHost, cell: Cell, 
     pattern: cell.workload.pattern,
     rw: cell.workload.rw,
   } as const;
-  if (preset.warmupSeconds > 0) await host.perf({ ...perfBase, timeMs: preset.warmupSeconds * 1000 });
+  // Extra ratio rounds are short slices on warm connections; the matrix cell warms up first.
+  const warmup = round === 0 ? preset.warmupSeconds : 0;
+  const seconds = round === 0 ? preset.seconds : preset.ratioSliceSeconds;
+  if (warmup > 0) await host.perf({ ...perfBase, timeMs: warmup * 1000 });
 
   const c0 = target.counters();
-  const f0 = target.fallbacks(cell.staging);
-  const r: PerfResult = await host.perf({ ...perfBase, timeMs: preset.seconds * 1000 });
+  const p0 = target.portCounters(cell.staging);
+  const cpu0 = process.cpuUsage();
+  const r: PerfResult = await host.perf({ ...perfBase, timeMs: seconds * 1000 });
+  const cpu = process.cpuUsage(cpu0);
   const c1 = target.counters();
-  const f1 = target.fallbacks(cell.staging);
+  const p1 = target.portCounters(cell.staging);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 
-  const provider = target.provider(cell.staging);
-  const fallbacks = f0 !== null && f1 !== null ? f1 - f0 : null;
-  let stagedIn: string | null;
-  if (provider === undefined) stagedIn = null;
-  else if (provider === null) stagedIn = DRAM;
-  else stagedIn = fallbacks !== null && fallbacks >= r.ios && r.ios > 0 ? DRAM : provider;
-  const p2pFraction = fallbacks === null || r.ios === 0 ? 1 : Math.max(0, 1 - fallbacks / r.ios);
+  const p2p = p1.p2pAllocations - p0.p2pAllocations;
+  const sys = p1.systemAllocations - p0.systemAllocations;
+  const provider = target.portProvider(cell.staging).provider;
+  const stagedIn = p2p === 0 ? DRAM : sys === 0 ? provider : `${provider}+${DRAM}`;
+  const p2pFraction = p2p + sys === 0 ? 0 : p2p / (p2p + sys);
 
-  let perByte: ClassBytes | null = null;
-  let linkBytes: Record<string, { up: number; down: number }> | null = null;
-  let projected: ProjectionJson | null = null;
-  if (c0 !== null && c1 !== null) {
-    const delta = counterDelta(c0, c1);
-    linkBytes = delta.links as Record<string, { up: number; down: number }>;
-    perByte = perPayloadByte(bytesByClass(delta, classifyLinks(target.placement.parsed)), r.bytes);
-    const p = projectMeasured(target.placement.parsed, delta, r.bytes);
-    projected = p === null ? null : projectionJson(p);
-  }
+  const delta = counterDelta(c0, c1);
+  const perByte: ClassBytes | null = perPayloadByte(bytesByClass(delta, classifyLinks(target.placement.parsed)), r.bytes);
+  const p = projectMeasured(target.placement.parsed, delta, r.bytes);
   return {
     ...base(cell, round),
     error: null,
     seconds: r.elapsedMs / 1000,
+    cpuSeconds,
+    cpuUsPerMB: r.bytes > 0 ? (cpuSeconds * 1e6) / (r.bytes / 1e6) : null,
     ios: r.ios,
     payloadBytes: r.bytes,
     mbps: r.mbps,
     iops: r.iops,
     latencyUs: { p50: r.latencyUs.p50, p99: r.latencyUs.p99, mean: r.latencyUs.mean, max: r.latencyUs.max },
     stagedIn,
-    p2pmemFallbacks: fallbacks,
+    stagedP2p: p2p,
+    stagedSystem: sys,
+    p2pmemFallbacks: cell.staging === 'p2pmem' ? sys : null,
+    poolFallbacks: cell.staging === 'p2pmem' ? p1.poolFallbacks - p0.poolFallbacks : null,
     perPayloadByte: perByte,
-    linkBytes,
-    projected,
-    expected: expectedFor(target, cell, stagedIn, p2pFraction),
+    linkBytes: delta.links,
+    projected: p === null ? null : projectionJson(p),
+    expected: expectedFor(target, cell, p2pFraction),
   };
 }

@@ -14,6 +14,7 @@ import { Progress } from '../report/progress.js';
 import { formatNumber } from '../report/stats.js';
 import { failedCell, runCell, type CellResult } from './cell.js';
 import { connectTcpHost, type BenchHost } from './host.js';
+import { connectRdmaHost } from './rdma-host.js';
 import {
   expandMatrix, FULL, groupByTarget, isRatioCell, PRESETS, QUICK, TOPOLOGIES, TRANSPORTS, WORKLOADS,
   type Cell, type Preset, type Staging, type Transport,
@@ -31,7 +32,8 @@ workload × queue depth × queues. Quick preset by default (under 3 minutes on 2
   --preset NAME        quick | full
   --seconds S          measured seconds per cell (preset: quick ${QUICK.seconds}, full ${FULL.seconds})
   --warmup S           unmeasured warm-up per cell
-  --rounds N           rounds for the judged JBOF 128 KiB pairs (ratio = median)
+  --rounds N           rounds for the judged JBOF 128 KiB pairs (ratio = median of per-round ratios)
+  --slice S            seconds per extra ratio round (preset: quick ${QUICK.ratioSliceSeconds}, full ${FULL.ratioSliceSeconds})
   --topology LIST      comma-separated subset of ${TOPOLOGIES.join(', ')}
   --transport LIST     subset of ${TRANSPORTS.join(', ')}
   --workload LIST      subset of ${WORKLOADS.map((w) => w.name).join(', ')}
@@ -84,6 +86,7 @@ export function parseStagingArgs(argv: string[]): ParsedArgs {
       seconds: { type: 'string' },
       warmup: { type: 'string' },
       rounds: { type: 'string' },
+      slice: { type: 'string' },
       topology: { type: 'string' },
       transport: { type: 'string' },
       workload: { type: 'string' },
@@ -110,9 +113,11 @@ export function parseStagingArgs(argv: string[]): ParsedArgs {
     queues: numbers(values.queues, '--queues', 1, 8) ?? base.queues,
     seconds: positive(values.seconds, '--seconds', 600) ?? base.seconds,
     warmupSeconds: positive(values.warmup, '--warmup', 60) ?? base.warmupSeconds,
-    ratioRounds: numbers(values.rounds, '--rounds', 1, 50)?.[0] ?? base.ratioRounds,
+    ratioRounds: numbers(values.rounds, '--rounds', 1, 100)?.[0] ?? base.ratioRounds,
+    ratioSliceSeconds: positive(values.slice, '--slice', 60) ?? base.ratioSliceSeconds,
   };
   if (!(preset.seconds > 0)) throw new RangeError('--seconds must be > 0');
+  if (!(preset.ratioSliceSeconds > 0)) throw new RangeError('--slice must be > 0');
   return {
     preset,
     out: values['no-write'] ? null : (values.out ?? join(packageRoot(), 'bench', 'results')),
@@ -137,7 +142,8 @@ function errText(e: unknown): string {
 
 async function connectHost(target: BenchTarget, transport: Transport, staging: Staging, queues: number, qd: number): Promise<BenchHost> {
   if (transport === 'tcp') return connectTcpHost(target, staging, queues, Math.max(64, qd * 2));
-  throw new Error('the simulated RDMA transport is not available in this build');
+  if (!target.hasTransport('rdma')) throw new Error('the target has no simulated RDMA transport (the p2pmem data path registers it)');
+  return connectRdmaHost(target, staging, queues, Math.max(64, qd * 2));
 }
 
 interface GroupOutcome {
@@ -161,13 +167,14 @@ async function runGroup(cells: readonly Cell[], preset: Preset, progress: Progre
     }
   }
   const plan = [...cells.map((cell) => ({ cell, round: 0 })), ...extra];
-  const cellMs = (preset.warmupSeconds + preset.seconds) * 1000 + CELL_SLACK_MS;
+  const cellMs = (preset.warmupSeconds + Math.max(preset.seconds, preset.ratioSliceSeconds)) * 1000 + CELL_SLACK_MS;
 
   let target: BenchTarget | null = null;
   const hosts = new Map<Staging, BenchHost>();
   let fatal: string | null = null;
   try {
     target = await withTimeout(BenchTarget.start({ placement: loadPlacement(first.topology), trtype: first.transport, nsBytes: NS_BYTES }), 20_000, 'target start');
+    notes.push(`Target copy engine: ${target.engineWorkers} worker thread(s); copies under ${target.inlineThreshold / 1024} KiB (and TCP socket copies) run inline on the main thread.`);
     const maxQueues = Math.max(...cells.map((c) => c.queues));
     const maxQd = Math.max(...cells.map((c) => c.qd));
     for (const s of new Set(cells.map((c) => c.staging))) {
@@ -183,9 +190,8 @@ async function runGroup(cells: readonly Cell[], preset: Preset, progress: Progre
         `${s} warm-up`,
       );
     }
-    if (!target.dataPathWired) notes.push('no p2pmem data path wired into the target: no DMA counters, fallbacks or staging location (link columns empty, model from the flow model)');
-    const d = target.p2pDecision();
-    notes.push(`${first.topology}: the p2pmem port's policy choice is ${d.provider ?? 'none (system memory)'} — ${d.why}`);
+    const d = target.portProvider('p2pmem');
+    notes.push(`${first.topology}: the allow_p2pmem port stages in ${d.provider ?? 'system memory'} — ${d.reason}`);
   } catch (e) {
     fatal = `${first.topology}/${first.transport}: ${errText(e)}`;
   }

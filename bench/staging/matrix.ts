@@ -67,10 +67,13 @@ export interface Preset {
   readonly warmupSeconds: number;
   /**
    * Rounds for the configurations whose staging ratio is judged (JBOF, 128 KiB),
-   * the matrix cell itself being the first: each further round measures both
-   * stagings again, ABBA-ordered, and the ratio is the median of per-round ratios.
+   * the matrix cell itself being the first: each further round is a short slice
+   * (`ratioSliceSeconds`, no warm-up: both connections are warm) of each staging,
+   * ABBA-ordered, so both stagings sample the same machine conditions; the ratio is
+   * the median of per-round ratios.
    */
   readonly ratioRounds: number;
+  readonly ratioSliceSeconds: number;
 }
 
 /**
@@ -89,7 +92,8 @@ export const QUICK: Preset = {
   queues: [1],
   seconds: 1,
   warmupSeconds: 0.25,
-  ratioRounds: 3,
+  ratioRounds: 9,
+  ratioSliceSeconds: 0.3,
 };
 
 /** Full: the whole matrix, 2 s per cell. */
@@ -103,7 +107,8 @@ export const FULL: Preset = {
   queues: QUEUE_COUNTS,
   seconds: 2,
   warmupSeconds: 0.5,
-  ratioRounds: 5,
+  ratioRounds: 21,
+  ratioSliceSeconds: 0.5,
 };
 
 export const PRESETS: Readonly<Record<string, Preset>> = { quick: QUICK, full: FULL };
@@ -155,4 +160,10 @@ export function groupByTarget(cells: readonly Cell[]): Cell[][] {
 /** Whether a configuration's staging ratio is one the issue judges (JBOF, 128 KiB). */
 export function isRatioCell(c: Pick<Cell, 'topology' | 'workload'>): boolean {
   return c.topology === 'jbof' && c.workload.bs === 128 * KiB;
+}
+
+/** Measured + warm-up seconds a preset plans (target start-up, connects and group warm-ups come on top). */
+export function plannedSeconds(p: Preset): number {
+  const cells = expandMatrix(p);
+  return cells.length * (p.warmupSeconds + p.seconds) + (p.ratioRounds - 1) * cells.filter(isRatioCell).length * p.ratioSliceSeconds;
 }

@@ -40,6 +40,12 @@ export interface Comparison {
   /** Median over rounds of (p2pmem MB/s ÷ system MB/s) of the same round. */
   readonly ratio: number | null;
   readonly roundRatios: readonly number[];
+  /**
+   * Median over rounds of (system CPU µs per MB ÷ p2pmem CPU µs per MB): p2pmem's
+   * payload per CPU-second relative to system memory's — the emulator's cost ratio,
+   * robust to other load on the machine. > 1: p2pmem staging is cheaper.
+   */
+  readonly cpuRatio: number | null;
 }
 
 export type CheckStatus = 'pass' | 'fail' | 'not measured';
@@ -57,7 +63,7 @@ export interface StagingReport {
   readonly run: RunInfo;
   /** Every measured cell, every round, in run order. */
   readonly cells: readonly CellResult[];
-  /** Per cell id, the round shown in tables and charts (the median-throughput round). */
+  /** Per cell id, the round shown in tables and charts (round 0: the matrix cell). */
   readonly representative: readonly CellResult[];
   readonly comparisons: readonly Comparison[];
   readonly checks: readonly Check[];
@@ -66,23 +72,14 @@ export interface StagingReport {
 /** The threshold issue 7 sets for the emulator's own cost of p2pmem staging at 128 KiB. */
 export const RATIO_GOAL = 0.9;
 
+/** The matrix cell (round 0, full warm-up and duration) of each id; extra rounds only feed the ratios. */
 function pickRepresentative(cells: readonly CellResult[]): CellResult[] {
-  const byId = new Map<string, CellResult[]>();
-  for (const c of cells) {
-    const l = byId.get(c.id);
-    if (l) l.push(c);
-    else byId.set(c.id, [c]);
-  }
+  const seen = new Set<string>();
   const out: CellResult[] = [];
-  for (const rounds of byId.values()) {
-    const ok = rounds.filter((c) => c.error === null && c.mbps !== null);
-    if (ok.length === 0) {
-      out.push(rounds[0]!);
-      continue;
-    }
-    const sorted = [...ok].sort((a, b) => a.mbps! - b.mbps!);
-    // Lower median for even counts: a real round, not an average of two.
-    out.push(sorted[(sorted.length - 1) >> 1]!);
+  for (const c of cells) {
+    if (c.round !== 0 || seen.has(c.id)) continue;
+    seen.add(c.id);
+    out.push(c);
   }
   return out;
 }
@@ -103,6 +100,7 @@ export function compare(cells: readonly CellResult[]): Comparison[] {
     const l = byKey.get(key)!;
     const first = l[0]!;
     const ratios: number[] = [];
+    const cpuRatios: number[] = [];
     const sys: number[] = [];
     const p2p: number[] = [];
     const rounds = new Set(l.map((c) => c.round));
@@ -113,6 +111,8 @@ export function compare(cells: readonly CellResult[]): Comparison[] {
       if (p?.mbps != null) p2p.push(p.mbps);
       const q = ratio(p?.mbps, s?.mbps);
       if (q !== null) ratios.push(q);
+      const cq = ratio(s?.cpuUsPerMB, p?.cpuUsPerMB);
+      if (cq !== null) cpuRatios.push(cq);
     }
     return {
       configKey: key,
@@ -127,6 +127,7 @@ export function compare(cells: readonly CellResult[]): Comparison[] {
       p2pmemMbps: p2p.length ? median(p2p) : null,
       ratio: ratios.length ? median(ratios) : null,
       roundRatios: ratios,
+      cpuRatio: cpuRatios.length ? median(cpuRatios) : null,
     };
   });
 }
@@ -182,7 +183,7 @@ export function runChecks(rep: readonly CellResult[], comparisons: readonly Comp
     status: withRatio.length === 0 ? 'not measured' : withRatio.every((k) => k.ratio! >= RATIO_GOAL) ? 'pass' : 'fail',
     detail: withRatio.length === 0
       ? 'no 128 KiB JBOF pair measured'
-      : withRatio.map((k) => `${k.transport} ${k.workload} QD${k.qd}×${k.queues}: ${formatNumber(k.ratio!, 3)} (${k.rounds} round${k.rounds === 1 ? '' : 's'})`).join('; '),
+      : withRatio.map((k) => `${k.transport} ${k.workload} QD${k.qd}×${k.queues}: ${formatNumber(k.ratio!, 3)} (${k.rounds} round${k.rounds === 1 ? '' : 's'}; per CPU-second ${formatNumber(k.cpuRatio, 3)})`).join('; '),
   });
   return checks;
 }
@@ -206,6 +207,7 @@ const COLUMNS: Column[] = [
   { header: 'IOPS', align: 'right' },
   { header: 'p50 µs', align: 'right' },
   { header: 'p99 µs', align: 'right' },
+  { header: 'CPU µs/MB', align: 'right' },
   { header: 'NIC', align: 'right' },
   { header: 'SSD', align: 'right' },
   { header: 'uplink', align: 'right' },
@@ -235,6 +237,7 @@ function rows(report: StagingReport): string[][] {
       f(c.iops, 4),
       f(c.latencyUs?.p50),
       f(c.latencyUs?.p99),
+      f(c.cpuUsPerMB),
       f(pb?.nic),
       f(pb?.ssd),
       f(pb?.uplink),
@@ -332,6 +335,7 @@ function comparisonTable(report: StagingReport): string {
     { header: 'p2pmem MB/s', align: 'right' },
     { header: 'p2pmem ÷ system', align: 'right' },
     { header: 'per-round ratios', align: 'right' },
+    { header: 'per CPU-second', align: 'right' },
   ];
   return markdownTable(cols, judged.map((k) => [
     k.transport,
@@ -341,7 +345,8 @@ function comparisonTable(report: StagingReport): string {
     formatNumber(k.systemMbps, 4),
     formatNumber(k.p2pmemMbps, 4),
     formatNumber(k.ratio, 3),
-    k.roundRatios.map((r) => formatNumber(r, 3)).join(', '),
+    k.roundRatios.map((r) => formatNumber(r, 2)).join(' '),
+    formatNumber(k.cpuRatio, 3),
   ]));
 }
 
@@ -358,7 +363,7 @@ export function renderMarkdown(report: StagingReport, charts: ChartPaths): strin
     '',
     `Command: \`${r.command}\` — started ${r.startedAt}, took ${formatDuration(r.durationMs)}.`,
     `Machine: ${describeMachine(r.machine)}${r.load ? `; load average ${r.load.start.map((x) => x.toFixed(2)).join('/')} at start, ${r.load.end.map((x) => x.toFixed(2)).join('/')} at end` : ''}.`,
-    `Each cell: ${formatNumber(r.preset.warmupSeconds)} s warm-up, ${formatNumber(r.preset.seconds)} s measured; JBOF 128 KiB pairs: ${r.preset.ratioRounds} rounds (ABBA order), ratio = median of per-round ratios.`,
+    `Each cell: ${formatNumber(r.preset.warmupSeconds)} s warm-up, ${formatNumber(r.preset.seconds)} s measured. JBOF 128 KiB pairs: the matrix cell plus ${r.preset.ratioRounds - 1} interleaved ${formatNumber(r.preset.ratioSliceSeconds)} s slices per staging (ABBA order); ratio = median of per-round ratios. "per CPU-second": the same comparison on payload per CPU-second of the whole process (target + initiator + copy worker), which other load on the machine disturbs far less.`,
     '',
     ...r.notes.map((n) => `> ${n}`),
     ...(r.notes.length ? [''] : []),

@@ -4,7 +4,7 @@ import type { DmaCounters } from '../../src/copy/link-accounting.js';
 import { LinkAccounting } from '../../src/copy/link-accounting.js';
 import { topologyRouter } from '../../src/copy/route.js';
 import { bytesByClass, classifyLinks, counterDelta, perPayloadByte } from '../../bench/staging/link-classes.js';
-import { expandMatrix, FULL, groupByTarget, isRatioCell, QUICK, TOPOLOGIES } from '../../bench/staging/matrix.js';
+import { expandMatrix, FULL, groupByTarget, isRatioCell, plannedSeconds, QUICK, TOPOLOGIES } from '../../bench/staging/matrix.js';
 import { ioTransfers, projectExpected, projectMeasured } from '../../bench/staging/projection.js';
 import { loadPlacement } from '../../bench/staging/topologies.js';
 
@@ -40,8 +40,8 @@ describe('matrix', () => {
     expect(new Set(cells.map((c) => c.transport))).toEqual(new Set(['tcp', 'rdma']));
     expect(cells.filter(isRatioCell).length).toBeGreaterThanOrEqual(4);
     // Budget: cells × (warm-up + measured) stays well inside the 3-minute goal.
-    const secs = cells.length * (QUICK.seconds + QUICK.warmupSeconds) + (QUICK.ratioRounds - 1) * cells.filter(isRatioCell).length * (QUICK.seconds + QUICK.warmupSeconds);
-    expect(secs).toBeLessThan(130);
+    expect(plannedSeconds(QUICK)).toBeLessThan(120);
+    expect(plannedSeconds(QUICK)).toBeCloseTo(64 * 1.25 + 8 * 8 * 0.3, 6);
   });
 
   it('groups share one target per topology and transport', () => {

@@ -28,10 +28,13 @@ function cell(c: Cell, mbps: number, o: { round?: number; pb?: ClassBytes | null
   return {
     id: c.id, configKey: c.configKey, topology: c.topology, staging: c.staging, transport: c.transport, workload: c.workload.name,
     rw: c.workload.rw, pattern: c.workload.pattern, bs: c.workload.bs, qd: c.qd, queues: c.queues, round: o.round ?? 0,
-    error: null, seconds: 1, ios: 1000, payloadBytes: 1000 * c.workload.bs, mbps, iops: (mbps * 1e6) / c.workload.bs,
+    error: null, seconds: 1, cpuSeconds: 1, cpuUsPerMB: 1e6 / mbps, ios: 1000, payloadBytes: 1000 * c.workload.bs, mbps, iops: (mbps * 1e6) / c.workload.bs,
     latencyUs: { p50: 100, p99: 400, mean: 120, max: 900 },
     stagedIn: c.staging === 'system' ? 'dram' : '0000:04:00.0',
-    p2pmemFallbacks: c.staging === 'p2pmem' ? (o.fallbacks ?? 0) : 0,
+    stagedP2p: c.staging === 'p2pmem' ? 1000 - (o.fallbacks ?? 0) : 0,
+    stagedSystem: c.staging === 'p2pmem' ? (o.fallbacks ?? 0) : 1000,
+    p2pmemFallbacks: c.staging === 'p2pmem' ? (o.fallbacks ?? 0) : null,
+    poolFallbacks: c.staging === 'p2pmem' ? 0 : null,
     perPayloadByte: o.pb === undefined ? perByte(c.staging) : o.pb,
     linkBytes: {},
     projected: o.pb === null ? null : proj,
@@ -43,6 +46,13 @@ const cells = expandMatrix(QUICK);
 const good = (): CellResult[] => cells.map((c) => cell(c, c.staging === 'system' ? 1000 : 980));
 
 describe('compare', () => {
+  it('representative cells are the round-0 matrix cells', () => {
+    const pair = cells.filter((c) => c.configKey === 'jbof/tcp/seqread-128k/qd32/q1');
+    const r = buildReport([cell(pair[0]!, 1), cell(pair[1]!, 2), cell(pair[0]!, 3, { round: 1 }), cell(pair[1]!, 4, { round: 1 })], run);
+    expect(r.representative.map((c) => c.mbps)).toEqual([1, 2]);
+    expect(r.cells).toHaveLength(4);
+  });
+
   it('ratio is the median of per-round ratios of the same round', () => {
     const pair = cells.filter((c) => c.configKey === 'jbof/tcp/seqread-128k/qd32/q1');
     const [s, p] = [pair.find((c) => c.staging === 'system')!, pair.find((c) => c.staging === 'p2pmem')!];
@@ -57,6 +67,8 @@ describe('compare', () => {
     expect(k!.ratio).toBe(0.95);
     expect(k!.systemMbps).toBe(1000);
     expect(k!.p2pmemMbps).toBe(950);
+    // cpuUsPerMB = 1e6 / mbps in these cells, so the CPU ratio equals the throughput ratio.
+    expect(k!.cpuRatio).toBeCloseTo(0.95, 9);
   });
 
   it('a pair with a failed side has no ratio', () => {
