@@ -35,6 +35,7 @@ export const TCP_LOOPBACK_USAGE = `Usage: node dist/bench/run.js tcp [options]
   --ns-mib N      RAM namespace size, MiB (default 256)
   --hdgst         header digests on
   --ddgst         data digests on
+  --sqflow-off    disable SQ flow control at Connect (reads end on C2HData SUCCESS)
   --json          print only the JSON result`;
 
 const SUBNQN = 'nqn.2024-01.io.nvmet-ts:bench';
@@ -208,6 +209,8 @@ interface BenchConfig {
   nsBytes: number;
   hdgst: boolean;
   ddgst: boolean;
+  /** Connect with SQ flow control disabled: reads complete on C2HData SUCCESS, no CapsuleResp. */
+  sqflowOff: boolean;
 }
 
 const CELLS = ['raw-stream-128k', 'seq-write-128k', 'seq-read-128k', 'rand-read-4k'] as const;
@@ -286,6 +289,7 @@ async function runMode(mode: Mode, cfg: BenchConfig, log: (s: string) => void): 
       queueDepth: cfg.qd,
       hdgst: cfg.hdgst,
       ddgst: cfg.ddgst,
+      disableSqFlow: cfg.sqflowOff,
     });
     try {
       const base = { nsid: 1, qd: cfg.qd, timeMs: ms, warmupMs: warmMs };
@@ -383,6 +387,7 @@ export async function tcpLoopbackBench(argv: string[]): Promise<number> {
       'ns-mib': { type: 'string', default: '256' },
       hdgst: { type: 'boolean', default: false },
       ddgst: { type: 'boolean', default: false },
+      'sqflow-off': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -400,6 +405,7 @@ export async function tcpLoopbackBench(argv: string[]): Promise<number> {
     nsBytes: Math.max(16, Math.min(4096, Math.floor(Number(values['ns-mib'])))) * 1024 * 1024,
     hdgst: values.hdgst,
     ddgst: values.ddgst,
+    sqflowOff: values['sqflow-off'],
   };
   if (![cfg.seconds, cfg.warmup, cfg.rounds, cfg.qd, cfg.nsBytes].every(Number.isFinite)) {
     console.error(`bad numeric option\n\n${TCP_LOOPBACK_USAGE}`);
