@@ -114,8 +114,13 @@ export class RdmaQueue implements TransportQueue {
     return this.cmds.size;
   }
 
+  /** The RNIC owning the wire side of RDMA transfers ('' when the port has none: copies are not accounted). */
   private get nic(): string {
-    return this.mover.nicOf(this.port.portId) ?? 'dram';
+    return this.mover.nicOf(this.port.portId) ?? '';
+  }
+
+  private dma(descs: DmaDescriptor[]): Promise<void> {
+    return this.nic === '' ? plainMover.dma(descs) : this.mover.dma(descs);
   }
 
   // ------------------------------------------------------------------ receive
@@ -207,7 +212,7 @@ export class RdmaQueue implements TransportQueue {
     const req = cmd.req!;
     cmd.state = CmdState.Fetching;
     cmd.dmaBusy = true;
-    this.mover.dma([{ src, dst: this.mover.regionOf(req.data!), length: req.transferLen }]).then(
+    this.dma([{ src, dst: this.mover.regionOf(req.data!), length: req.transferLen }]).then(
       () => {
         cmd.dmaBusy = false;
         if (this.closed) this.release(cmd);
@@ -255,7 +260,7 @@ export class RdmaQueue implements TransportQueue {
       cmd.state = CmdState.Returning;
       cmd.dmaBusy = true;
       const dst: MemoryRegion = { memory: remote.memory, offset: remote.offset, length: remote.length, owner: this.nic };
-      this.mover.dma([{ src: this.mover.regionOf(req.data), dst, length: req.transferLen }]).then(
+      this.dma([{ src: this.mover.regionOf(req.data), dst, length: req.transferLen }]).then(
         () => this.respond(cmd, 0),
         (e: unknown) => {
           this.log.error(`rdma ${this.peer}: RDMA WRITE for cid ${req.cid} failed: ${String(e)}`);
