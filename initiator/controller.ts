@@ -243,9 +243,10 @@ export class Controller {
       const mpsmin = 4096 * 2 ** decodeCap(this.cap).mpsmin;
       this.maxTransferBytes = mdtsBytes(this.identity.mdts, mpsmin);
     }
+    // The target's KATO timer runs from the admin Connect: keep it fed while I/O queues come up.
+    if (this.kato > 0) this.startKeepAlive();
     const want = o.queues ?? 1;
     if (want > 0) await this.createIoQueues(want);
-    if (this.kato > 0) this.startKeepAlive();
     if (o.onAsyncEvent !== undefined) await this.armAsyncEvents();
   }
 
