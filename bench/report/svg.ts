@@ -83,16 +83,19 @@ export function barChartSvg(spec: BarChartSpec): string {
   // Labels are rotated 40°: their vertical extent is about sin(40°) × text width.
   const labelH = Math.ceil(Math.min(longest, 48) * 6.2 * 0.65) + 16;
   // Wide enough for the title, subtitle and legend as well as the bars (character widths estimated).
-  const legendW = series.reduce((w, s) => w + legendItemWidth(s.name), 0);
-  const textW = Math.max(spec.title.length * 9, (spec.subtitle?.length ?? 0) * 6.6, legendW + 40);
+  const refs = spec.referenceLines ?? [];
+  const legendW = [...series.map((s) => s.name), ...refs.map((r) => r.label)].reduce((w, n) => w + legendItemWidth(n), 0);
+  const textW = Math.max(spec.title.length * 10, (spec.subtitle?.length ?? 0) * 6.8, legendW + 40);
   const plotW = Math.max(260, categories.length * groupW, Math.ceil(textW) - left - right + 72);
   const width = left + plotW + right;
+  // Groups spread over the plot when the text made it wider than the bars need.
+  const slotW = categories.length > 0 ? plotW / categories.length : plotW;
   const height = top + plotH + labelH + 8;
 
   let max = 0;
   for (const s of series) for (const v of s.values) if (v !== null && Number.isFinite(v) && v > max) max = v;
   // Head room above a reference line so its label does not sit on the plot's top edge.
-  for (const r of spec.referenceLines ?? []) if (r.value * 1.15 > max) max = r.value * 1.15;
+  for (const r of refs) if (r.value * 1.15 > max) max = r.value * 1.15;
   const ticks = niceTicks(max);
   const yMax = ticks[ticks.length - 1]!;
   const y = (v: number): number => top + plotH - (Math.max(0, Math.min(v, yMax)) / yMax) * plotH;
@@ -104,9 +107,15 @@ export function barChartSvg(spec: BarChartSpec): string {
   out.push(`<text x="${left}" y="24" ${FONT} font-size="16" font-weight="600" fill="#111">${escapeXml(spec.title)}</text>`);
   if (spec.subtitle) out.push(`<text x="${left}" y="44" ${FONT} font-size="12" fill="#555">${escapeXml(spec.subtitle)}</text>`);
 
-  // Legend, right-aligned on the title line's row below.
+  // Legend above the plot, right-aligned: series swatches, then reference lines as dashed strokes.
   let lx = width - right;
   const legendY = top - 16;
+  for (let i = refs.length - 1; i >= 0; i--) {
+    const r = refs[i]!;
+    lx -= legendItemWidth(r.label);
+    out.push(`<line x1="${lx}" y1="${legendY - 4}" x2="${lx + 12}" y2="${legendY - 4}" stroke="#c0392b" stroke-width="1.5" stroke-dasharray="4 2"/>`);
+    out.push(`<text x="${lx + 16}" y="${legendY}" ${FONT} font-size="12" fill="#c0392b">${escapeXml(r.label)}</text>`);
+  }
   for (let i = series.length - 1; i >= 0; i--) {
     const s = series[i]!;
     lx -= legendItemWidth(s.name);
@@ -127,7 +136,7 @@ export function barChartSvg(spec: BarChartSpec): string {
 
   // Bars.
   categories.forEach((cat, ci) => {
-    const gx = left + ci * groupW + groupGap / 2;
+    const gx = left + ci * slotW + (slotW - series.length * barW) / 2;
     series.forEach((s, si) => {
       const v = s.values[ci]!;
       const x = gx + si * barW;
@@ -147,11 +156,10 @@ export function barChartSvg(spec: BarChartSpec): string {
     out.push(`<text x="${cx}" y="${cy}" ${FONT} font-size="11" fill="#333" text-anchor="end" transform="rotate(-40 ${cx} ${cy})">${escapeXml(cat)}</text>`);
   });
 
-  // Reference lines on top of the bars.
-  for (const r of spec.referenceLines ?? []) {
+  // Reference lines on top of the bars (labelled in the legend).
+  for (const r of refs) {
     const ry = y(r.value).toFixed(1);
-    out.push(`<line x1="${left}" y1="${ry}" x2="${left + plotW}" y2="${ry}" stroke="#c0392b" stroke-width="1" stroke-dasharray="5 3"/>`);
-    out.push(`<text x="${left + 4}" y="${(y(r.value) - 4).toFixed(1)}" ${FONT} font-size="11" fill="#c0392b">${escapeXml(r.label)}</text>`);
+    out.push(`<line x1="${left}" y1="${ry}" x2="${left + plotW}" y2="${ry}" stroke="#c0392b" stroke-width="1" stroke-dasharray="5 3"><title>${escapeXml(r.label)}</title></line>`);
   }
   out.push('</svg>');
   return `${out.join('\n')}\n`;

@@ -151,7 +151,7 @@ describe('renderings', () => {
 
   it('charts: one bar per configuration and staging, RC chart with the 2 B/B line', () => {
     const { throughput, rootComplex } = renderCharts(r);
-    const bars = (svg: string): number => (svg.match(/<title>/g) ?? []).length;
+    const bars = (svg: string): number => (svg.match(/<rect[^>]*><title>/g) ?? []).length;
     expect(bars(throughput)).toBe(cells.length);
     expect(bars(rootComplex)).toBe(cells.length);
     expect(rootComplex).toContain('2 B/B');
