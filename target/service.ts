@@ -48,6 +48,7 @@ import type { PciTopology } from '../src/pci/topology.js';
 import { DEFAULT_POLICY, type P2pPolicy } from '../src/p2pdma/policy.js';
 import type { DmaCounters } from '../src/copy/link-accounting.js';
 import { decidePort, providersOf, type PortDecision } from './api/p2p-explain.js';
+import { P2pDataPath, type DataPathState, type NamespaceP2pState } from './p2p/data-path.js';
 
 // ---------------------------------------------------------------- errors
 
@@ -138,6 +139,12 @@ export interface ServiceOptions {
   policy?: P2pPolicy;
   /** Where `save()` writes by default (CLI --save, else --config). */
   savePath?: string;
+  /**
+   * The p2pmem data path (target/p2p): staging in p2pmem or system memory, SSD models,
+   * DMA accounting, the simulated RDMA transport. Default on; `false` runs the plain
+   * core (staging in pooled system memory, no PCIe accounting).
+   */
+  dataPath?: boolean | { workers?: number };
 }
 
 /** What reconcile may do to objects in use: refuse like configfs (EBUSY), or tear down and rebuild. */
@@ -183,7 +190,7 @@ function subsysIdentity(s: ResolvedSubsystem): string {
 
 /** What a core Namespace is built from. */
 function nsIdentity(n: ResolvedNamespace): string {
-  return key([n.backing, n.blockSize, n.uuid, n.nguid]);
+  return key([n.backing, n.blockSize, n.uuid, n.nguid, n.nvme ?? null]);
 }
 
 function isZeroNguid(s: string): boolean {
@@ -209,6 +216,8 @@ export class NvmetService {
   private readonly listenFor = new Map<number, string>();
   private lock: Promise<unknown> = Promise.resolve();
   private dataPath: DataPathHooks = {};
+  /** The p2pmem data path, when on. */
+  readonly dp: P2pDataPath | null = null;
   /** I/O counts of namespaces that no longer exist (so counters never go down). */
   private readonly retired: Record<'read' | 'write', IoTotals> = { read: { commands: 0, bytes: 0 }, write: { commands: 0, bytes: 0 } };
   private stopped = false;
@@ -225,6 +234,11 @@ export class NvmetService {
     const t = this.topologyFor(opts.config);
     this.topo = t.topology;
     this.topoSource = t.source;
+    if (opts.dataPath !== false) {
+      const workers = typeof opts.dataPath === 'object' ? opts.dataPath.workers : undefined;
+      this.dp = new P2pDataPath({ nvmet: this.nvmet, topology: this.topo, policy: this.policy, logger: opts.logger, ...(workers !== undefined ? { workers } : {}) });
+      this.dataPath = this.dp.serviceHooks();
+    }
   }
 
   /** Build everything the configuration describes and enable its ports. */
@@ -242,6 +256,7 @@ export class NvmetService {
       svc.doc = opts.config;
     } catch (e) {
       await svc.nvmet.shutdown();
+      await svc.dp?.close();
       throw e;
     }
     return svc;
@@ -300,6 +315,9 @@ export class NvmetService {
       if (this.stopped) throw new ServiceError(503, 'ESHUTDOWN', 'the target is shutting down');
       const { config: next, result } = build(this.doc);
       const prev = this.doc;
+      if (this.dp !== null && key(next.topology ?? null) !== key(prev.topology ?? null)) {
+        throw new ServiceError(409, 'EBUSY', 'topology: the PCIe topology cannot change while the target runs (the p2pmem data path is built on it); restart with the new configuration');
+      }
       const topo = this.topologyFor(next);
       const target = resolveConfig(next, this.baseDir);
       // Refusals come before any change, so they need no rollback.
@@ -343,6 +361,7 @@ export class NvmetService {
     this.stopped = true;
     await this.lock.catch(() => undefined);
     await this.nvmet.shutdown();
+    await this.dp?.close();
   }
 
   // ------------------------------------------------------------ data path hooks and counters
@@ -389,13 +408,42 @@ export class NvmetService {
   portP2p(portid: number): PortP2pDecision {
     const d = decidePort(this.doc, this.topo, this.policy, portid, this.opts.allowP2pmem === true);
     if (d === undefined) throw new ServiceError(404, 'ENOENT', `port ${portid} does not exist`);
-    const inUse = this.dataPath.portProvider?.(portid);
-    return { ...d, staging: inUse ? `p2pmem ${inUse}` : 'system memory' };
+    const st = this.dp?.portState(portid);
+    if (st === undefined || !st.enabled) {
+      const inUse = this.dataPath.portProvider?.(portid);
+      return { ...d, staging: inUse ? `p2pmem ${inUse}` : 'system memory', live: null };
+    }
+    // What the data path actually bound when the port was enabled.
+    return {
+      ...d,
+      nic: st.nic,
+      allowP2pmem: st.allowP2pmem,
+      clients: [...st.clients],
+      provider: st.provider,
+      why: st.reason,
+      staging: st.p2pmemInUse ? `p2pmem ${st.provider}` : 'system memory',
+      live: {
+        p2p_allocations: st.p2pAllocations,
+        system_allocations: st.systemAllocations,
+        fallbacks: st.fallbacks,
+        namespaces: [...st.namespaces],
+      },
+    };
+  }
+
+  /** The data path's whole state (ports, providers, DMA counters), when it is on. */
+  dataPathState(): DataPathState | null {
+    return this.dp?.state() ?? null;
   }
 
   /** Providers with their current free space (from the data path, else the full size). */
-  providers(): (ReturnType<typeof providersOf>[number] & { available: number })[] {
-    return providersOf(this.topo).map((p) => ({ ...p, available: this.dataPath.providerAvailable?.(p.bdf) ?? p.size }));
+  providers(): ProviderView[] {
+    return providersOf(this.topo).map((p) => {
+      const st = this.dp?.providerState(p.bdf);
+      const view: ProviderView = { ...p, available: st?.available ?? this.dataPath.providerAvailable?.(p.bdf) ?? p.size };
+      if (st) Object.assign(view, { outstanding: st.outstanding, largest_free: st.largestFree, allocations: st.allocations, fallbacks: st.fallbacks });
+      return view;
+    });
   }
 
   // ------------------------------------------------------------ live views
@@ -423,7 +471,7 @@ export class NvmetService {
       for (const nqn of p.subsystems) lines.push(`  -> ${nqn}`);
       const d = this.portP2p(p.portid);
       lines.push(`  p2pmem: ${d.allowP2pmem ? (d.provider ?? 'none') : 'off'} — ${d.why}`);
-      lines.push(`  staging: ${d.staging}${d.allowP2pmem && !this.dataPath.portProvider ? ' (p2pmem data path not wired yet)' : ''}`);
+      lines.push(`  staging: ${d.staging}${this.dp === null ? ' (data path off)' : ''}`);
     }
     for (const s of this.nvmet.subsystems) {
       const res = this.appliedSubs.get(s.nqn);
@@ -466,7 +514,9 @@ export class NvmetService {
 
   private portIdentity(p: ResolvedPort): string {
     const a = this.effectiveAddr(p);
-    return key([p.trtype, p.adrfam, a.traddr, a.trsvcid, p.treq, p.inlineDataSize]);
+    // With the data path, NIC and allow_p2pmem are bound at port enable (EBUSY while enabled): re-bind on change.
+    const p2p = this.dp !== null ? [p.nic ?? null, this.opts.allowP2pmem === true || p.allowP2pmem] : [];
+    return key([p.trtype, p.adrfam, a.traddr, a.trsvcid, p.treq, p.inlineDataSize, ...p2p]);
   }
 
   /** configfs refusals, checked before anything changes. */
@@ -566,9 +616,11 @@ export class NvmetService {
       applied.namespaces.push(rec);
       return;
     }
+    const spec = backendOf(ns);
+    const backend = this.dp !== null ? this.dp.backendFor(spec, { nvme: ns.nvme ?? null, p2pmem: ns.p2pmem }) : spec;
     const n = sub.addNamespace({
       nsid: ns.nsid,
-      backend: backendOf(ns),
+      backend,
       blockSize: ns.blockSize,
       uuid: ns.uuid,
       ...(isZeroNguid(ns.nguid) ? {} : { nguid: ns.nguid }),
@@ -603,7 +655,9 @@ export class NvmetService {
     const want = new Map(ts.namespaces.map((n) => [n.nsid, n]));
     for (const an of [...applied.namespaces]) {
       const tn = want.get(an.nsid);
-      if (tn === undefined || nsIdentity(tn) !== nsIdentity(an)) await this.removeNamespaceLive(sub, applied, an.nsid);
+      // p2pmem of a namespace that stays enabled can only change by rebuilding it (state imports; the API refuses with EBUSY first).
+      const p2pBusy = tn !== undefined && an.enabled && tn.enabled && key(an.p2pmem) !== key(tn.p2pmem);
+      if (tn === undefined || nsIdentity(tn) !== nsIdentity(an) || p2pBusy) await this.removeNamespaceLive(sub, applied, an.nsid);
     }
     for (const tn of ts.namespaces) {
       const an = applied.namespaces.find((n) => n.nsid === tn.nsid);
@@ -612,10 +666,19 @@ export class NvmetService {
         continue;
       }
       const n = sub.getNamespace(tn.nsid);
-      if (n !== undefined && an.enabled !== tn.enabled) {
-        if (tn.enabled) await n.enable();
-        else await n.disable();
-        this.logger.info(`${sub.nqn} namespace ${tn.nsid} ${tn.enabled ? 'enabled' : 'disabled'}`);
+      if (n !== undefined && an.enabled && !tn.enabled) {
+        await n.disable();
+        an.enabled = false;
+        this.logger.info(`${sub.nqn} namespace ${tn.nsid} disabled`);
+      }
+      if (n !== undefined && key(an.p2pmem) !== key(tn.p2pmem)) {
+        this.dp?.setNamespaceP2pmem(n, tn.p2pmem);
+        an.p2pmem = tn.p2pmem;
+      }
+      if (n !== undefined && !an.enabled && tn.enabled) {
+        await n.enable();
+        an.enabled = true;
+        this.logger.info(`${sub.nqn} namespace ${tn.nsid} enabled`);
       }
       Object.assign(an, tn);
     }
@@ -654,6 +717,7 @@ export class NvmetService {
       this.logger.warn(`port ${tp.portid}: no ${tp.trtype} transport in nvmet-ts; the port stays disabled`);
       return;
     }
+    this.dp?.configurePort(tp.portid, { nic: tp.nic, allowP2pmem: this.opts.allowP2pmem === true || tp.allowP2pmem });
     await port.enable();
   }
 
@@ -696,9 +760,25 @@ export class NvmetService {
 }
 
 export interface PortP2pDecision extends PortDecision {
-  /** Where staging happens now (the data path reports it once wired). */
+  /** Where staging happens now. */
   staging: string;
+  /** The data path's binding and counters while the port is enabled (null without the data path). */
+  live: {
+    p2p_allocations: number;
+    system_allocations: number;
+    fallbacks: number;
+    namespaces: NamespaceP2pState[];
+  } | null;
 }
+
+/** A provider with its sysfs p2pmem values and, with the data path, its pool counters. */
+export type ProviderView = ReturnType<typeof providersOf>[number] & {
+  available: number;
+  outstanding?: number;
+  largest_free?: number;
+  allocations?: number;
+  fallbacks?: number;
+};
 
 /**
  * The document as seen from another directory: relative backing-file and topology

@@ -198,27 +198,29 @@ export function decidePort(config: NvmetConfig, topo: PciTopology, policy: P2pPo
   const p = config.ports.find((x) => x.portid === portid);
   if (p === undefined) return undefined;
   const allow = forceAllow || p.param?.allowP2pmem === true;
-  const nic = p.nvmetTs?.nic;
+  // As the data path: without a placement the port's NIC is the topology's first RNIC.
+  const nic = p.nvmetTs?.nic ?? topo.ofKind('rnic')[0]?.bdf;
   const clients: string[] = [];
   const unplaced: string[] = [];
   if (nic !== undefined) clients.push(nic);
   for (const nqn of p.subsystems) {
     const s = config.subsystems.find((x) => x.nqn === nqn);
     for (const ns of s?.namespaces ?? []) {
-      if (!ns.enable) continue;
+      // A namespace with its own p2pmem attribute picks its own provider; it is not a client of the port's.
+      if (!ns.enable || (ns.p2pmem !== undefined && ns.p2pmem !== false)) continue;
       const dev = ns.nvmetTs?.nvme;
-      if (dev === undefined) unplaced.push(`${nqn} nsid ${ns.nsid}`);
+      if (dev === undefined) unplaced.push(`nsid ${ns.nsid} of ${nqn}`);
       else if (!clients.includes(dev)) clients.push(dev);
     }
   }
   const base = { portid, allowP2pmem: allow, nic: nic ?? null, clients, policy };
   if (nic === undefined) {
-    return { ...base, provider: null, explanation: null, why: 'the port has no nvmet_ts.nic placement, so the NIC (a p2pdma client) is unknown: no provider can be chosen' };
+    return { ...base, provider: null, explanation: null, why: 'the topology has no NIC, and the NIC is a p2pdma client: staging in system memory' };
   }
   if (unplaced.length > 0) {
-    return { ...base, provider: null, explanation: null, why: `no nvmet_ts.nvme placement for ${unplaced.join(', ')}: every namespace must be a p2pdma client` };
+    return { ...base, provider: null, explanation: null, why: `${unplaced.join(', ')} not behind a PCI device (no nvmet_ts.nvme): staging in system memory` };
   }
   const explanation = explainClients(topo, policy, clients);
-  const why = allow ? explanation.summary : `allow_p2pmem=0: staging in system memory (with it: ${explanation.chosen ?? 'no provider'})`;
+  const why = allow ? explanation.summary : `allow_p2pmem is off: staging in system memory (with it: ${explanation.chosen ?? 'no provider'})`;
   return { ...base, provider: allow ? explanation.chosen : null, explanation, why };
 }

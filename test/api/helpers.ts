@@ -23,7 +23,7 @@ export function baseDoc(): Record<string, unknown> {
       {
         portid: 1,
         addr: { trtype: 'tcp', adrfam: 'ipv4', traddr: '127.0.0.1', trsvcid: '0', treq: 'not specified' },
-        param: { allow_p2pmem: '1' },
+        param: { allow_p2pmem: '0' },
         nvmet_ts: { nic: '0000:03:00.0' },
         subsystems: [SUBNQN],
         referrals: [],

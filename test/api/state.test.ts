@@ -144,7 +144,7 @@ describe('hand-written nvmetcli files', () => {
 
     const svc = await NvmetService.start({ config: loaded.config, baseDir: loaded.baseDir, logger: silentLogger, listen: { traddr: '127.0.0.1', trsvcid: '0' } });
     cleanups.push(() => svc.stop());
-    const tcp = svc.nvmet.ports.filter((p) => p.state === 'enabled');
+    const tcp = svc.nvmet.ports.filter((p) => p.state === 'enabled' && p.addr.trtype === svc.tcp.trtype);
     for (const sub of loaded.config.subsystems) {
       const live = svc.subsystem(sub.nqn)!;
       expect(live.namespaces.filter((n) => n.enabled).map((n) => n.nsid)).toEqual(sub.namespaces.filter((n) => n.enable).map((n) => n.nsid));

@@ -1,11 +1,10 @@
 /**
- * The nvmet-ts CLI as real processes (`node bin/nvmet-ts.js ...`, compiled to dist/
- * first when the sources are newer): check, topology, argument errors, and a
+ * The nvmet-ts CLI as real processes (`node bin/nvmet-ts.js ...` over a fresh build): check, topology, argument errors, and a
  * running target driven over its API and an initiator, then SIGTERM (clean exit,
  * --save written, the saved file loads and serializes to the same bytes).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,30 +14,32 @@ import { loadConfigFile, serializeConfig } from '../../target/config/index.js';
 import { request } from '../api/helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'bin', 'nvmet-ts.js');
 const FIXTURES = join(ROOT, 'test', 'api', 'fixtures');
+let BIN = join(ROOT, 'bin', 'nvmet-ts.js');
 
-function newest(dir: string): number {
-  let t = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) t = Math.max(t, newest(p));
-    else if (e.name.endsWith('.ts')) t = Math.max(t, statSync(p).mtimeMs);
-  }
-  return t;
-}
-
-/** Compile to dist/ when any source the CLI uses is newer than the compiled entry point. */
-function ensureBuilt(): void {
-  const main = join(ROOT, 'dist', 'target', 'cli', 'main.js');
-  const src = Math.max(newest(join(ROOT, 'target')), newest(join(ROOT, 'src')), newest(join(ROOT, 'initiator')));
-  if (existsSync(main) && statSync(main).mtimeMs >= src) return;
+/**
+ * `npm run build` into a private package tree (bin/ + dist/ + package.json, config/
+ * and node_modules linked), so other engineers rebuilding dist/ at the same time
+ * cannot hand this test a half-written tree. The launcher is the real bin/nvmet-ts.js.
+ */
+function buildPrivate(): string {
+  const b = mkdtempSync(join(tmpdir(), 'nvmet-ts-cli-build-'));
   try {
-    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.json')], { cwd: ROOT, stdio: 'pipe', timeout: 120_000 });
+    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.json'), '--outDir', join(b, 'dist')], {
+      cwd: ROOT,
+      stdio: 'pipe',
+      timeout: 120_000,
+    });
   } catch {
     // Type errors elsewhere in the tree do not stop emit; the entry point must exist.
   }
-  if (!existsSync(main)) throw new Error('build failed: dist/target/cli/main.js missing');
+  if (!existsSync(join(b, 'dist', 'target', 'cli', 'main.js'))) throw new Error('build failed: dist/target/cli/main.js missing');
+  mkdirSync(join(b, 'bin'));
+  copyFileSync(join(ROOT, 'bin', 'nvmet-ts.js'), join(b, 'bin', 'nvmet-ts.js'));
+  copyFileSync(join(ROOT, 'package.json'), join(b, 'package.json'));
+  symlinkSync(join(ROOT, 'config'), join(b, 'config'));
+  symlinkSync(join(ROOT, 'node_modules'), join(b, 'node_modules'));
+  return b;
 }
 
 interface Done {
@@ -68,12 +69,15 @@ function run(args: string[], opts: { cwd?: string; env?: Record<string, string>;
 }
 
 let dir: string;
+let build: string;
 beforeAll(() => {
-  ensureBuilt();
+  build = buildPrivate();
+  BIN = join(build, 'bin', 'nvmet-ts.js');
   dir = mkdtempSync(join(tmpdir(), 'nvmet-ts-cli-'));
 }, 180_000);
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
+  rmSync(build, { recursive: true, force: true });
 });
 
 describe('nvmet-ts check', () => {
@@ -183,7 +187,7 @@ describe('nvmet-ts run', () => {
       // One-screen summary: ports (with the bound address), subsystems, namespaces, p2pmem per port and why.
       const api = /^api: (http:\/\/127\.0\.0\.1:\d+)$/m.exec(stdout)![1]!;
       const tcpPort = Number(/^port 1: tcp 127\.0\.0\.1:(\d+) \(enabled\)$/m.exec(stdout)![1]);
-      expect(stdout).toMatch(/^ {2}p2pmem: none — the port has no nvmet_ts\.nic placement/m);
+      expect(stdout).toMatch(/^ {2}p2pmem: none — no compatible p2pmem provider: nsid 1 of .* is not behind a PCI device/m);
       expect(stdout).toMatch(/^ {2}namespace 1: file .*disk0\.img 1 MiB 512 B blocks \(enabled\)$/m);
       expect(stdout.split('\n').length).toBeLessThan(25);
       // Structured logs are JSON lines on stderr.
