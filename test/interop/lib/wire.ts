@@ -58,27 +58,47 @@ export function dropsFromLog(text: string): number {
   return td ? Number(td[1]) : 0;
 }
 
-const HOLE = /Previous segment(?:\(s\))? not captured|ACKed segment that wasn't captured/;
 const MALFORMED = /Malformed Packet|Dissector bug|Reassembly error|Unreassembled/;
 
-/** Parse tshark -T fields output (see `analyze`) into WireStats. */
+/**
+ * Parse tshark -T fields output (see `analyze`) into WireStats. Capture holes
+ * are counted from sequence coverage per stream and direction: tshark's
+ * "previous segment not captured" also fires when the capture merely saw two
+ * segments out of order (different CPUs on loopback), which is no loss.
+ */
 export function parseFields(text: string): WireStats {
   const s: WireStats = { frames: 0, pdus: 0, pduTypes: {}, hdgstGood: 0, hdgstBad: 0, ddgstGood: 0, ddgstBad: 0, malformed: 0, captureHoles: 0, captureDrops: 0, termReqs: 0, examples: [] };
+  const note = (m: string) => { if (s.examples.length < 10) s.examples.push(m); };
+  const segs = new Map<string, Array<[number, number, string]>>();
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
-    const [frame = '', types = '', hd = '', dd = '', malformed = '', expert = ''] = line.split('\t');
+    const [frame = '', stream = '', sport = '', seq = '', len = '', types = '', hd = '', dd = '', malformed = '', expert = ''] = line.split('\t');
     s.frames++;
+    const n = Number(len);
+    if (stream !== '' && n > 0) {
+      const k = `${stream}/${sport}`;
+      let l = segs.get(k);
+      if (!l) segs.set(k, (l = []));
+      l.push([Number(seq), n, frame]);
+    }
     for (const t of types.split(',').filter((x) => x !== '')) {
       s.pdus++;
       const name = PDU_TYPES[t] ?? `type${t}`;
       s.pduTypes[name] = (s.pduTypes[name] ?? 0) + 1;
-      if (t === '2' || t === '3') { s.termReqs++; if (s.examples.length < 10) s.examples.push(`frame ${frame}: ${name}`); }
+      if (t === '2' || t === '3') { s.termReqs++; note(`frame ${frame}: ${name}`); }
     }
     // checksum status values (proto_checksum_vals): 0 bad, 1 good, 2 unverified, 3 not present
-    for (const v of hd.split(',')) { if (v === '1') s.hdgstGood++; else if (v === '0') { s.hdgstBad++; if (s.examples.length < 10) s.examples.push(`frame ${frame}: bad header digest`); } }
-    for (const v of dd.split(',')) { if (v === '1') s.ddgstGood++; else if (v === '0') { s.ddgstBad++; if (s.examples.length < 10) s.examples.push(`frame ${frame}: bad data digest`); } }
-    if (malformed !== '' || MALFORMED.test(expert)) { s.malformed++; if (s.examples.length < 10) s.examples.push(`frame ${frame}: ${expert || 'malformed'}`); }
-    if (HOLE.test(expert)) { s.captureHoles++; if (s.examples.length < 10) s.examples.push(`frame ${frame}: ${HOLE.exec(expert)?.[0] ?? ''}`); }
+    for (const v of hd.split(',')) { if (v === '1') s.hdgstGood++; else if (v === '0') { s.hdgstBad++; note(`frame ${frame}: bad header digest`); } }
+    for (const v of dd.split(',')) { if (v === '1') s.ddgstGood++; else if (v === '0') { s.ddgstBad++; note(`frame ${frame}: bad data digest`); } }
+    if (malformed !== '' || MALFORMED.test(expert)) { s.malformed++; note(`frame ${frame}: ${expert || 'malformed'}`); }
+  }
+  for (const [k, l] of segs) {
+    l.sort((a, b) => a[0] - b[0]);
+    let next = l[0]![0];
+    for (const [seq, n, frame] of l) {
+      if (seq > next) { s.captureHoles++; note(`stream ${k}: ${seq - next} bytes never captured before frame ${frame}`); }
+      next = Math.max(next, seq + n);
+    }
   }
   return s;
 }
@@ -88,11 +108,11 @@ export function analyze(pcap: string, ports: readonly number[], timeoutMs = 180_
   const args = ['tshark', '-r', pcap, '-n',
     '-o', `nvme-tcp.subsystem_ports:${ports.join(',')}`,
     '-o', 'nvme-tcp.check_hdgst:TRUE', '-o', 'nvme-tcp.check_ddgst:TRUE',
-    '-o', 'tcp.desegment_tcp_streams:TRUE', '-o', 'tcp.check_checksum:FALSE'];
+    '-o', 'tcp.desegment_tcp_streams:TRUE', '-o', 'tcp.reassemble_out_of_order:TRUE', '-o', 'tcp.check_checksum:FALSE'];
   // decode-as as well: the port preference alone covers only registered ports in some versions
   for (const p of ports) args.push('-d', `tcp.port==${p},nvme-tcp`);
   args.push('-T', 'fields', '-E', 'separator=/t', '-E', 'occurrence=a', '-E', 'aggregator=,',
-    '-e', 'frame.number', '-e', 'nvme-tcp.type', '-e', 'nvme-tcp.hdgst.status', '-e', 'nvme-tcp.ddgst.status',
+    '-e', 'frame.number', '-e', 'tcp.stream', '-e', 'tcp.srcport', '-e', 'tcp.seq', '-e', 'tcp.len', '-e', 'nvme-tcp.type', '-e', 'nvme-tcp.hdgst.status', '-e', 'nvme-tcp.ddgst.status',
     '-e', '_ws.malformed', '-e', '_ws.expert.message');
   const r = runSync(args, timeoutMs);
   if (r.status !== 0) throw new Error(`tshark exited ${r.status}: ${r.stderr.split('\n').filter((l) => !l.includes('Running as user')).join(' ').slice(0, 400)}`);

@@ -102,18 +102,23 @@ describe.skipIf(!hasTshark)('wire check with tshark', () => {
 });
 
 describe('tshark field parsing', () => {
-  it('counts PDUs, digests, malformed frames and capture holes', () => {
+  it('counts PDUs, digests, malformed frames and real capture holes', () => {
+    // frame, stream, sport, seq, len, types, hdgst, ddgst, malformed, expert
     const text = [
-      '1\t0\t\t\t\t',
-      '2\t7,5\t1,1\t1\t\t',
-      '3\t4\t0\t\t\t',
-      '4\t\t\t\t1\tMalformed Packet (Exception occurred)',
-      '5\t\t\t\t\tPrevious segment(s) not captured (common at capture start)',
-      '6\t3\t\t\t\t',
+      '1\t0\t4420\t1\t128\t1\t\t\t\t',
+      '2\t0\t4420\t129\t100\t7,5\t1,1\t1\t\t',
+      '3\t0\t5000\t1\t72\t4\t0\t\t\t',
+      '4\t0\t5000\t73\t10\t\t\t\t1\tMalformed Packet (Exception occurred)',
+      // stream 1: captured out of order (no loss), then a real gap of 50 bytes
+      '5\t1\t4420\t101\t100\t\t\t\t\tPrevious segment(s) not captured (common at capture start)',
+      '6\t1\t4420\t1\t100\t3\t\t\t\tThis frame is a (suspected) out-of-order segment',
+      '7\t1\t4420\t251\t10\t\t\t\t\tPrevious segment(s) not captured (common at capture start)',
+      '8\t1\t5000\t1\t0\t\t\t\t\t',
     ].join('\n');
     const s = parseFields(text);
-    expect(s).toMatchObject({ frames: 6, pdus: 5, hdgstGood: 2, hdgstBad: 1, ddgstGood: 1, malformed: 1, captureHoles: 1, termReqs: 1 });
-    expect(s.pduTypes).toEqual({ ICReq: 1, C2HData: 1, CapsuleResp: 1, CapsuleCmd: 1, C2HTermReq: 1 });
+    expect(s).toMatchObject({ frames: 8, pdus: 5, hdgstGood: 2, hdgstBad: 1, ddgstGood: 1, malformed: 1, captureHoles: 1, termReqs: 1 });
+    expect(s.pduTypes).toEqual({ ICResp: 1, C2HData: 1, CapsuleResp: 1, CapsuleCmd: 1, C2HTermReq: 1 });
+    expect(s.examples).toContain('stream 1/4420: 50 bytes never captured before frame 7');
     expect(wireVerdict(s)).toMatch(/1 malformed, 1 header digest errors, 1 capture holes/);
   });
 
