@@ -212,6 +212,8 @@ export async function main(argv: string[]): Promise<number> {
     }
   }
   await svc.stop();
+  // Issue 5 item 8: what the data path did (ports, providers, root complex / DRAM / link bytes).
+  if (svc.dp !== null) process.stdout.write(`${svc.dp.summary()}\n`);
   logger.info('stopped');
   return code;
 }

@@ -99,6 +99,8 @@ export interface PortP2pState {
   readonly provider: string | null;
   /** The policy's explanation: why this provider, or why none (fallback reason). */
   readonly reason: string;
+  /** Provider and reason of the last enable, kept once the port is disabled (null: never enabled). */
+  readonly last: { readonly provider: string | null; readonly reason: string } | null;
   readonly clients: readonly string[];
   /** Data-carrying I/O commands staged in p2pmem / system memory, and per-command pool fallbacks. */
   readonly p2pAllocations: number;
@@ -326,6 +328,7 @@ export class P2pDataPath implements RdmaDataMover {
       p2pmemInUse: b.provider !== null,
       provider: b.provider?.bdf ?? null,
       reason: b.reason,
+      last: b.enabled ? { provider: b.provider?.bdf ?? null, reason: b.reason } : b.lastDecision === null ? null : { provider: b.lastDecision.provider?.bdf ?? null, reason: b.lastDecision.reason },
       clients: b.clients.clients.map((c) => c.bdf),
       p2pAllocations: b.p2pAllocations,
       systemAllocations: b.systemAllocations,
@@ -367,8 +370,11 @@ export class P2pDataPath implements RdmaDataMover {
     const s = this.state();
     const lines = [`p2p data path: topology ${s.topology}, policy ${s.policy}`];
     for (const p of s.ports) {
-      lines.push(`  port ${p.portId}: NIC ${p.nic ?? '(none)'}, allow_p2pmem=${p.allowP2pmem ? 1 : 0}, ${p.p2pmemInUse ? `p2pmem ${p.provider}` : 'system memory'}`);
-      lines.push(`    ${p.reason}`);
+      // After shutdown the ports are disabled: report what they staged in while enabled.
+      const d = p.last ?? { provider: p.provider, reason: p.reason };
+      const when = p.enabled ? '' : p.last === null ? ' (never enabled)' : ' (while enabled)';
+      lines.push(`  port ${p.portId}: NIC ${p.nic ?? '(none)'}, allow_p2pmem=${p.allowP2pmem ? 1 : 0}, ${d.provider !== null ? `p2pmem ${d.provider}` : 'system memory'}${when}`);
+      lines.push(`    ${d.reason}`);
       lines.push(`    I/O staged: ${p.p2pAllocations} in p2pmem, ${p.systemAllocations} in system memory (${p.fallbacks} pool fallbacks)`);
     }
     for (const v of s.providers) {

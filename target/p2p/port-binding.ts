@@ -62,6 +62,8 @@ export class PortBinding {
   /** Why the port stages where it does (the policy's explanation). */
   reason = 'port not enabled';
   explanation: FindExplanation | null = null;
+  /** What the last enable decided, kept after disable (exit summaries). */
+  lastDecision: NamespaceDecision | null = null;
   readonly clients = new P2pClientList();
   /** Data-carrying I/O commands staged in p2pmem / in system memory, and p2pmem allocations that failed. */
   p2pAllocations = 0;
@@ -142,6 +144,7 @@ export class PortBinding {
   }
 
   disable(): void {
+    if (this.port !== null) this.lastDecision = { provider: this.provider, reason: this.reason };
     this.port = null;
     this.provider = null;
     this.explanation = null;
