@@ -406,7 +406,7 @@ export class NvmetService {
 
   /** The provider pci_p2pmem_find would give a port (its NIC plus every enabled namespace it exports) and where staging happens. */
   portP2p(portid: number): PortP2pDecision {
-    const d = decidePort(this.doc, this.topo, this.policy, portid, this.opts.allowP2pmem === true);
+    const d = decidePort(this.doc, this.topo, this.policy, portid, this.opts.allowP2pmem === true, this.dp?.p2pdma);
     if (d === undefined) throw new ServiceError(404, 'ENOENT', `port ${portid} does not exist`);
     const st = this.dp?.portState(portid);
     if (st === undefined || !st.enabled) {

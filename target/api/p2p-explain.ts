@@ -9,10 +9,11 @@
  * (src/p2pdma) lands, only `available` changes source: pass `available` in.
  */
 
-import type { PciFunction } from '../../src/pci/model.js';
 import type { PciTopology } from '../../src/pci/topology.js';
 import { formatSize } from '../../src/pci/units.js';
-import { listDistance, type P2pPolicy, type PairVerdict } from '../../src/p2pdma/policy.js';
+import type { P2pPolicy, PairVerdict } from '../../src/p2pdma/policy.js';
+import { P2pdma } from '../../src/p2pdma/p2pdma.js';
+import { P2pClientList } from '../../src/p2pdma/client-list.js';
 import { publishesP2pmem } from '../config/pci-topology.js';
 import type { NvmetConfig } from '../config/types.js';
 
@@ -100,60 +101,53 @@ export interface Explanation {
   readonly summary: string;
 }
 
-/** Resolve client BDFs as pci_p2pdma_add_client would. */
-export function checkClients(topo: PciTopology, inputs: readonly string[]): { checks: ClientCheck[]; functions: PciFunction[] } {
+/**
+ * What pci_p2pmem_find(clients) decides under `policy`, with every provider's
+ * verdict — src/p2pdma's own explainFind, so this says exactly what the data path
+ * does. Pass the running data path's P2pdma for live provider state (published,
+ * unbinding); otherwise a fresh one is probed from the topology.
+ */
+export function explainClients(topo: PciTopology, policy: P2pPolicy, clientBdfs: readonly string[], live?: P2pdma): Explanation {
+  const p2pdma = live !== undefined && live.policy === policy ? live : new P2pdma(topo, { policy });
+  const list = new P2pClientList();
   const checks: ClientCheck[] = [];
-  const functions: PciFunction[] = [];
-  for (const input of inputs) {
-    const f = topo.get(input);
-    if (f === undefined) {
-      checks.push({ input, bdf: null, ok: false, reason: `ENODEV: no PCI function ${input} in the topology` });
-    } else if (f.virtDmaOps) {
-      checks.push({ input, bdf: f.bdf, ok: false, reason: `ENODEV: ${f.bdf} uses dma_virt_ops (software RDMA) and cannot do p2pdma` });
-    } else {
-      checks.push({ input, bdf: f.bdf, ok: true, reason: null });
-      functions.push(f);
-    }
+  for (const input of clientBdfs) {
+    const r = p2pdma.addClient(list, input);
+    if (r.ok) checks.push({ input, bdf: r.value.bdf, ok: true, reason: null });
+    else checks.push({ input, bdf: topo.get(input)?.bdf ?? null, ok: false, reason: r.error.message });
   }
-  return { checks, functions };
-}
-
-/** What pci_p2pmem_find(clients) decides under `policy`, with every provider's verdict. */
-export function explainClients(topo: PciTopology, policy: P2pPolicy, clientBdfs: readonly string[]): Explanation {
-  const { checks, functions } = checkClients(topo, clientBdfs);
-  const providers = providersOf(topo);
   const bad = checks.filter((c) => !c.ok);
-  if (bad.length > 0 || functions.length === 0) {
-    const why = functions.length === 0 && bad.length === 0 ? 'no clients given' : bad.map((c) => c.reason).join('; ');
+  if (bad.length > 0 || list.length === 0) {
+    const why = list.length === 0 && bad.length === 0 ? 'no clients given' : bad.map((c) => c.reason).join('; ');
     return { policy, clients: checks, candidates: [], chosen: null, ties: [], summary: `no provider: ${why}` };
   }
-  const hb = topo.hostBridge;
-  const candidates: Candidate[] = providers.map((p) => {
-    const f = topo.get(p.bdf)!;
-    const v = listDistance(policy, hb, f, functions);
-    let reason = v.reason;
-    if (reason === null && !p.published) reason = 'not published: pci_p2pmem_find only considers published providers';
-    return { provider: p.bdf, kind: p.kind, published: p.published, distance: v.distance, reason, pairs: v.clients };
-  });
-  const usable = candidates.filter((c) => c.reason === null && c.distance >= 0);
-  if (usable.length === 0) {
+  const kinds = new Map(providersOf(topo).map((p) => [p.bdf, p.kind]));
+  const e = p2pdma.explainFind(list);
+  const candidates: Candidate[] = e.candidates.map((c) => ({
+    provider: c.provider,
+    kind: kinds.get(c.provider) ?? 'p2pmem',
+    published: c.published,
+    distance: c.distance ?? -1,
+    reason: c.reason ?? (c.considered ? null : 'not considered'),
+    pairs: c.clients,
+  }));
+  if (e.ties.length === 0) {
     const why = candidates.length === 0 ? 'the topology has no p2pmem providers' : candidates.map((c) => `${c.provider}: ${c.reason}`).join('; ');
     return { policy, clients: checks, candidates, chosen: null, ties: [], summary: `no compatible provider under ${policy} (${why})` };
   }
-  const best = Math.min(...usable.map((c) => c.distance));
-  const ties = usable.filter((c) => c.distance === best).map((c) => c.provider).sort();
+  const ties = [...e.ties].sort();
   const chosen = ties[0]!;
-  const c = usable.find((u) => u.provider === chosen)!;
+  const c = candidates.find((u) => u.provider === chosen)!;
   const notes = [...new Set(c.pairs.filter((p) => p.client !== p.provider).map((p) => p.note).filter((n): n is string => n !== null))];
   if (c.pairs.some((p) => p.client === p.provider)) notes.push('the provider is itself a client');
-  const tieNote = ties.length > 1 ? `; ${ties.length} providers tie (Linux picks one at random, nvmet-ts the first by BDF)` : '';
+  const tieNote = ties.length > 1 ? `; ${ties.length} providers tie (Linux picks one at random; this is the first by BDF)` : '';
   return {
     policy,
     clients: checks,
     candidates,
     chosen,
     ties,
-    summary: `${chosen} (${c.kind}, distance ${best} under ${policy}${notes.length ? ': ' + notes.join(', ') : ''}${tieNote})`,
+    summary: `${chosen} (${c.kind}, distance ${e.closestDistance} under ${policy}${notes.length ? ': ' + notes.join(', ') : ''}${tieNote})`,
   };
 }
 
@@ -194,7 +188,7 @@ export interface PortDecision {
  * by the RDMA NIC and all namespaces". Clients are the port's NIC (nvmet_ts.nic) and
  * the SSD (nvmet_ts.nvme) of every enabled namespace of every subsystem it exports.
  */
-export function decidePort(config: NvmetConfig, topo: PciTopology, policy: P2pPolicy, portid: number, forceAllow = false): PortDecision | undefined {
+export function decidePort(config: NvmetConfig, topo: PciTopology, policy: P2pPolicy, portid: number, forceAllow = false, live?: P2pdma): PortDecision | undefined {
   const p = config.ports.find((x) => x.portid === portid);
   if (p === undefined) return undefined;
   const allow = forceAllow || p.param?.allowP2pmem === true;
@@ -220,7 +214,7 @@ export function decidePort(config: NvmetConfig, topo: PciTopology, policy: P2pPo
   if (unplaced.length > 0) {
     return { ...base, provider: null, explanation: null, why: `${unplaced.join(', ')} not behind a PCI device (no nvmet_ts.nvme): staging in system memory` };
   }
-  const explanation = explainClients(topo, policy, clients);
+  const explanation = explainClients(topo, policy, clients, live);
   const why = allow ? explanation.summary : `allow_p2pmem is off: staging in system memory (with it: ${explanation.chosen ?? 'no provider'})`;
   return { ...base, provider: allow ? explanation.chosen : null, explanation, why };
 }

@@ -106,7 +106,7 @@ export function pciRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const clients = req.query.clients.split(',').map((s) => s.trim()).filter((s) => s !== '');
       if (clients.length === 0) throw new ServiceError(400, 'EINVAL', 'querystring.clients: give at least one PCI address');
       if (clients.length > 64) throw new ServiceError(400, 'EINVAL', 'querystring.clients: at most 64 clients');
-      return explainClients(svc.topology, req.query.policy ?? svc.policy, clients);
+      return explainClients(svc.topology, req.query.policy ?? svc.policy, clients, svc.dp?.p2pdma);
     },
   );
 }

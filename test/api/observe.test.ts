@@ -130,7 +130,7 @@ describe('PCIe topology and p2pmem', () => {
     const bad = await s.http('GET', '/api/p2p/explain?clients=0000:77:00.0');
     expect(bad.status).toBe(200);
     expect(bad.json.chosen).toBeNull();
-    expect(bad.json.summary).toMatch(/ENODEV: no PCI function 0000:77:00\.0/);
+    expect(bad.json.summary).toMatch(/ENODEV: no PCI device 0000:77:00\.0/);
   });
 });
 
