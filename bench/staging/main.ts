@@ -19,7 +19,7 @@ import {
   expandMatrix, FULL, groupByTarget, isRatioCell, PRESETS, QUICK, TOPOLOGIES, TRANSPORTS, WORKLOADS,
   type Cell, type Preset, type Staging, type Transport,
 } from './matrix.js';
-import { buildReport, renderCharts, renderMarkdown, renderReadmeSnippet, renderText } from './report.js';
+import { buildReport, renderCharts, renderMarkdown, renderReadmeSnippet, renderText, type StagingChoice } from './report.js';
 import { BenchTarget } from './target.js';
 import { loadPlacement } from './topologies.js';
 
@@ -149,6 +149,7 @@ async function connectHost(target: BenchTarget, transport: Transport, staging: S
 interface GroupOutcome {
   readonly results: CellResult[];
   readonly notes: string[];
+  readonly staging: StagingChoice | null;
 }
 
 /** All cells of one topology × transport against one target; extra ratio rounds at the end. */
@@ -156,6 +157,7 @@ async function runGroup(cells: readonly Cell[], preset: Preset, progress: Progre
   const first = cells[0]!;
   const results: CellResult[] = [];
   const notes: string[] = [];
+  let choice: StagingChoice | null = null;
   const extra: { cell: Cell; round: number }[] = [];
   const ratioKeys = [...new Set(cells.filter(isRatioCell).map((c) => c.configKey))];
   let flip = true;
@@ -191,7 +193,7 @@ async function runGroup(cells: readonly Cell[], preset: Preset, progress: Progre
       );
     }
     const d = target.portProvider('p2pmem');
-    notes.push(`${first.topology}: the allow_p2pmem port stages in ${d.provider ?? 'system memory'} — ${d.reason}`);
+    choice = { topology: first.topology, provider: d.provider, reason: d.reason };
   } catch (e) {
     fatal = `${first.topology}/${first.transport}: ${errText(e)}`;
   }
@@ -219,7 +221,7 @@ async function runGroup(cells: readonly Cell[], preset: Preset, progress: Progre
   for (const h of hosts.values()) await withTimeout(h.close(), 10_000, 'host close').catch(() => undefined);
   if (target !== null) await withTimeout(target.stop(), 10_000, 'target stop').catch(() => undefined);
   if (fatal !== null && !fatal.startsWith('earlier')) notes.push(`${fatal} (cells recorded as errors)`);
-  return { results, notes };
+  return { results, notes, staging: choice };
 }
 
 /** The command a user types to reproduce a run with these arguments. */
@@ -253,6 +255,7 @@ export async function stagingBench(argv: string[]): Promise<number> {
   const t0 = performance.now();
   const results: CellResult[] = [];
   const notes = new Set<string>();
+  const stagingChoices = new Map<string, StagingChoice>();
   if (preset.transports.includes('tcp')) {
     notes.add('TCP cells run the target in the same Node process as the TypeScript initiator (one event loop for both ends; the copy engine has its own worker thread). Absolute MB/s are those of one shared core; ratios compare like with like.');
   }
@@ -261,6 +264,7 @@ export async function stagingBench(argv: string[]): Promise<number> {
     const o = await runGroup(g, preset, progress);
     results.push(...o.results);
     for (const n of o.notes) notes.add(n);
+    if (o.staging !== null) stagingChoices.set(o.staging.topology, o.staging);
   }
   const durationMs = performance.now() - t0;
   const loadEnd = loadavg();
@@ -276,6 +280,7 @@ export async function stagingBench(argv: string[]): Promise<number> {
     durationMs,
     machine: machineInfo(),
     notes: [...notes],
+    p2pmemStaging: [...stagingChoices.values()],
     load: { start: loadStart, end: loadEnd },
   });
   const failed = report.checks.filter((c) => c.status === 'fail').length;

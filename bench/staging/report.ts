@@ -21,8 +21,29 @@ export interface RunInfo {
   readonly machine: MachineInfo;
   /** Caveats the reader must see next to the numbers (in-process target, missing data path, …). */
   readonly notes: readonly string[];
+  /** Per topology: where the allow_p2pmem port stages (the p2pdma policy's choice) and why. */
+  readonly p2pmemStaging?: readonly StagingChoice[];
   /** 1/5/15-minute load averages when the run started and ended (other work on the machine skews every number). */
   readonly load?: { readonly start: readonly number[]; readonly end: readonly number[] };
+}
+
+export interface StagingChoice {
+  readonly topology: string;
+  /** Provider BDF, or null: the port stages in system memory (every I/O a fallback). */
+  readonly provider: string | null;
+  readonly reason: string;
+}
+
+function choiceLines(r: RunInfo, full: boolean): string[] {
+  const list = r.p2pmemStaging ?? [];
+  if (list.length === 0) return [];
+  const cut = (t: string): string => (full || t.length <= 110 ? t : `${t.slice(0, 109)}…`);
+  return [
+    'Where the allow_p2pmem port stages (p2pdma policy, per topology):',
+    '',
+    ...list.map((c) => `- ${c.topology}: **${c.provider ?? 'system memory'}** — ${cut(c.reason)}`),
+    '',
+  ];
 }
 
 export interface Comparison {
@@ -262,6 +283,7 @@ export function renderText(report: StagingReport): string {
     '',
     'NIC … DRAM: bytes per payload byte by link class; "model MB/s": link model projection from measured link bytes (* = flow model, no counters).',
     ...report.run.notes.map((n) => `note: ${n}`),
+    ...(report.run.p2pmemStaging ?? []).map((c) => `p2pmem port on ${c.topology}: ${c.provider ?? 'system memory'}`),
     '',
     ...checkLines(report, false),
   ];
@@ -367,6 +389,7 @@ export function renderMarkdown(report: StagingReport, charts: ChartPaths): strin
     '',
     ...r.notes.map((n) => `> ${n}`),
     ...(r.notes.length ? [''] : []),
+    ...choiceLines(r, true),
     '## Checks',
     '',
     ...checkLines(report, true),
@@ -408,6 +431,7 @@ export function renderReadmeSnippet(report: StagingReport, chartPathFromRoot: st
     '',
     ...r.notes.map((n) => `> ${n}`),
     ...(r.notes.length ? [''] : []),
+    ...choiceLines(r, false),
     `![Throughput by staging](${chartPathFromRoot})`,
     '',
     ...checkLines(report, true),

@@ -14,6 +14,10 @@ const run: RunInfo = {
     availableParallelism: 2, totalMemBytes: 8 * 2 ** 30, hostname: 'h',
   },
   notes: ['in-process target'],
+  p2pmemStaging: [
+    { topology: 'jbof', provider: '0000:04:00.0', reason: 'p2pmem from 0000:04:00.0 (distance 1)' },
+    { topology: 'root-ports', provider: null, reason: `no compatible p2pmem provider: ${'x'.repeat(200)}` },
+  ],
 };
 
 function perByte(staging: 'system' | 'p2pmem', over: Partial<ClassBytes> = {}): ClassBytes {
@@ -147,6 +151,10 @@ describe('renderings', () => {
     const snip = renderReadmeSnippet(r, 'bench/results/staging-quick-throughput.svg');
     expect(snip).toContain('npm run build\nnpm run bench\n');
     expect(snip).toContain('![Throughput by staging](bench/results/staging-quick-throughput.svg)');
+    expect(snip).toContain('- jbof: **0000:04:00.0** — p2pmem from 0000:04:00.0 (distance 1)');
+    // Long policy explanations are cut in the snippet, kept whole in the report.
+    expect(snip).toMatch(/- root-ports: \*\*system memory\*\* — no compatible p2pmem provider: x+…\n/);
+    expect(renderMarkdown(r, { throughput: 't', rootComplex: 'r' })).toContain('x'.repeat(200));
   });
 
   it('charts: one bar per configuration and staging, RC chart with the 2 B/B line', () => {
