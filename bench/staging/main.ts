@@ -304,5 +304,6 @@ export async function stagingBench(argv: string[]): Promise<number> {
   }
   if (args.json) console.log(JSON.stringify(report));
   else console.log(renderText(report));
-  return 0;
+  // Checks are findings to report, not failures of the bench; a cell that could not run is.
+  return results.some((r) => r.error !== null) ? 1 : 0;
 }
