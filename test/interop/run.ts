@@ -36,6 +36,7 @@ import { VALIDATED, validateRow } from './lib/validate.js';
 export interface Options {
   target: TargetMode;
   targetCmd: string;
+  targetArgs: string;
   fault: string;
   only: string[];
   out: string;
@@ -56,6 +57,7 @@ const USAGE = `usage: npm run test:interop -- [options]
   --target-cmd "CMD"               how to start the target; {config} {api} {apiPort}
                                    {dataDir} substituted (default: node <repo>/bin/nvmet-ts.js
                                    --config {config} [--api {api}] [--data-dir {dataDir}])
+  --target-args "ARGS"             extra arguments for the target (e.g. --allow-p2pmem)
   --fault NAME                     export NVMET_TS_FAULT=NAME to the target (fault injection)
   --only ID,ID,...                 run only these rows (see the table for ids)
   --out DIR                        keep logs, artifacts and the capture here
@@ -84,6 +86,7 @@ export function parseArgs(argv: readonly string[], root: string): Options {
   const o: Options = {
     target: (env.NVMET_TS_INTEROP_TARGET as TargetMode | undefined) ?? 'nvmet-ts',
     targetCmd: env.NVMET_TS_INTEROP_TARGET_CMD ?? '',
+    targetArgs: '',
     fault: env.NVMET_TS_FAULT ?? '',
     only: [],
     out: join(tmpdir(), 'nvmet-ts-interop', `${stamp}-${process.pid}`),
@@ -108,6 +111,7 @@ export function parseArgs(argv: readonly string[], root: string): Options {
     switch (a) {
       case '--target': o.target = val(a) as TargetMode; break;
       case '--target-cmd': o.targetCmd = val(a); break;
+      case '--target-args': o.targetArgs = val(a); break;
       case '--fault': o.fault = val(a); break;
       case '--only': o.only = val(a).split(',').map((s) => s.trim()).filter((s) => s !== ''); break;
       case '--out': o.out = resolve(val(a)); break;
@@ -160,6 +164,7 @@ async function outer(argv: readonly string[]): Promise<number> {
   const endAt = t0 + opts.timeoutSec * 1000;
   ensureHostPackages(log, opts.install);
   if (opts.target === 'nvmet-ts' && opts.targetCmd === '') opts.targetCmd = defaultTargetCmd(root);
+  if (opts.targetArgs !== '') opts.targetCmd += ` ${opts.targetArgs}`;
   const image = ensureGuestImage(join(root, 'test', 'interop', 'guest', 'build-guest.sh'), log, opts.rebuildGuest);
   mkdirSync(opts.out, { recursive: true });
   const pidDir = join(opts.out, 'pids');
@@ -170,6 +175,7 @@ async function outer(argv: readonly string[]): Promise<number> {
   const ns = `nvmet-ts-interop-${process.pid}`;
   netnsAdd(ns);
   log(`netns ${ns}, target ${opts.target}${opts.fault ? ` (fault ${opts.fault})` : ''}, logs in ${opts.out}`);
+  if (opts.target === 'nvmet-ts') log(`target command: ${opts.targetCmd}`);
   const reg = new ProcessRegistry(join(opts.out, 'pids-outer'));
   let innerProc: Started | null = null;
   const cleanup = async (why: string) => {
@@ -370,7 +376,7 @@ async function inner(specFile: string): Promise<number> {
     if (v !== null) { r.status = 'fail'; r.reason = v; }
     else if (VALIDATED[r.id] !== undefined) r.reason = VALIDATED[r.id] as string;
   }
-  writeFileSync(join(dir, 'results.json'), JSON.stringify({ target: opts.target, fault: opts.fault || null, plan, wire, rows }, null, 2));
+  writeFileSync(join(dir, 'results.json'), JSON.stringify({ target: opts.target, targetCmd: opts.targetCmd || null, fault: opts.fault || null, plan, wire, rows }, null, 2));
   await shutdown();
   return 0;
 }
