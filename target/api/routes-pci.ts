@@ -97,6 +97,12 @@ export function pciRoutes(app: FastifyInstance, ctx: ApiContext): void {
     },
   );
 
+  app.get('/api/p2p/state', { schema: { summary: 'The p2pmem data path: per-port binding and staging counters, provider pools, DMA bytes per link, root complex and DRAM' } }, async () => {
+    const st = svc.dataPathState();
+    if (st === null) throw new ServiceError(404, 'ENODEV', 'the p2pmem data path is off in this target');
+    return st;
+  });
+
   app.get('/api/p2p/providers', { schema: { summary: 'Every p2pmem provider with size, available and published' } }, async () => svc.providers());
 
   app.get<{ Querystring: { clients: string; policy?: P2pPolicy } }>(

@@ -123,6 +123,32 @@ const cases: Case[] = [
   { name: 'explain without clients', method: 'GET', path: '/api/p2p/explain', status: 400, error: /^querystring\.clients: required/ },
   { name: 'explain with a bad policy', method: 'GET', path: '/api/p2p/explain?clients=0000:03:00.0&policy=anything', status: 400, error: /^querystring\.policy: must be one of/ },
 
+  {
+    name: 'a topology change while running',
+    method: 'PUT',
+    path: '/api/state',
+    body: stateWith((st) => (st.topology.name = 'other')),
+    status: 409,
+    error: /^topology: the PCIe topology cannot change while the target runs/,
+  },
+  {
+    name: '5000-deep nesting in an imported state',
+    method: 'PUT',
+    path: '/api/state',
+    body: () => `{"hosts":[${'['.repeat(5000)}${']'.repeat(5000)}]}`,
+    headers: { 'content-type': 'application/json' },
+    status: 400,
+    error: /^hosts\[0\]: a host must be an object/,
+  },
+  {
+    name: '5000-deep nesting in an inline topology',
+    method: 'PUT',
+    path: '/api/state',
+    body: () => `{"topology":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}`,
+    headers: { 'content-type': 'application/json' },
+    status: 400,
+  },
+
   // ---- encodings
   { name: '__proto__ key', method: 'POST', path: '/api/hosts', body: '{"nqn":"nqn.2024-01.io.x:p","__proto__":{"polluted":1}}', headers: { 'content-type': 'application/json' }, status: 400 },
   { name: 'truncated JSON', method: 'POST', path: '/api/hosts', body: '{"nqn":', headers: { 'content-type': 'application/json' }, status: 400, error: /^body: invalid JSON/ },

@@ -115,6 +115,15 @@ describe('PCIe topology and p2pmem', () => {
     expect((await s.http('GET', '/api/p2p/providers')).json.map((p: { bdf: string }) => p.bdf)).toEqual(['0000:04:00.0', '0000:05:00.0', '0000:06:00.0']);
   });
 
+  test('GET /api/p2p/state has the data path: port bindings, provider pools, DMA counters', async () => {
+    const r = await s.http('GET', '/api/p2p/state');
+    expect(r.status).toBe(200);
+    expect(r.json.policy).toBe('same-switch');
+    expect(r.json.ports[0]).toMatchObject({ portId: 1, enabled: true, nic: '0000:03:00.0', allowP2pmem: false, p2pmemInUse: false });
+    expect(r.json.providers.map((p: { bdf: string }) => p.bdf)).toEqual(['0000:04:00.0', '0000:05:00.0', '0000:06:00.0']);
+    expect(Object.keys(r.json.dma.links).length).toBeGreaterThan(0);
+  });
+
   test('GET /api/p2p/explain gives the decision and every provider verdict', async () => {
     const r = await s.http('GET', '/api/p2p/explain?clients=0000:03:00.0,0000:04:00.0,0000:05:00.0');
     expect(r.status).toBe(200);
