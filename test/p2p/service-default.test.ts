@@ -8,7 +8,7 @@ import { Controller } from '../../initiator/controller.js';
 import { RdmaController } from '../../initiator/rdma/controller.js';
 import { loadConfigFile, defaultConfigPath } from '../../target/config/index.js';
 import { NvmetService } from '../../target/service.js';
-import { captureLogger, ROOT_PORT_LINK } from './stack.js';
+import { assertNoLeaks, captureLogger, ROOT_PORT_LINK } from './stack.js';
 import { verifiedWorkload } from './workload.js';
 
 const NQN = 'nqn.2014-08.org.nvmexpress:nvmet-ts';
@@ -19,6 +19,7 @@ const hosts: { close(): Promise<void> }[] = [];
 afterEach(async () => {
   for (const h of hosts.splice(0)) await h.close().catch(() => {});
   await svc?.stop();
+  if (svc?.dp) assertNoLeaks(svc.dp);
   svc = null;
 });
 

@@ -134,8 +134,18 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     stop: async () => {
       await nvmet.shutdown();
       await dp.close();
+      assertNoLeaks(dp);
     },
   };
+}
+
+/** Every provider back to its full size, no system-memory staging outstanding: call after shutdown. */
+export function assertNoLeaks(dp: P2pDataPath): void {
+  for (const p of dp.state().providers) {
+    if (p.available !== p.size || p.outstanding !== 0) throw new Error(`p2pmem leak on ${p.bdf}: ${p.available} of ${p.size} available, ${p.outstanding} allocations outstanding`);
+  }
+  if (dp.dram.outstandingBuffers !== 0) throw new Error(`system-memory staging leak: ${dp.dram.outstandingBuffers} buffers`);
+  if (dp.staging.outstandingP2p !== 0 || dp.staging.outstandingSystem !== 0) throw new Error('staging buffers outstanding after shutdown');
 }
 
 /** Deterministic bytes (xorshift), different per seed. */
