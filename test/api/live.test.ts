@@ -102,6 +102,14 @@ describe('namespaces', () => {
     expect((await s.http('DELETE', `${nsPath()}/7`)).status).toBe(404);
   });
 
+  test('concurrent requests are applied one at a time', async () => {
+    const rs = await Promise.all(Array.from({ length: 16 }, () => s.http('POST', nsPath(), { device: { path: 'ram:1M' }, enable: 1 })));
+    expect(rs.map((r) => r.status)).toEqual(Array(16).fill(201));
+    expect(rs.map((r) => r.json.nsid).sort((a, b) => a - b)).toEqual(Array.from({ length: 16 }, (_, i) => i + 2));
+    expect(s.svc.subsystem(SUBNQN)!.enabledNamespaces()).toHaveLength(17);
+    expect(s.svc.config.subsystems[0]!.namespaces).toHaveLength(17);
+  });
+
   test('file-backed namespace inside the data directory', async () => {
     const { writeFileSync } = await import('node:fs');
     const { join } = await import('node:path');
