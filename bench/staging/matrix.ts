@@ -92,7 +92,7 @@ export const QUICK: Preset = {
   queues: [1],
   seconds: 1,
   warmupSeconds: 0.25,
-  ratioRounds: 9,
+  ratioRounds: 15,
   ratioSliceSeconds: 0.3,
 };
 

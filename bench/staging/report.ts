@@ -67,6 +67,12 @@ export interface Comparison {
    * robust to other load on the machine. > 1: p2pmem staging is cheaper.
    */
   readonly cpuRatio: number | null;
+  /**
+   * The p2pmem port staged every I/O of this configuration in system memory (no
+   * compatible provider): both sides ran the same code, so the ratio is an A/A control
+   * showing the run's noise.
+   */
+  readonly aa: boolean;
 }
 
 export type CheckStatus = 'pass' | 'fail' | 'not measured';
@@ -149,6 +155,7 @@ export function compare(cells: readonly CellResult[]): Comparison[] {
       ratio: ratios.length ? median(ratios) : null,
       roundRatios: ratios,
       cpuRatio: cpuRatios.length ? median(cpuRatios) : null,
+      aa: l.some((c) => c.staging === 'p2pmem' && c.error === null) && l.every((c) => c.staging !== 'p2pmem' || c.error !== null || c.stagedIn === 'dram'),
     };
   });
 }
@@ -286,6 +293,7 @@ export function renderText(report: StagingReport): string {
     ...(report.run.p2pmemStaging ?? []).map((c) => `p2pmem port on ${c.topology}: ${c.provider ?? 'system memory'}`),
     '',
     ...checkLines(report, false),
+    ...(noiseFloor(report) !== null ? ['', noiseFloor(report)!] : []),
   ];
   const errs = report.representative.filter((c) => c.error !== null);
   if (errs.length > 0) out.push('', `${errs.length} cell(s) did not run; first: ${errs[0]!.id}: ${errs[0]!.error}`);
@@ -346,6 +354,15 @@ export function renderCharts(report: StagingReport): { throughput: string; rootC
   return { throughput, rootComplex };
 }
 
+/** "A/A control: … ratios 0.91–1.12 (median 1.01) over 16 pairs" — the noise floor of this run. */
+export function noiseFloor(report: StagingReport): string | null {
+  const aa = report.comparisons.filter((k) => k.aa && k.ratio !== null).map((k) => k.ratio!);
+  if (aa.length === 0) return null;
+  const lo = Math.min(...aa);
+  const hi = Math.max(...aa);
+  return `A/A control — configurations where the allow_p2pmem port had no compatible provider, so both sides staged in system memory: p2pmem-port ÷ system-port throughput ${formatNumber(lo, 3)}–${formatNumber(hi, 3)} (median ${formatNumber(median(aa), 3)}) over ${aa.length} pair${aa.length === 1 ? '' : 's'}. That spread is this run's noise; differences inside it are not differences.`;
+}
+
 function comparisonTable(report: StagingReport): string {
   const judged = report.comparisons.filter((k) => k.topology === 'jbof' && k.bs === 128 * 1024);
   const cols: Column[] = [
@@ -398,6 +415,7 @@ export function renderMarkdown(report: StagingReport, charts: ChartPaths): strin
     '',
     comparisonTable(report),
     '',
+    ...(noiseFloor(report) !== null ? [noiseFloor(report)!, ''] : []),
     '## Charts',
     '',
     `![Throughput by staging](${charts.throughput})`,
@@ -435,6 +453,7 @@ export function renderReadmeSnippet(report: StagingReport, chartPathFromRoot: st
     `![Throughput by staging](${chartPathFromRoot})`,
     '',
     ...checkLines(report, true),
+    ...(noiseFloor(report) !== null ? ['', noiseFloor(report)!] : []),
     '',
     markdownTable(COLUMNS, rows(report)),
     '',

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CellResult } from '../../bench/staging/cell.js';
 import { expandMatrix, QUICK, type Cell } from '../../bench/staging/matrix.js';
-import { buildReport, compare, renderCharts, renderMarkdown, renderReadmeSnippet, renderText, type RunInfo } from '../../bench/staging/report.js';
+import { buildReport, compare, noiseFloor, renderCharts, renderMarkdown, renderReadmeSnippet, renderText, type RunInfo } from '../../bench/staging/report.js';
 import type { ClassBytes } from '../../bench/staging/link-classes.js';
 
 const run: RunInfo = {
@@ -79,6 +79,17 @@ describe('compare', () => {
     const pair = cells.filter((c) => c.configKey === 'jbof/tcp/seqread-128k/qd32/q1');
     const rs = [cell(pair[0]!, 1000), { ...cell(pair[1]!, 0), error: 'boom', mbps: null }];
     expect(compare(rs)[0]!.ratio).toBeNull();
+  });
+});
+
+describe('A/A control', () => {
+  it('pairs whose p2pmem side staged in system memory give the noise floor', () => {
+    const rs = good().map((c) => (c.topology === 'root-ports' && c.staging === 'p2pmem' ? { ...c, stagedIn: 'dram', mbps: c.workload === 'randread-4k' ? 1100 : 900 } : c));
+    const r = buildReport(rs, run);
+    const aa = r.comparisons.filter((k) => k.aa);
+    expect(aa.map((k) => k.topology)).toEqual(['root-ports', 'root-ports', 'root-ports', 'root-ports', 'root-ports', 'root-ports', 'root-ports', 'root-ports']);
+    expect(noiseFloor(r)).toMatch(/0\.9–1\.1 \(median 0\.9\) over 8 pairs/);
+    expect(noiseFloor(buildReport(good(), run))).toBeNull();
   });
 });
 
