@@ -408,7 +408,8 @@ export class HostQueue implements PduSink {
   }
 
   private makeSlot(cid: number): Slot {
-    const cmd = new Uint8Array(this.cmdPdo + DIGEST_LEN);
+    // Buffers, not plain Uint8Arrays: socket.write would wrap each view in a Buffer per call.
+    const cmd = Buffer.alloc(this.cmdPdo + DIGEST_LEN);
     return {
       cid,
       busy: false,
@@ -435,7 +436,7 @@ export class HostQueue implements PduSink {
   private h2cHeader(s: Slot): H2cHeader {
     let h = s.h2c[s.h2cUsed];
     if (h === undefined) {
-      const b = new Uint8Array(this.h2cPdo + DIGEST_LEN);
+      const b = Buffer.alloc(this.h2cPdo + DIGEST_LEN);
       h = { buf: b, hdr: b.subarray(0, this.h2cPdo), ddgst: b.subarray(this.h2cPdo) };
       s.h2c.push(h);
     }
