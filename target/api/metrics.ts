@@ -8,17 +8,14 @@
  * free space and per-port fallbacks. Until then those series exist with the values
  * the emulation has (zero traffic, full providers).
  *
- * Per-command latency needs a completion hook in the core: whoever owns it calls
- * `observeIo(op, bytes, seconds)` for each I/O command completed (see IoObserver).
+ * Per-command latency comes from the core's completion hook (`Nvmet.ioObserver`,
+ * target/core/io-observer.ts), which buildApi points at this object.
  */
 
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { NvmetService } from '../service.js';
 
-/** What the core's I/O completion hook reports (one call per completed I/O command). */
-export interface IoObserver {
-  observeIo(op: string, bytes: number, latencySeconds: number): void;
-}
+import type { IoObserver, IoOp } from '../core/io-observer.js';
 
 /** Buckets from 10 µs to ~5 s: RAM namespaces over loopback sit at the low end, files at the high end. */
 export const LATENCY_BUCKETS = [1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -30,6 +27,7 @@ export class NvmetMetrics implements IoObserver {
   readonly registry = new Registry();
   readonly contentType: string;
   private readonly latency: Histogram<'op'>;
+  private readonly latencyByOp = new Map<IoOp, { observe(v: number): void }>();
   /** Commands and bytes of ops namespace stats do not count (flush, write_zeroes, dsm), from the hook. */
   private readonly hookOps = new Map<string, { commands: number; bytes: number }>();
 
@@ -179,8 +177,14 @@ export class NvmetMetrics implements IoObserver {
     });
   }
 
-  observeIo(op: string, bytes: number, latencySeconds: number): void {
-    this.latency.observe({ op }, latencySeconds);
+  observeIo(op: IoOp, bytes: number, latencySeconds: number): void {
+    // One labelled child per op, looked up once: no label object per I/O.
+    let h = this.latencyByOp.get(op);
+    if (h === undefined) {
+      h = this.latency.labels(op);
+      this.latencyByOp.set(op, h);
+    }
+    h.observe(latencySeconds);
     if (STATS_OPS.has(op)) return;
     const v = this.hookOps.get(op) ?? { commands: 0, bytes: 0 };
     v.commands++;

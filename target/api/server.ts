@@ -77,6 +77,10 @@ export function buildApi(svc: NvmetService, opts: ApiOptions = {}): { app: Fasti
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, allowUnionTypes: true } },
   });
   const metrics = new NvmetMetrics(svc);
+  svc.nvmet.ioObserver = metrics;
+  app.addHook('onClose', async () => {
+    if (svc.nvmet.ioObserver === metrics) svc.nvmet.ioObserver = null;
+  });
   const ctx: ApiContext = { svc, dataDir: resolve(opts.dataDir ?? process.cwd()), metrics, version: opts.version ?? '0.0.0' };
   const log = svc.logger;
 

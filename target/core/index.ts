@@ -21,3 +21,5 @@ export type { FabricsOps, TransportQueue, TransportRequest, CoreQueue, CoreQueue
 export type { NamespaceBackend, BackendSpec } from '../io/backend.js';
 export { RamBackend } from '../io/ram-backend.js';
 export { FileBackend } from '../io/file-backend.js';
+export { ioOpName } from './io-observer.js';
+export type { IoObserver, IoOp } from './io-observer.js';

@@ -13,6 +13,7 @@
  *   await nvmet.shutdown();
  */
 
+import type { IoObserver } from './io-observer.js';
 import type { FabricsOps } from './fabrics-ops.js';
 import type { TrType } from './fabrics-ops.js';
 import { Subsystem, checkNqn, type SubsystemOptions } from './subsystem.js';
@@ -53,6 +54,8 @@ export class Nvmet {
   staging: StagingAllocator;
   /** See EnableHooks; empty unless a data path installs itself. */
   enableHooks: EnableHooks = {};
+  /** Told of every completed I/O-queue command (metrics); null = nobody listens, nothing is timed. */
+  ioObserver: IoObserver | null = null;
   readonly maxDataTransferSize: number;
   /** The well-known discovery subsystem, reachable on every port. */
   readonly discovery: Subsystem;

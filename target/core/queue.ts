@@ -7,6 +7,7 @@
  * keep-alive expiry / controller reset / Disconnect). Nothing is sent on a dead queue.
  */
 
+import type { IoObserver } from './io-observer.js';
 import type { CoreQueue, TransportQueue } from './fabrics-ops.js';
 import type { Controller } from './controller.js';
 import type { Port } from './port.js';
@@ -77,6 +78,10 @@ export class CoreQueueImpl implements CoreQueue {
 
   logger(): Logger {
     return this.port.nvmet.log;
+  }
+
+  ioObserver(): IoObserver | null {
+    return this.port.nvmet.ioObserver;
   }
 
   /** Next SQ head for a completion (nvmet_update_sq_head); 0xffff when the host disabled SQ flow control. */

@@ -24,6 +24,7 @@ import type { Controller } from './controller.js';
 import type { Namespace } from './namespace.js';
 import { rd32, wr16, wr32, wr64n } from '../../src/nvme/le.js';
 import { NvmeStatus, STATUS_DNR, STATUS_MORE, statusFromError } from '../../src/nvme/status.js';
+import { ioOpName } from './io-observer.js';
 
 /** Marks "no parameter error location" (Linux NVMET_NO_ERROR_LOC). */
 export const NO_ERROR_LOC = 0xffff;
@@ -56,6 +57,8 @@ export class Request implements TransportRequest, StagingContext {
   length = 0;
   /** Scratch for handlers (e.g. DSM range count). */
   aux = 0;
+  /** performance.now() at init, for the I/O observer (0 = not observed). */
+  private startedAt = 0;
 
   private staging: StagingBuffer | null = null;
   private inUse = false;
@@ -135,6 +138,7 @@ export class Request implements TransportRequest, StagingContext {
     this.done = false;
     this.released = false;
     this.disconnectAfterResponse = false;
+    this.startedAt = this.queue.qid > 0 && this.queue.ioObserver() !== null ? performance.now() : 0;
   }
 
   // ------------------------------------------------------------ TransportRequest
@@ -222,6 +226,9 @@ export class Request implements TransportRequest, StagingContext {
     wr16(this.cqe, 10, this.qid);
     wr16(this.cqe, 12, this.cid);
     wr16(this.cqe, 14, st << 1);
+    if (this.startedAt !== 0) {
+      q.ioObserver()?.observeIo(ioOpName(this.opcode), this.transferLen, (performance.now() - this.startedAt) / 1000, st);
+    }
     this.putNamespace();
     if (this.released) {
       // The transport already let go (its connection died): nothing to send.
