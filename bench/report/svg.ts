@@ -75,7 +75,11 @@ export function barChartSvg(spec: BarChartSpec): string {
   const barW = Math.max(6, Math.min(28, Math.floor(480 / Math.max(1, categories.length * series.length))));
   const groupGap = Math.max(8, Math.round(barW * 0.8));
   const groupW = series.length * barW + groupGap;
-  const left = 72;
+  // Rotated labels reach left of their group by about cos(40°) × their width: the first
+  // groups' labels must not run off the image.
+  const labelReach = (i: number): number => Math.min(categories[i]!.length, 48) * 6.2 * Math.cos((40 * Math.PI) / 180) - (i + 0.5) * groupW;
+  let left = 72;
+  for (let i = 0; i < Math.min(categories.length, 8); i++) left = Math.max(left, Math.ceil(labelReach(i) + 8));
   const right = 24;
   const top = spec.subtitle ? 74 : 56;
   const plotH = 260;

@@ -340,7 +340,7 @@ export function renderCharts(report: StagingReport): { throughput: string; rootC
   });
   const rootComplex = barChartSvg({
     title: 'Root-complex bytes per payload byte by staging (lower is better)',
-    subtitle: `measured DMA counters — ${report.run.preset.name} preset${note}, ${when}`,
+    subtitle: `measured DMA counters; a p2pmem bar at 2 = no compatible provider, the port staged in system memory — ${report.run.preset.name} preset${note}`,
     yLabel: 'root-complex bytes per payload byte',
     categories: cats,
     series: (['system', 'p2pmem'] as const).map((s) => ({

@@ -88,3 +88,14 @@ describe('barChartSvg', () => {
 
   it('escapeXml', () => expect(escapeXml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&apos;&amp;&apos;&lt;/a&gt;'));
 });
+
+describe('layout', () => {
+  it('the first rotated labels stay inside the image (left margin grows with label length)', () => {
+    const long = 'different-switches rdma seqwrite-128k';
+    const svg = barChartSvg({ title: 't', yLabel: 'y', categories: [long, 'b'], series: [{ name: 's', color: 'red', values: [1, 2] }] });
+    const m = /<text x="([\d.]+)" y="[\d.]+" [^>]*text-anchor="end" transform="rotate\(-40/.exec(svg)!;
+    const anchorX = Number(m[1]);
+    // The label's horizontal reach at 11 px is about 6.2 px per character × cos 40°.
+    expect(anchorX - long.length * 6.2 * Math.cos((40 * Math.PI) / 180)).toBeGreaterThanOrEqual(0);
+  });
+});
