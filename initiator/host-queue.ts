@@ -263,7 +263,14 @@ export class HostQueue implements PduSink {
         onread: {
           buffer: rxBuf,
           callback: (n: number, buf: Uint8Array): boolean => {
-            q?.framer.push(n === buf.length ? buf : buf.subarray(0, n));
+            if (q === null) return true;
+            try {
+              q.framer.push(n === buf.length ? buf : buf.subarray(0, n));
+            } catch (e) {
+              // A bug on our side must not take the process down from inside a socket callback.
+              q.teardown(new TransportError('protocol', `${q.describe()}: receive failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e }));
+              sock.destroy();
+            }
             return true;
           },
         },
@@ -774,7 +781,8 @@ export class HostQueue implements PduSink {
     this.teardown(new TransportError('closed', `controller ${this.describe()} closed the connection`));
   }
 
-  private teardown(err: TransportError): void {
+  /** @internal Fail everything outstanding and mark the queue dead (idempotent). */
+  teardown(err: TransportError): void {
     if (this.state === QState.Closed) return;
     this.state = QState.Closed;
     this.closeError = err;
