@@ -27,7 +27,9 @@ import type { Started } from './lib/proc.js';
 import { collectRows, counts, table } from './lib/report.js';
 import { GUEST_CHECKS, ROWS } from './lib/rows.js';
 import type { RowResult } from './lib/rows.js';
-import { Target } from './lib/target.js';
+import { Target, p2pState } from './lib/target.js';
+import { p2pSummary, p2pVerdict } from './lib/p2pmem.js';
+import type { P2pState } from './lib/p2pmem.js';
 import { analyze, dropsFromLog, startCapture, wireSummary, wireVerdict } from './lib/wire.js';
 import type { WireStats } from './lib/wire.js';
 import { VALIDATED, validateRow } from './lib/validate.js';
@@ -49,6 +51,7 @@ export interface Options {
   install: boolean;
   rebuildGuest: boolean;
   capture: boolean;
+  p2pmem: boolean;
 }
 
 const USAGE = `usage: npm run test:interop -- [options]
@@ -68,6 +71,8 @@ const USAGE = `usage: npm run test:interop -- [options]
   --restart-signal TERM|KILL       how target-restart stops the target (default TERM)
   --no-install                     never apt-get install missing host tools
   --no-capture                     skip the capture and the wire check
+  --p2pmem                         place namespaces behind the default topology's SSDs and the
+                                   ports on its NIC with allow_p2pmem; adds the p2pmem-staging row
   --rebuild-guest                  rebuild the cached guest image
 Environment: NVMET_TS_INTEROP_TARGET, NVMET_TS_INTEROP_TARGET_CMD, NVMET_TS_FAULT.`;
 
@@ -99,6 +104,7 @@ export function parseArgs(argv: readonly string[], root: string): Options {
     install: true,
     rebuildGuest: false,
     capture: true,
+    p2pmem: false,
   };
   const args = [...argv];
   const val = (flag: string): string => {
@@ -123,12 +129,14 @@ export function parseArgs(argv: readonly string[], root: string): Options {
       case '--restart-signal': o.restartSignal = `SIG${val(a).replace(/^SIG/, '')}` as NodeJS.Signals; break;
       case '--no-install': o.install = false; break;
       case '--no-capture': o.capture = false; break;
+      case '--p2pmem': o.p2pmem = true; break;
       case '--rebuild-guest': o.rebuildGuest = true; break;
       case '-h': case '--help': console.log(USAGE); process.exit(0); break;
       default: throw new Error(`unknown option ${a}\n${USAGE}`);
     }
   }
   if (o.target !== 'nvmet-ts' && o.target !== 'kernel-local') throw new Error(`--target must be nvmet-ts or kernel-local\n${USAGE}`);
+  if (o.p2pmem && o.target !== 'nvmet-ts') throw new Error('--p2pmem needs --target nvmet-ts');
   const known = new Set(ROWS.map((r) => r.id));
   const bad = o.only.filter((id) => !known.has(id));
   if (bad.length > 0) throw new Error(`unknown row(s): ${bad.join(', ')}; rows: ${[...known].join(' ')}`);
@@ -137,7 +145,15 @@ export function parseArgs(argv: readonly string[], root: string): Options {
   return o;
 }
 
+/** Rows of this run: --only, else all (p2pmem-staging only with --p2pmem). */
+export function wantedRows(o: Options): string[] {
+  if (o.only.length > 0) return o.only;
+  return ROWS.map((r) => r.id).filter((id) => id !== 'p2pmem-staging' || o.p2pmem);
+}
+
 const log = (s: string): void => { console.log(`[interop] ${s}`); };
+/** the target's management API, inside the run's own netns */
+const API_PORT = 8420;
 
 /**
  * The built nvmet-ts CLI with the flags this build has: --config always, the
@@ -204,7 +220,7 @@ async function outer(argv: readonly string[]): Promise<number> {
   let rows: RowResult[];
   if (existsSync(resFile)) rows = (JSON.parse(readFileSync(resFile, 'utf8')) as { rows: RowResult[] }).rows;
   else {
-    const wanted = opts.only.length > 0 ? opts.only : ROWS.map((r) => r.id);
+    const wanted = wantedRows(opts);
     rows = collectRows(join(opts.out, 'out'), wanted, 'the run was stopped');
     for (const r of rows) if (r.id === 'wire-check') r.reason = 'the run was stopped before the capture was decoded';
     writeFileSync(resFile, JSON.stringify({ target: opts.target, rows }, null, 2));
@@ -232,15 +248,18 @@ async function inner(specFile: string): Promise<number> {
   const qemuMon = join(dir, 'qemu-mon.sock');
   rmSync(qemuMon, { force: true });
 
-  const wanted = opts.only.length > 0 ? opts.only : ROWS.map((r) => r.id);
+  const wanted = wantedRows(opts);
   const checks = GUEST_CHECKS.filter((c) => wanted.includes(c));
   const kernelLocal = opts.target === 'kernel-local';
 
   // control channel first: its port goes into the guest's params
+  const p2pLives: (P2pState | null)[] = [];
   let planRef: Plan | null = null;
   const ctl = await startCtlServer({
     restart: async () => {
       if (!target) throw new Error('no target process to restart');
+      // counters live and die with the process: keep this life's
+      if (opts.p2pmem) p2pLives.push(await p2pState(API_PORT));
       return `ok: ${await target.restart()}`;
     },
     'ns-add': async () => {
@@ -254,7 +273,7 @@ async function inner(specFile: string): Promise<number> {
     },
   }, join(dir, 'ctl.log'));
 
-  const plan = makePlan({ mode: opts.target, dataDir, ctlPort: ctl.port, checks });
+  const plan = makePlan({ mode: opts.target, dataDir, ctlPort: ctl.port, checks, p2pmem: opts.p2pmem });
   planRef = plan;
   writeFileSync(join(dir, 'plan.json'), JSON.stringify(plan, null, 2));
   writeFileSync(join(dir, 'config.json'), `${JSON.stringify(nvmetcliConfig(plan), null, 2)}\n`);
@@ -307,7 +326,7 @@ async function inner(specFile: string): Promise<number> {
       const env: NodeJS.ProcessEnv = { ...process.env };
       if (opts.fault) env.NVMET_TS_FAULT = opts.fault; else delete env.NVMET_TS_FAULT;
       target = new Target(reg, {
-        cmd: opts.targetCmd, configFile: join(dir, 'config.json'), apiPort: 8420, dataDir, logFile: join(dir, 'target.log'),
+        cmd: opts.targetCmd, configFile: join(dir, 'config.json'), apiPort: API_PORT, dataDir, logFile: join(dir, 'target.log'),
         ports, env, restartSignal: opts.restartSignal,
       });
       const ms = await target.start();
@@ -337,6 +356,8 @@ async function inner(specFile: string): Promise<number> {
     running.splice(running.indexOf(booted.proc), 1);
   }
 
+  let p2pEnd: P2pState | null = null;
+  if (target && opts.p2pmem) { p2pEnd = await p2pState(API_PORT); p2pLives.push(p2pEnd); }
   if (target) { await target.stop(); }
   if (capture) { await stop(capture, 'SIGTERM', 10_000); running.splice(running.indexOf(capture), 1); }
   await ctl.close();
@@ -358,6 +379,16 @@ async function inner(specFile: string): Promise<number> {
   } else if (opts.capture && setupError === null) wireErr = `no capture file ${pcap}`;
 
   for (const r of rows) {
+    if (r.id !== 'p2pmem-staging') continue;
+    writeFileSync(join(dir, 'p2p-state.json'), JSON.stringify(p2pLives, null, 2));
+    r.log = join(dir, 'p2p-state.json');
+    if (!opts.p2pmem) { r.status = 'skip'; r.reason = 'not a --p2pmem run'; continue; }
+    if (setupError !== null) continue;
+    const v = p2pVerdict(p2pLives, p2pEnd);
+    r.status = v === null ? 'pass' : 'fail';
+    r.reason = v ?? p2pSummary(p2pLives, p2pEnd as P2pState);
+  }
+  for (const r of rows) {
     if (r.id === 'wire-check') {
       r.log = existsSync(join(dir, 'wire.json')) ? join(dir, 'wire.json') : null;
       if (!opts.capture) { r.status = 'skip'; r.reason = '--no-capture'; }
@@ -370,7 +401,7 @@ async function inner(specFile: string): Promise<number> {
       }
       continue;
     }
-    if (r.status !== 'pass') continue;
+    if (r.status !== 'pass' || r.id === 'p2pmem-staging') continue;
     if (r.id === 'connect-digests' && !opts.capture) continue;
     const v = validateRow(r.id, join(outDir, 'artifacts'), plan, wire);
     if (v !== null) { r.status = 'fail'; r.reason = v; }

@@ -41,6 +41,12 @@ export interface Plan {
   readonly kato: number;
   readonly ctlPort: number;
   readonly checks: readonly string[];
+  /**
+   * Place the namespaces behind the NVMe SSDs of the default (jbof) PCIe
+   * topology and the ports on its RDMA NIC with allow_p2pmem, so I/O from the
+   * host is staged in p2pmem.
+   */
+  readonly p2pmem: boolean;
 }
 
 export function hostId(): HostId {
@@ -53,7 +59,7 @@ function ns(nsid: number, bytes: number, dir: string): NamespacePlan {
   return { nsid, bytes, uuid, nguid: randomBytes(16).toString('hex'), path: `${dir}/ns${nsid}.img` };
 }
 
-export function makePlan(o: { mode: TargetMode; dataDir: string; ctlPort: number; checks: readonly string[]; port?: number; discPort?: number | null; kato?: number; fioSize?: string }): Plan {
+export function makePlan(o: { mode: TargetMode; dataDir: string; ctlPort: number; checks: readonly string[]; port?: number; discPort?: number | null; kato?: number; fioSize?: string; p2pmem?: boolean }): Plan {
   const MiB = 1 << 20;
   return {
     mode: o.mode,
@@ -72,6 +78,7 @@ export function makePlan(o: { mode: TargetMode; dataDir: string; ctlPort: number
     kato: o.kato ?? 5,
     ctlPort: o.ctlPort,
     checks: o.checks,
+    p2pmem: o.p2pmem ?? false,
   };
 }
 
@@ -80,14 +87,18 @@ export function targetPorts(p: Plan): number[] {
   return p.discPort === null ? [p.port] : [p.port, p.discPort];
 }
 
-/** nvmetcli-compatible JSON (the format `nvmetcli save` writes). */
+/** PCI placement in the default topology (config/topologies/default.json, "jbof"). */
+export const JBOF = { nic: '0000:03:00.0', ssds: ['0000:04:00.0', '0000:05:00.0'] } as const;
+
+/** nvmetcli-compatible JSON (the format `nvmetcli save` writes), plus nvmet-ts placement keys in p2pmem mode. */
 export function nvmetcliConfig(p: Plan): object {
   const port = (portid: number, trsvcid: number) => ({
     portid,
     addr: { trtype: 'tcp', adrfam: 'ipv4', traddr: '127.0.0.1', trsvcid: String(trsvcid), treq: 'not specified' },
-    param: { inline_data_size: '16384' },
+    param: p.p2pmem ? { inline_data_size: '16384', allow_p2pmem: '1' } : { inline_data_size: '16384' },
     referrals: [],
     subsystems: [p.subnqn],
+    ...(p.p2pmem ? { nvmet_ts: { nic: JBOF.nic } } : {}),
   });
   return {
     hosts: [{ nqn: p.host.nqn }, { nqn: p.altHost.nqn }],
@@ -96,13 +107,15 @@ export function nvmetcliConfig(p: Plan): object {
       nqn: p.subnqn,
       allowed_hosts: [p.host.nqn, p.altHost.nqn],
       attr: { allow_any_host: '0', serial: p.serial, model: p.model, version: '1.3' },
-      namespaces: p.namespaces.map(nsConfig),
+      namespaces: p.namespaces.map((n) => nsConfig(n, p.p2pmem)),
     }],
   };
 }
 
-export function nsConfig(n: NamespacePlan): object {
-  return { nsid: n.nsid, enable: 1, device: { path: n.path, uuid: n.uuid, nguid: uuidFormNguid(n.nguid) } };
+export function nsConfig(n: NamespacePlan, p2pmem = false): object {
+  const base = { nsid: n.nsid, enable: 1, device: { path: n.path, uuid: n.uuid, nguid: uuidFormNguid(n.nguid) } };
+  if (!p2pmem) return base;
+  return { ...base, p2pmem: true, nvmet_ts: { nvme: JBOF.ssds[(n.nsid - 1) % JBOF.ssds.length] } };
 }
 
 /** nvmetcli writes NGUIDs in UUID form (8-4-4-4-12); nvme-cli prints 32 plain hex digits. */

@@ -34,6 +34,7 @@ export const ROWS: readonly RowSpec[] = [
   { id: 'keep-alive', title: 'silent host dropped after KATO' },
   { id: 'disconnect-all', title: 'nvme disconnect-all' },
   { id: 'wire-check', title: 'tshark: 0 malformed PDUs, 0 digest errors', hostOnly: true },
+  { id: 'p2pmem-staging', title: 'host I/O staged in p2pmem, no fallback, no leak (--p2pmem)', hostOnly: true },
 ];
 
 export const GUEST_CHECKS: readonly string[] = ROWS.filter((r) => !r.hostOnly).map((r) => r.id);

@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { listeningPorts } from './host.js';
 import { nsConfig } from './plan.js';
 import type { NamespacePlan, Plan } from './plan.js';
+import type { P2pState } from './p2pmem.js';
 import { sleep, stop } from './proc.js';
 import type { ProcessRegistry, Started } from './proc.js';
 
@@ -76,7 +77,7 @@ export class Target {
    */
   async addNamespace(plan: Plan, ns: NamespacePlan): Promise<string> {
     const base = `http://127.0.0.1:${this.o.apiPort}`;
-    const body = JSON.stringify(nsConfig(ns));
+    const body = JSON.stringify(nsConfig(ns, plan.p2pmem));
     const url = `${base}/api/subsystems/${encodeURIComponent(plan.subnqn)}/namespaces`;
     let res: Response;
     try {
@@ -88,5 +89,15 @@ export class Target {
     if (res.status === 404 || res.status === 405) return `pending: needs management API (POST ${url} -> ${res.status} ${text})`;
     if (!res.ok) throw new Error(`POST ${url} -> ${res.status} ${text}`);
     return `ok: POST ${url} -> ${res.status}`;
+  }
+}
+
+/** nvmet-ts's p2pmem data path state, or null when the target has none to give. */
+export async function p2pState(apiPort: number): Promise<P2pState | null> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${apiPort}/api/p2p/state`, { signal: AbortSignal.timeout(10_000) });
+    return res.ok ? ((await res.json()) as P2pState) : null;
+  } catch {
+    return null;
   }
 }

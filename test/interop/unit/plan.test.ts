@@ -78,6 +78,6 @@ describe('results', () => {
     const ran = [...sh.matchAll(/^run_check (\S+) /gm)].map((m) => m[1]);
     expect(ran).toEqual(GUEST_CHECKS);
     for (const id of GUEST_CHECKS) expect(sh).toContain(`chk_${id.replaceAll('-', '_')}() {`);
-    expect(ROWS.filter((r) => r.hostOnly).map((r) => r.id)).toEqual(['wire-check']);
+    expect(ROWS.filter((r) => r.hostOnly).map((r) => r.id)).toEqual(['wire-check', 'p2pmem-staging']);
   });
 });
