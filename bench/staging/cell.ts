@@ -57,7 +57,7 @@ export interface CellResult {
   readonly poolFallbacks: number | null;
   /** Bytes per payload byte by link class over the measured window (null: no DMA counters). */
   readonly perPayloadByte: ClassBytes | null;
-  /** Raw counter delta per link id (both directions), for anyone re-deriving the classes. */
+  /** Raw counter delta per link id that carried bytes (idle links omitted), for anyone re-deriving the classes. */
   readonly linkBytes: Readonly<Record<string, { up: number; down: number }>> | null;
   /** Link model projection from the measured link bytes (null: no counters). */
   readonly projected: ProjectionJson | null;
@@ -187,7 +187,7 @@ export async function runCell(target: BenchTarget, host: BenchHost, cell: Cell, 
     p2pmemFallbacks: cell.staging === 'p2pmem' ? sys : null,
     poolFallbacks: cell.staging === 'p2pmem' ? p1.poolFallbacks - p0.poolFallbacks : null,
     perPayloadByte: perByte,
-    linkBytes: delta.links,
+    linkBytes: Object.fromEntries(Object.entries(delta.links).filter(([, b]) => b.up !== 0 || b.down !== 0)),
     projected: p === null ? null : projectionJson(p),
     expected: expectedFor(target, cell, p2pFraction),
   };

@@ -19,7 +19,7 @@ import {
   expandMatrix, FULL, groupByTarget, isRatioCell, PRESETS, QUICK, TOPOLOGIES, TRANSPORTS, WORKLOADS,
   type Cell, type Preset, type Staging, type Transport,
 } from './matrix.js';
-import { buildReport, renderCharts, renderMarkdown, renderReadmeSnippet, renderText, type StagingChoice } from './report.js';
+import { buildReport, renderCharts, renderJson, renderMarkdown, renderReadmeSnippet, renderText, type StagingChoice } from './report.js';
 import { BenchTarget } from './target.js';
 import { loadPlacement } from './topologies.js';
 
@@ -288,7 +288,7 @@ export async function stagingBench(argv: string[]): Promise<number> {
 
   const base = `staging-${preset.name}`;
   const charts = renderCharts(report);
-  const json = `${JSON.stringify(report, null, 2)}\n`;
+  const json = renderJson(report);
   if (args.out !== null) {
     const chartNames = { throughput: `${base}-throughput.svg`, rootComplex: `${base}-root-complex.svg` };
     const files: Record<string, string> = {

@@ -462,3 +462,16 @@ export function renderReadmeSnippet(report: StagingReport, chartPathFromRoot: st
     '',
   ].join('\n');
 }
+
+/**
+ * The JSON file: the report without the derived `representative` list (round-0
+ * cells), pretty-printed except for cells, one per line, so a results file stays
+ * small and diffs line by line.
+ */
+export function renderJson(report: StagingReport): string {
+  const { representative: _derived, cells, ...rest } = report;
+  const marker = '"__CELLS__"';
+  const head = JSON.stringify({ ...rest, cells: '__CELLS__' }, null, 2);
+  const body = cells.length === 0 ? '[]' : `[\n${cells.map((c) => `    ${JSON.stringify(c)}`).join(',\n')}\n  ]`;
+  return `${head.replace(marker, body)}\n`;
+}

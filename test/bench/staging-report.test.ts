@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CellResult } from '../../bench/staging/cell.js';
 import { expandMatrix, QUICK, type Cell } from '../../bench/staging/matrix.js';
-import { buildReport, compare, noiseFloor, renderCharts, renderMarkdown, renderReadmeSnippet, renderText, type RunInfo } from '../../bench/staging/report.js';
+import { buildReport, compare, noiseFloor, renderCharts, renderJson, renderMarkdown, renderReadmeSnippet, renderText, type RunInfo } from '../../bench/staging/report.js';
 import type { ClassBytes } from '../../bench/staging/link-classes.js';
 
 const run: RunInfo = {
@@ -153,6 +153,17 @@ describe('renderings', () => {
     expect(md).toMatch(/\*\*PASS\*\* JBOF, p2pmem staging/);
     const rows = md.split('\n').filter((l) => /^\| (jbof|different-switches|root-ports|narrow-uplink) /.test(l));
     expect(rows).toHaveLength(cells.length);
+  });
+
+  it('JSON: parses back to the report minus the derived list, one line per cell', () => {
+    const text = renderJson(r);
+    const back = JSON.parse(text) as Record<string, unknown>;
+    expect(back['representative']).toBeUndefined();
+    expect(back['cells']).toEqual(JSON.parse(JSON.stringify(r.cells)));
+    expect(back['checks']).toEqual(r.checks);
+    expect((back['run'] as { machine: { node: string } }).machine.node).toBe('v20.20.2');
+    const cellLines = text.split('\n').filter((l) => l.startsWith('    {"id":'));
+    expect(cellLines).toHaveLength(r.cells.length);
   });
 
   it('text table and README snippet', () => {
