@@ -4,6 +4,7 @@
  * command-set specific 05h/06h/08h structures hosts ask for on NVMe 2.0 stacks.
  */
 
+import { faultIdentifyController } from '../core/fault-injection.js';
 import type { Request } from '../core/request.js';
 import type { Controller } from '../core/controller.js';
 import { NvmeStatus, STATUS_DNR } from '../../src/nvme/status.js';
@@ -196,6 +197,7 @@ export function executeIdentify(req: Request): void {
       return;
     case Cns.Controller:
       encodeIdentifyController(identifyController(req.ctrl), req.data!);
+      faultIdentifyController(req.data!);
       req.complete(0);
       return;
     case Cns.ActiveNsList:

@@ -5,6 +5,7 @@
  * management API on 127.0.0.1:9420.
  */
 
+import { activeFaults } from '../core/fault-injection.js';
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -186,6 +187,8 @@ export async function main(argv: string[]): Promise<number> {
     server ? `api: ${server.url}${token ? ' (bearer token required)' : ''}` : 'api: off',
   ];
   process.stdout.write(`${head.join('\n')}\n${svc.summary()}\n`);
+  const faults = activeFaults();
+  if (faults.length > 0) logger.warn(`test-only fault injection active (NVMET_TS_FAULT): ${faults.join(', ')}`);
 
   await new Promise<void>((resolve) => {
     const stop = (sig: string): void => {

@@ -25,6 +25,7 @@ import type { Namespace } from './namespace.js';
 import { rd32, wr16, wr32, wr64n } from '../../src/nvme/le.js';
 import { NvmeStatus, STATUS_DNR, STATUS_MORE, statusFromError } from '../../src/nvme/status.js';
 import { ioOpName } from './io-observer.js';
+import { faultDropCompletion } from './fault-injection.js';
 
 /** Marks "no parameter error location" (Linux NVMET_NO_ERROR_LOC). */
 export const NO_ERROR_LOC = 0xffff;
@@ -234,6 +235,8 @@ export class Request implements TransportRequest, StagingContext {
       // The transport already let go (its connection died): nothing to send.
       this.recycle();
     } else if (q.isLive()) {
+      // Test-only (NVMET_TS_FAULT): lets the interop suite prove it notices a lost completion.
+      if (faultDropCompletion(this.sqe, this.qid)) return;
       q.transport.queueResponse(this);
     }
     // else: queue torn down by the core; the transport still owes release().
