@@ -432,6 +432,11 @@ export function renderMarkdown(report: StagingReport, charts: ChartPaths): strin
   return out.join('\n');
 }
 
+function dirOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i < 0 ? '.' : `${path.slice(0, i)}/`;
+}
+
 /** What the lead pastes into README.md: one chart, the table, the command. */
 export function renderReadmeSnippet(report: StagingReport, chartPathFromRoot: string): string {
   const r = report.run;
@@ -453,12 +458,16 @@ export function renderReadmeSnippet(report: StagingReport, chartPathFromRoot: st
     `![Throughput by staging](${chartPathFromRoot})`,
     '',
     ...checkLines(report, true),
+    '',
+    'p2pmem ÷ system-memory throughput on the JBOF at 128 KiB (same run, median of interleaved rounds):',
+    '',
+    comparisonTable(report),
     ...(noiseFloor(report) !== null ? ['', noiseFloor(report)!] : []),
     '',
     markdownTable(COLUMNS, rows(report)),
     '',
     'Bytes per payload byte by link class (both directions); "root cplx" = bytes of DMAs through the root complex. "model MB/s" = the link model\'s projected payload rate from the measured link bytes, with the link direction that limits it.',
-    `Full results: \`bench/results/\` (JSON with machine and Node version, Markdown, SVG). ${formatSize(128 * 1024)} ratios: see the Markdown report.`,
+    `Full results in \`${dirOf(chartPathFromRoot)}\`: the JSON (every cell and round, with the machine and Node version), the Markdown report (${formatSize(128 * 1024)} ratio rounds, the A/A noise floor) and the second chart, root-complex bytes per payload byte by staging (\`${chartPathFromRoot.replace(/-throughput\.svg$/, '-root-complex.svg')}\`).`,
     '',
   ].join('\n');
 }
