@@ -4,7 +4,7 @@
  */
 
 import { DataDir } from '../core/fabrics-ops.js';
-import type { Request } from '../core/request.js';
+import type { ExecuteFn, Request } from '../core/request.js';
 import { AdminOpcode, FABRICS_OPCODE } from '../../src/nvme/opcodes.js';
 import { NvmeStatus, STATUS_DNR } from '../../src/nvme/status.js';
 import { IDENTIFY_DATA_SIZE } from '../../src/nvme/identify.js';
@@ -23,8 +23,8 @@ export function adminTransferLimit(req: Request): number {
   return mdts === 0 ? NVMET_MAX_ADMIN_TRANSFER : Math.min(mdts, NVMET_MAX_ADMIN_TRANSFER);
 }
 
-/** Set up a Get Log Page transfer (length from NUMD), bounded by the admin transfer limit. */
-export function parseGetLogPageLength(req: Request): number {
+/** Get Log Page (admin and discovery): C2H transfer of NUMD dwords, bounded by the admin transfer limit. */
+export function parseGetLogPage(req: Request, execute: ExecuteFn): number {
   const len = getLogPageLength(req.sqe);
   if (len > adminTransferLimit(req)) {
     req.errorLoc = 40;
@@ -32,6 +32,15 @@ export function parseGetLogPageLength(req: Request): number {
   }
   req.dataDir = DataDir.C2H;
   req.transferLen = len;
+  req.executeFn = execute;
+  return 0;
+}
+
+/** Identify (admin and discovery): every CNS returns one 4 KiB data structure. */
+export function parseIdentify(req: Request, execute: ExecuteFn): number {
+  req.dataDir = DataDir.C2H;
+  req.transferLen = IDENTIFY_DATA_SIZE;
+  req.executeFn = execute;
   return 0;
 }
 
@@ -47,16 +56,9 @@ export function parseAdminCmd(req: Request): number {
   }
   switch (op) {
     case AdminOpcode.Identify:
-      req.dataDir = DataDir.C2H;
-      req.transferLen = IDENTIFY_DATA_SIZE;
-      req.executeFn = executeIdentify;
-      return 0;
-    case AdminOpcode.GetLogPage: {
-      const st = parseGetLogPageLength(req);
-      if (st !== 0) return st;
-      req.executeFn = executeGetLogPage;
-      return 0;
-    }
+      return parseIdentify(req, executeIdentify);
+    case AdminOpcode.GetLogPage:
+      return parseGetLogPage(req, executeGetLogPage);
     case AdminOpcode.SetFeatures:
       req.executeFn = executeSetFeatures;
       return 0;

@@ -5,12 +5,11 @@
  * Asynchronous Event Request — and the Discovery log page itself.
  */
 
-import { DataDir } from '../core/fabrics-ops.js';
 import type { Request } from '../core/request.js';
 import type { Controller } from '../core/controller.js';
 import { AdminOpcode } from '../../src/nvme/opcodes.js';
 import { NvmeStatus, STATUS_DNR } from '../../src/nvme/status.js';
-import { Cns, IDENTIFY_DATA_SIZE } from '../../src/nvme/identify.js';
+import { Cns } from '../../src/nvme/identify.js';
 import { encodeIdentifyController, CntrlType, Lpa } from '../../src/nvme/identify-ctrl.js';
 import { LogId } from '../../src/nvme/log-pages.js';
 import { encodeDiscoveryLog, DiscSubtype, type DiscoveryLogEntry } from '../../src/nvme/discovery-log.js';
@@ -24,7 +23,7 @@ import {
   NVMET_KAS,
   NVMET_QUEUE_SIZE,
 } from '../core/constants.js';
-import { parseGetLogPageLength } from '../admin/parse.js';
+import { parseGetLogPage, parseIdentify } from '../admin/parse.js';
 import { executeAsyncEvent, executeKeepAlive } from '../admin/misc.js';
 import { logRae, sendLogWindow } from '../admin/log-page.js';
 import { saveRequested, setAsyncEventConfig, setKato } from '../admin/features.js';
@@ -52,17 +51,10 @@ export function parseDiscoveryCmd(req: Request): number {
     case AdminOpcode.KeepAlive:
       req.executeFn = executeKeepAlive;
       return 0;
-    case AdminOpcode.GetLogPage: {
-      const st = parseGetLogPageLength(req);
-      if (st !== 0) return st;
-      req.executeFn = executeDiscGetLogPage;
-      return 0;
-    }
+    case AdminOpcode.GetLogPage:
+      return parseGetLogPage(req, executeDiscGetLogPage);
     case AdminOpcode.Identify:
-      req.dataDir = DataDir.C2H;
-      req.transferLen = IDENTIFY_DATA_SIZE;
-      req.executeFn = executeDiscIdentify;
-      return 0;
+      return parseIdentify(req, executeDiscIdentify);
     default:
       req.errorLoc = 0;
       return NvmeStatus.InvalidOpcode | STATUS_DNR;
