@@ -99,9 +99,16 @@ export class P2pdma {
   private readonly random: () => number;
   private readonly log: (message: string) => void;
   private readonly states = new Map<PciFunction, ProviderState>();
+  /**
+   * The topology's functions by identity (those `topology.get(f.bdf)` returns): the
+   * topology is immutable, so a PciFunction resolves without parsing and re-formatting
+   * its BDF, which every per-I/O alloc and free would otherwise pay.
+   */
+  private readonly members: ReadonlySet<PciFunction>;
 
   constructor(topology: PciTopology, opts: P2pdmaOptions = {}) {
     this.topology = topology;
+    this.members = new Set(topology.functions.filter((f) => topology.get(f.bdf) === f));
     this.policyName = opts.policy ?? DEFAULT_POLICY;
     this.random = opts.random ?? Math.random;
     this.log = opts.log ?? (() => {});
@@ -131,7 +138,7 @@ export class P2pdma {
       return f ? ok(f) : fail('ENODEV', `no PCI device ${dev}`);
     }
     if (isPciFunction(dev)) {
-      return this.topology.get(dev.bdf) === dev ? ok(dev) : fail('ENODEV', `${dev.bdf} is not part of topology "${this.topology.name}"`);
+      return this.members.has(dev) ? ok(dev) : fail('ENODEV', `${dev.bdf} is not part of topology "${this.topology.name}"`);
     }
     return fail('ENODEV', `${dev.name} is not a PCI device`);
   }
@@ -141,7 +148,7 @@ export class P2pdma {
     if (typeof dev === 'string') return this.topology.get(dev) ?? null;
     let d: DeviceLike | null | undefined = dev;
     for (let depth = 0; d && depth < 1024; depth++) {
-      if (isPciFunction(d)) return this.topology.get(d.bdf) === d ? d : null;
+      if (isPciFunction(d)) return this.members.has(d) ? d : null;
       d = d.parent;
     }
     return null;

@@ -96,6 +96,24 @@ describe('addResource (pci_p2pdma_add_resource)', () => {
   });
 });
 
+describe('device resolution', () => {
+  it('a PciFunction of another topology with the same BDF is not this fabric’s device', () => {
+    const p = sys('default');
+    const other = dev(sys('default'), '0000:04:00.0'); // same BDF, another parse
+    expect(other).not.toBe(dev(p, '0000:04:00.0'));
+    expect(code(p.alloc(other, PAGE_SIZE))).toBe('ENODEV');
+    expect(code(p.allocSgl(other, PAGE_SIZE))).toBe('ENOMEM'); // alloc_sgl reports every failure as ENOMEM
+    expect(code(p.free(other, 0, PAGE_SIZE))).toBe('ENODEV');
+    expect(p.findParentPciDev({ name: 'nvme0', parent: other })).toBeNull();
+    expect(p.stats(other)).toMatchObject({ size: 0, outstanding: 0 });
+    // the device itself, by object or by BDF spelling, resolves and allocates
+    const r = unwrap(p.alloc(dev(p, '0000:04:00.0'), PAGE_SIZE));
+    expect(p.stats('04:00.0').outstanding).toBe(1);
+    unwrap(p.free('0000:04:00.0', r.cpuAddr, r.length));
+    expect(p.stats(dev(p, '0000:04:00.0')).outstanding).toBe(0);
+  });
+});
+
 describe('alloc / free / SGL / virtToBus', () => {
   it('returns a region with BAR offset, CPU and bus addresses and a view into the BAR', () => {
     const p = sys('default');
