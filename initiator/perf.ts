@@ -10,6 +10,7 @@ import type { Controller } from './controller.js';
 import type { Completion, HostCommand } from './host-queue.js';
 import { NvmeError } from './errors.js';
 import { LatencyHistogram } from './latency.js';
+import { xorshift32 } from './xorshift.js';
 
 export interface PerfOptions {
   nsid: number;
@@ -59,32 +60,68 @@ export interface PerfResult {
   latencyUs: LatencySummaryUs;
 }
 
-interface Worker {
-  readonly q: ReturnType<Controller['queue']>;
-  readonly cmd: HostCommand;
-  readonly sqe: Uint8Array;
-  started: number;
-  readonly cb: (err: Error | null, c: Completion) => void;
+/**
+ * The host side the load loop drives: the NVMe/TCP Controller (`runPerf`) or the
+ * simulated-RDMA one (bench/staging/rdma-host.ts).
+ */
+export interface PerfHost {
+  /** Names the run in errors ("perf", "rdma perf"). */
+  readonly label: string;
+  /** MDTS in bytes (0 = no limit). */
+  readonly maxTransferBytes: number;
+  /** I/O queue ids driven when PerfOptions.qids is not given. */
+  readonly qids: readonly number[];
+  geometry(nsid: number): Promise<{ lbaSize: number; nsze: number }>;
+  /** A data buffer for one slot. */
+  allocBuffer(bytes: number): Uint8Array;
+  /**
+   * Bind one outstanding-I/O slot on `qid` to its SQE and buffer; returns the function
+   * that (re)submits it. `done` gets null on success, else the failure (a non-zero NVMe
+   * status as an error). Called once per slot, never per I/O.
+   */
+  slot(s: PerfSlot, done: (err: Error | null) => void): () => void;
 }
 
-/** 32-bit xorshift: cheap reproducible randomness for LBA choice. */
-function xorshift(seed: number): () => number {
-  let x = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x1_0000_0000;
+export interface PerfSlot {
+  readonly qid: number;
+  readonly sqe: Uint8Array;
+  readonly buf: Uint8Array;
+  readonly opcode: number;
+  readonly o: PerfOptions;
+}
+
+/** The NVMe/TCP initiator as a PerfHost: callback submission, a status turns into an NvmeError. */
+function tcpPerfHost(ctrl: Controller): PerfHost {
+  return {
+    label: 'perf',
+    maxTransferBytes: ctrl.maxTransferBytes,
+    qids: ctrl.ioQueues.map((q) => q.qid),
+    geometry: (nsid) => ctrl.geometry(nsid),
+    allocBuffer: (bytes) => Buffer.allocUnsafeSlow(bytes),
+    slot({ qid, sqe, buf, opcode, o }, done) {
+      const q = ctrl.queue(qid);
+      const cmd: HostCommand = opcode === IoOpcode.Write
+        ? { sqe, dataOut: buf, forceR2T: o.forceR2T === true }
+        : { sqe, dataIn: buf };
+      const cb = (err: Error | null, c: Completion): void => {
+        if (err === null && c.status !== 0) err = new NvmeError(c.status, { ...c, qid, opcode }, `perf ${o.rw}`, 'io');
+        done(err);
+      };
+      return () => q.submitCb(cmd, cb);
+    },
   };
 }
 
-export async function runPerf(ctrl: Controller, o: PerfOptions): Promise<PerfResult> {
-  const g = await ctrl.geometry(o.nsid);
+export function runPerf(ctrl: Controller, o: PerfOptions): Promise<PerfResult> {
+  return runPerfLoop(tcpPerfHost(ctrl), o);
+}
+
+/** The closed loop itself, for any PerfHost. */
+export async function runPerfLoop(host: PerfHost, o: PerfOptions): Promise<PerfResult> {
+  const g = await host.geometry(o.nsid);
   if (o.bs <= 0 || o.bs % g.lbaSize !== 0) throw new RangeError(`bs ${o.bs} is not a multiple of the ${g.lbaSize}-byte LBA`);
-  if (ctrl.maxTransferBytes > 0 && o.bs > ctrl.maxTransferBytes) {
-    throw new RangeError(`bs ${o.bs} exceeds the controller's max transfer of ${ctrl.maxTransferBytes} bytes`);
+  if (host.maxTransferBytes > 0 && o.bs > host.maxTransferBytes) {
+    throw new RangeError(`bs ${o.bs} exceeds the controller's max transfer of ${host.maxTransferBytes} bytes`);
   }
   const blocks = o.bs / g.lbaSize;
   if (blocks > 0x10000) throw new RangeError(`bs ${o.bs} is more than 65536 blocks`);
@@ -92,14 +129,14 @@ export async function runPerf(ctrl: Controller, o: PerfOptions): Promise<PerfRes
   const range = Math.min(o.rangeBlocks ?? g.nsze - start, g.nsze - start);
   const slots = Math.floor(range / blocks);
   if (slots < 1) throw new RangeError(`range of ${range} blocks is smaller than one ${o.bs}-byte I/O`);
-  const qids = o.qids ?? ctrl.ioQueues.map((q) => q.qid);
+  const qids = o.qids ?? host.qids;
   if (qids.length === 0) throw new RangeError('no I/O queues to drive');
   const qd = Math.max(1, Math.floor(o.qd));
   const timeMs = o.timeMs ?? (o.ios === undefined ? 3000 : Number.POSITIVE_INFINITY);
   const maxIos = o.ios ?? Number.POSITIVE_INFINITY;
   const warmupMs = o.warmupMs ?? 0;
   const opcode = o.rw === 'read' ? IoOpcode.Read : IoOpcode.Write;
-  const rand = xorshift(0x5eed ^ o.bs ^ qd);
+  const rand = xorshift32(0x5eed ^ o.bs ^ qd);
   let cursor = 0;
   const nextLba = o.pattern === 'seq'
     ? (): number => {
@@ -107,7 +144,7 @@ export async function runPerf(ctrl: Controller, o: PerfOptions): Promise<PerfRes
         cursor = cursor + 1 === slots ? 0 : cursor + 1;
         return l;
       }
-    : (): number => start + Math.floor(rand() * slots) * blocks;
+    : (): number => start + Math.floor((rand() / 0x1_0000_0000) * slots) * blocks;
 
   const hist = new LatencyHistogram();
   let measuring = warmupMs === 0;
@@ -129,58 +166,48 @@ export async function runPerf(ctrl: Controller, o: PerfOptions): Promise<PerfRes
     tEnd = performance.now();
   };
 
-  const submit = (w: Worker): void => {
-    setSqeSlba(w.sqe, nextLba());
-    inflight++;
-    w.started = performance.now();
-    w.q.submitCb(w.cmd, w.cb);
-  };
-
-  const workers: Worker[] = [];
+  const starts: (() => void)[] = [];
   for (const qid of qids) {
-    const q = ctrl.queue(qid);
     for (let i = 0; i < qd; i++) {
       const sqe = encodeRwCommand(new Uint8Array(SQE_SIZE), { opcode, cid: 0, nsid: o.nsid, slba: 0, blocks });
-      const buf = Buffer.allocUnsafeSlow(o.bs);
+      const buf = host.allocBuffer(o.bs);
       if (opcode === IoOpcode.Write) for (let j = 0; j < buf.length; j += 512) buf[j] = (j >>> 9) & 0xff;
-      const cmd: HostCommand = opcode === IoOpcode.Write
-        ? { sqe, dataOut: buf, forceR2T: o.forceR2T === true }
-        : { sqe, dataIn: buf };
-      const w: Worker = {
-        q,
-        cmd,
-        sqe,
-        started: 0,
-        cb: (err, c) => {
-          inflight--;
-          const now = performance.now();
-          if (err !== null || c.status !== 0) {
-            failure ??= err ?? new NvmeError(c.status, { ...c, qid, opcode }, `perf ${o.rw}`, 'io');
-            stop();
-          } else if (measuring) {
-            ios++;
-            bytes += o.bs;
-            hist.record((now - w.started) * 1e6);
-          } else if (now - tStart >= warmupMs) {
-            measuring = true;
-            t0 = now;
-          }
-          if (!stopped && (ios >= maxIos || (measuring && now - t0 >= timeMs))) stop();
-          if (!stopped) submit(w);
-          if (stopped && inflight === 0) resolveDone();
-        },
+      let started = 0;
+      const submit = (): void => {
+        setSqeSlba(sqe, nextLba());
+        inflight++;
+        started = performance.now();
+        send();
       };
-      workers.push(w);
+      const send = host.slot({ qid, sqe, buf, opcode, o }, (err) => {
+        inflight--;
+        const now = performance.now();
+        if (err !== null) {
+          failure ??= err;
+          stop();
+        } else if (measuring) {
+          ios++;
+          bytes += o.bs;
+          hist.record((now - started) * 1e6);
+        } else if (now - tStart >= warmupMs) {
+          measuring = true;
+          t0 = now;
+        }
+        if (!stopped && (ios >= maxIos || (measuring && now - t0 >= timeMs))) stop();
+        if (!stopped) submit();
+        if (stopped && inflight === 0) resolveDone();
+      });
+      starts.push(submit);
     }
   }
   // Safety net: a run never outlives its time budget by more than a few seconds.
   const budget = Number.isFinite(timeMs) ? warmupMs + timeMs + 10_000 : 600_000;
   const guard = setTimeout(() => {
-    failure ??= new Error(`perf run exceeded its ${budget} ms budget with ${inflight} I/Os in flight`);
+    failure ??= new Error(`${host.label} run exceeded its ${budget} ms budget with ${inflight} I/Os in flight`);
     stop();
     resolveDone();
   }, budget);
-  for (const w of workers) submit(w);
+  for (const submit of starts) submit();
   await done;
   clearTimeout(guard);
   if (failure !== null) throw failure;

@@ -3,6 +3,7 @@ import { DmaEngine } from '../../src/copy/dma-engine.js';
 import type { DmaDescriptor } from '../../src/copy/descriptor.js';
 import { DmaError } from '../../src/copy/errors.js';
 import { DRAM, memoryRegion, regionView, type MemoryRegion } from '../../src/copy/region.js';
+import { xorshift32 } from '../../initiator/xorshift.js';
 
 const KiB = 1024;
 const MiB = 1024 * 1024;
@@ -17,25 +18,14 @@ afterEach(async () => {
   await Promise.all(engines.splice(0).map((e) => e.close()));
 });
 
-/** Deterministic bytes (xorshift) so failures reproduce. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
 function sharedRegion(size: number, owner: string, seed?: number): MemoryRegion {
   const r = memoryRegion(new SharedArrayBuffer(size), owner);
   if (seed !== undefined) fillRandom(regionView(r), seed);
   return r;
 }
+/** Deterministic bytes (xorshift) so failures reproduce. */
 function fillRandom(b: Uint8Array, seed: number): void {
-  const next = rng(seed);
+  const next = xorshift32(seed);
   const words = Uint32Array.from({ length: Math.ceil(b.length / 4) }, next);
   b.set(new Uint8Array(words.buffer, 0, b.length));
 }
@@ -61,7 +51,7 @@ describe('DmaEngine data movement', () => {
     const src = sharedRegion(8 * MiB, '0000:03:00.0', 1);
     const dst = sharedRegion(32 * MiB, '0000:04:00.0');
     const sizes = [0, 1, 7, 512, 4 * KiB, 64 * KiB - 1, 64 * KiB, 128 * KiB, 300 * KiB + 3, MiB];
-    const next = rng(42);
+    const next = xorshift32(42);
     const reference = new Uint8Array(dst.length);
     const srcBytes = bytesOf(src);
     const pending: Promise<void>[] = [];
