@@ -148,20 +148,7 @@ export function assertNoLeaks(dp: P2pDataPath): void {
   if (dp.staging.outstandingP2p !== 0 || dp.staging.outstandingSystem !== 0) throw new Error('staging buffers outstanding after shutdown');
 }
 
-/** Deterministic bytes (xorshift), different per seed. */
-export function pattern(len: number, seed = 1, into?: Uint8Array): Uint8Array {
-  const b = into ?? new Uint8Array(len);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < len; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
+export { pattern } from '../integration/harness.js';
 
 /** Bytes through each direction of a link between two counter snapshots. */
 export function linkDelta(before: { links: Record<string, { up: number; down: number }> }, after: { links: Record<string, { up: number; down: number }> }, id: string): { up: number; down: number } {
