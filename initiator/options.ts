@@ -1,6 +1,7 @@
 /**
  * Options of `connect()` / `discover()` and the defaults a Linux host would use.
  */
+import type { QueueTransportOptions } from './host-queue.js';
 
 /** Called for every Asynchronous Event the controller reports. */
 export type AsyncEventHandler = (ev: AsyncEvent) => void;
@@ -22,22 +23,8 @@ export interface AsyncEvent {
   changedNamespaces?: number[];
 }
 
-export interface TransportOptions {
-  host: string;
-  port: number;
-  /** Header digest (CRC32C) on every queue. */
-  hdgst?: boolean;
-  /** Data digest (CRC32C) on every queue. */
-  ddgst?: boolean;
-  /** Host PDU data alignment requested in ICReq, 0's based dwords (default 0). */
-  hpda?: number;
-  /** MAXR2T in ICReq, 0's based (default 0 = one outstanding R2T per command). */
-  maxr2t?: number;
-  /** Per TCP connection (connect + ICReq/ICResp) timeout, ms (default 5000). */
-  connectTimeoutMs?: number;
-  /** Default per-command timeout, ms (default 30000). */
-  commandTimeoutMs?: number;
-}
+/** The NVMe/TCP connection parameters, applied to every queue (admin and I/O) alike. */
+export type TransportOptions = QueueTransportOptions;
 
 export interface ConnectOptions extends TransportOptions {
   /** NQN of the subsystem to connect to. */
