@@ -37,6 +37,16 @@ export const connectionOptions = {
   help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies Options;
 
+/** --nsid, for subcommands that address one namespace (default 1). */
+export const nsidOption = {
+  nsid: { type: 'string', default: '1' },
+} as const satisfies Options;
+
+/** A namespace id a command may address: 1..FFFFFFFEh (FFFFFFFFh is the broadcast NSID). */
+export function nsidArg(v: string | undefined): number {
+  return intArg(v, 'nsid', 1, 0xffff_fffe);
+}
+
 export const CONNECTION_USAGE = `Connection options:
   -a, --traddr ADDR      target address (default 127.0.0.1)
   -s, --trsvcid PORT     target TCP port (default 4420)

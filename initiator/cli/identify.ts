@@ -5,7 +5,7 @@ import { formatVersion } from '../../src/nvme/registers.js';
 import type { IdentifyController } from '../../src/nvme/identify-ctrl.js';
 import type { IdentifyNamespace } from '../../src/nvme/identify-ns.js';
 import { activeLbaSize } from '../../src/nvme/identify-ns.js';
-import { CONNECTION_USAGE, UsageError, connectOptionsFrom, connectionOptions, hex, intArg, toJson } from './common.js';
+import { CONNECTION_USAGE, UsageError, connectOptionsFrom, connectionOptions, hex, nsidArg, nsidOption, toJson } from './common.js';
 import type { CliIo } from './common.js';
 
 export const IDENTIFY_USAGE = `Usage: nvmet-ts-initiator identify <ctrl|ns|ns-list|ns-descs> -n NQN [--nsid N] [options]
@@ -91,7 +91,7 @@ function nsText(n: IdentifyNamespace): string {
 export async function identifyCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { ...connectionOptions, nsid: { type: 'string', default: '1' } },
+    options: { ...connectionOptions, ...nsidOption },
     strict: true,
     allowPositionals: true,
   });
@@ -103,7 +103,7 @@ export async function identifyCommand(argv: string[], io: CliIo): Promise<number
   if (positionals.length !== 1 || !['ctrl', 'ns', 'ns-list', 'ns-descs'].includes(what!)) {
     throw new UsageError('identify takes exactly one of: ctrl, ns, ns-list, ns-descs');
   }
-  const nsid = intArg(values.nsid, 'nsid', 1, 0xffff_fffe);
+  const nsid = nsidArg(values.nsid);
   const ctrl = await connect({ ...connectOptionsFrom(values), queues: 0 });
   try {
     let v: unknown;

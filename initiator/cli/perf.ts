@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { connect } from '../index.js';
 import { parseSize, runPerf } from '../perf.js';
 import type { PerfOptions, PerfResult } from '../perf.js';
-import { CONNECTION_USAGE, UsageError, connectOptionsFrom, connectionOptions, intArg, toJson } from './common.js';
+import { CONNECTION_USAGE, UsageError, connectOptionsFrom, connectionOptions, intArg, nsidArg, nsidOption, toJson } from './common.js';
 import type { CliIo } from './common.js';
 
 export const PERF_USAGE = `Usage: nvmet-ts-initiator perf -n NQN [--bs 4k|128k|1m] [--qd N] [--queues N] [--time S | --ios N]
@@ -36,7 +36,7 @@ export async function perfCommand(argv: string[], io: CliIo): Promise<number> {
     args: argv,
     options: {
       ...connectionOptions,
-      nsid: { type: 'string', default: '1' },
+      ...nsidOption,
       bs: { type: 'string', default: '4k' },
       qd: { type: 'string', default: '32' },
       queues: { type: 'string', default: '1' },
@@ -72,7 +72,7 @@ export async function perfCommand(argv: string[], io: CliIo): Promise<number> {
   if (!(warm >= 0)) throw new UsageError('--warmup must be ≥ 0');
   const ctrl = await connect({ ...connectOptionsFrom(values), queues, queueDepth: qd });
   try {
-    const o: PerfOptions = { nsid: intArg(values.nsid, 'nsid', 1, 0xffff_fffe), bs, qd, pattern, rw, warmupMs: warm * 1000 };
+    const o: PerfOptions = { nsid: nsidArg(values.nsid), bs, qd, pattern, rw, warmupMs: warm * 1000 };
     if (ios !== undefined) o.ios = ios;
     if (timeS !== undefined) o.timeMs = timeS * 1000;
     else if (ios === undefined) o.timeMs = 5000;

@@ -2,7 +2,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { connect } from '../index.js';
-import { CONNECTION_USAGE, UsageError, connectOptionsFrom, connectionOptions, intArg, toJson } from './common.js';
+import { CONNECTION_USAGE, UsageError, connectOptionsFrom, connectionOptions, intArg, nsidArg, nsidOption, toJson } from './common.js';
 import type { CliIo } from './common.js';
 
 export const READ_USAGE = `Usage: nvmet-ts-initiator read -n NQN --nsid N --slba LBA --nlb COUNT --out FILE [options]
@@ -27,13 +27,18 @@ Write FILE at LBA; a partial last block is padded with zeroes.
 
 ${CONNECTION_USAGE}`;
 
+/** Where a read or write goes: the namespace and its first logical block. */
+const addressOptions = {
+  ...connectionOptions,
+  ...nsidOption,
+  slba: { type: 'string', default: '0' },
+} as const;
+
 export async function readCommand(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      ...connectionOptions,
-      nsid: { type: 'string', default: '1' },
-      slba: { type: 'string', default: '0' },
+      ...addressOptions,
       nlb: { type: 'string' },
       out: { type: 'string' },
     },
@@ -43,7 +48,7 @@ export async function readCommand(argv: string[], io: CliIo): Promise<number> {
     io.out(READ_USAGE);
     return 0;
   }
-  const nsid = intArg(values.nsid, 'nsid', 1, 0xffff_fffe);
+  const nsid = nsidArg(values.nsid);
   const slba = intArg(values.slba, 'slba');
   const nlb = intArg(values.nlb, 'nlb', 1);
   if (values.out === undefined) throw new UsageError('--out is required');
@@ -66,9 +71,7 @@ export async function writeCommand(argv: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      ...connectionOptions,
-      nsid: { type: 'string', default: '1' },
-      slba: { type: 'string', default: '0' },
+      ...addressOptions,
       in: { type: 'string' },
       'force-r2t': { type: 'boolean', default: false },
     },
@@ -78,7 +81,7 @@ export async function writeCommand(argv: string[], io: CliIo): Promise<number> {
     io.out(WRITE_USAGE);
     return 0;
   }
-  const nsid = intArg(values.nsid, 'nsid', 1, 0xffff_fffe);
+  const nsid = nsidArg(values.nsid);
   const slba = intArg(values.slba, 'slba');
   if (values.in === undefined) throw new UsageError('--in is required');
   const file = await readFile(values.in);
