@@ -2,56 +2,51 @@
  * File-backed media behind an SSD (positioned file I/O straight into p2pmem staging,
  * the SSD DMA accounted), and the state/summary the data path reports.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Controller } from '../../initiator/controller.js';
-import { NIC, ROOT_PORT_LINK, SSD1, SUBNQN, linkDelta, pattern, startStack, type Stack } from './stack.js';
+import { NIC, ROOT_PORT_LINK, SSD1, linkDelta, pattern, startStack, perTest, connectTcp } from './stack.js';
 import { verifiedWorkload } from './workload.js';
 
-let stack: Stack | null = null;
-let host: Controller | null = null;
 let dir: string | null = null;
 
-afterEach(async () => {
-  await host?.close().catch(() => {});
-  host = null;
-  await stack?.stop();
-  stack = null;
-  if (dir !== null) await rm(dir, { recursive: true, force: true });
-  dir = null;
+const t = perTest({
+  after: async () => {
+    if (dir !== null) await rm(dir, { recursive: true, force: true });
+    dir = null;
+  },
 });
 
 describe('file media behind an SSD', () => {
   it('reads and writes go file ↔ p2pmem staging; the SSD DMA is accounted on the switch only', async () => {
     dir = await mkdtemp(join(tmpdir(), 'nvmet-p2p-'));
     const path = join(dir, 'ns1.img');
-    stack = await startStack({ allowP2pmem: true, namespaces: [{ nsid: 1, nvme: SSD1, file: path, size: 8 << 20 }] });
-    const provider = stack.dp.portState(1)!.provider!;
-    host = await Controller.connect({ host: '127.0.0.1', port: Number(stack.trsvcid), subnqn: SUBNQN, queues: 1, kato: 0 });
-    await host.geometry(1);
-    const before = stack.dp.accounting.snapshot();
-    const w = await verifiedWorkload(host, { nsids: [1], count: 6 });
-    const after = stack.dp.accounting.snapshot();
+    t.stack = await startStack({ allowP2pmem: true, namespaces: [{ nsid: 1, nvme: SSD1, file: path, size: 8 << 20 }] });
+    const provider = t.stack.dp.portState(1)!.provider!;
+    t.host = await connectTcp(t.stack);
+    await t.host.geometry(1);
+    const before = t.stack.dp.accounting.snapshot();
+    const w = await verifiedWorkload(t.host, { nsids: [1], count: 6 });
+    const after = t.stack.dp.accounting.snapshot();
     expect(after.rootComplexBytes - before.rootComplexBytes).toBe(0);
     expect(after.dmaBytes - before.dmaBytes).toBe(2 * (w.bytesWritten + w.bytesRead));
     expect(linkDelta(before, after, ROOT_PORT_LINK)).toEqual({ up: 0, down: 0 });
     // The bytes really are in the file.
     const data = pattern(4096, 42);
-    await host.write(1, 1000, data);
+    await t.host.write(1, 1000, data);
     const file = await readFile(path);
     expect(Buffer.compare(file.subarray(1000 * 512, 1000 * 512 + 4096), Buffer.from(data))).toBe(0);
-    expect(stack.dp.providerState(provider)!.allocations).toBeGreaterThan(0);
+    expect(t.stack.dp.providerState(provider)!.allocations).toBeGreaterThan(0);
   });
 });
 
 describe('data path state', () => {
   it('reports ports, providers and links, and prints a summary', async () => {
-    stack = await startStack({ allowP2pmem: true });
-    host = await Controller.connect({ host: '127.0.0.1', port: Number(stack.trsvcid), subnqn: SUBNQN, queues: 1, kato: 0 });
-    await verifiedWorkload(host, { count: 2 });
-    const s = stack.dp.state();
+    t.stack = await startStack({ allowP2pmem: true });
+    t.host = await connectTcp(t.stack);
+    await verifiedWorkload(t.host, { count: 2 });
+    const s = t.stack.dp.state();
     expect(s.topology).toBe('jbof');
     expect(s.policy).toBe('same-switch');
     expect(s.ports).toHaveLength(1);
@@ -61,11 +56,11 @@ describe('data path state', () => {
     expect(s.providers.map((v) => v.bdf)).toEqual(['0000:04:00.0', '0000:05:00.0', '0000:06:00.0']);
     for (const v of s.providers) expect(v.size).toBeGreaterThan(0);
     expect(Object.keys(s.dma.links)).toContain(ROOT_PORT_LINK);
-    const text = stack.dp.summary();
+    const text = t.stack.dp.summary();
     expect(text).toContain(`port 1: NIC ${NIC}, allow_p2pmem=1, p2pmem ${p.provider}`);
     expect(text).toMatch(/provider 0000:06:00\.0 \(p2pmem\): 1G, 1G available, 0 allocations, 0 fallbacks/);
     expect(text).toMatch(/root complex \d+ bytes; system memory \d+ bytes/);
-    const hooks = stack.dp.serviceHooks();
+    const hooks = t.stack.dp.serviceHooks();
     expect(hooks.portProvider(1)).toBe(p.provider);
     expect(hooks.providerAvailable('0000:06:00.0')).toBe(1 << 30);
     expect(hooks.providerAvailable(NIC)).toBeUndefined();

@@ -3,6 +3,8 @@
  * transport on 127.0.0.1 (ephemeral port) or the simulated RDMA transport on a
  * private fabric, and the p2pmem data path with a real copy engine (worker threads).
  */
+import { afterEach } from 'vitest';
+import { Controller } from '../../initiator/controller.js';
 import { Nvmet } from '../../target/core/nvmet.js';
 import { TrType } from '../../target/core/fabrics-ops.js';
 import type { Subsystem } from '../../target/core/subsystem.js';
@@ -137,6 +139,33 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
       assertNoLeaks(dp);
     },
   };
+}
+
+/**
+ * The stack and host one test runs against. `perTest()` (called once, at module level)
+ * closes them after every test: the host first, then the stack (whose stop checks for
+ * leaks), then `after` for whatever else the file set up.
+ */
+export interface PerTest<H extends { close(): Promise<void> }> {
+  stack: Stack | null;
+  host: H | null;
+}
+
+export function perTest<H extends { close(): Promise<void> } = Controller>(o: { after?: () => Promise<void> } = {}): PerTest<H> {
+  const t: PerTest<H> = { stack: null, host: null };
+  afterEach(async () => {
+    await t.host?.close().catch(() => {});
+    t.host = null;
+    await t.stack?.stop();
+    t.stack = null;
+    await o.after?.();
+  });
+  return t;
+}
+
+/** A TCP host on the stack's port (kato 0: no keep-alive traffic during the test). */
+export function connectTcp(s: Stack, queues = 1): Promise<Controller> {
+  return Controller.connect({ host: '127.0.0.1', port: Number(s.trsvcid), subnqn: SUBNQN, queues, kato: 0 });
 }
 
 /** Every provider back to its full size, no system-memory staging outstanding: call after shutdown. */
