@@ -4,7 +4,7 @@
  * Abort. Each expects the status Linux nvmet returns.
  */
 import { afterEach, describe, expect, test } from 'vitest';
-import { connect, NvmeError } from '../../initiator/index.js';
+import { connect } from '../../initiator/index.js';
 import type { Controller } from '../../initiator/index.js';
 import { NvmeStatus, statusCode } from '../../src/nvme/status.js';
 import { encodeRwCommand, encodeSqe, SQE_SIZE } from '../../src/nvme/sqe.js';
@@ -13,7 +13,7 @@ import { Reg } from '../../src/nvme/registers.js';
 import { encodeIdentifyCommand } from '../../src/nvme/identify.js';
 import { encodeConnectCommand, encodeConnectData, uuidToBytes, CNTLID_DYNAMIC } from '../../src/nvme/fabrics.js';
 import { writeInCapsuleSgl } from '../../src/nvme/sgl.js';
-import { startTarget, SUBNQN, HOSTNQN, HOSTID, pattern } from './harness.js';
+import { nvmeStatusOf, startTarget, SUBNQN, HOSTNQN, HOSTID, pattern } from './harness.js';
 import type { TestTarget } from './harness.js';
 
 let t: TestTarget | null = null;
@@ -29,15 +29,6 @@ async function setup(o: Partial<Parameters<typeof connect>[0]> = {}): Promise<Co
   const c = await connect({ host: t.host, port: t.tcpPort, subnqn: SUBNQN, hostnqn: HOSTNQN, hostid: HOSTID, queues: 1, ...o });
   ctrls.push(c);
   return c;
-}
-
-async function statusOf(p: Promise<unknown>): Promise<number> {
-  const e = await p.then(
-    () => null,
-    (x: unknown) => x,
-  );
-  if (!(e instanceof NvmeError)) throw new Error(`expected NvmeError, got ${String(e)}`);
-  return statusCode(e.status);
 }
 
 describe('sequencing', () => {
@@ -120,8 +111,8 @@ describe('Disconnect', () => {
 describe('properties', () => {
   test('Property Set of a read-only property and Property Get of an unknown offset are Invalid Field', async () => {
     const c = await setup({ queues: 0 });
-    expect(await statusOf(c.propertySet(Reg.Cap, 8, 0n))).toBe(NvmeStatus.InvalidField);
-    expect(await statusOf(c.propertyGet(0x1f0, 4))).toBe(NvmeStatus.InvalidField);
+    expect(await nvmeStatusOf(c.propertySet(Reg.Cap, 8, 0n))).toBe(NvmeStatus.InvalidField);
+    expect(await nvmeStatusOf(c.propertyGet(0x1f0, 4))).toBe(NvmeStatus.InvalidField);
     // CAP reads the same as at connect
     expect(await c.propertyGet(Reg.Cap, 8)).toBe(c.cap);
   });

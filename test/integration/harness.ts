@@ -8,6 +8,8 @@ import type { TcpTransportOptions } from '../../target/tcp/index.js';
 import { TrType } from '../../target/core/fabrics-ops.js';
 import type { Subsystem } from '../../target/core/subsystem.js';
 import type { Port } from '../../target/core/port.js';
+import { NvmeError } from '../../initiator/errors.js';
+import { statusCode } from '../../src/nvme/status.js';
 
 export const SUBNQN = 'nqn.2024-01.io.nvmet-ts:test';
 export const HOSTNQN = 'nqn.2014-08.org.nvmexpress:uuid:6f1e3c2a-0d4b-4e8f-9a7c-1b2d3e4f5a6b';
@@ -80,4 +82,14 @@ export function pattern(len: number, seed = 1, into?: Uint8Array): Uint8Array {
     b[i] = x & 0xff;
   }
   return b;
+}
+
+/** The status code (SCT/SC, without MORE/DNR) of the NvmeError `p` must reject with. */
+export async function nvmeStatusOf(p: Promise<unknown>): Promise<number> {
+  const e = await p.then(
+    () => null,
+    (x: unknown) => x,
+  );
+  if (!(e instanceof NvmeError)) throw new Error(`expected NvmeError, got ${String(e)}`);
+  return statusCode(e.status);
 }

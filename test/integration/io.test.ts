@@ -5,12 +5,12 @@
  * statuses, and many connections/queues at depth.
  */
 import { afterEach, describe, expect, test } from 'vitest';
-import { connect, NvmeError } from '../../initiator/index.js';
+import { connect } from '../../initiator/index.js';
 import type { Controller } from '../../initiator/index.js';
 import { NvmeStatus, statusCode } from '../../src/nvme/status.js';
 import { encodeRwCommand, encodeSqe, SQE_SIZE } from '../../src/nvme/sqe.js';
 import { IoOpcode } from '../../src/nvme/opcodes.js';
-import { startTarget, SUBNQN, pattern } from './harness.js';
+import { nvmeStatusOf, startTarget, SUBNQN, pattern } from './harness.js';
 import type { TargetOptions, TestTarget } from './harness.js';
 
 let t: TestTarget | null = null;
@@ -30,15 +30,6 @@ async function setup(o: TargetOptions = {}, c: Partial<Parameters<typeof connect
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-}
-
-async function nvmeStatus(p: Promise<unknown>): Promise<number> {
-  const e = await p.then(
-    () => null,
-    (x: unknown) => x,
-  );
-  if (!(e instanceof NvmeError)) throw new Error(`expected NvmeError, got ${String(e)}`);
-  return statusCode(e.status);
 }
 
 describe('data path', () => {
@@ -164,9 +155,9 @@ describe('I/O errors', () => {
   test('LBA Out of Range, Invalid Namespace, Invalid Opcode, Data SGL Length Invalid', async () => {
     const c = await setup({ namespaces: { 1: 1 << 20 } });
     const nlb = (1 << 20) / 512;
-    expect(await nvmeStatus(c.read(1, nlb - 1, 2))).toBe(NvmeStatus.LbaOutOfRange);
-    expect(await nvmeStatus(c.write(1, nlb, pattern(512)))).toBe(NvmeStatus.LbaOutOfRange);
-    expect(await nvmeStatus(c.writeZeroes(1, nlb - 4, 8))).toBe(NvmeStatus.LbaOutOfRange);
+    expect(await nvmeStatusOf(c.read(1, nlb - 1, 2))).toBe(NvmeStatus.LbaOutOfRange);
+    expect(await nvmeStatusOf(c.write(1, nlb, pattern(512)))).toBe(NvmeStatus.LbaOutOfRange);
+    expect(await nvmeStatusOf(c.writeZeroes(1, nlb - 4, 8))).toBe(NvmeStatus.LbaOutOfRange);
 
     // nsid 9 is not attached: raw command, geometry lookup would fail first in read()
     const rd = encodeRwCommand(new Uint8Array(SQE_SIZE), { opcode: IoOpcode.Read, cid: 0, nsid: 9, slba: 0, blocks: 1 });
