@@ -97,9 +97,8 @@ export class PduFramer {
     return this.st === St.Ch && this.have === 0;
   }
 
-  /** Feed one socket chunk. */
-  push(chunk: Uint8Array): void {
-    const end = chunk.length;
+  /** Feed one socket chunk: chunk[0, end) (default: all of it). */
+  push(chunk: Uint8Array, end = chunk.length): void {
     let pos = 0;
     while (pos < end) {
       switch (this.st) {

@@ -44,6 +44,7 @@ import type { PduError, PduLayout, PduSink } from '../../src/tcp/index.js';
 import { CmdState, TcpCmd } from './command.js';
 import { ADMIN_INLINE_DATA_SIZE } from './options.js';
 import type { ResolvedTcpOptions } from './options.js';
+import type { SocketReader } from './accept.js';
 import { MAX_PDU_HEADER_ROOM, TxQueue } from './tx.js';
 
 // NVMe status values (SCT << 8 | SC) the transport itself completes with.
@@ -76,7 +77,10 @@ export interface TcpPortRef {
   readonly inlineDataSize: number;
 }
 
-export class TcpQueue implements TransportQueue, PduSink {
+/** Socket reads land here (one buffer per connection, reused for every read). */
+export const RX_BUFFER_SIZE = 64 * 1024;
+
+export class TcpQueue implements TransportQueue, PduSink, SocketReader {
   readonly peer: string;
   /** Local address the host connected to (discovery reports it for wildcard ports). */
   readonly localAddr: string;
@@ -107,12 +111,17 @@ export class TcpQueue implements TransportQueue, PduSink {
   private closeTimer: NodeJS.Timeout | null = null;
   private paused = false;
 
+  /**
+   * @param rx  when given, the socket was built with `onread` feeding readBuffer()/onRead()
+   *            and `rx` is the buffer it reads into; else the queue listens to 'data' events.
+   */
   constructor(
     private readonly socket: Socket,
     private readonly port: TcpPortRef,
     factory: CoreQueueFactory,
     private readonly opts: ResolvedTcpOptions,
     private readonly onClosed: (q: TcpQueue) => void,
+    private readonly rx: Uint8Array | null = null,
   ) {
     this.log = opts.logger;
     this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
@@ -129,7 +138,7 @@ export class TcpQueue implements TransportQueue, PduSink {
     );
     this.tx = new TxQueue(socket, this.checkBackpressure);
     socket.setNoDelay(true);
-    socket.on('data', this.onData);
+    if (rx === null) socket.on('data', this.onData);
     socket.on('error', this.onSocketError);
     socket.on('close', this.onSocketClose);
     socket.on('end', this.onSocketEnd);
@@ -147,6 +156,22 @@ export class TcpQueue implements TransportQueue, PduSink {
   }
 
   // ------------------------------------------------------------------ socket events
+
+  /** SocketReader: the connection's receive buffer. */
+  readBuffer(): Uint8Array {
+    return this.rx!;
+  }
+
+  /** SocketReader: `n` bytes landed in `buf`. */
+  onRead(n: number, buf: Uint8Array): void {
+    if (this.framer.stopped) return; // closing: what the host still sends is dropped
+    try {
+      this.framer.push(buf, n);
+    } catch (e) {
+      this.log.error(`tcp ${this.peer}: receive failed: ${(e as Error)?.stack ?? String(e)}`);
+      this.destroyNow('internal error');
+    }
+  }
 
   private readonly onData = (chunk: Buffer): void => {
     try {

@@ -9,7 +9,8 @@ import { TrType } from '../core/fabrics-ops.js';
 import type { CoreQueueFactory, FabricsOps, PortInfo } from '../core/fabrics-ops.js';
 import { DEFAULT_INLINE_DATA_SIZE, resolveTcpOptions } from './options.js';
 import type { ResolvedTcpOptions, TcpTransportOptions } from './options.js';
-import { TcpQueue } from './queue.js';
+import { adoptWithReader } from './accept.js';
+import { RX_BUFFER_SIZE, TcpQueue } from './queue.js';
 
 interface Listener {
   readonly server: Server;
@@ -34,9 +35,16 @@ export class TcpTransport implements FabricsOps {
       inlineDataSize: port.inlineDataSize >= 0 ? port.inlineDataSize : DEFAULT_INLINE_DATA_SIZE,
     };
     const queues = new Set<TcpQueue>();
-    const server = createServer({ noDelay: true }, (socket: Socket) => {
+    // Paused on accept so the connection can be re-wrapped to read into its own buffer first.
+    const server = createServer({ noDelay: true, pauseOnConnect: true }, (accepted: Socket) => {
+      let socket = accepted;
       try {
-        const q = new TcpQueue(socket, ref, core, this.opts, (gone) => queues.delete(gone));
+        let q: TcpQueue | null = null;
+        const rx = Buffer.allocUnsafeSlow(RX_BUFFER_SIZE);
+        const own = adoptWithReader(accepted, () => q, rx);
+        if (own !== null) socket = own;
+        else accepted.resume();
+        q = new TcpQueue(socket, ref, core, this.opts, (gone) => queues.delete(gone), own !== null ? rx : null);
         queues.add(q);
       } catch (e) {
         this.opts.logger.error(`tcp port ${port.portId}: accept failed: ${String(e)}`);
