@@ -7,14 +7,11 @@
 import type { Request } from '../core/request.js';
 import { NvmeStatus, STATUS_DNR } from '../../src/nvme/status.js';
 import { rd32 } from '../../src/nvme/le.js';
-import { FeatureId, NVMET_AEN_CFG_ALL, NVMET_AEN_CFG_OPTIONAL } from '../core/constants.js';
+import { FeatureCap, FeatureId, FeatureSel } from '../../src/nvme/features.js';
+import { NVMET_AEN_CFG_ALL, NVMET_AEN_CFG_OPTIONAL } from '../core/constants.js';
 
 const CDW10_LOC = 40;
 const CDW11_LOC = 44;
-/** Get Features SEL values. */
-const Sel = { Current: 0, Default: 1, Saved: 2, Supported: 3 } as const;
-/** Supported-capabilities bit: the feature is changeable. */
-const CAP_CHANGEABLE = 1 << 2;
 
 function invalidField(req: Request, loc: number): number {
   req.errorLoc = loc;
@@ -58,7 +55,7 @@ function setFeature(req: Request): number {
     case FeatureId.VolatileWriteCache:
       ctrl.vwc = (cdw11 & 1) !== 0;
       return 0;
-    case FeatureId.NumQueues: {
+    case FeatureId.NumberOfQueues: {
       const nsqr = cdw11 & 0xffff;
       const ncqr = cdw11 >>> 16;
       if (nsqr === 0xffff || ncqr === 0xffff) return invalidField(req, CDW11_LOC);
@@ -80,7 +77,7 @@ function setFeature(req: Request): number {
 function isSupported(fid: number): boolean {
   return (
     fid === FeatureId.VolatileWriteCache ||
-    fid === FeatureId.NumQueues ||
+    fid === FeatureId.NumberOfQueues ||
     fid === FeatureId.AsyncEventConfig ||
     fid === FeatureId.KeepAliveTimer
   );
@@ -95,17 +92,17 @@ function getFeature(req: Request): number {
   const fid = req.sqe[CDW10_LOC]!;
   const sel = req.sqe[41]! & 7;
   if (!isSupported(fid)) return invalidField(req, CDW10_LOC);
-  if (sel > Sel.Supported) return invalidField(req, CDW10_LOC);
-  if (sel === Sel.Supported) {
-    req.setResult(CAP_CHANGEABLE);
+  if (sel > FeatureSel.SupportedCapabilities) return invalidField(req, CDW10_LOC);
+  if (sel === FeatureSel.SupportedCapabilities) {
+    req.setResult(FeatureCap.Changeable);
     return 0;
   }
-  const current = sel === Sel.Current;
+  const current = sel === FeatureSel.Current;
   switch (fid) {
     case FeatureId.VolatileWriteCache:
       req.setResult(current ? (ctrl.vwc ? 1 : 0) : 1);
       return 0;
-    case FeatureId.NumQueues: {
+    case FeatureId.NumberOfQueues: {
       const n = (current ? ctrl.grantedQueues : ctrl.subsys.maxQid) - 1;
       req.setResult((n | (n << 16)) >>> 0);
       return 0;

@@ -25,8 +25,6 @@ export const NVMET_KAS = 1;
 export const NVME_CNTLID_MIN = 1;
 /** Highest cntlid handed out (0xfff0..0xffff are reserved). */
 export const NVME_CNTLID_MAX = 0xffef;
-/** Identify and Changed NS log buffer size. */
-export const NVME_IDENTIFY_DATA_SIZE = 4096;
 /** Version register default: NVMe 1.4. */
 export const NVMET_DEFAULT_VS = 0x0001_0400;
 /** Model number default (Identify MN). */
@@ -37,22 +35,6 @@ export const NVMET_DEFAULT_FIRMWARE = '0.1.0';
 export const NVMET_MAX_ADMIN_TRANSFER = 1 << 20;
 /** Default in-capsule data size of a port (Linux nvmet-tcp default: 4 pages). */
 export const NVMET_DEFAULT_INLINE_DATA_SIZE = 16384;
-
-/** Asynchronous Event types (completion dword 0 bits 2:0). */
-export const AerType = {
-  Error: 0,
-  Smart: 1,
-  Notice: 2,
-  Vendor: 7,
-} as const;
-
-/** Asynchronous Event Information for Notice events (dword 0 bits 15:8). */
-export const AerNotice = {
-  NsChanged: 0x00,
-  FwActivate: 0x01,
-  AnaChange: 0x03,
-  DiscoveryChanged: 0xf0,
-} as const;
 
 /** Bits of the Asynchronous Event Configuration feature / Identify OAES. */
 export const AenCfg = {
@@ -74,14 +56,3 @@ export const NVMET_AEN_CFG_OPTIONAL = AenCfg.NsAttr;
 export const NVMET_AEN_CFG_ALL = (0x1f | NVMET_AEN_CFG_OPTIONAL) >>> 0;
 /** AEN configuration a discovery controller may be set to. */
 export const NVMET_DISC_AEN_CFG_OPTIONAL = AenCfg.DiscChange >>> 0;
-
-/** Feature identifiers the core serves. */
-export const FeatureId = {
-  VolatileWriteCache: 0x06,
-  NumQueues: 0x07,
-  AsyncEventConfig: 0x0b,
-  KeepAliveTimer: 0x0f,
-} as const;
-
-/** Command Set Identifier of the NVM command set. */
-export const NVME_CSI_NVM = 0;

@@ -21,8 +21,6 @@ import type { Port } from './port.js';
 import type { Logger } from './log.js';
 import {
   AenBit,
-  AerNotice,
-  AerType,
   NVMET_AEN_CFG_OPTIONAL,
   NVMET_ASYNC_EVENTS,
   NVMET_ERROR_LOG_SLOTS,
@@ -31,6 +29,7 @@ import {
 } from './constants.js';
 import { NvmeStatus, STATUS_DNR } from '../../src/nvme/status.js';
 import { LogId } from '../../src/nvme/log-pages.js';
+import { AerNotice, AerType } from '../../src/nvme/async-event.js';
 import {
   CC_EN,
   CC_SHN_SHIFT,
@@ -404,14 +403,14 @@ export class Controller {
     if (this.state === 'deleted') return;
     this.addToChangedNsLog(nsid);
     if (this.aenBitDisabled(AenBit.NsAttr)) return;
-    this.addAsyncEvent(AerType.Notice, AerNotice.NsChanged, LogId.ChangedNsList);
+    this.addAsyncEvent(AerType.Notice, AerNotice.NsAttributeChanged, LogId.ChangedNsList);
   }
 
   /** Discovery log changed for this (discovery) controller. */
   discoveryChanged(): void {
     if (this.state === 'deleted') return;
     if (this.aenBitDisabled(AenBit.DiscChange)) return;
-    this.addAsyncEvent(AerType.Notice, AerNotice.DiscoveryChanged, LogId.Discovery);
+    this.addAsyncEvent(AerType.Notice, AerNotice.DiscoveryLogChange, LogId.Discovery);
   }
 
   private addToChangedNsLog(nsid: number): void {

@@ -10,6 +10,7 @@ import type { Controller } from '../core/controller.js';
 import { AdminOpcode } from '../../src/nvme/opcodes.js';
 import { NvmeStatus, STATUS_DNR } from '../../src/nvme/status.js';
 import { Cns } from '../../src/nvme/identify.js';
+import { FeatureId } from '../../src/nvme/features.js';
 import { encodeIdentifyController, CntrlType, Lpa } from '../../src/nvme/identify-ctrl.js';
 import { LogId } from '../../src/nvme/log-pages.js';
 import { encodeDiscoveryLog, DiscSubtype, type DiscoveryLogEntry } from '../../src/nvme/discovery-log.js';
@@ -17,7 +18,6 @@ import { CNTLID_DYNAMIC, DISCOVERY_NQN } from '../../src/nvme/fabrics.js';
 import { CSTS_RDY } from '../../src/nvme/registers.js';
 import {
   AenBit,
-  FeatureId,
   NVME_AQ_DEPTH,
   NVMET_DISC_AEN_CFG_OPTIONAL,
   NVMET_KAS,
