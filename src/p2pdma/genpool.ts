@@ -76,7 +76,7 @@ export class GenPool<Tag = undefined> {
         const start = free[i]!;
         const len = free[i + 1]!;
         if (len < n) continue;
-        if (len === n) free.splice(i, 2);
+        if (len === n) removeExtent(free, i);
         else {
           free[i] = start + n;
           free[i + 1] = len - n;
@@ -119,7 +119,12 @@ export class GenPool<Tag = undefined> {
   }
 
   private stateOf(virt: number): ChunkState<Tag> | undefined {
-    return this.chunks.find((c) => virt >= c.virt && virt < c.virt + c.size);
+    const chunks = this.chunks;
+    for (let i = 0; i < chunks.length; i++) {
+      const c = chunks[i]!;
+      if (virt >= c.virt && virt < c.virt + c.size) return c;
+    }
+    return undefined;
   }
 
   /** Chunks in search order (most recently added first). */
@@ -150,18 +155,37 @@ export class GenPool<Tag = undefined> {
   }
 }
 
+/*
+ * The extent list is edited in place: Array#splice allocates the array of removed
+ * elements on every call, and allocation and free run once per staged I/O.
+ */
+
+/** Drop the extent at pair index `i`. */
+function removeExtent(free: number[], i: number): void {
+  const n = free.length;
+  for (let j = i + 2; j < n; j++) free[j - 2] = free[j]!;
+  free.length = n - 2;
+}
+
+/** Return [start, start + len) to a sorted, non-adjacent extent list, coalescing with its neighbours. */
 function insertExtent(free: number[], start: number, len: number): void {
+  const n = free.length;
   let i = 0;
-  while (i < free.length && free[i]! < start) i += 2;
-  free.splice(i, 0, start, len);
-  // merge with the next extent
-  if (i + 2 < free.length && free[i]! + free[i + 1]! === free[i + 2]!) {
-    free[i + 1]! += free[i + 3]!;
-    free.splice(i + 2, 2);
-  }
-  // merge with the previous extent
-  if (i >= 2 && free[i - 2]! + free[i - 1]! === free[i]!) {
-    free[i - 1]! += free[i + 1]!;
-    free.splice(i, 2);
+  while (i < n && free[i]! < start) i += 2;
+  const joinsPrev = i >= 2 && free[i - 2]! + free[i - 1]! === start;
+  const joinsNext = i < n && start + len === free[i]!;
+  if (joinsPrev && joinsNext) {
+    free[i - 1]! += len + free[i + 1]!;
+    removeExtent(free, i);
+  } else if (joinsPrev) {
+    free[i - 1]! += len;
+  } else if (joinsNext) {
+    free[i] = start;
+    free[i + 1]! += len;
+  } else {
+    free.push(0, 0); // grow packed, then shift the tail up one pair
+    for (let j = n - 1; j >= i; j--) free[j + 2] = free[j]!;
+    free[i] = start;
+    free[i + 1] = len;
   }
 }

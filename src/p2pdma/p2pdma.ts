@@ -15,7 +15,7 @@ import type { PciTopology } from '../pci/topology.js';
 import { hexAddr } from '../pci/units.js';
 import { route as routeIn, type Route } from '../pci/route.js';
 import { P2pClientList } from './client-list.js';
-import { fail, ok, type Result } from './errors.js';
+import { fail, ok, type P2pErrorCode, type Result } from './errors.js';
 import { GenPool } from './genpool.js';
 import { DEFAULT_POLICY, listDistance, pairDistance, type ListVerdict, type P2pPolicy, type PairVerdict } from './policy.js';
 import { P2pMemRegion, type P2pSgl } from './region.js';
@@ -77,6 +77,15 @@ export interface FindExplanation {
   /** The provider `find` chose (null from explainFind, which does not choose). */
   readonly chosen: string | null;
 }
+
+/** A failed allocation before it becomes a Result (one P2pError, built by the public caller). */
+interface AllocFailure {
+  readonly code: P2pErrorCode;
+  readonly message: string;
+}
+
+/** The one successful Result<void>: immutable, so every free can return it. */
+const OK_VOID: Result<void> = Object.freeze(ok(undefined));
 
 interface ChunkTag {
   readonly bar: Bar;
@@ -141,6 +150,11 @@ export class P2pdma {
       return this.members.has(dev) ? ok(dev) : fail('ENODEV', `${dev.bdf} is not part of topology "${this.topology.name}"`);
     }
     return fail('ENODEV', `${dev.name} is not a PCI device`);
+  }
+
+  /** `resolve` without a Result for the common case (this topology's PciFunction object). */
+  private member(dev: DeviceRef): PciFunction | null {
+    return typeof dev !== 'string' && this.members.has(dev as PciFunction) ? (dev as PciFunction) : null;
   }
 
   /** find_parent_pci_dev: walk `parent` up to the first PCI function. */
@@ -240,20 +254,29 @@ export class P2pdma {
    * Does not check `published` (the owner may use unpublished memory).
    */
   alloc(dev: DeviceRef, size: number): Result<P2pMemRegion> {
-    const r = this.resolve(dev);
-    if (!r.ok) return r;
-    const f = r.value;
+    let f = this.member(dev);
+    if (f === null) {
+      const r = this.resolve(dev);
+      if (!r.ok) return r;
+      f = r.value;
+    }
+    const a = this.allocIn(f, size);
+    return a instanceof P2pMemRegion ? ok(a) : fail(a.code, a.message);
+  }
+
+  /** pci_alloc_p2pmem on a resolved device; failures stay plain values until a caller reports them. */
+  private allocIn(f: PciFunction, size: number): P2pMemRegion | AllocFailure {
     const st = this.states.get(f);
-    if (!st) return fail('ENODEV', `${f.bdf} has no p2pmem`);
-    if (st.dying) return fail('ENODEV', `${f.bdf} is being unbound; no new p2pmem allocations`);
-    if (!Number.isSafeInteger(size) || size <= 0) return fail('EINVAL', `invalid allocation size ${size}`);
+    if (!st) return { code: 'ENODEV', message: `${f.bdf} has no p2pmem` };
+    if (st.dying) return { code: 'ENODEV', message: `${f.bdf} is being unbound; no new p2pmem allocations` };
+    if (!Number.isSafeInteger(size) || size <= 0) return { code: 'EINVAL', message: `invalid allocation size ${size}` };
     const a = st.pool.alloc(size);
     if (a === null) {
-      return fail('ENOMEM', `no contiguous ${size}-byte region in ${f.bdf} p2pmem (available ${st.pool.avail}, largest free ${st.pool.largestFree})`);
+      return { code: 'ENOMEM', message: `no contiguous ${size}-byte region in ${f.bdf} p2pmem (available ${st.pool.avail}, largest free ${st.pool.largestFree})` };
     }
     st.refs++;
     const tag = a.chunk.tag;
-    return ok(new P2pMemRegion(f, tag.bar, tag.barOffset + (a.virt - a.chunk.virt), a.virt, a.phys, size, a.reserved));
+    return new P2pMemRegion(f, tag.bar, tag.barOffset + (a.virt - a.chunk.virt), a.virt, a.phys, size, a.reserved);
   }
 
   /**
@@ -261,15 +284,18 @@ export class P2pdma {
    * allocated with. EINVAL if that is not a live allocation (the kernel would BUG).
    */
   free(dev: DeviceRef, addr: number, size: number): Result<void> {
-    const r = this.resolve(dev);
-    if (!r.ok) return r;
-    const f = r.value;
+    let f = this.member(dev);
+    if (f === null) {
+      const r = this.resolve(dev);
+      if (!r.ok) return r;
+      f = r.value;
+    }
     const st = this.states.get(f);
     if (!st) return fail('ENODEV', `${f.bdf} has no p2pmem`);
     if (!st.pool.free(addr, size)) return fail('EINVAL', `${hexAddr(addr)} (+${size}) is not a live p2pmem allocation of ${f.bdf}`);
     st.refs--;
     if (st.dying && st.refs === 0) this.finishUnbind(f, st);
-    return ok(undefined);
+    return OK_VOID;
   }
 
   /** Free a region returned by `alloc`. */
@@ -285,9 +311,15 @@ export class P2pdma {
     if (!Number.isSafeInteger(length) || length <= 0 || length > MAX_SGL_LENGTH) {
       return fail('EINVAL', `invalid SGL length ${length} (1..${MAX_SGL_LENGTH})`);
     }
-    const a = this.alloc(dev, length);
-    if (!a.ok) return fail('ENOMEM', a.error.message.replace(/^E[A-Z]+: /, ''));
-    return ok({ nents: 1, entries: [a.value], length });
+    let f = this.member(dev);
+    if (f === null) {
+      const r = this.resolve(dev);
+      if (!r.ok) return fail('ENOMEM', r.error.message.replace(/^E[A-Z]+: /, ''));
+      f = r.value;
+    }
+    const a = this.allocIn(f, length);
+    if (!(a instanceof P2pMemRegion)) return fail('ENOMEM', a.message);
+    return ok({ nents: 1, entries: [a], length });
   }
 
   /** pci_p2pmem_free_sgl. */
@@ -296,7 +328,7 @@ export class P2pdma {
       const r = this.free(dev, e.cpuAddr, e.length);
       if (!r.ok) return r;
     }
-    return ok(undefined);
+    return OK_VOID;
   }
 
   /** pci_p2pmem_virt_to_bus: the bus address of a CPU address in the pool; 0 for none. */

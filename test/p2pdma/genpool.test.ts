@@ -75,45 +75,72 @@ describe('GenPool (genalloc first-fit, page granular)', () => {
       fc.property(
         fc.array(fc.integer({ min: 1, max: 24 }), { minLength: 1, maxLength: 3 }),
         fc.array(fc.oneof(fc.record({ op: fc.constant('a' as const), pages: fc.integer({ min: 1, max: 10 }) }), fc.record({ op: fc.constant('f' as const), pick: fc.nat() })), { maxLength: 80 }),
-        (chunkPages, ops) => {
-          const p = new GenPool(12);
-          // reference: chunks searched newest first, each a bitmap
-          const ref: { base: number; map: boolean[] }[] = [];
-          let base = 0;
-          for (const n of chunkPages) {
-            p.add(base, base + 0x1000_0000, n * PAGE, undefined);
-            ref.unshift({ base, map: new Array<boolean>(n).fill(false) });
-            base += (n + 1) * PAGE;
-          }
-          const live: { virt: number; pages: number }[] = [];
-          for (const o of ops) {
-            if (o.op === 'a') {
-              let want: number | null = null;
-              outer: for (const c of ref) {
-                for (let s = 0; s + o.pages <= c.map.length; s++) {
-                  if (c.map.slice(s, s + o.pages).every((x) => !x)) {
-                    for (let k = 0; k < o.pages; k++) c.map[s + k] = true;
-                    want = c.base + s * PAGE;
-                    break outer;
-                  }
-                }
-              }
-              const got = p.alloc(o.pages * PAGE - 7);
-              expect(got?.virt ?? null).toBe(want);
-              if (got) live.push({ virt: got.virt, pages: o.pages });
-            } else if (live.length > 0) {
-              const [x] = live.splice(o.pick % live.length, 1);
-              const c = ref.find((r) => x!.virt >= r.base && x!.virt < r.base + r.map.length * PAGE)!;
-              const s = (x!.virt - c.base) / PAGE;
-              for (let k = 0; k < x!.pages; k++) c.map[s + k] = false;
-              expect(p.free(x!.virt, x!.pages * PAGE)).toBe(true);
-            }
-            const refFree = ref.reduce((n, c) => n + c.map.filter((b) => !b).length, 0);
-            expect(p.avail).toBe(refFree * PAGE);
-          }
-        },
+        (chunkPages, ops) => checkAgainstBitmap(chunkPages, ops),
       ),
       { numRuns: 200 },
     );
   });
+
+  it('matches the reference on long staging-like workloads (mostly 1-page SGLs, many holes, frees in any order)', () => {
+    const pages = fc.oneof({ arbitrary: fc.constant(1), weight: 6 }, { arbitrary: fc.integer({ min: 2, max: 40 }), weight: 1 });
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 16, max: 256 }), { minLength: 1, maxLength: 2 }),
+        fc.array(fc.oneof(fc.record({ op: fc.constant('a' as const), pages }), fc.record({ op: fc.constant('f' as const), pick: fc.nat() })), { minLength: 50, maxLength: 400 }),
+        (chunkPages, ops) => checkAgainstBitmap(chunkPages, ops),
+      ),
+      { numRuns: 60 },
+    );
+  });
 });
+
+type Op = { op: 'a'; pages: number } | { op: 'f'; pick: number };
+
+/**
+ * Run `ops` on a GenPool and on a reference genalloc (one bitmap per chunk, newest chunk
+ * first, lowest free run first) and require the same address for every allocation, and
+ * the same available bytes, largest free run and live count after every step.
+ */
+function checkAgainstBitmap(chunkPages: readonly number[], ops: readonly Op[]): void {
+  const p = new GenPool(12);
+  const ref: { base: number; map: boolean[] }[] = [];
+  let base = 0;
+  for (const n of chunkPages) {
+    p.add(base, base + 0x1000_0000, n * PAGE, undefined);
+    ref.unshift({ base, map: new Array<boolean>(n).fill(false) });
+    base += (n + 1) * PAGE;
+  }
+  const live: { virt: number; pages: number }[] = [];
+  for (const o of ops) {
+    if (o.op === 'a') {
+      let want: number | null = null;
+      outer: for (const c of ref) {
+        for (let s = 0; s + o.pages <= c.map.length; s++) {
+          if (c.map.slice(s, s + o.pages).every((x) => !x)) {
+            for (let k = 0; k < o.pages; k++) c.map[s + k] = true;
+            want = c.base + s * PAGE;
+            break outer;
+          }
+        }
+      }
+      const got = p.alloc(o.pages * PAGE - 7);
+      expect(got?.virt ?? null).toBe(want);
+      if (got) live.push({ virt: got.virt, pages: o.pages });
+    } else if (live.length > 0) {
+      const [x] = live.splice(o.pick % live.length, 1);
+      const c = ref.find((r) => x!.virt >= r.base && x!.virt < r.base + r.map.length * PAGE)!;
+      const s = (x!.virt - c.base) / PAGE;
+      for (let k = 0; k < x!.pages; k++) c.map[s + k] = false;
+      expect(p.free(x!.virt, x!.pages * PAGE)).toBe(true);
+    }
+    const refFree = ref.reduce((n, c) => n + c.map.filter((b) => !b).length, 0);
+    expect(p.avail).toBe(refFree * PAGE);
+    let longest = 0;
+    for (const c of ref) {
+      let run = 0;
+      for (const used of c.map) longest = Math.max(longest, (run = used ? 0 : run + 1));
+    }
+    expect(p.largestFree).toBe(longest * PAGE); // extents stay coalesced
+    expect(p.outstanding).toBe(live.length);
+  }
+}
