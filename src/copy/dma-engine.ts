@@ -393,6 +393,7 @@ export class DmaEngine {
  * offset per side) into the scratch arrays. Returns an error message or null.
  */
 function normalize(d: DmaDescriptor, i: number, bufs: ArrayBufferLike[], owners: MemoryOwner[], nums: number[]): string | null {
+  if (d === null || typeof d !== 'object') return `descriptor ${i} is not an object`;
   const len = d.length;
   const so = d.srcOffset ?? 0;
   const dOff = d.dstOffset ?? 0;
