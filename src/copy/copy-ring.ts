@@ -5,9 +5,9 @@
  * descriptor.
  *
  * Completions are awaited with `Atomics.waitAsync` on TAIL, armed only while
- * descriptors are outstanding. When TAIL already moved, the next reap is a
- * setImmediate rather than a microtask, so a ring that never empties cannot starve
- * socket I/O on the main thread.
+ * descriptors are outstanding (see #arm for the moderation). When a reap is due at
+ * once it is a setImmediate rather than a microtask, so a ring that never empties
+ * cannot starve socket I/O on the main thread.
  */
 
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
@@ -201,11 +201,24 @@ export class CopyRing {
     return id;
   }
 
+  /**
+   * Wait for the worker's next completion signal. Completions the worker made since
+   * the last reap are left for that signal (moderation: reaping them now would wake the
+   * main thread per descriptor), except when the ring has drained: then no further
+   * signal comes, so reap at once. WAITING is stored before TAIL is read and the worker
+   * stores TAIL before reading WAITING, so a signal cannot fall between the two.
+   */
   #arm(): void {
     if (this.#waiting || !this.alive) return;
     this.#waiting = true;
-    Atomics.store(this.#ctl, WAITING, 1);
-    const r = waitAsync(this.#ctl, TAIL, this.#lastTail);
+    const ctl = this.#ctl;
+    Atomics.store(ctl, WAITING, 1);
+    const tail = Atomics.load(ctl, TAIL);
+    if (tail === this.#head && tail !== this.#lastTail) {
+      setImmediate(this.#onWake);
+      return;
+    }
+    const r = waitAsync(ctl, TAIL, tail);
     if (r.async) r.value.then(this.#onWake, this.#onWake);
     else setImmediate(this.#onWake);
   }
