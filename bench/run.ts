@@ -5,6 +5,7 @@
  */
 import { tcpLoopbackBench, TCP_LOOPBACK_USAGE } from './tcp-loopback.js';
 import { stagingBench, STAGING_USAGE } from './staging/main.js';
+import { runCopyEngineBench, COPY_ENGINE_USAGE } from './copy-engine.js';
 
 export interface BenchEntry {
   run(argv: string[]): Promise<number>;
@@ -18,6 +19,11 @@ export const BENCHES: Record<string, BenchEntry> = {
     run: tcpLoopbackBench,
     usage: TCP_LOOPBACK_USAGE,
     summary: 'initiator → target over NVMe/TCP loopback vs a raw TCP stream (issue 2)',
+  },
+  copy: {
+    run: runCopyEngineBench,
+    usage: COPY_ENGINE_USAGE,
+    summary: 'DMA copy engine (1 and 2 workers) vs an inline copy; --threshold sweeps the inline threshold (issue 5)',
   },
   staging: {
     run: stagingBench,
