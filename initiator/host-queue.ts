@@ -12,8 +12,9 @@
  *    H2CData headers and digest words, so a command costs no header allocation;
  *  - received headers are parsed in place in the socket chunk when they are whole
  *    there, else gathered in one fixed buffer;
- *  - C2HData payload is copied straight from socket chunks into the caller's
- *    destination (the one copy), data digests are computed incrementally;
+ *  - C2HData payload lands in the caller's destination with one copy: large
+ *    payloads are read by the kernel straight into it (RxPlacement), the rest is
+ *    copied out of the one receive buffer; data digests are checked per PDU;
  *  - writes are corked until the end of the tick (idle queue) or of the poll phase
  *    (queue at depth), so a batch of submissions leaves in one writev.
  */
@@ -45,6 +46,7 @@ import { PduRole, createRxContext } from '../src/tcp/validate.js';
 import type { PduError, PduRxContext, PduLayout } from '../src/tcp/validate.js';
 import { PduFramer } from '../src/tcp/framer.js';
 import type { PduSink } from '../src/tcp/framer.js';
+import { RxPlacement } from '../src/tcp/rx-placement.js';
 
 const CMD_HLEN = Hlen.CapsuleCmd;
 const DATA_HLEN = Hlen.Data;
@@ -177,8 +179,11 @@ interface Pending {
   cb: CompletionCallback;
 }
 
-/** Receive buffer per connection: a 128 KiB C2HData PDU plus headers fits one read. */
-const RX_BUFFER_SIZE = 256 * 1024;
+/**
+ * Where a queue's reads land before it exists (nothing arrives before ICReq is
+ * sent, by which time the queue does). Shared: a read is consumed in its callback.
+ */
+const FIRST_READ = Buffer.allocUnsafeSlow(4096);
 
 export class HostQueue implements PduSink {
   readonly host: string;
@@ -219,9 +224,11 @@ export class HostQueue implements PduSink {
   private pendingHead = 0;
   private sweeper: NodeJS.Timeout | null = null;
 
-  // receive: B1's framer parses headers in place and copies C2HData payload into dataIn
+  // receive: the framer parses headers in place and lands C2HData payload in dataIn
   private readonly rxCtx: PduRxContext;
   private readonly framer: PduFramer;
+  /** Where socket reads land: the receive buffer, or in place in a C2HData destination. */
+  private readonly rx: RxPlacement;
   /** The command whose C2HData PDU is being received. */
   private rxSlot: Slot | null = null;
   private readonly completion: Completion = newCompletion();
@@ -242,6 +249,7 @@ export class HostQueue implements PduSink {
     this.defaultTimeoutMs = opts.commandTimeoutMs ?? 30_000;
     this.rxCtx = createRxContext(PduRole.Host, { rxPda: opts.hpda ?? 0 });
     this.framer = new PduFramer(this.rxCtx, this);
+    this.rx = new RxPlacement(this.framer);
   }
 
   /** TCP connect and ICReq/ICResp. Rejects with TransportError/TimeoutError; never leaves a socket open on failure. */
@@ -254,18 +262,20 @@ export class HostQueue implements PduSink {
       // ArrayBuffer per read: the framer parses headers in place and copies payload
       // out during the callback, so nothing outlives it, and a 128 KiB-read workload
       // stops feeding the GC hundreds of MB/s of read buffers.
+      // Large C2HData payloads are read by the kernel straight into the caller's
+      // buffer (RxPlacement), so they are copied once.
       let q: HostQueue | null = null;
-      const rxBuf = Buffer.allocUnsafeSlow(RX_BUFFER_SIZE);
       const sock = net.connect({
         host: opts.host,
         port: opts.port,
         noDelay: true,
         onread: {
-          buffer: rxBuf,
+          // Called once before the queue exists (connect), then before every read.
+          buffer: (): Uint8Array => (q === null ? FIRST_READ : q.rx.next()),
           callback: (n: number, buf: Uint8Array): boolean => {
             if (q === null) return true;
             try {
-              q.framer.push(n === buf.length ? buf : buf.subarray(0, n));
+              q.rx.landed(n, buf);
             } catch (e) {
               // A bug on our side must not take the process down from inside a socket callback.
               q.teardown(new TransportError('protocol', `${q.describe()}: receive failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e }));
@@ -329,6 +339,11 @@ export class HostQueue implements PduSink {
   /** Commands currently owned by the controller (including timed-out ones not yet answered). */
   get outstanding(): number {
     return this.cids.inUse;
+  }
+
+  /** Received bytes the kernel read straight into command destinations (large C2HData payloads). */
+  get rxBytesInPlace(): number {
+    return this.rx.placedBytes;
   }
 
   /** Commands waiting for a free CID. */

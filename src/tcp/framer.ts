@@ -9,6 +9,8 @@
  *  - Data is, at the sink's choice per PDU: handed over as (chunk, start, end)
  *    pieces (no copy), copied straight into a destination the sink supplies (the
  *    request's staging buffer: that copy is the model's NIC DMA), or discarded.
+ *    A destination can also be filled in place by the socket read itself
+ *    (`directView` / `placed`; see RxPlacement).
  *  - The data digest is checked incrementally; the sink learns the verdict at the end.
  *
  * Sink callbacks run synchronously; a sink may mutate the context (e.g. enable
@@ -74,6 +76,30 @@ export class PduFramer {
     this.mode = DataMode.Copy;
     this.dest = dest;
     this.destOff = off;
+  }
+
+  /**
+   * Zero-copy placement. While the current PDU's data goes to a destination
+   * (`receiveInto`) and at least `min` bytes of it are still to come: the view of
+   * the destination those bytes belong to, else null. The caller may have the
+   * socket read straight into it — the kernel's copy then is the one copy — and
+   * must report what landed with `placed(n)` before pushing anything else.
+   */
+  directView(min: number): Uint8Array | null {
+    if (this.st !== St.Data || this.mode !== DataMode.Copy) return null;
+    const left = this.pdu.dataLen - this.have;
+    if (left < min || left === 0) return null;
+    const at = this.destOff + this.have;
+    return this.dest!.subarray(at, at + left);
+  }
+
+  /** `n` bytes of the current PDU's data landed in place (in the view `directView` returned). */
+  placed(n: number): void {
+    if (this.st !== St.Data || this.mode !== DataMode.Copy || n < 0 || n > this.pdu.dataLen - this.have) {
+      throw new RangeError('placed(): no destination awaiting that much data');
+    }
+    this.have += n;
+    if (this.have === this.pdu.dataLen) this.enterDdgst();
   }
 
   /** Drop the current PDU's data (it is still consumed and its digest still checked). */

@@ -8,3 +8,4 @@ export * from './capsule.js';
 export * from './data.js';
 export * from './validate.js';
 export * from './framer.js';
+export * from './rx-placement.js';

@@ -1,9 +1,10 @@
 /**
  * One NVMe/TCP connection = one NVMe queue pair (Linux struct nvmet_tcp_queue).
  *
- * Receive: the PDU framer parses headers in place; the SQE goes to the core,
- * in-capsule and H2CData payload is copied by the framer straight from the
- * socket chunk into the request's staging buffer (the model's NIC DMA).
+ * Receive: the PDU framer parses headers in place; the SQE goes to the core.
+ * In-capsule and H2CData payload lands in the request's staging buffer with one
+ * copy (the model's NIC DMA): large payloads are read by the kernel straight
+ * into staging (RxPlacement), the rest is copied out of the receive buffer.
  * Transmit: see TxQueue (one corked write per event-loop turn).
  *
  * Connection states: `ic` (only ICReq) → `live` → `closing` (TermReq or
@@ -38,6 +39,7 @@ import {
   PduRole,
   PduType,
   PFV_1_0,
+  RxPlacement,
   writeDigest,
 } from '../../src/tcp/index.js';
 import type { PduError, PduLayout, PduSink } from '../../src/tcp/index.js';
@@ -77,9 +79,6 @@ export interface TcpPortRef {
   readonly inlineDataSize: number;
 }
 
-/** Socket reads land here (one buffer per connection, reused for every read). */
-export const RX_BUFFER_SIZE = 64 * 1024;
-
 export class TcpQueue implements TransportQueue, PduSink, SocketReader {
   readonly peer: string;
   /** Local address the host connected to (discovery reports it for wildcard ports). */
@@ -110,10 +109,12 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
   private readonly onCmdReleased = (cmd: TcpCmd): void => this.releaseCmd(cmd);
   private closeTimer: NodeJS.Timeout | null = null;
   private paused = false;
+  /** Where socket reads land, when the socket was built with `onread` (else 'data' events). */
+  private readonly rx: RxPlacement | null;
 
   /**
-   * @param rx  when given, the socket was built with `onread` feeding readBuffer()/onRead()
-   *            and `rx` is the buffer it reads into; else the queue listens to 'data' events.
+   * @param ownReads  the socket was built with `onread` feeding readBuffer()/onRead();
+   *                  else the queue listens to 'data' events.
    */
   constructor(
     private readonly socket: Socket,
@@ -121,7 +122,7 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
     factory: CoreQueueFactory,
     private readonly opts: ResolvedTcpOptions,
     private readonly onClosed: (q: TcpQueue) => void,
-    private readonly rx: Uint8Array | null = null,
+    ownReads = false,
   ) {
     this.log = opts.logger;
     this.peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? 0}`;
@@ -138,7 +139,8 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
     );
     this.tx = new TxQueue(socket, this.checkBackpressure);
     socket.setNoDelay(true);
-    if (rx === null) socket.on('data', this.onData);
+    this.rx = ownReads ? new RxPlacement(this.framer) : null;
+    if (!ownReads) socket.on('data', this.onData);
     socket.on('error', this.onSocketError);
     socket.on('close', this.onSocketClose);
     socket.on('end', this.onSocketEnd);
@@ -157,16 +159,16 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
 
   // ------------------------------------------------------------------ socket events
 
-  /** SocketReader: the connection's receive buffer. */
+  /** SocketReader: the rest of an H2C payload in its staging buffer (the NIC's DMA), or the receive buffer. */
   readBuffer(): Uint8Array {
-    return this.rx!;
+    return this.rx!.next();
   }
 
   /** SocketReader: `n` bytes landed in `buf`. */
   onRead(n: number, buf: Uint8Array): void {
     if (this.framer.stopped) return; // closing: what the host still sends is dropped
     try {
-      this.framer.push(buf, n);
+      this.rx!.landed(n, buf);
     } catch (e) {
       this.log.error(`tcp ${this.peer}: receive failed: ${(e as Error)?.stack ?? String(e)}`);
       this.destroyNow('internal error');

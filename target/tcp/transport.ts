@@ -10,7 +10,13 @@ import type { CoreQueueFactory, FabricsOps, PortInfo } from '../core/fabrics-ops
 import { DEFAULT_INLINE_DATA_SIZE, resolveTcpOptions } from './options.js';
 import type { ResolvedTcpOptions, TcpTransportOptions } from './options.js';
 import { adoptWithReader } from './accept.js';
-import { RX_BUFFER_SIZE, TcpQueue } from './queue.js';
+import { TcpQueue } from './queue.js';
+
+/**
+ * Where an adopted connection's first read lands (registered before its queue
+ * exists). Shared: a read is consumed inside its callback, before any other.
+ */
+const FIRST_READ = Buffer.allocUnsafeSlow(4096);
 
 interface Listener {
   readonly server: Server;
@@ -40,11 +46,10 @@ export class TcpTransport implements FabricsOps {
       let socket = accepted;
       try {
         let q: TcpQueue | null = null;
-        const rx = Buffer.allocUnsafeSlow(RX_BUFFER_SIZE);
-        const own = adoptWithReader(accepted, () => q, rx);
+        const own = adoptWithReader(accepted, () => q, FIRST_READ);
         if (own !== null) socket = own;
         else accepted.resume();
-        q = new TcpQueue(socket, ref, core, this.opts, (gone) => queues.delete(gone), own !== null ? rx : null);
+        q = new TcpQueue(socket, ref, core, this.opts, (gone) => queues.delete(gone), own !== null);
         queues.add(q);
       } catch (e) {
         this.opts.logger.error(`tcp port ${port.portId}: accept failed: ${String(e)}`);
