@@ -18,6 +18,12 @@ export interface TcpTransportOptions {
   txHighWater?: number;
   /** Grace to flush a TermReq / last response before the socket is destroyed. */
   closeTimeoutMs?: number;
+  /**
+   * Largest data transfer of one command (Identify MDTS), bytes; 0 = unlimited. A
+   * finite default bounds the staging one hostile command can pin (NLB alone would
+   * allow 256 MiB) while leaving 1 MiB host I/O unsplit.
+   */
+  maxDataTransferSize?: number;
   logger?: Logger;
 }
 
@@ -28,6 +34,7 @@ export interface ResolvedTcpOptions {
   cpda: number;
   txHighWater: number;
   closeTimeoutMs: number;
+  maxDataTransferSize: number;
   logger: Logger;
 }
 
@@ -35,6 +42,8 @@ export interface ResolvedTcpOptions {
 export const ADMIN_INLINE_DATA_SIZE = 8192;
 /** Linux NVMET_TCP_DEF_INLINE_DATA_SIZE, used when a port says -1. */
 export const DEFAULT_INLINE_DATA_SIZE = 16384;
+/** Default MDTS of TCP controllers: 2 MiB. */
+export const DEFAULT_MAX_DATA_TRANSFER = 2 << 20;
 /** Spec minimum for MAXH2CDATA. */
 export const MIN_MAXH2CDATA = 4096;
 
@@ -50,6 +59,7 @@ export function resolveTcpOptions(o: TcpTransportOptions = {}): ResolvedTcpOptio
     cpda: Math.min(31, Math.max(0, o.cpda ?? 0)),
     txHighWater: o.txHighWater ?? 16 << 20,
     closeTimeoutMs: o.closeTimeoutMs ?? 2000,
+    maxDataTransferSize: Math.max(0, o.maxDataTransferSize ?? DEFAULT_MAX_DATA_TRANSFER),
     logger: o.logger ?? quiet,
   };
 }

@@ -80,8 +80,7 @@ export class TcpTransport implements FabricsOps {
   }
 
   maxTransferSize(): number {
-    // data lands straight in staging buffers; no transport limit
-    return 0;
+    return this.opts.maxDataTransferSize;
   }
 
   /** Connections currently open on a port (tests, stats). */

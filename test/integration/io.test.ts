@@ -131,6 +131,17 @@ describe('data path', () => {
     expect(sameBytes(await c.read(1, 0, 2048), d)).toBe(true);
   });
 
+  test('a TCP controller advertises a finite MDTS (2 MiB) and fails larger commands with Invalid Field', async () => {
+    const c = await setup({ namespaces: { 1: 16 << 20 } });
+    expect(c.maxTransferBytes).toBe(2 << 20);
+    const sqe = encodeRwCommand(new Uint8Array(SQE_SIZE), { opcode: IoOpcode.Read, cid: 0, nsid: 1, slba: 0, blocks: 8192 });
+    const r = await c.submit(1, sqe, { dataIn: 4 << 20 });
+    expect(statusCode(r.status)).toBe(NvmeStatus.InvalidField);
+    // exactly MDTS still works
+    const ok = encodeRwCommand(new Uint8Array(SQE_SIZE), { opcode: IoOpcode.Read, cid: 0, nsid: 1, slba: 0, blocks: 4096 });
+    expect((await c.submit(1, ok, { dataIn: 2 << 20 })).status).toBe(0);
+  });
+
   test('flush, write zeroes, deallocate, FUA', async () => {
     const c = await setup();
     const d = pattern(8192, 10);
