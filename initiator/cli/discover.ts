@@ -15,7 +15,8 @@ ${CONNECTION_USAGE}`;
 
 const TRTYPE: Record<number, string> = { 1: 'rdma', 2: 'fc', 3: 'tcp', 254: 'loop' };
 const ADRFAM: Record<number, string> = { 1: 'ipv4', 2: 'ipv6', 3: 'ib', 4: 'fc', 254: 'intra-host' };
-const SUBTYPE: Record<number, string> = { 1: 'referral', 2: 'nvme subsystem', 3: 'current discovery subsystem' };
+// nvme-cli's wording (nvmf_subtype_str).
+const SUBTYPE: Record<number, string> = { 1: 'discovery subsystem referral', 2: 'nvme subsystem', 3: 'current discovery subsystem' };
 
 function entryText(e: DiscoveryLogEntry, i: number): string {
   return [

@@ -75,11 +75,30 @@ function discTraddr(req: Request, port: Port): string {
   return t;
 }
 
-/** Discovery log entries `ctrl`'s host may see through its port: linked subsystems it may access, then referrals. */
+/**
+ * Discovery log entries `ctrl`'s host may see through its port, in Linux (>= 5.19)
+ * order: first the current discovery subsystem itself (SUBTYPE 3, TP8014), then the
+ * linked subsystems the host may access, then referrals. EFLAGS stay 0 on every
+ * entry: nvmet advertises neither DUPRETINFO nor EPCSD.
+ */
 export function discoveryEntries(req: Request, ctrl: Controller): Partial<DiscoveryLogEntry>[] {
   const port = ctrl.port;
-  const entries: Partial<DiscoveryLogEntry>[] = [];
   const traddr = discTraddr(req, port);
+  const entries: Partial<DiscoveryLogEntry>[] = [
+    {
+      trtype: port.addr.trtype,
+      adrfam: port.addr.adrfam,
+      subtype: DiscSubtype.CurrentDiscovery,
+      treq: port.addr.treq,
+      portid: port.id,
+      cntlid: CNTLID_DYNAMIC,
+      asqsz: NVME_AQ_DEPTH,
+      trsvcid: port.addr.trsvcid,
+      // The discovery subsystem this controller belongs to (nvmet_disc_subsys).
+      subnqn: ctrl.subsys.nqn,
+      traddr,
+    },
+  ];
   for (const s of port.subsystems) {
     if (!s.hostAllowed(ctrl.hostnqn)) continue;
     entries.push({

@@ -244,7 +244,10 @@ describe('ports', () => {
     expect((await s.http('DELETE', `/api/ports/1/subsystems/${enc(SUBNQN)}`)).status).toBe(204);
     expect((await s.http('DELETE', '/api/ports/1/referrals/other')).status).toBe(204);
     const log2 = await discover({ host: '127.0.0.1', port: s.tcpPort() });
-    expect(log2.entries).toHaveLength(0);
+    // Only the current discovery subsystem entry is left.
+    expect(log2.entries).toHaveLength(1);
+    expect(log2.numrec).toBe(1);
+    expect(log2.entries[0]).toMatchObject({ subtype: 3, subnqn: 'nqn.2014-08.org.nvmexpress.discovery', traddr: '127.0.0.1', trsvcid: String(s.tcpPort()) });
     await expect(host(SUBNQN)).rejects.toThrow();
     expect((await s.http('POST', '/api/ports/1/subsystems', { nqn: SUBNQN })).status).toBe(201);
 

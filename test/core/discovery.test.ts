@@ -53,8 +53,11 @@ describe('discovery controller', () => {
     f.port.addReferral({ id: 1, portId: 7, trtype: TrType.TCP, traddr: '10.0.0.7', trsvcid: '8009' });
     const c = await discover();
     const log = await readLog(c);
-    expect(log.numrec).toBe(3);
+    // The current discovery subsystem, two accessible subsystems, one referral.
+    expect(log.numrec).toBe(4);
+    expect(log.entries).toHaveLength(4);
     expect(log.recfmt).toBe(0);
+    expect(log.entries.map((x) => x.subtype)).toEqual([DiscSubtype.CurrentDiscovery, DiscSubtype.Nvme, DiscSubtype.Nvme, DiscSubtype.Referral]);
     const nvme = log.entries.filter((e) => e.subtype === DiscSubtype.Nvme).map((e) => e.subnqn).sort();
     expect(nvme).toEqual([SUBNQN, 'nqn.2024-01.io.nvmet-ts:other'].sort());
     const e = log.entries.find((x) => x.subnqn === SUBNQN)!;
@@ -64,8 +67,40 @@ describe('discovery controller', () => {
     // The other host sees the hidden subsystem too.
     const c2 = await discover(OTHER_HOST);
     const log2 = await readLog(c2);
+    expect(log2.numrec).toBe(4);
     expect(log2.entries.filter((x) => x.subtype === DiscSubtype.Nvme).length).toBe(2);
     expect(log2.entries.some((x) => x.subnqn === 'nqn.2024-01.io.nvmet-ts:hidden')).toBe(true);
+  });
+
+  it('entry 0 describes the current discovery subsystem on the port (SUBTYPE 3), even with nothing linked', async () => {
+    f = await setup();
+    f.port.addReferral({ id: 1, portId: 7, trtype: TrType.TCP, traddr: '10.0.0.7', trsvcid: '8009' });
+    const c = await discover();
+    const log = await readLog(c);
+    expect(log.entries[0]).toMatchObject({
+      trtype: TrType.LOOP,
+      adrfam: AdrFam.IntraHost,
+      subtype: DiscSubtype.CurrentDiscovery,
+      treq: 0,
+      portid: 1,
+      cntlid: 0xffff,
+      asqsz: 32,
+      eflags: 0,
+      trsvcid: 'none',
+      subnqn: DISCOVERY_NQN,
+      traddr: 'loop',
+    });
+    expect(log.entries.filter((x) => x.subtype === DiscSubtype.CurrentDiscovery)).toHaveLength(1);
+    // It is always there: a host that may access nothing still sees it (plus the referral).
+    f.port.removeSubsystem(SUBNQN);
+    const bare = await readLog(c);
+    expect(bare.numrec).toBe(2);
+    expect(bare.entries.map((x) => x.subtype)).toEqual([DiscSubtype.CurrentDiscovery, DiscSubtype.Referral]);
+    f.port.removeReferral(1);
+    const only = await readLog(c);
+    expect(only.numrec).toBe(1);
+    expect(only.entries[0]!.subtype).toBe(DiscSubtype.CurrentDiscovery);
+    expect(only.genctr).toBeGreaterThan(bare.genctr);
   });
 
   it('GENCTR changes whenever the log could change', async () => {
@@ -121,9 +156,19 @@ describe('discovery controller', () => {
     const c = await f.connect({ subnqn: DISCOVERY_NQN });
     expect(noMore((await c.getLogPage(0x70, 1024)).status)).toBe(NvmeStatus.InvalidOpcode | STATUS_DNR);
     await c.enable();
-    const second = await c.getLogPage(0x70, 1024, { offset: 2048 });
-    expect(second.status).toBe(0);
-    // Entry 2 (the referral) starts at 2048: TRADDR at +512.
-    expect(Buffer.from(second.data!.subarray(512, 520)).toString()).toBe('10.0.0.7');
+    // Entry 0 (current discovery subsystem) at 1024, entry 1 (the subsystem) at 2048,
+    // entry 2 (the referral) at 3072: TRADDR at +512, SUBTYPE at +2.
+    const first = await c.getLogPage(0x70, 1024, { offset: 1024 });
+    expect(first.status).toBe(0);
+    expect(first.data![2]).toBe(DiscSubtype.CurrentDiscovery);
+    expect(Buffer.from(first.data!.subarray(256, 256 + DISCOVERY_NQN.length)).toString()).toBe(DISCOVERY_NQN);
+    const third = await c.getLogPage(0x70, 1024, { offset: 3072 });
+    expect(third.status).toBe(0);
+    expect(third.data![2]).toBe(DiscSubtype.Referral);
+    expect(Buffer.from(third.data!.subarray(512, 520)).toString()).toBe('10.0.0.7');
+    // The header counts all three; the page ends after entry 2, so an offset at 4096 has no byte to send.
+    const hdr = await c.getLogPage(0x70, 1024);
+    expect(decodeDiscoveryLogHeader(hdr.data!).numrec).toBe(3);
+    expect(noMore((await c.getLogPage(0x70, 1024, { offset: 4096 })).status)).toBe(NvmeStatus.InvalidField | STATUS_DNR);
   });
 });

@@ -53,9 +53,15 @@ describe('initiator CLI', () => {
     expect(r.code).toBe(0);
     expect(r.out).toContain(`subnqn:  ${SUBNQN}`);
     expect(r.out).toContain(`trsvcid: ${t.tcpPort}`);
+    // Entry 0 is the discovery subsystem itself, in nvme-cli's words.
+    expect(r.out).toContain('Discovery Log Number of Records 2,');
+    expect(r.out).toMatch(/=====Discovery Log Entry 0======\n(?:.*\n)*?subtype: current discovery subsystem\n(?:.*\n)*?subnqn:  nqn\.2014-08\.org\.nvmexpress\.discovery\n/);
+    expect(r.out).toMatch(/=====Discovery Log Entry 1======\n(?:.*\n)*?subtype: nvme subsystem\n/);
     const j = await run('discover', ...conn(), '--json');
-    const log = JSON.parse(j.out) as { entries: { subnqn: string }[] };
+    const log = JSON.parse(j.out) as { numrec: number; entries: { subnqn: string; subtype: number }[] };
     expect(log.entries.some((e) => e.subnqn === SUBNQN)).toBe(true);
+    expect(log.numrec).toBe(2);
+    expect(log.entries[0]).toMatchObject({ subtype: 3, subnqn: 'nqn.2014-08.org.nvmexpress.discovery' });
   });
 
   test('identify ctrl / ns / ns-list, pretty and --json', async () => {

@@ -86,6 +86,20 @@ describe('connect and identify', () => {
     expect(e!.trsvcid).toBe(String(t.tcpPort));
     expect(e!.subtype).toBe(2);
     expect(log.numrec).toBe(log.entries.length);
+    // Entry 0 is the discovery subsystem itself, on the address the host reached (TP8014, Linux >= 5.19).
+    expect(log.numrec).toBe(2);
+    expect(log.entries[0]).toMatchObject({
+      trtype: 3,
+      adrfam: 1,
+      subtype: 3,
+      portid: e!.portid,
+      cntlid: 0xffff,
+      asqsz: 32,
+      eflags: 0,
+      trsvcid: String(t.tcpPort),
+      subnqn: 'nqn.2014-08.org.nvmexpress.discovery',
+      traddr: '127.0.0.1',
+    });
   });
 
   test('Connect to an unknown subsystem fails with Connect Invalid Parameters pointing at SUBNQN', async () => {

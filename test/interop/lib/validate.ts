@@ -10,6 +10,8 @@ import type { WireStats } from './wire.js';
 
 type Json = Record<string, unknown>;
 
+const DISCOVERY_NQN = 'nqn.2014-08.org.nvmexpress.discovery';
+
 /** nvme-cli JSON output, tolerating anything printed before the object. */
 export function readJson(file: string): Json {
   if (!existsSync(file)) throw new Error(`${file.split('/').pop()} missing`);
@@ -33,6 +35,17 @@ export function checkDiscovery(log: Json, plan: Plan, port: number): string | nu
   if (here.trtype !== 'tcp') return `trtype ${String(here.trtype)}, expected tcp`;
   if (here.adrfam !== 'ipv4') return `adrfam ${String(here.adrfam)}, expected ipv4`;
   if (here.subtype !== 'nvme subsystem') return `subtype "${String(here.subtype)}", expected "nvme subsystem"`;
+  // Linux nvmet (>= 5.19, TP8014) lists the discovery subsystem itself first, on the port the host asked.
+  const curr = (recs as Json[]).filter((r) => r.subtype === 'current discovery subsystem');
+  if (curr.length !== 1) return `${curr.length} "current discovery subsystem" records, expected 1`;
+  const c = curr[0]!;
+  if (recs[0] !== c) return 'the "current discovery subsystem" record is not record 0';
+  if (c.subnqn !== DISCOVERY_NQN) return `current discovery subsystem subnqn "${String(c.subnqn)}", expected "${DISCOVERY_NQN}"`;
+  if (trim(c.trsvcid) !== String(port)) return `current discovery subsystem trsvcid ${trim(c.trsvcid)}, expected ${port}`;
+  if (c.trtype !== 'tcp' || c.adrfam !== 'ipv4') return `current discovery subsystem ${String(c.trtype)}/${String(c.adrfam)}, expected tcp/ipv4`;
+  if (c.portid !== here.portid || trim(c.traddr) !== trim(here.traddr)) {
+    return `current discovery subsystem at portid ${String(c.portid)} ${trim(c.traddr)}, but ${plan.subnqn} at portid ${String(here.portid)} ${trim(here.traddr)}`;
+  }
   return null;
 }
 
@@ -133,8 +146,8 @@ export function validateRow(id: string, artifacts: string, plan: Plan, wire: Wir
 
 /** What a passing validator has established, for the table. */
 export const VALIDATED: Readonly<Record<string, string>> = {
-  'discover-json': 'subsystem listed: tcp/ipv4, trsvcid, subtype, genctr',
-  'discover-8009-json': 'subsystem listed: tcp/ipv4, trsvcid, subtype, genctr',
+  'discover-json': 'subsystem listed: tcp/ipv4, trsvcid, subtype, genctr; current discovery subsystem is record 0',
+  'discover-8009-json': 'subsystem listed: tcp/ipv4, trsvcid, subtype, genctr; current discovery subsystem is record 0',
   list: 'serial, model and size of every namespace match the config',
   'id-ctrl': 'sn, mn, subnqn, cntlid, sqes/cqes, nn, ioccsz/iorcsz, ver, kas, maxcmd, fr ok',
   'id-ns': 'nsze/ncap/nuse, LBA format, NGUID and block device size match',

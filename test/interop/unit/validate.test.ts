@@ -92,4 +92,16 @@ describe('discovery log', () => {
     expect(checkDiscovery(log, plan, 8009)).toMatch(/trsvcid 8009/);
     expect(checkDiscovery({ records: log.records }, plan, 4420)).toMatch(/genctr/);
   });
+  it('requires the current discovery subsystem as record 0, on the same port and address', () => {
+    const recs = log.records as J[];
+    expect(recs[0]!.subtype).toBe('current discovery subsystem');
+    const others = recs.filter((r) => r.subtype !== 'current discovery subsystem');
+    expect(checkDiscovery({ ...log, records: others }, plan, 4420)).toMatch(/0 "current discovery subsystem" records/);
+    expect(checkDiscovery({ ...log, records: [...others, recs[0]] }, plan, 4420)).toMatch(/not record 0/);
+    const swap = (patch: J): J => ({ ...log, records: [{ ...recs[0], ...patch }, ...others] });
+    expect(checkDiscovery(swap({ subnqn: 'nqn.2014-08.org.example:other' }), plan, 4420)).toMatch(/subnqn "nqn.2014-08.org.example:other"/);
+    expect(checkDiscovery(swap({ trsvcid: '8009' }), plan, 4420)).toMatch(/trsvcid 8009/);
+    expect(checkDiscovery(swap({ portid: 9 }), plan, 4420)).toMatch(/portid 9/);
+    expect(checkDiscovery(swap({ traddr: '10.0.0.9' }), plan, 4420)).toMatch(/10\.0\.0\.9/);
+  });
 });
