@@ -4,7 +4,7 @@
  *   R2T:               8 CCCID u16 | 10 TTAG u16 | 12 R2TO u32 | 16 R2TL u32 | 20 rsvd
  */
 
-import { get16, get32, put16, put32 } from './bytes.js';
+import { rd16, rd32, wr16, wr32 } from '../nvme/le.js';
 import { Hlen, PduType } from './constants.js';
 import { finishHeader } from './header.js';
 
@@ -21,11 +21,11 @@ export function createDataPduHeader(): DataPduHeader {
 }
 
 function putDataFields(b: Uint8Array, o: number, cccid: number, ttag: number, off: number, len: number): void {
-  put16(b, o + 8, cccid);
-  put16(b, o + 10, ttag);
-  put32(b, o + 12, off);
-  put32(b, o + 16, len);
-  put32(b, o + 20, 0);
+  wr16(b, o + 8, cccid);
+  wr16(b, o + 10, ttag);
+  wr32(b, o + 12, off);
+  wr32(b, o + 16, len);
+  wr32(b, o + 20, 0);
 }
 
 /**
@@ -84,9 +84,9 @@ export function encodeR2T(
 
 /** Decode H2CData / C2HData / R2T fields at b[o] into `out` (no allocation). */
 export function decodeDataPdu(b: Uint8Array, o: number, out: DataPduHeader): DataPduHeader {
-  out.cccid = get16(b, o + 8);
-  out.ttag = get16(b, o + 10);
-  out.datao = get32(b, o + 12);
-  out.datal = get32(b, o + 16);
+  out.cccid = rd16(b, o + 8);
+  out.ttag = rd16(b, o + 10);
+  out.datao = rd32(b, o + 12);
+  out.datal = rd32(b, o + 16);
   return out;
 }

@@ -9,7 +9,7 @@
  */
 
 import { crc32c } from '@node-rs/crc32';
-import { get32, put32 } from './bytes.js';
+import { rd32, wr32 } from '../nvme/le.js';
 
 const TABLE = (() => {
   const t = new Uint32Array(256);
@@ -39,20 +39,20 @@ export function crc32cData(view: Uint8Array, initial = 0): number {
 
 /** Compute the header digest over b[off, off+hlen) and store it right after the header. */
 export function writeHeaderDigest(b: Uint8Array, off: number, hlen: number): void {
-  put32(b, off + hlen, crc32cSmall(b, off, hlen));
+  wr32(b, off + hlen, crc32cSmall(b, off, hlen));
 }
 
 /** True when the 4 bytes after the header match the header's CRC32C. */
 export function headerDigestOk(b: Uint8Array, off: number, hlen: number): boolean {
-  return get32(b, off + hlen) === crc32cSmall(b, off, hlen);
+  return rd32(b, off + hlen) === crc32cSmall(b, off, hlen);
 }
 
 /** Store a (data) digest value little-endian. */
 export function writeDigest(b: Uint8Array, off: number, crc: number): void {
-  put32(b, off, crc);
+  wr32(b, off, crc);
 }
 
 /** Read a stored digest value. */
 export function readDigest(b: Uint8Array, off: number): number {
-  return get32(b, off);
+  return rd32(b, off);
 }

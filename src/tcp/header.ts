@@ -3,7 +3,7 @@
  * the data inside a PDU: [header][HDGST?][pad to PDA][data][DDGST?].
  */
 
-import { get32, put32 } from './bytes.js';
+import { rd32, wr32 } from '../nvme/le.js';
 import { DIGEST_LEN, PduFlags } from './constants.js';
 import { writeHeaderDigest } from './digest.js';
 
@@ -20,7 +20,7 @@ export function pduPdo(b: Uint8Array, o: number): number {
   return b[o + 3]!;
 }
 export function pduPlen(b: Uint8Array, o: number): number {
-  return get32(b, o + 4);
+  return rd32(b, o + 4);
 }
 
 export function writeCommonHeader(
@@ -36,7 +36,7 @@ export function writeCommonHeader(
   b[o + 1] = flags;
   b[o + 2] = hlen;
   b[o + 3] = pdo;
-  put32(b, o + 4, plen);
+  wr32(b, o + 4, plen);
 }
 
 /** Alignment in bytes a PDA (HPDA/CPDA, 0's based dwords) asks for. */

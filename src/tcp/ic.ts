@@ -6,7 +6,7 @@
  *   ICResp: 8 PFV u16 | 10 CPDA | 11 DGST | 12 MAXH2CDATA u32          | 16..127 reserved
  */
 
-import { get16, get32, put16, put32 } from './bytes.js';
+import { rd16, rd32, wr16, wr32 } from '../nvme/le.js';
 import { DigestFlags, Hlen, PduType, PFV_1_0 } from './constants.js';
 import { writeCommonHeader } from './header.js';
 
@@ -46,10 +46,10 @@ function digestByte(h: boolean, d: boolean): number {
 export function encodeICReq(b: Uint8Array, o: number, r: ICReq): number {
   b.fill(0, o, o + Hlen.ICReq);
   writeCommonHeader(b, o, PduType.ICReq, 0, Hlen.ICReq, 0, Hlen.ICReq);
-  put16(b, o + 8, r.pfv);
+  wr16(b, o + 8, r.pfv);
   b[o + 10] = r.hpda;
   b[o + 11] = digestByte(r.hdgst, r.ddgst);
-  put32(b, o + 12, r.maxr2t);
+  wr32(b, o + 12, r.maxr2t);
   return Hlen.ICReq;
 }
 
@@ -57,31 +57,31 @@ export function encodeICReq(b: Uint8Array, o: number, r: ICReq): number {
 export function encodeICResp(b: Uint8Array, o: number, r: ICResp): number {
   b.fill(0, o, o + Hlen.ICResp);
   writeCommonHeader(b, o, PduType.ICResp, 0, Hlen.ICResp, 0, Hlen.ICResp);
-  put16(b, o + 8, r.pfv);
+  wr16(b, o + 8, r.pfv);
   b[o + 10] = r.cpda;
   b[o + 11] = digestByte(r.hdgst, r.ddgst);
-  put32(b, o + 12, r.maxh2cdata);
+  wr32(b, o + 12, r.maxh2cdata);
   return Hlen.ICResp;
 }
 
 /** Decode an ICReq header at b[o] into `out` (no allocation). */
 export function decodeICReq(b: Uint8Array, o: number, out: ICReq): ICReq {
-  out.pfv = get16(b, o + 8);
+  out.pfv = rd16(b, o + 8);
   out.hpda = b[o + 10]!;
   const d = b[o + 11]!;
   out.hdgst = (d & DigestFlags.HDGST_ENABLE) !== 0;
   out.ddgst = (d & DigestFlags.DDGST_ENABLE) !== 0;
-  out.maxr2t = get32(b, o + 12);
+  out.maxr2t = rd32(b, o + 12);
   return out;
 }
 
 /** Decode an ICResp header at b[o] into `out` (no allocation). */
 export function decodeICResp(b: Uint8Array, o: number, out: ICResp): ICResp {
-  out.pfv = get16(b, o + 8);
+  out.pfv = rd16(b, o + 8);
   out.cpda = b[o + 10]!;
   const d = b[o + 11]!;
   out.hdgst = (d & DigestFlags.HDGST_ENABLE) !== 0;
   out.ddgst = (d & DigestFlags.DDGST_ENABLE) !== 0;
-  out.maxh2cdata = get32(b, o + 12);
+  out.maxh2cdata = rd32(b, o + 12);
   return out;
 }

@@ -4,7 +4,7 @@
  * HLEN 24, PDO 0, never digested; the error data is the "data" of the PDU.
  */
 
-import { get16, get32, put16, put32 } from './bytes.js';
+import { rd16, rd32, wr16, wr32 } from '../nvme/le.js';
 import { Hlen, TERM_REQ_MAX_ERROR_DATA } from './constants.js';
 import { writeCommonHeader } from './header.js';
 
@@ -38,17 +38,17 @@ export function encodeTermReq(
   const plen = Hlen.TermReq + n;
   b.fill(0, o, o + Hlen.TermReq);
   writeCommonHeader(b, o, type, 0, Hlen.TermReq, 0, plen);
-  put16(b, o + 8, fes);
-  put32(b, o + 10, fei);
+  wr16(b, o + 8, fes);
+  wr32(b, o + 10, fei);
   if (n > 0) b.set(err!.subarray(errOff, errOff + n), o + Hlen.TermReq);
   return plen;
 }
 
 /** Decode a complete TermReq PDU at b[o] (header + error data) into `out`. */
 export function decodeTermReq(b: Uint8Array, o: number, out: TermReq): TermReq {
-  out.fes = get16(b, o + 8);
-  out.fei = get32(b, o + 10);
+  out.fes = rd16(b, o + 8);
+  out.fei = rd32(b, o + 10);
   out.errorDataOffset = o + Hlen.TermReq;
-  out.errorDataLength = Math.max(0, get32(b, o + 4) - Hlen.TermReq);
+  out.errorDataLength = Math.max(0, rd32(b, o + 4) - Hlen.TermReq);
   return out;
 }

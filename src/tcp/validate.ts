@@ -15,7 +15,7 @@ import {
   PduType,
   TERM_REQ_MAX_PLEN,
 } from './constants.js';
-import { get32 } from './bytes.js';
+import { rd32 } from '../nvme/le.js';
 import { pdaAlignment } from './header.js';
 
 /** Which end of the connection is receiving. */
@@ -160,7 +160,7 @@ export function validateCommonHeader(b: Uint8Array, o: number, ctx: PduRxContext
   const flags = b[o + 1]!;
   const hlen = b[o + 2]!;
   const pdo = b[o + 3]!;
-  const plen = get32(b, o + 4);
+  const plen = rd32(b, o + 4);
   const controller = ctx.role === PduRole.Controller;
 
   // type: direction bit must match the receiver, and the type must exist
