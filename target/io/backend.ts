@@ -8,6 +8,8 @@
  * only await when a promise comes back, so the RAM hot path stays allocation-free.
  */
 
+import type { BackingFileOpener } from '../config/path-policy.js';
+
 export type MaybePromise = void | Promise<void>;
 
 export interface NamespaceBackend {
@@ -36,4 +38,4 @@ export interface NamespaceBackend {
 /** How to build a backend from configuration. */
 export type BackendSpec =
   | { kind: 'ram'; size: number; chunkSize?: number }
-  | { kind: 'file'; path: string; size?: number };
+  | { kind: 'file'; path: string; size?: number; open?: BackingFileOpener };

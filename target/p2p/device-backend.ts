@@ -18,6 +18,7 @@
 
 import type { MaybePromise, NamespaceBackend } from '../io/backend.js';
 import { FileBackend } from '../io/file-backend.js';
+import type { BackingFileOpener } from '../config/path-policy.js';
 import type { DmaDescriptor } from '../../src/copy/descriptor.js';
 import type { DmaEngine } from '../../src/copy/dma-engine.js';
 import type { LinkAccounting } from '../../src/copy/link-accounting.js';
@@ -34,7 +35,7 @@ export interface MediaDmaContext {
   regionOf(bytes: Uint8Array): MemoryRegion;
 }
 
-export type DeviceMediaSpec = { kind: 'ram'; size: number; chunkSize?: number } | { kind: 'file'; path: string; size?: number };
+export type DeviceMediaSpec = { kind: 'ram'; size: number; chunkSize?: number } | { kind: 'file'; path: string; size?: number; open?: BackingFileOpener };
 
 export class DeviceBackend implements NamespaceBackend {
   readonly kind: 'ram' | 'file';
@@ -65,7 +66,7 @@ export class DeviceBackend implements NamespaceBackend {
     } else {
       this.chunkSize = 0;
       this.ramSize = 0;
-      this.file = new FileBackend(spec.path, spec.size);
+      this.file = new FileBackend(spec.path, spec.size, spec.open);
       this.deallocatedReadsZeroes = this.file.deallocatedReadsZeroes;
     }
   }
