@@ -33,6 +33,7 @@ import {
   encodeTermReq,
   Fes,
   FieldOffset,
+  Hlen,
   MAX_PDA,
   PduFlags,
   PduFramer,
@@ -43,26 +44,15 @@ import {
   writeDigest,
 } from '../../src/tcp/index.js';
 import type { PduError, PduLayout, PduSink } from '../../src/tcp/index.js';
+import { NvmeStatus, STATUS_DNR } from '../../src/nvme/status.js';
+import { SqeOff } from '../../src/nvme/sqe.js';
+import { sglAddress, sglId, SglId } from '../../src/nvme/sgl.js';
+import { cqeDw0, cqeDw1 } from '../../src/nvme/cqe.js';
 import { CmdState, TcpCmd } from './command.js';
 import { ADMIN_INLINE_DATA_SIZE } from './options.js';
 import type { ResolvedTcpOptions } from './options.js';
 import type { SocketReader } from './accept.js';
 import { MAX_PDU_HEADER_ROOM, TxQueue } from './tx.js';
-
-// NVMe status values (SCT << 8 | SC) the transport itself completes with.
-const SC_INVALID_FIELD = 0x002;
-const SC_INTERNAL = 0x006;
-const SC_SGL_INVALID_DATA_LEN = 0x00f;
-const SC_SGL_INVALID_TYPE = 0x011;
-const SC_SGL_INVALID_OFFSET = 0x016;
-const SC_TRANSIENT_TRANSPORT = 0x022;
-const DNR = 0x4000;
-
-/** SGL identifier byte of the SQE's DPTR (byte 39). */
-const SQE_SGL_ID = 39;
-const SQE_SGL_ADDR = 24;
-const SGL_IN_CAPSULE = 0x01;
-const SGL_TCP_TRANSPORT = 0x5a;
 
 /** TTAGs are 16-bit; 0xffff is kept unused. */
 const MAX_CMDS = 0xffff;
@@ -269,11 +259,11 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
   private icReq(h: Uint8Array, off: number): void {
     const r = decodeICReq(h, off, createICReq());
     if (r.pfv !== PFV_1_0) {
-      this.fatal(Fes.UnsupportedParameter, FieldOffset.icPfv, h, off, 128, `unsupported PFV ${r.pfv}`);
+      this.fatal(Fes.UnsupportedParameter, FieldOffset.icPfv, h, off, Hlen.ICReq, `unsupported PFV ${r.pfv}`);
       return;
     }
     if (r.hpda > MAX_PDA) {
-      this.fatal(Fes.UnsupportedParameter, FieldOffset.icPda, h, off, 128, `HPDA ${r.hpda} out of range`);
+      this.fatal(Fes.UnsupportedParameter, FieldOffset.icPda, h, off, Hlen.ICReq, `HPDA ${r.hpda} out of range`);
       return;
     }
     this.hdgst = r.hdgst;
@@ -281,7 +271,7 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
     this.hpda = r.hpda;
     this.maxR2T = Math.min(this.opts.maxR2TPerCommand, r.maxr2t + 1);
     const tx = this.tx;
-    const o = tx.reserve(128);
+    const o = tx.reserve(Hlen.ICResp);
     tx.commit(
       encodeICResp(tx.buf, o, {
         pfv: PFV_1_0,
@@ -345,33 +335,33 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
       this.framer.discardData();
       return;
     }
-    const sglId = s[SQE_SGL_ID]!;
+    const id = sglId(s, SqeOff.Dptr);
     const dataLen = pdu.dataLen;
     if (req.dataDir === DataDir.H2C && req.transferLen > 0) {
-      if (sglId === SGL_IN_CAPSULE) {
-        if (s[SQE_SGL_ADDR] !== 0 || !allZero(s, SQE_SGL_ADDR, 8) || req.transferLen > this.inlineLimit()) {
-          this.rejectData(cmd, SC_SGL_INVALID_OFFSET | DNR);
+      if (id === SglId.InCapsule) {
+        if (sglAddress(s, SqeOff.Dptr) !== 0 || req.transferLen > this.inlineLimit()) {
+          this.rejectData(cmd, NvmeStatus.SglInvalidOffset | STATUS_DNR);
         } else if (dataLen !== req.transferLen) {
-          this.rejectData(cmd, SC_SGL_INVALID_DATA_LEN | DNR);
+          this.rejectData(cmd, NvmeStatus.SglInvalidDataLength | STATUS_DNR);
         } else if (this.alloc(req)) {
           this.framer.receiveInto(req.data!, 0);
         } else {
-          this.rejectData(cmd, SC_INTERNAL | DNR);
+          this.rejectData(cmd, NvmeStatus.InternalError | STATUS_DNR);
         }
-      } else if (sglId === SGL_TCP_TRANSPORT) {
-        if (dataLen !== 0) this.rejectData(cmd, SC_SGL_INVALID_DATA_LEN | DNR);
+      } else if (id === SglId.TcpTransport) {
+        if (dataLen !== 0) this.rejectData(cmd, NvmeStatus.SglInvalidDataLength | STATUS_DNR);
       } else {
-        this.rejectData(cmd, SC_SGL_INVALID_TYPE | DNR);
+        this.rejectData(cmd, NvmeStatus.SglInvalidType | STATUS_DNR);
       }
       return;
     }
     if (dataLen !== 0) {
       // data in a capsule whose command moves none host→controller
-      this.rejectData(cmd, (req.dataDir === DataDir.C2H ? SC_INVALID_FIELD : SC_SGL_INVALID_DATA_LEN) | DNR);
+      this.rejectData(cmd, (req.dataDir === DataDir.C2H ? NvmeStatus.InvalidField : NvmeStatus.SglInvalidDataLength) | STATUS_DNR);
       return;
     }
-    if (req.dataDir === DataDir.C2H && req.transferLen > 0 && sglId !== SGL_TCP_TRANSPORT) {
-      cmd.pendingStatus = (sglId === SGL_IN_CAPSULE ? SC_INVALID_FIELD : SC_SGL_INVALID_TYPE) | DNR;
+    if (req.dataDir === DataDir.C2H && req.transferLen > 0 && id !== SglId.TcpTransport) {
+      cmd.pendingStatus = (id === SglId.InCapsule ? NvmeStatus.InvalidField : NvmeStatus.SglInvalidType) | STATUS_DNR;
     }
   }
 
@@ -405,13 +395,13 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
     }
     if (!ddgstOk) {
       this.log.warn(`tcp ${this.peer}: data digest error in capsule of cid ${req.cid}`);
-      req.completeWithStatus(SC_TRANSIENT_TRANSPORT);
+      req.completeWithStatus(NvmeStatus.TransientTransportError);
       return;
     }
     if (req.dataDir === DataDir.H2C && req.transferLen > 0 && req.data === null) {
       // transport SGL: fetch the data with R2Ts (also when it would have fit in the capsule)
       if (!this.alloc(req)) {
-        req.completeWithStatus(SC_INTERNAL | DNR);
+        req.completeWithStatus(NvmeStatus.InternalError | STATUS_DNR);
         return;
       }
       cmd.state = CmdState.WaitData;
@@ -419,7 +409,7 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
       return;
     }
     if (req.transferLen > 0 && req.data === null && !this.alloc(req)) {
-      req.completeWithStatus(SC_INTERNAL | DNR);
+      req.completeWithStatus(NvmeStatus.InternalError | STATUS_DNR);
       return;
     }
     cmd.state = CmdState.Executing;
@@ -491,7 +481,7 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
     req.dataMoved?.(this.framer.pdu.dataLen);
     if (!ddgstOk && cmd.pendingStatus === 0) {
       this.log.warn(`tcp ${this.peer}: data digest error in H2CData of cid ${req.cid} at offset ${start}`);
-      cmd.pendingStatus = SC_TRANSIENT_TRANSPORT;
+      cmd.pendingStatus = NvmeStatus.TransientTransportError;
     }
     if (cmd.rcvd === this.r2tWindowEnd(cmd, start)) cmd.outstandingR2T--;
     if (cmd.rcvd < req.transferLen) {
@@ -527,7 +517,7 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
     const data = req.data;
     const len = req.transferLen;
     if (req.dataDir === DataDir.C2H && req.status === 0 && len > 0 && data !== null) {
-      const success = this.core !== null && this.core.sqFlowControlDisabled && allZero(req.cqe, 0, 8);
+      const success = this.core !== null && this.core.sqFlowControlDisabled && cqeDw0(req.cqe) === 0 && cqeDw1(req.cqe) === 0;
       const chunk = this.opts.c2hChunk;
       for (let at = 0; at < len; ) {
         const n = Math.min(chunk, len - at);
@@ -638,9 +628,4 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
     this.cur = null;
     this.onClosed(this);
   }
-}
-
-function allZero(b: Uint8Array, off: number, len: number): boolean {
-  for (let i = off; i < off + len; i++) if (b[i] !== 0) return false;
-  return true;
 }
