@@ -41,7 +41,7 @@ import {
 } from './config/index.js';
 import type { TopologyDocument } from './config/topology.js';
 import type { JsonValue } from './config/json.js';
-import type { BackendSpec } from './io/backend.js';
+import type { BackendSpec } from './backend/backend.js';
 import { BackingPathPolicy } from './config/path-policy.js';
 import { ListenPolicy } from './config/listen-policy.js';
 import { parseTopology } from '../src/pci/parse-topology.js';

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { startStack, enc, SUBNQN, type Stack } from './helpers.js';
 import { BackingPathPolicy } from '../../target/config/path-policy.js';
-import { FileBackend } from '../../target/io/file-backend.js';
+import { FileBackend } from '../../target/backend/file.js';
 
 let s: Stack | undefined;
 
