@@ -140,7 +140,6 @@ function refuseSecurity(ctx: Ctx, path: string, key: string, value: JsonValue): 
  * Keyed like unsupported-security.ts: "object path without indexes" + "." + key.
  */
 const INERT_FIELDS: ReadonlyMap<string, string> = new Map([
-  // A dhchap/tls field left empty (what nvmetcli dumps for a host without keys) asks for nothing.
 ]);
 
 function unknownField(ctx: Ctx, path: string, key: string, value: unknown, extras: Extras, why?: string): void {
@@ -155,7 +154,7 @@ function unknownField(ctx: Ctx, path: string, key: string, value: unknown, extra
     ctx.sink.error(p, why ?? 'unknown field');
     return;
   }
-  // Security fields that ask for nothing (nvmetcli dumps "dhchap_key": "" and the default hash for hosts without keys).
+  // Security fields that ask for nothing (an empty TLS key, tsas "none") are inert.
   const inert = securityField(path, key) !== undefined ? 'asks for no security feature' : INERT_FIELDS.get(`${wherePath(path)}.${key}`);
   if (inert === undefined) {
     // Never run a configuration with a part nvmet-ts does not understand: it may ask for something nvmet-ts would not do.
@@ -309,7 +308,12 @@ function readHost(raw: JsonValue, path: string, ctx: Ctx): HostConfig | undefine
       ctx.sink.error(pathKey(dpath, 'ctrl_key'), 'a controller key needs a host key (dhchap.key)');
     }
   }
-  for (const key of Object.keys(obj)) if (key !== 'nqn' && key !== 'dhchap') unknownField(ctx, path, key, obj[key], extras);
+  for (const key of Object.keys(obj)) {
+    if (key === 'nqn' || key === 'dhchap') continue;
+    // The configfs file names (dhchap_key, ...) are not nvmetcli's JSON: say where the key goes.
+    const why = /^dhchap_/.test(key) ? `unknown field: DH-HMAC-CHAP settings go in the nvmetcli "dhchap" group (dhchap.${key.slice(7)})` : undefined;
+    unknownField(ctx, path, key, obj[key], extras, why);
+  }
   if (nqn === undefined) return undefined;
   return withExtras<HostConfig>(dhchap !== undefined ? { nqn, dhchap } : { nqn }, extras);
 }

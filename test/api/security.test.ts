@@ -287,13 +287,11 @@ describe('ports on addresses the operator did not allow', () => {
 });
 
 describe('security fields over the API (issue 10 part 4)', () => {
-  const KEY = 'DHHC-1:00:ia6zGodOr4SEG0Zzaw398rpY0wqipUWj4jWjUh4HWUz6aQ2n:';
-
-  test('a host with a DH-HMAC-CHAP key, a port asking for TLS, and an imported state with either are 400 naming the field', async () => {
+  test('a host with a TLS PSK, a port asking for TLS, and an imported state with either are 400 naming the field', async () => {
     s = await startStack();
-    const host = await s.http('POST', '/api/hosts', { nqn: 'nqn.2024-01.io.x:h', dhchap_key: KEY });
+    const host = await s.http('POST', '/api/hosts', { nqn: 'nqn.2024-01.io.x:h', tls_key: 'NVMeTLSkey-1:01:abc:' });
     expect(host.status).toBe(400);
-    expect(host.json.error).toMatch(/^body\.dhchap_key: DH-HMAC-CHAP authentication is not implemented/);
+    expect(host.json.error).toMatch(/^body\.tls_key: NVMe\/TCP TLS .* is not implemented/);
     const tls = await s.http('PATCH', '/api/ports/1', { addr: { tsas: 'tls1.3' } });
     expect(tls.status).toBe(400);
     expect(tls.json.error).toMatch(/^body\.addr\.tsas: NVMe\/TCP TLS .* is not implemented/);
@@ -302,10 +300,10 @@ describe('security fields over the API (issue 10 part 4)', () => {
     expect(treq.json.error).toMatch(/^body\.addr\.treq: NVMe\/TCP TLS/);
 
     const st = JSON.parse(JSON.stringify(s.svc.configJson()));
-    st.hosts.push({ nqn: 'nqn.2024-01.io.x:h2', dhchap: { key: KEY, ctrl_key: '', hash: 'hmac(sha256)', dhgroup: 'null' } });
+    st.ports[0].addr.tsas = 'tls1.3';
     const put = await s.http('PUT', '/api/state', st);
     expect(put.status).toBe(400);
-    expect(put.json.error).toMatch(/^hosts\[0\]\.dhchap/);
+    expect(put.json.error).toMatch(/^ports\[0\]\.addr\.tsas: NVMe\/TCP TLS/);
     expect(s.svc.config.hosts).toEqual([]);
     expect(s.svc.configJson()).not.toHaveProperty('ports.0.addr.tsas', 'tls1.3');
   });

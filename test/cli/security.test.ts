@@ -135,8 +135,9 @@ describe('the default data directory', () => {
 });
 
 describe('security fields refused at start-up and by check', () => {
-  test('a host with a dhchap key: `check` and start-up fail naming hosts[0].dhchap_key; a tls1.3 port names ports[0].addr.tsas', async () => {
+  test('a host with a TLS PSK: `check` and start-up fail naming hosts[0].tls_key; a tls1.3 port names ports[0].addr.tsas; a configfs-named dhchap_key is never ignored', async () => {
     const cfg = JSON.parse(readFileSync(join(FIXTURES, 'nvmetcli-tcp-file.json'), 'utf8'));
+    cfg.hosts[0].tls_key = 'NVMeTLSkey-1:01:abc:';
     cfg.hosts[0].dhchap_key = KEY;
     cfg.ports[0].addr.traddr = '127.0.0.1';
     cfg.ports[0].addr.tsas = 'tls1.3';
@@ -146,14 +147,15 @@ describe('security fields refused at start-up and by check', () => {
 
     const check = await run(['check', file]);
     expect(check.code).toBe(1);
-    expect(check.stderr).toMatch(/error: hosts\[0\]\.dhchap_key: DH-HMAC-CHAP authentication is not implemented/);
+    expect(check.stderr).toMatch(/error: hosts\[0\]\.tls_key: NVMe\/TCP TLS .* is not implemented/);
     expect(check.stderr).toMatch(/error: ports\[0\]\.addr\.tsas: NVMe\/TCP TLS/);
-    expect(check.stderr).not.toMatch(/warning: hosts\[0\]\.dhchap_key/);
+    expect(check.stderr).toMatch(/error: hosts\[0\]\.dhchap_key: unknown field: DH-HMAC-CHAP settings go in the nvmetcli "dhchap" group/);
+    expect(check.stderr).not.toMatch(/warning: hosts\[0\]/);
     const json = await run(['check', '--json', file]);
-    expect(JSON.parse(json.stdout).errors.map((e: { path: string }) => e.path)).toEqual(expect.arrayContaining(['hosts[0].dhchap_key', 'ports[0].addr.tsas']));
+    expect(JSON.parse(json.stdout).errors.map((e: { path: string }) => e.path)).toEqual(expect.arrayContaining(['hosts[0].tls_key', 'hosts[0].dhchap_key', 'ports[0].addr.tsas']));
 
     const start = await run(['--config', file, '--no-api', '--listen', '127.0.0.1:0']);
     expect(start.code).toBe(1);
-    expect(start.stderr).toMatch(/hosts\[0\]\.dhchap_key: DH-HMAC-CHAP/);
+    expect(start.stderr).toMatch(/hosts\[0\]\.tls_key: NVMe\/TCP TLS/);
   });
 });
