@@ -29,7 +29,7 @@ import { decodeIdentifyController, mdtsBytes, type IdentifyController } from '..
 import { activeLbaSize, decodeIdentifyNamespace, type IdentifyNamespace } from '../../src/nvme/identify-ns.js';
 import { FeatureId, decodeNumQueues, encodeNumQueues, encodeSetFeatures } from '../../src/nvme/features.js';
 import type { StatusContext } from '../../src/nvme/status.js';
-import type { RdmaFabric } from '../../target/rdma/fabric.js';
+import type { RdmaFabric } from '../../src/rdma/fabric.js';
 import { NvmeError, TimeoutError, TransportError } from '../errors.js';
 import { RdmaHostQueue, type RdmaCompletion, type RdmaHostCommand } from './queue.js';
 

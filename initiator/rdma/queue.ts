@@ -13,7 +13,7 @@ import { SQE_SIZE, SQE_FLAGS_PSDT_MASK, SQE_FLAGS_PSDT_SHIFT, Psdt } from '../..
 import { CQE_SIZE, cqeCid, cqeDw0, cqeDw1, cqeSqhd, cqeStatus } from '../../src/nvme/cqe.js';
 import { writeInCapsuleSgl, writeKeyedSgl } from '../../src/nvme/sgl.js';
 import { wr16 } from '../../src/nvme/le.js';
-import { defaultRdmaFabric, ProtectionDomain, type MemoryRegistration, type QpEndpoint, type RdmaFabric } from '../../target/rdma/fabric.js';
+import { defaultRdmaFabric, ProtectionDomain, type MemoryRegistration, type QpEndpoint, type RdmaFabric } from '../../src/rdma/fabric.js';
 import { TimeoutError, TransportError } from '../errors.js';
 
 const DPTR = 24;
