@@ -9,6 +9,8 @@
 import { FABRICS_OPCODE } from '../src/nvme/opcodes.js';
 import { SQE_SIZE } from '../src/nvme/sqe.js';
 import {
+  AUTHREQ_ATR,
+  connectResultAuthreq,
   connectResultCntlid,
   encodeConnectCommand,
   encodeConnectData,
@@ -20,6 +22,9 @@ import { CSTS_CFS, CSTS_RDY, CSTS_SHST_SHIFT, CcCss, Reg, Shn, Shst, capMqes, ca
 import type { StatusContext } from '../src/nvme/status.js';
 import { NvmeError, TimeoutError, TransportError } from './errors.js';
 import type { FabricsQueue, QueueCommand, QueueCompletion } from './fabrics-queue.js';
+import { AuthenticationError, authenticateQueue } from './authenticate.js';
+import { AuthFailure } from '../src/nvme/auth/ids.js';
+import type { DhchapHostConfig } from '../src/nvme/auth/host-session.js';
 
 /** What a Fabrics Connect command and its data carry. */
 export interface ConnectParams {
@@ -39,6 +44,8 @@ export interface ConnectParams {
   hostnqn: string;
   subnqn: string;
   timeoutMs?: number;
+  /** DH-HMAC-CHAP settings; the queue authenticates when the controller asks (AUTHREQ.ATR). */
+  auth?: DhchapHostConfig | undefined;
 }
 
 /** Send Fabrics Connect on a fresh queue; the completion comes back whatever its status. */
@@ -56,13 +63,27 @@ export function sendConnect<R extends QueueCompletion>(q: FabricsQueue<R>, p: Co
   return q.submit(cmd);
 }
 
-/** Connect `q` as queue `p.qid`: sets `q.qid` and resolves with the CNTLID, or throws NvmeError. */
+/**
+ * Connect `q` as queue `p.qid`, then DH-HMAC-CHAP when the controller asks for it
+ * (AUTHREQ.ATR) — as Linux's nvmf_connect_{admin,io}_queue. Sets `q.qid` and
+ * resolves with the CNTLID; NvmeError for a refused Connect. A controller that does
+ * not ask although the host wants bidirectional authentication is refused: the host
+ * could not authenticate it.
+ */
 export async function connectQueue(q: FabricsQueue, p: ConnectParams): Promise<number> {
   const c = await sendConnect(q, p);
   if (c.status !== 0) {
     throw new NvmeError(c.status, { ...c, qid: p.qid, opcode: FABRICS_OPCODE }, `Connect qid ${p.qid} to ${p.subnqn}`, 'fabrics');
   }
+  // The queue carries commands once Connect completed: its qid must be known for them.
   q.qid = p.qid;
+  const atr = (connectResultAuthreq(c.dw0) & AUTHREQ_ATR) !== 0;
+  if (atr) {
+    if (p.auth === undefined) throw new AuthenticationError(p.qid, AuthFailure.Failed, false, 'the controller requires authentication and no DH-HMAC-CHAP secret is set');
+    await authenticateQueue(q, p.qid, p.auth, p.timeoutMs ?? 5000);
+  } else if (p.auth?.ctrlKey !== undefined) {
+    throw new AuthenticationError(p.qid, AuthFailure.Failed, false, 'bidirectional authentication requested but the controller does not authenticate');
+  }
   return connectResultCntlid(c.dw0);
 }
 

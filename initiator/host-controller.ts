@@ -42,6 +42,10 @@ import { DsmAttr, encodeDsmCommand, encodeDsmRanges } from '../src/nvme/dsm.js';
 import { AerNotice, AerType, decodeAerResult } from '../src/nvme/async-event.js';
 import { NvmeError } from './errors.js';
 import type { TransportError } from './errors.js';
+import { AuthenticationError, authenticateQueue } from './authenticate.js';
+import { parseDhchapSecret } from '../src/nvme/auth/secret.js';
+import { AuthFailure } from '../src/nvme/auth/ids.js';
+import type { DhchapHostConfig } from '../src/nvme/auth/host-session.js';
 import {
   adminContext,
   connectQueue,
@@ -105,6 +109,14 @@ export interface ControllerOptions {
   onFatal?: (err: Error) => void;
   /** Wait for CSTS.RDY / SHST, ms (default: from CAP.TO, at most 15000). */
   readyTimeoutMs?: number;
+  /** DH-HMAC-CHAP host secret, `DHHC-1:NN:<base64>:` (nvme connect --dhchap-secret). */
+  dhchapSecret?: string;
+  /** Controller secret for bidirectional authentication (nvme connect --dhchap-ctrl-secret). */
+  dhchapCtrlSecret?: string;
+  /** Hash ids offered in AUTH_Negotiate (default SHA-256, SHA-384, SHA-512). */
+  dhchapHashIds?: readonly number[];
+  /** DH group ids offered (default null and ffdhe2048..8192). */
+  dhchapDhGroupIds?: readonly number[];
 }
 
 /** What a transport settles before the bring-up runs. */
@@ -268,7 +280,37 @@ export abstract class HostController<Q extends FabricsQueue<R>, R extends QueueC
       hostnqn: this.hostnqn,
       subnqn: this.subnqn,
       timeoutMs: this.t.connectTimeoutMs,
+      auth: this.authConfig(),
     };
+  }
+
+  /** The DH-HMAC-CHAP settings of the options, parsed (throws DhchapSecretError on a malformed secret). */
+  private authConfig(): DhchapHostConfig | undefined {
+    const o = this.o;
+    if (o.dhchapSecret === undefined) {
+      if (o.dhchapCtrlSecret !== undefined) throw new AuthenticationError(0, AuthFailure.Failed, false, 'a controller secret needs a host secret');
+      return undefined;
+    }
+    return {
+      hostnqn: this.hostnqn,
+      subnqn: this.subnqn,
+      hostKey: parseDhchapSecret(o.dhchapSecret),
+      ctrlKey: o.dhchapCtrlSecret !== undefined ? parseDhchapSecret(o.dhchapCtrlSecret) : undefined,
+      ...(o.dhchapHashIds !== undefined ? { hashIds: o.dhchapHashIds } : {}),
+      ...(o.dhchapDhGroupIds !== undefined ? { dhGroupIds: o.dhchapDhGroupIds } : {}),
+    };
+  }
+
+  /**
+   * Re-authenticate every queue (DH-HMAC-CHAP), as a Linux host does after the sysfs
+   * `dhchap_secret` is rewritten: a new transaction per queue with the current secrets.
+   */
+  async reauthenticate(): Promise<void> {
+    const auth = this.authConfig();
+    if (auth === undefined) throw new AuthenticationError(0, AuthFailure.Failed, false, 'no DH-HMAC-CHAP secret set');
+    const timeout = this.t.connectTimeoutMs;
+    await authenticateQueue(this.admin, 0, auth, timeout);
+    for (const q of this.ioQueues) await authenticateQueue(q, q.qid, auth, timeout);
   }
 
   private async bringUp(): Promise<void> {
