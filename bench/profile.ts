@@ -73,6 +73,8 @@ interface CpuProfileNode {
   children?: number[];
 }
 interface CpuProfile {
+  /** µs on the monotonic clock (CLOCK_MONOTONIC, as process.hrtime). */
+  startTime: number;
   nodes: CpuProfileNode[];
   samples: number[];
   timeDeltas: number[];
@@ -94,14 +96,22 @@ export function areaOf(fn: string, url: string): string {
   if (fn === 'processTicksAndRejections' || fn === 'runMicrotasks' || url.includes('task_queues') || url.includes('promise')) return 'microtasks / promises (node:internal/process)';
   if (url.includes('node:internal/stream') || url.includes('node:net') || url.includes('stream_base') || url.includes('node:internal/net')) return 'Node net/stream internals';
   if (url.includes('timers')) return 'timers';
-  if (fn === '' && url === '') return 'native, unattributed ((program): libuv, syscalls, V8)';
+  if (url === '') return fn === '' ? 'native, unattributed ((program): libuv, syscalls, V8)' : 'Node native bindings (writev, fs, …)';
+  if (url.includes('node:internal/modules') || url.includes('cjs-module-lexer') || url.includes('bootstrap')) return 'module loading';
   return url.startsWith('node:') ? 'Node, other internals' : 'other';
 }
 
-export function summarizeCpuProfile(p: CpuProfile, ios: number): NonNullable<ProfileResult['cpuProfile']> {
+/** Self time by area and function of the samples taken within [fromUs, toUs] (monotonic µs): start-up and teardown stay out. */
+export function summarizeCpuProfile(p: CpuProfile, ios: number, fromUs = -Infinity, toUs = Infinity): NonNullable<ProfileResult['cpuProfile']> {
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
-  for (let i = 0; i < p.samples.length; i++) self.set(p.samples[i]!, (self.get(p.samples[i]!) ?? 0) + (p.timeDeltas[i] ?? 0) / 1000);
+  let t = p.startTime;
+  for (let i = 0; i < p.samples.length; i++) {
+    const d = p.timeDeltas[i] ?? 0;
+    t += d;
+    if (t < fromUs || t > toUs) continue;
+    self.set(p.samples[i]!, (self.get(p.samples[i]!) ?? 0) + d / 1000);
+  }
   const areas = new Map<string, number>();
   const fns = new Map<string, { fn: string; where: string; selfMs: number }>();
   let busy = 0;
@@ -194,6 +204,8 @@ export async function runProfile(o: { job: string; seconds: number; qd: number; 
   let run: ProfileResult['run'];
   let stat: ProfileResult['perfStat'] = null;
   let ios = 0;
+  let windowUs: [number, number] = [0, 0];
+  const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
   try {
     await withTarget(root, pinned, ['--cpu-prof', `--cpu-prof-dir=${profDir}`], async (t, port) => {
       await prefill(port);
@@ -202,11 +214,14 @@ export async function runProfile(o: { job: string; seconds: number; qd: number; 
       const statP = have('perf')
         ? sleep(1500).then(() => perfStat(t.pid!, window)).catch((e: Error) => (log(`perf stat: ${e.message}`), null))
         : Promise.resolve(null);
+      const started = nowUs();
       const r = await runTool(tool, port, cfg, a);
+      // The measured window: after the ramp, for the measured seconds (the tool's setup takes a few ms).
+      windowUs = [started + a.ramp * 1e6, started + (a.ramp + o.seconds) * 1e6];
       const st = await statP;
       const c1 = threadsCpuNs(t.pid!);
-      ios = r.ios * ((o.seconds + 1) / o.seconds);
-      run = { iops: r.iops, mbps: r.mbps, p50Us: r.lat.p50, p99Us: r.lat.p99, targetCpuUsPerIo: c0 === null || c1 === null ? null : (c1 - c0) / 1e3 / ios };
+      ios = r.ios;
+      run = { iops: r.iops, mbps: r.mbps, p50Us: r.lat.p50, p99Us: r.lat.p99, targetCpuUsPerIo: c0 === null || c1 === null ? null : (c1 - c0) / 1e3 / (ios * ((o.seconds + a.ramp) / o.seconds)) };
       if (st !== null) {
         const wios = r.iops * window;
         const perIo: Record<string, number> = {};
@@ -218,7 +233,7 @@ export async function runProfile(o: { job: string; seconds: number; qd: number; 
       log(`timed pass: ${formatNumber(r.iops)} IOPS, target ${formatNumber(run.targetCpuUsPerIo)} µs/IO`);
     });
     const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
-    const prof = file === undefined ? null : summarizeCpuProfile(JSON.parse(readFileSync(join(profDir, file), 'utf8')) as CpuProfile, ios);
+    const prof = file === undefined ? null : summarizeCpuProfile(JSON.parse(readFileSync(join(profDir, file), 'utf8')) as CpuProfile, ios, windowUs[0], windowUs[1]);
     if (prof === null) log('no .cpuprofile written (target did not exit cleanly?)');
 
     // 3: counting pass.
@@ -271,7 +286,7 @@ export function profileMarkdown(r: ProfileResult): string {
   }
   if (r.cpuProfile !== null) {
     const p = r.cpuProfile;
-    lines.push(`CPU profile (self time, idle excluded): ${formatNumber(p.totalMs)} ms busy, ${formatNumber(p.perIoUs)} µs per I/O.`, '');
+    lines.push(`CPU profile of the measured window (self time, idle excluded; the 1 ms sampler adds its own cost): ${formatNumber(p.totalMs)} ms busy, ${formatNumber(p.perIoUs)} µs per I/O.`, '');
     lines.push(markdownTable([{ header: 'area' }, { header: 'share', align: 'right' }, { header: 'µs per I/O', align: 'right' }], p.areas.map((a) => [a.area, `${formatNumber(a.share * 100, 2)} %`, formatNumber(a.share * p.perIoUs, 2)])));
     lines.push('', 'Top functions by self time:', '');
     lines.push(markdownTable([{ header: 'function' }, { header: 'where' }, { header: 'self ms', align: 'right' }], p.top.map((f) => [f.fn, f.where, formatNumber(f.selfMs)])));
