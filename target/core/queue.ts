@@ -34,9 +34,10 @@ export class CoreQueueImpl implements CoreQueue {
   sqFlowControlDisabled = false;
   ctrl: Controller | null = null;
   state: QueueState = 'connecting';
-  /** Requests handed out and not yet recycled. */
+  /** Requests initialized and not yet free again. */
   inUse = 0;
-  private readonly pool: Request[] = [];
+  /** Request objects the transport allocated (one per command slot, reused). */
+  allocated = 0;
 
   constructor(
     readonly port: Port,
@@ -45,18 +46,9 @@ export class CoreQueueImpl implements CoreQueue {
 
   // ------------------------------------------------------------ CoreQueue
 
-  initRequest(sqe: Uint8Array): Request {
-    const req = this.pool.pop() ?? new Request(this);
-    this.inUse++;
-    req.init(sqe);
-    const status = this.parse(req);
-    if (status !== 0) {
-      req.complete(status);
-      return req;
-    }
-    // Traffic-based keep-alive (CTRATT.TBKAS): any command counts as a sign of life.
-    if (this.ctrl !== null) this.ctrl.noteTraffic();
-    return req;
+  allocRequest<Owner>(owner: Owner): Request<Owner> {
+    this.allocated++;
+    return new Request(this, owner);
   }
 
   destroy(): void {
@@ -114,10 +106,22 @@ export class CoreQueueImpl implements CoreQueue {
     this.transport.disconnect(reason);
   }
 
+  /** @internal Request.init, the SQE copied: parse it; false if refused (then already completed). */
+  startRequest(req: Request): boolean {
+    this.inUse++;
+    const status = this.parse(req);
+    if (status !== 0) {
+      req.complete(status);
+      return false;
+    }
+    // Traffic-based keep-alive (CTRATT.TBKAS): any command counts as a sign of life.
+    if (this.ctrl !== null) this.ctrl.noteTraffic();
+    return true;
+  }
+
   /** @internal Called by Request once released and finished. */
-  recycle(req: Request): void {
+  recycle(): void {
     this.inUse--;
-    if (this.pool.length < 1024) this.pool.push(req);
   }
 
   /** nvmet_req_init: command-independent checks, then the per-queue-type parser. */

@@ -1,8 +1,9 @@
 /**
- * One command in flight (Linux struct nvmet_req). A transport gets it from
- * `CoreQueue.initRequest`, which copies the SQE and parses it into an `execute`
- * function plus the data direction and length the command itself implies
- * (nvmet_req_init + nvmet_parse_*_cmd). Objects are recycled per queue.
+ * One command in flight (Linux struct nvmet_req). A transport allocates one per
+ * command slot (`CoreQueue.allocRequest`, like `struct nvmet_tcp_cmd` embedding
+ * its `nvmet_req`) and hands each SQE to `init`, which copies it and parses it
+ * into an `execute` function plus the data direction and length the command
+ * itself implies (nvmet_req_init + the parser the assembler gave the core).
  *
  * Lifetime (explicit, because p2pmem staging must never leak nor be reused
  * while a backend still writes into it):
@@ -12,7 +13,7 @@
  *                    └──────────────complete─────────────┘
  *
  * and, independently, the transport calls `release()` exactly once. The staging
- * buffer is freed and the object recycled when it is both released and no
+ * buffer is freed and the object is free for its next init when it is both released and no
  * longer executing (completed, or never executed).
  */
 
@@ -35,7 +36,7 @@ export type ExecuteFn = (req: Request) => void | Promise<void>;
 
 const EMPTY = new Uint8Array(0);
 
-export class Request implements TransportRequest, StagingContext {
+export class Request<Owner = unknown> implements TransportRequest<Owner>, StagingContext {
   /** Request-owned copy of the SQE: transports may reuse their receive buffer right after init. */
   readonly sqe = new Uint8Array(64);
   readonly cqe = new Uint8Array(16);
@@ -69,7 +70,10 @@ export class Request implements TransportRequest, StagingContext {
   /** Disconnect command: tear the queue down once the response is on the wire. */
   disconnectAfterResponse = false;
 
-  constructor(readonly queue: CoreQueueImpl) {}
+  constructor(
+    readonly queue: CoreQueueImpl,
+    readonly owner: Owner,
+  ) {}
 
   // ------------------------------------------------------------ StagingContext
 
@@ -117,8 +121,15 @@ export class Request implements TransportRequest, StagingContext {
 
   // ------------------------------------------------------------ queue side
 
-  /** @internal Prepare a recycled object for a new SQE. */
-  init(sqe: Uint8Array): void {
+  /** TransportRequest.init: nvmet_req_init. */
+  init(sqe: Uint8Array): boolean {
+    if (this.inUse) throw new Error(`qid ${this.qid} cid ${this.cid}: request initialized again before release`);
+    this.reset(sqe);
+    return this.queue.startRequest(this);
+  }
+
+  /** Prepare the object for a new SQE. */
+  private reset(sqe: Uint8Array): void {
     this.sqe.set(sqe.length === 64 ? sqe : sqe.subarray(0, 64));
     this.cqe.fill(0);
     this.cid = this.sqe[2]! | (this.sqe[3]! << 8);
@@ -266,7 +277,7 @@ export class Request implements TransportRequest, StagingContext {
     this.data = null;
     this.inUse = false;
     if (st !== null) st.free();
-    this.queue.recycle(this);
+    this.queue.recycle();
     if (disconnect) this.queue.disconnectFromCore('host Disconnect command');
   }
 }

@@ -98,11 +98,10 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
 
   private readonly cmds: TcpCmd[] = [];
   private readonly freeCmds: TcpCmd[] = [];
-  private readonly byReq = new Map<TransportRequest, TcpCmd>();
+  /** Commands taken from the free list and not yet released. */
+  private busy = 0;
   /** Command whose capsule / H2CData PDU is being received. */
   private cur: TcpCmd | null = null;
-  /** Command inside core.initRequest (it may complete synchronously). */
-  private initializing: TcpCmd | null = null;
 
   private readonly sqe = new Uint8Array(64);
   private readonly dataHdr = createDataPduHeader();
@@ -154,7 +153,7 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
 
   /** Commands currently owned by this connection (tests, stats). */
   get outstanding(): number {
-    return this.byReq.size;
+    return this.busy;
   }
 
   // ------------------------------------------------------------------ socket events
@@ -300,11 +299,11 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
 
   // ------------------------------------------------------------------ commands
 
-  private allocCmd(): TcpCmd | null {
+  private allocCmd(core: CoreQueue): TcpCmd | null {
     const c = this.freeCmds.pop();
     if (c !== undefined) return c;
     if (this.cmds.length >= MAX_CMDS) return null;
-    const n = new TcpCmd(this.cmds.length, this.onCmdReleased);
+    const n = new TcpCmd(this.cmds.length, core, this.onCmdReleased);
     this.cmds.push(n);
     return n;
   }
@@ -319,28 +318,19 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
 
   private capsuleHeader(h: Uint8Array, off: number, pdu: PduLayout): void {
     const core = this.core;
-    const cmd = this.allocCmd();
-    if (core === null || cmd === null) {
+    const cmd = core === null ? null : this.allocCmd(core);
+    if (cmd === null) {
       this.fatal(Fes.PduSequenceError, 0, h, off, pdu.hlen, 'too many outstanding commands');
       return;
     }
     const s = this.sqe;
     const base = off + CAPSULE_SQE_OFFSET;
     for (let i = 0; i < 64; i++) s[i] = h[base + i]!;
-    cmd.reset(null);
-    this.initializing = cmd;
-    let req: TransportRequest;
-    try {
-      req = core.initRequest(s);
-    } finally {
-      this.initializing = null;
-    }
-    if (cmd.req === null) {
-      cmd.req = req;
-      this.byReq.set(req, cmd);
-    }
+    cmd.reset();
+    this.busy++;
+    const req = cmd.req;
     this.cur = cmd;
-    if (cmd.state === CmdState.Responding) {
+    if (!req.init(s)) {
       // the core completed it during init (bad command): just drain its data
       this.framer.discardData();
       return;
@@ -394,7 +384,7 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
     const cmd = this.cur;
     this.cur = null;
     if (cmd === null || cmd.state !== CmdState.Capsule) return;
-    const req = cmd.req!;
+    const req = cmd.req;
     if (cmd.pendingStatus === 0 && req.dataDir === DataDir.H2C && req.data !== null) {
       const n = this.framer.pdu.dataLen;
       if (n > 0) req.dataMoved?.(n); // in-capsule data landed in staging: the NIC's DMA
@@ -427,7 +417,7 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
   }
 
   private sendR2Ts(cmd: TcpCmd): void {
-    const req = cmd.req!;
+    const req = cmd.req;
     const total = req.transferLen;
     const tx = this.tx;
     while (cmd.outstandingR2T < this.maxR2T && cmd.r2tEnd < total) {
@@ -442,7 +432,7 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
   /** End offset of the R2T window containing `offset` (R2Ts are MAXH2CDATA-sized, in order). */
   private r2tWindowEnd(cmd: TcpCmd, offset: number): number {
     const step = this.opts.maxH2CData;
-    return Math.min(cmd.req!.transferLen, (Math.floor(offset / step) + 1) * step);
+    return Math.min(cmd.req.transferLen, (Math.floor(offset / step) + 1) * step);
   }
 
   private h2cDataHeader(h: Uint8Array, off: number, pdu: PduLayout): void {
@@ -452,7 +442,7 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
       this.fatal(Fes.InvalidHeaderField, FieldOffset.dataTtag, h, off, pdu.hlen, `H2CData for unknown TTAG ${d.ttag}`);
       return;
     }
-    const req = cmd.req!;
+    const req = cmd.req;
     if (d.cccid !== req.cid) {
       this.fatal(Fes.InvalidHeaderField, FieldOffset.dataCccid, h, off, pdu.hlen, `H2CData CCCID ${d.cccid} does not match TTAG ${d.ttag}`);
       return;
@@ -485,7 +475,7 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
     const cmd = this.cur;
     this.cur = null;
     if (cmd === null || cmd.state !== CmdState.WaitData) return;
-    const req = cmd.req!;
+    const req = cmd.req;
     const start = cmd.rcvd;
     cmd.rcvd += this.framer.pdu.dataLen;
     req.dataMoved?.(this.framer.pdu.dataLen);
@@ -508,18 +498,8 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
 
   // ------------------------------------------------------------------ responses
 
-  queueResponse(req: TransportRequest): void {
-    let cmd = this.byReq.get(req);
-    if (cmd === undefined) {
-      const init = this.initializing;
-      if (init === null || init.req !== null) {
-        this.log.error(`tcp ${this.peer}: response for an unknown request (cid ${req.cid})`);
-        return;
-      }
-      cmd = init;
-      cmd.req = req;
-      this.byReq.set(req, cmd);
-    }
+  queueResponse(req: TransportRequest<TcpCmd>): void {
+    const cmd = req.owner;
     if (cmd.state === CmdState.Responding || cmd.state === CmdState.Free) return;
     cmd.state = CmdState.Responding;
     if (this.state === QState.Closed) return; // released by teardown
@@ -559,11 +539,10 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
   }
 
   private releaseCmd(cmd: TcpCmd): void {
+    if (cmd.state === CmdState.Free) return;
     const req = cmd.req;
-    if (req === null || cmd.state === CmdState.Free) return;
-    this.byReq.delete(req);
-    cmd.req = null;
     cmd.state = CmdState.Free;
+    this.busy--;
     if (this.state !== QState.Closed) this.freeCmds.push(cmd);
     try {
       req.release();
@@ -634,7 +613,7 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
     this.tx.close();
     if (!this.socket.destroyed) this.socket.destroy();
     this.destroyCore();
-    for (const cmd of this.cmds) if (cmd.req !== null) this.releaseCmd(cmd);
+    for (const cmd of this.cmds) if (cmd.state !== CmdState.Free) this.releaseCmd(cmd);
     this.cur = null;
     this.onClosed(this);
   }
