@@ -17,7 +17,8 @@
  */
 
 import { dirname, isAbsolute, relative, resolve as resolvePath } from 'node:path';
-import { Nvmet } from './core/nvmet.js';
+import type { Nvmet } from './core/nvmet.js';
+import { createNvmet } from './create-nvmet.js';
 import { TrType } from './core/fabrics-ops.js';
 import type { Logger } from './core/log.js';
 import type { Port } from './core/port.js';
@@ -224,7 +225,7 @@ export class NvmetService {
 
   private constructor(readonly opts: ServiceOptions) {
     this.logger = opts.logger;
-    this.nvmet = new Nvmet({ logger: opts.logger });
+    this.nvmet = createNvmet({ logger: opts.logger });
     this.tcp = new TcpTransport({ logger: opts.logger });
     this.nvmet.registerTransport(this.tcp);
     this.policy = opts.policy ?? DEFAULT_POLICY;

@@ -13,7 +13,8 @@
  */
 
 import type { DmaCounters } from '../../src/copy/link-accounting.js';
-import { Nvmet } from '../../target/core/nvmet.js';
+import type { Nvmet } from '../../target/core/nvmet.js';
+import { createNvmet } from '../../target/create-nvmet.js';
 import { TrType } from '../../target/core/fabrics-ops.js';
 import type { Logger } from '../../target/core/log.js';
 import { TcpTransport } from '../../target/tcp/index.js';
@@ -54,7 +55,7 @@ export class BenchTarget {
 
   static async start(o: TargetOptions): Promise<BenchTarget> {
     const logger = o.logger ?? QUIET;
-    const nvmet = new Nvmet({ logger });
+    const nvmet = createNvmet({ logger });
     if (o.trtype === 'tcp') nvmet.registerTransport(new TcpTransport({ logger }));
     const dp = new P2pDataPath({
       nvmet,

@@ -251,6 +251,16 @@ export function propOffset(b: Uint8Array, o = 0): number {
   return rd32(b, o + 44);
 }
 
+/** Property Set: the low 32 bits of the value (all of a 4-byte property), without a bigint. */
+export function propValue32(b: Uint8Array, o = 0): number {
+  return rd32(b, o + 48);
+}
+
+/** Disconnect: RECFMT (cdw10 bits 15:0), 0 is the only format. */
+export function disconnectRecfmt(b: Uint8Array, o = 0): number {
+  return rd16(b, o + 40);
+}
+
 /** Property Set: value as bigint (use the low 32 bits for 4-byte properties). */
 export function propValue(b: Uint8Array, o = 0): bigint {
   return rd64n(b, o + 48);

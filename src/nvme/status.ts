@@ -121,6 +121,8 @@ export const NvmeStatus = {
   ConnectInvalidParam: 0x182,
   ConnectRestartDiscovery: 0x183,
   ConnectInvalidHost: 0x184,
+  /** A fabrics command on the wrong kind of queue (e.g. Disconnect on the admin queue). */
+  InvalidQueueType: 0x185,
   DiscoveryRestart: 0x190,
   AuthRequired: 0x191,
 

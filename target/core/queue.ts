@@ -15,16 +15,10 @@ import type { StagingAllocator } from './staging.js';
 import type { Logger } from './log.js';
 import { Request } from './request.js';
 import { NvmeStatus, STATUS_DNR } from '../../src/nvme/status.js';
-import { sqeFuse, sqePsdt, Psdt } from '../../src/nvme/sqe.js';
+import { SqeOff, sqeFuse, sqePsdt, Psdt } from '../../src/nvme/sqe.js';
 import { sglLength } from '../../src/nvme/sgl.js';
-import { parseConnectCmd } from '../cmd/fabrics/parse.js';
-import { parseAdminCmd } from '../cmd/admin/parse.js';
-import { parseIoCmd } from '../cmd/io/parse.js';
 
 export type QueueState = 'connecting' | 'live' | 'dead';
-
-/** Offset of DPTR in the SQE, the error location of transfer-length problems. */
-const DPTR_OFFSET = 24;
 
 export class CoreQueueImpl implements CoreQueue {
   qid = -1;
@@ -124,28 +118,25 @@ export class CoreQueueImpl implements CoreQueue {
     this.inUse--;
   }
 
-  /** nvmet_req_init: command-independent checks, then the per-queue-type parser. */
+  /** nvmet_req_init: command-independent checks, then the dispatcher the assembler gave Nvmet (target/cmd/dispatch.ts). */
   private parse(req: Request): number {
     if (this.state === 'dead') return NvmeStatus.AbortedSqDeletion | STATUS_DNR;
     const sqe = req.sqe;
     if (sqeFuse(sqe) !== 0) {
       // No fused command support (Compare and Write).
-      req.errorLoc = 1;
+      req.errorLoc = SqeOff.Flags;
       return NvmeStatus.InvalidField | STATUS_DNR;
     }
     // Fabrics: data is described by SGLs, MPTR by a contiguous buffer (PSDT 01b).
     if (sqePsdt(sqe) !== Psdt.SglMetaBuf) {
-      req.errorLoc = 1;
+      req.errorLoc = SqeOff.Flags;
       return NvmeStatus.InvalidField | STATUS_DNR;
     }
-    let status: number;
-    if (this.ctrl === null) status = parseConnectCmd(req);
-    else if (this.qid === 0) status = parseAdminCmd(req);
-    else status = parseIoCmd(req);
+    const status = this.port.nvmet.parseCommand(req);
     if (status !== 0) return status;
     // The length the SGL describes must be what the command itself implies (nvmet_check_transfer_len).
-    if (sglLength(sqe, DPTR_OFFSET) !== req.transferLen) {
-      req.errorLoc = DPTR_OFFSET;
+    if (sglLength(sqe, SqeOff.Dptr) !== req.transferLen) {
+      req.errorLoc = SqeOff.Dptr;
       return NvmeStatus.SglInvalidDataLength | STATUS_DNR;
     }
     return 0;

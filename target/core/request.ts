@@ -23,7 +23,8 @@ import type { StagingBuffer, StagingContext } from './staging.js';
 import type { CoreQueueImpl } from './queue.js';
 import type { Controller } from './controller.js';
 import type { Namespace } from './namespace.js';
-import { rd32, wr16, wr32, wr64n } from '../../src/nvme/le.js';
+import { wr16, wr32, wr64n } from '../../src/nvme/le.js';
+import { sqeCid, sqeNsid, sqeOpcode } from '../../src/nvme/sqe.js';
 import { NvmeStatus, STATUS_DNR, STATUS_MORE, statusFromError } from '../../src/nvme/status.js';
 import { ioOpName } from './io-observer.js';
 import { faultDropCompletion } from './fault-injection.js';
@@ -33,6 +34,13 @@ export const NO_ERROR_LOC = 0xffff;
 
 /** What a parsed command runs. It must complete the request exactly once (possibly later). */
 export type ExecuteFn = (req: Request) => void | Promise<void>;
+
+/**
+ * The command-set dispatch of nvmet_req_init, given to Nvmet by its assembler
+ * (target/create-nvmet.ts → target/cmd/dispatch.ts): set `executeFn`, the data
+ * direction and length; return an NVMe status (0 = accepted).
+ */
+export type CommandParser = (req: Request) => number;
 
 const EMPTY = new Uint8Array(0);
 
@@ -57,8 +65,6 @@ export class Request<Owner = unknown> implements TransportRequest<Owner>, Stagin
   /** I/O commands: media byte offset and length, as parsed. */
   offset = 0;
   length = 0;
-  /** Scratch for handlers (e.g. DSM range count). */
-  aux = 0;
   /** performance.now() at init, for the I/O observer (0 = not observed). */
   private startedAt = 0;
 
@@ -81,7 +87,7 @@ export class Request<Owner = unknown> implements TransportRequest<Owner>, Stagin
     return this.queue.qid < 0 ? 0 : this.queue.qid;
   }
   get nsid(): number {
-    return rd32(this.sqe, 4);
+    return sqeNsid(this.sqe);
   }
   get cntlid(): number {
     return this.queue.ctrl?.cntlid ?? 0xffff;
@@ -100,7 +106,7 @@ export class Request<Owner = unknown> implements TransportRequest<Owner>, Stagin
   }
 
   get opcode(): number {
-    return this.sqe[0]!;
+    return sqeOpcode(this.sqe);
   }
 
   /** True once the core has completed this request (queueResponse already called or skipped). */
@@ -132,7 +138,7 @@ export class Request<Owner = unknown> implements TransportRequest<Owner>, Stagin
   private reset(sqe: Uint8Array): void {
     this.sqe.set(sqe.length === 64 ? sqe : sqe.subarray(0, 64));
     this.cqe.fill(0);
-    this.cid = this.sqe[2]! | (this.sqe[3]! << 8);
+    this.cid = sqeCid(this.sqe);
     this.dataDir = DataDir.None;
     this.transferLen = 0;
     this.data = null;
@@ -143,7 +149,6 @@ export class Request<Owner = unknown> implements TransportRequest<Owner>, Stagin
     this.errorLba = 0;
     this.offset = 0;
     this.length = 0;
-    this.aux = 0;
     this.staging = null;
     this.inUse = true;
     this.executing = false;

@@ -20,6 +20,7 @@ import type {
 } from '../core/fabrics-ops.js';
 import { NvmeStatus, STATUS_DNR } from '../../src/nvme/status.js';
 import { decodeCqe, type Cqe } from '../../src/nvme/cqe.js';
+import { sqeCid } from '../../src/nvme/sqe.js';
 
 /** What a submitted command comes back with. */
 export interface LoopCompletion {
@@ -122,7 +123,7 @@ export class LoopQueue implements TransportQueue<LoopCmd> {
   submit(sqe: Uint8Array, data?: Uint8Array): Promise<LoopCompletion> {
     if (sqe.length !== 64) return Promise.reject(new RangeError(`SQE must be 64 bytes, got ${sqe.length}`));
     if (this.closed) return Promise.reject(new LoopDisconnectedError(this.reason));
-    const cid = sqe[2]! | (sqe[3]! << 8);
+    const cid = sqeCid(sqe);
     if (this.pending.has(cid)) return Promise.reject(new Error(`cid ${cid} already in flight on ${this.peer}`));
     const copy = sqe.slice();
     const out = data === undefined ? undefined : data.slice();

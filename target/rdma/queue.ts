@@ -19,13 +19,13 @@ import type { Logger } from '../core/log.js';
 import type { DmaDescriptor } from '../../src/copy/descriptor.js';
 import type { MemoryRegion } from '../../src/copy/region.js';
 import { NvmeStatus, STATUS_DNR } from '../../src/nvme/status.js';
-import { sglAddress, sglKey, SglId, sglType, SglType } from '../../src/nvme/sgl.js';
-import { SQE_SIZE } from '../../src/nvme/sqe.js';
+import { sglAddress, sglId, sglKey, SglId, sglType, SglType } from '../../src/nvme/sgl.js';
+import { SQE_SIZE, SqeOff } from '../../src/nvme/sqe.js';
 import { CQE_SIZE } from '../../src/nvme/cqe.js';
 import type { QpEndpoint, RemoteRange } from './fabric.js';
 
 /** DPTR in the SQE. */
-const DPTR = 24;
+const DPTR = SqeOff.Dptr;
 /** Commands a queue may have outstanding before the host is considered broken. */
 const MAX_OUTSTANDING = 0xffff;
 
@@ -165,7 +165,7 @@ export class RdmaQueue implements TransportQueue {
       this.execute(cmd);
       return;
     }
-    const id = sqe[DPTR + 15]!;
+    const id = sglId(sqe, DPTR);
     if (id === SglId.InCapsule) {
       this.inCapsule(cmd, sqe, msg.subarray(SQE_SIZE));
       return;

@@ -5,7 +5,8 @@
  */
 import { afterEach } from 'vitest';
 import { Controller } from '../../initiator/controller.js';
-import { Nvmet } from '../../target/core/nvmet.js';
+import type { Nvmet } from '../../target/core/nvmet.js';
+import { createNvmet } from '../../target/create-nvmet.js';
 import { TrType } from '../../target/core/fabrics-ops.js';
 import type { Subsystem } from '../../target/core/subsystem.js';
 import type { Port } from '../../target/core/port.js';
@@ -85,7 +86,7 @@ export function captureLogger(lines: string[]): Logger {
 export async function startStack(o: StackOptions = {}): Promise<Stack> {
   const logs: string[] = [];
   const logger = captureLogger(logs);
-  const nvmet = new Nvmet({ logger });
+  const nvmet = createNvmet({ logger });
   const tcp = new TcpTransport({ logger });
   nvmet.registerTransport(tcp);
   const fabric = new RdmaFabric();
