@@ -303,6 +303,7 @@ const FABRICS_SPECIFIC: Record<number, string> = {
   0x182: 'Connect Invalid Parameters',
   0x183: 'Connect Restart Discovery',
   0x184: 'Connect Invalid Host',
+  0x185: 'Invalid Queue Type',
   0x190: 'Discovery Restart',
   0x191: 'Authentication Required',
 };
