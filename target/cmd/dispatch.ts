@@ -20,6 +20,7 @@ import { adminCommands } from './admin/commands.js';
 import { connectCommands, fabricsAdminCommands, fabricsIoCommands } from './fabrics/commands.js';
 import { discoveryCommands } from './discovery/commands.js';
 import { ioCommands } from './io/commands.js';
+import { AUTH_REQUIRED_STATUS, authOk } from './fabrics/auth.js';
 
 /** Parse `req` (SQE copied in): set its execute, data direction and length; return an NVMe status (0 = accepted). */
 export function parseCommand(req: Request): number {
@@ -38,6 +39,8 @@ export function parseCommand(req: Request): number {
   if (op === FABRICS_OPCODE) {
     return dispatchFrom(q.qid === 0 ? fabricsAdminCommands : fabricsIoCommands, sqeFctype(sqe), SqeOff.Fctype, req);
   }
+  // nvmet_check_auth_status: nothing but fabrics commands before DH-HMAC-CHAP completed on this queue.
+  if (!authOk(req)) return AUTH_REQUIRED_STATUS;
   if (q.qid === 0 && ctrl.isDiscovery) {
     // nvmet_parse_discovery_cmd: nothing before CSTS.RDY.
     if ((ctrl.csts & CSTS_RDY) === 0) {

@@ -7,6 +7,7 @@
  * keep-alive expiry / controller reset / Disconnect). Nothing is sent on a dead queue.
  */
 
+import type { DhchapCtrlSession } from '../../src/nvme/auth/controller-session.js';
 import type { IoObserver } from './io-observer.js';
 import type { CoreQueue, TransportQueue } from './fabrics-ops.js';
 import type { Controller } from './controller.js';
@@ -20,6 +21,12 @@ import { sglLength } from '../../src/nvme/sgl.js';
 
 export type QueueState = 'connecting' | 'live' | 'dead';
 
+/** Per-queue DH-HMAC-CHAP state; `close` stops the transaction timer when the queue goes. */
+export interface QueueAuth {
+  readonly session: DhchapCtrlSession;
+  close(): void;
+}
+
 export class CoreQueueImpl implements CoreQueue {
   qid = -1;
   /** Queue size in entries (1's based), 0 before Connect. */
@@ -32,6 +39,10 @@ export class CoreQueueImpl implements CoreQueue {
   inUse = 0;
   /** Request objects the transport allocated (one per command slot, reused). */
   allocated = 0;
+  /** nvmet_sq.authenticated: DH-HMAC-CHAP completed on this queue. */
+  authenticated = false;
+  /** DH-HMAC-CHAP transaction state (nvmet_sq dhchap_*), created by the first Authentication Send. */
+  dhchap: QueueAuth | null = null;
 
   constructor(
     readonly port: Port,
@@ -46,6 +57,7 @@ export class CoreQueueImpl implements CoreQueue {
   }
 
   destroy(): void {
+    this.dhchap?.close();
     if (this.state === 'dead') return;
     this.state = 'dead';
     const ctrl = this.ctrl;
@@ -92,6 +104,7 @@ export class CoreQueueImpl implements CoreQueue {
    * Disconnect): stop sending on it and ask the transport to drop the connection.
    */
   disconnectFromCore(reason: string): void {
+    this.dhchap?.close();
     if (this.state !== 'dead') {
       this.state = 'dead';
       const ctrl = this.ctrl;

@@ -12,6 +12,7 @@ import { commandTable, refused } from '../command.js';
 import { connect } from './connect.js';
 import { propertyGet, propertySet } from './property.js';
 import { disconnect } from './disconnect.js';
+import { authenticationReceive, authenticationSend } from './auth.js';
 
 const wrongQueue = (name: string) => refused(name, NvmeStatus.InvalidQueueType | STATUS_DNR, FabricsOff.Fctype);
 
@@ -22,12 +23,16 @@ export const connectCommands = commandTable([[FabricsType.Connect, connect]]);
 export const fabricsAdminCommands = commandTable([
   [FabricsType.PropertySet, propertySet],
   [FabricsType.PropertyGet, propertyGet],
+  [FabricsType.AuthenticationSend, authenticationSend],
+  [FabricsType.AuthenticationReceive, authenticationReceive],
   [FabricsType.Disconnect, wrongQueue('Disconnect')],
 ]);
 
-/** Connected I/O queue: only Disconnect. */
+/** Connected I/O queue: Disconnect and Authentication Send/Receive. */
 export const fabricsIoCommands = commandTable([
   [FabricsType.Disconnect, disconnect],
+  [FabricsType.AuthenticationSend, authenticationSend],
+  [FabricsType.AuthenticationReceive, authenticationReceive],
   [FabricsType.PropertySet, wrongQueue('Property Set')],
   [FabricsType.PropertyGet, wrongQueue('Property Get')],
 ]);

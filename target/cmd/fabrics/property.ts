@@ -2,6 +2,7 @@
 
 import type { Request } from '../../core/request.js';
 import type { Command } from '../command.js';
+import { requireAuth } from './auth.js';
 import { NvmeStatus, STATUS_DNR } from '../../../src/nvme/status.js';
 import { Reg } from '../../../src/nvme/registers.js';
 import { FabricsOff, propAttrib, propertyAttribSize, propOffset, propValue32 } from '../../../src/nvme/fabrics.js';
@@ -57,5 +58,8 @@ function executePropertyGet(req: Request): void {
   req.complete(NvmeStatus.InvalidField | STATUS_DNR);
 }
 
-export const propertySet: Command = { name: 'Property Set', execute: executePropertySet };
-export const propertyGet: Command = { name: 'Property Get', execute: executePropertyGet };
+// Both wait for authentication, as the spec requires of every command but Connect,
+// Authentication Send/Receive and Disconnect (Linux lets them through; no Linux host
+// sends them before authenticating).
+export const propertySet: Command = { name: 'Property Set', parse: requireAuth, execute: executePropertySet };
+export const propertyGet: Command = { name: 'Property Get', parse: requireAuth, execute: executePropertyGet };
