@@ -50,6 +50,11 @@ describe('import graph of src/, target/, initiator/', () => {
     }
   });
 
+  it('initiator/ imports nothing from target/ (the host does not depend on the target)', () => {
+    const bad = edges.filter((e) => e.from.startsWith('initiator/') && e.to.startsWith('target/'));
+    expect(bad.map((e) => `${e.from} -> ${e.to}`)).toEqual([]);
+  });
+
   it('src/ imports nothing from target/ or initiator/', () => {
     const bad = edges.filter((e) => e.from.startsWith('src/') && !e.to.startsWith('src/'));
     expect(bad.map((e) => `${e.from} -> ${e.to}`)).toEqual([]);
