@@ -48,7 +48,7 @@ import {
 import type { TopologyDocument } from './config/topology.js';
 import type { JsonValue } from './config/json.js';
 import type { BackendSpec } from './backend/backend.js';
-import { BackingPathPolicy } from './config/path-policy.js';
+import { BackingPathPolicy } from './backend/path-policy.js';
 import { ListenPolicy } from './config/listen-policy.js';
 import { parseTopology } from '../src/pci/parse-topology.js';
 import { loadBuiltinTopology } from '../src/pci/load.js';

@@ -8,7 +8,7 @@
 
 import { configToJson, type NvmetConfig } from '../config/index.js';
 import { validateBackingPath } from '../config/validators.js';
-import { BackingPathError, type BackingPathPolicy } from '../config/path-policy.js';
+import { BackingPathError, type BackingPathPolicy } from '../backend/path-policy.js';
 import type { JsonObject, JsonValue } from '../config/json.js';
 import { ServiceError, type NvmetService } from '../service.js';
 

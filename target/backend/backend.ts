@@ -8,7 +8,7 @@
  * only await when a promise comes back, so the RAM hot path stays allocation-free.
  */
 
-import type { BackingFileOpener } from '../config/path-policy.js';
+import type { BackingFileOpener } from './path-policy.js';
 
 export type MaybePromise = void | Promise<void>;
 

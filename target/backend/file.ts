@@ -7,7 +7,7 @@
 
 import type { FileHandle } from 'node:fs/promises';
 import type { NamespaceBackend } from './backend.js';
-import { openRegularFile, type BackingFileOpener } from '../config/path-policy.js';
+import { openRegularFile, type BackingFileOpener } from './path-policy.js';
 
 /** Zeroes are written in slices of this size (Write Zeroes over a large range). */
 const ZERO_SLICE = 1 << 20;
@@ -23,7 +23,7 @@ export class FileBackend implements NamespaceBackend {
   constructor(
     readonly path: string,
     private readonly wantedSize?: number,
-    /** Who may open what (target/config/path-policy.ts); default: any regular file, never through a symlink. */
+    /** Who may open what (target/backend/path-policy.ts); default: any regular file, never through a symlink. */
     private readonly opener: BackingFileOpener = openRegularFile,
   ) {
     if (wantedSize !== undefined && (!Number.isSafeInteger(wantedSize) || wantedSize <= 0)) {

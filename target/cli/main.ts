@@ -15,7 +15,7 @@ import { startApi, DEFAULT_API_HOST, DEFAULT_API_PORT, isLoopback, type ApiServe
 import { isP2pPolicy, P2P_POLICIES, DEFAULT_POLICY } from '../../src/p2pdma/policy.js';
 import { createLogger, isLogLevel, type LogFormat } from './logger.js';
 import { checkCommand } from './check.js';
-import { BackingPathPolicy, DEFAULT_DATA_DIR } from '../config/path-policy.js';
+import { BackingPathPolicy, DEFAULT_DATA_DIR } from '../backend/path-policy.js';
 import { topologyCommand } from './topology.js';
 
 const USAGE = `Usage: nvmet-ts [options]

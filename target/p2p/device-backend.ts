@@ -18,7 +18,7 @@
 
 import type { MaybePromise, NamespaceBackend } from '../backend/backend.js';
 import { FileBackend } from '../backend/file.js';
-import type { BackingFileOpener } from '../config/path-policy.js';
+import type { BackingFileOpener } from '../backend/path-policy.js';
 import type { DmaDescriptor } from '../../src/copy/descriptor.js';
 import type { DmaEngine } from '../../src/copy/dma-engine.js';
 import type { LinkAccounting } from '../../src/copy/link-accounting.js';

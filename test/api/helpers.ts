@@ -10,7 +10,7 @@ import { startApi, type ApiServer, type ApiOptions } from '../../target/api/serv
 import { parseConfig } from '../../target/config/index.js';
 import { silentLogger } from '../../target/core/log.js';
 import type { P2pPolicy } from '../../src/p2pdma/policy.js';
-import type { BackingPathPolicy } from '../../target/config/path-policy.js';
+import type { BackingPathPolicy } from '../../target/backend/path-policy.js';
 
 export const SUBNQN = 'nqn.2024-01.io.nvmet-ts:api-test';
 export const HOSTNQN = 'nqn.2014-08.org.nvmexpress:uuid:0b3c5d7e-1f2a-4b3c-8d4e-5f6a7b8c9d0e';

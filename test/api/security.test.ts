@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
 import { startStack, enc, SUBNQN, type Stack } from './helpers.js';
-import { BackingPathPolicy } from '../../target/config/path-policy.js';
+import { BackingPathPolicy } from '../../target/backend/path-policy.js';
 import { FileBackend } from '../../target/backend/file.js';
 
 let s: Stack | undefined;
