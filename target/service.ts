@@ -25,6 +25,7 @@ import type { Subsystem } from './core/subsystem.js';
 import type { NamespaceStats } from './core/namespace.js';
 import { TcpTransport } from './tcp/index.js';
 import { AdrFam, Treq } from '../src/nvme/discovery-log.js';
+import { AnaState, anaStateFromName } from '../src/nvme/ana.js';
 import {
   configToJson,
   parseConfig,
@@ -182,6 +183,22 @@ function backendOf(ns: ResolvedNamespace): BackendSpec {
 }
 
 const key = (v: unknown): string => JSON.stringify(v);
+
+/**
+ * ana_groups of a live port → what the document says (configfs ports/N/ana_groups):
+ * groups the document drops go (group 1 stays, back to optimized), others are
+ * created or set. A group already moving to the wanted state (an API "change"
+ * window) is left alone.
+ */
+function syncAnaGroups(tp: ResolvedPort, port: Port): void {
+  const want = new Map(tp.anaGroups.map((g) => [g.grpid, anaStateFromName(g.state) ?? AnaState.Optimized]));
+  if (!want.has(1)) want.set(1, AnaState.Optimized);
+  for (const g of port.ana.groups()) if (!want.has(g)) port.ana.removeGroup(g);
+  for (const [g, st] of want) {
+    if (!port.ana.has(g)) port.ana.addGroup(g, st);
+    else if (port.ana.targetState(g) !== st) port.ana.setState(g, st);
+  }
+}
 
 /** What a core Subsystem is built from (changing any of it rebuilds the subsystem). */
 function subsysIdentity(s: ResolvedSubsystem): string {
@@ -623,6 +640,7 @@ export class NvmetService {
       backend,
       blockSize: ns.blockSize,
       uuid: ns.uuid,
+      anaGrpid: ns.anaGrpid,
       ...(isZeroNguid(ns.nguid) ? {} : { nguid: ns.nguid }),
     });
     applied.namespaces.push(rec);
@@ -675,6 +693,8 @@ export class NvmetService {
         this.dp?.setNamespaceP2pmem(n, tn.p2pmem);
         an.p2pmem = tn.p2pmem;
       }
+      // ana_grpid moves live (nvmet_ns_ana_grpid_store), hosts get an ANA change event.
+      if (n !== undefined && n.anaGrpid !== tn.anaGrpid) n.setAnaGrpid(tn.anaGrpid);
       if (n !== undefined && !an.enabled && tn.enabled) {
         await n.enable();
         an.enabled = true;
@@ -755,7 +775,13 @@ export class NvmetService {
       });
       ap.referralIds.set(name, id);
     }
-    ap.res = { ...tp, subsystems: port.subsystems.map((s) => s.nqn), referrals: tp.referrals.map((r) => ({ ...r })) };
+    syncAnaGroups(tp, port);
+    ap.res = {
+      ...tp,
+      subsystems: port.subsystems.map((s) => s.nqn),
+      anaGroups: tp.anaGroups.map((g) => ({ ...g })),
+      referrals: tp.referrals.map((r) => ({ ...r })),
+    };
   }
 }
 

@@ -69,6 +69,8 @@ export class AnaRegistry {
 export class PortAnaGroups {
   private readonly states = new Map<number, AnaState>();
   private readonly timers = new Map<number, NodeJS.Timeout>();
+  /** Final state of a group in a "change" window. */
+  private readonly targets = new Map<number, AnaState>();
 
   constructor(
     private readonly registry: AnaRegistry,
@@ -86,6 +88,11 @@ export class PortAnaGroups {
 
   has(grpid: number): boolean {
     return this.states.has(grpid);
+  }
+
+  /** The state a group is in or moving to (its pending transition's target); 0 if not defined. */
+  targetState(grpid: number): number {
+    return this.targets.get(grpid) ?? this.state(grpid);
   }
 
   /** Groups defined on this port, ascending. */
@@ -130,8 +137,10 @@ export class PortAnaGroups {
     }
     if (ms > 0 && state !== AnaState.Change) {
       this.apply(grpid, AnaState.Change);
+      this.targets.set(grpid, state);
       const t = setTimeout(() => {
         this.timers.delete(grpid);
+        this.targets.delete(grpid);
         if (this.states.has(grpid)) this.apply(grpid, state);
       }, ms);
       t.unref();
@@ -159,6 +168,7 @@ export class PortAnaGroups {
       clearTimeout(t);
       this.timers.delete(grpid);
     }
+    this.targets.delete(grpid);
   }
 
   /** Drop every group's reference (port removed). */

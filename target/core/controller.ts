@@ -30,6 +30,7 @@ import {
 import { NvmeStatus, STATUS_DNR } from '../../src/nvme/status.js';
 import { LogId } from '../../src/nvme/log-pages.js';
 import { AerNotice, AerType } from '../../src/nvme/async-event.js';
+import { ResvLogQueue } from './reservation-log.js';
 import {
   CC_EN,
   CC_SHN_SHIFT,
@@ -99,6 +100,8 @@ export class Controller {
   readonly errorSlots: ErrorSlot[] = [];
   errorCount = 0;
   readonly createdAt = Date.now();
+  /** Reservation Notification log entries waiting for the host (pr_log_mgr). */
+  readonly resvLog = new ResvLogQueue();
 
   private aenMasked = 0;
   private readonly aerCmds: Request[] = [];
@@ -404,6 +407,13 @@ export class Controller {
     this.addToChangedNsLog(nsid);
     if (this.aenBitDisabled(AenBit.NsAttr)) return;
     this.addAsyncEvent(AerType.Notice, AerNotice.NsAttributeChanged, LogId.ChangedNsList);
+  }
+
+  /** An ANA state this controller reports changed (nvmet_port_send_ana_event for one controller). */
+  anaChanged(): void {
+    if (this.state === 'deleted' || this.isDiscovery) return;
+    if (this.aenBitDisabled(AenBit.AnaChange)) return;
+    this.addAsyncEvent(AerType.Notice, AerNotice.AnaChange, LogId.Ana);
   }
 
   /** Discovery log changed for this (discovery) controller. */

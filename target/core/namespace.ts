@@ -12,6 +12,7 @@ import type { Subsystem } from './subsystem.js';
 import type { BackendSpec, NamespaceBackend } from '../backend/backend.js';
 import { createBackend, isBackend } from '../backend/create.js';
 import { uuidToBytes, bytesToUuid } from '../../src/nvme/fabrics.js';
+import { checkAnaGrpid, NVMET_DEFAULT_ANA_GRPID } from './ana.js';
 
 export type NamespaceState = 'disabled' | 'enabling' | 'enabled' | 'disabling';
 
@@ -27,6 +28,8 @@ export interface NamespaceOptions {
   nguid?: string;
   /** EUI-64, 16 hex digits; zero (not reported) when omitted. */
   eui64?: string;
+  /** ANA group (configfs namespaces/N/ana_grpid), 1..128; default 1. */
+  anaGrpid?: number;
 }
 
 /** Per-namespace I/O counters (SMART / Health log). */
@@ -56,6 +59,7 @@ export class Namespace {
   readonly backend: NamespaceBackend;
   readonly stats: NamespaceStats = { readCommands: 0, writeCommands: 0, bytesRead: 0, bytesWritten: 0 };
   state: NamespaceState = 'disabled';
+  private grpid: number;
 
   private inflight = 0;
   private drained: (() => void) | null = null;
@@ -74,6 +78,34 @@ export class Namespace {
     this.nguid = opts.nguid === undefined ? new Uint8Array(16) : hexBytes(opts.nguid, 16, 'nguid');
     this.eui64 = opts.eui64 === undefined ? new Uint8Array(8) : hexBytes(opts.eui64, 8, 'eui64');
     this.backend = isBackend(opts.backend) ? opts.backend : createBackend(opts.backend);
+    this.grpid = checkAnaGrpid(opts.anaGrpid ?? NVMET_DEFAULT_ANA_GRPID);
+    subsys.nvmet.ana.ref(this.grpid);
+  }
+
+  /** ANA group id (Identify Namespace ANAGRPID). */
+  get anaGrpid(): number {
+    return this.grpid;
+  }
+
+  /**
+   * Move to another ANA group (nvmet_ns_ana_grpid_store): the new group is
+   * enabled target-wide if it was not, the change count moves, and the
+   * subsystem's controllers get an ANA change event.
+   */
+  setAnaGrpid(grpid: number): void {
+    checkAnaGrpid(grpid);
+    if (grpid === this.grpid) return;
+    const ana = this.subsys.nvmet.ana;
+    ana.ref(grpid);
+    ana.unref(this.grpid);
+    this.grpid = grpid;
+    ana.bump();
+    this.subsys.nvmet.anaChanged(null, this.subsys);
+  }
+
+  /** @internal The namespace left its subsystem: drop its ANA group reference. */
+  released(): void {
+    this.subsys.nvmet.ana.unref(this.grpid);
   }
 
   get enabled(): boolean {

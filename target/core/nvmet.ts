@@ -22,6 +22,7 @@ import type { Namespace } from './namespace.js';
 import { SystemStagingAllocator, type StagingAllocator } from './staging.js';
 import { defaultLogger, type Logger } from './log.js';
 import { DISCOVERY_NQN } from '../../src/nvme/fabrics.js';
+import { AnaRegistry } from './ana.js';
 
 /**
  * Hooks of the PCIe/p2pdma data path (target/p2p) around enabling ports and
@@ -61,6 +62,8 @@ export class Nvmet {
   readonly discovery: Subsystem;
   /** Discovery log generation counter (GENCTR): bumped on every change a discovery log could show. */
   genctr = 0;
+  /** ANA groups enabled target-wide and the ANA change count (nvmet_ana_group_enabled[], nvmet_ana_chgcnt). */
+  readonly ana = new AnaRegistry();
   /** When this target started (SMART power-on hours). */
   readonly startedAt = Date.now();
   private readonly subsysMap = new Map<string, Subsystem>();
@@ -179,6 +182,21 @@ export class Nvmet {
     await p.disable();
     for (const s of p.subsystems) p.removeSubsystem(s.nqn);
     this.portMap.delete(portId);
+    p.ana.dispose();
+  }
+
+  // ------------------------------------------------------------ ANA change notification
+
+  /**
+   * An ANA state that `port` reports changed (nvmet_port_send_ana_event): every
+   * controller connected through it gets an ANA change event. With `subsys`, only
+   * that subsystem's controllers (nvmet_send_ana_event); with no port, all ports.
+   */
+  anaChanged(port: Port | null, subsys: Subsystem | null = null): void {
+    for (const s of subsys !== null ? [subsys] : this.allSubsystems()) {
+      if (s.isDiscovery) continue;
+      for (const c of s.controllers) if (port === null || c.port === port) c.anaChanged();
+    }
   }
 
   // ------------------------------------------------------------ discovery change notification

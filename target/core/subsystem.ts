@@ -174,7 +174,10 @@ export class Subsystem {
     const ns = this.nsMap.get(nsid);
     if (ns === undefined) throw new Error(`nsid ${nsid} does not exist in ${this.nqn}`);
     await ns.disable();
-    if (this.nsMap.get(nsid) === ns) this.nsMap.delete(nsid);
+    if (this.nsMap.get(nsid) === ns) {
+      this.nsMap.delete(nsid);
+      ns.released();
+    }
   }
 
   getNamespace(nsid: number): Namespace | undefined {

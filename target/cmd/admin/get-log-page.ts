@@ -1,6 +1,7 @@
 /**
  * Get Log Page for I/O controllers (Linux admin-cmd.c nvmet_execute_get_log_page):
- * Error Information, SMART / Health, Firmware Slot, Changed Namespace List.
+ * Supported Log Pages, Error Information, SMART / Health, Firmware Slot, Changed
+ * Namespace List, Commands Supported and Effects.
  * Every page is built whole and the host's window [LPO, LPO + NUMD*4) copied out,
  * zero-filled past the page's end.
  */
@@ -24,6 +25,9 @@ import {
 import { rd32, wr32 } from '../../../src/nvme/le.js';
 import { AenBit, NVMET_ERROR_LOG_SLOTS } from '../../core/constants.js';
 import type { Namespace } from '../../core/namespace.js';
+import { commandEffectsPage, supportedLogPagesPage } from './supported-logs.js';
+import { ANA_LOG_RGO, encodeAnaLog, type AnaGroupDescriptor } from '../../../src/nvme/ana.js';
+import { encodeResvNotificationLog } from '../../../src/nvme/reservations.js';
 
 const NSID_LOC = 4;
 const CDW10_LOC = 40;
@@ -139,10 +143,65 @@ function executeChangedNs(req: Request): void {
   req.complete(st);
 }
 
+/** CSI of a Get Log Page (cdw14 bits 31:24). */
+const CSI_LOC = 59;
+const CSI_NVM = 0x00;
+const CSI_ZNS = 0x02;
+
+/** nvmet_execute_get_log_cmd_effects_ns: NVM only; ZNS is a known set we do not implement. */
+function executeCommandEffects(req: Request): void {
+  const csi = req.sqe[CSI_LOC]!;
+  if (csi === CSI_ZNS) {
+    req.complete(NvmeStatus.InvalidIoCommandSet);
+    return;
+  }
+  if (csi !== CSI_NVM) {
+    req.complete(NvmeStatus.InvalidLogPage);
+    return;
+  }
+  req.complete(sendLogWindow(req, commandEffectsPage()));
+}
+
+/**
+ * nvmet_execute_get_log_page_ana: every group enabled target-wide, with the state
+ * the host's port reports, the target-wide change count, and (unless RGO) the
+ * enabled namespaces of the subsystem in each group. Reading re-arms the ANA
+ * change event unless RAE.
+ */
+function executeAna(req: Request): void {
+  const ctrl = req.ctrl;
+  const nvmet = ctrl.subsys.nvmet;
+  const rgo = ((req.sqe[41]! & 0x7f) & ANA_LOG_RGO) !== 0;
+  const nss = rgo ? [] : ctrl.subsys.enabledNamespaces();
+  const chgcnt = nvmet.ana.chgcnt;
+  const groups: AnaGroupDescriptor[] = nvmet.ana.enabledGroups().map((grpid) => ({
+    grpid,
+    chgcnt,
+    state: ctrl.port.ana.state(grpid),
+    nsids: nss.filter((n) => n.anaGrpid === grpid).map((n) => n.nsid),
+  }));
+  const st = sendLogWindow(req, encodeAnaLog({ chgcnt, groups }));
+  if (st === 0) ctrl.clearAenBit(AenBit.AnaChange, logRae(req));
+  req.complete(st);
+}
+
 export function executeGetLogPage(req: Request): void {
   const ctrl = req.ctrl;
   const lid = req.sqe[CDW10_LOC]!;
   switch (lid) {
+    case LogId.SupportedLogPages:
+      req.complete(sendLogWindow(req, supportedLogPagesPage()));
+      return;
+    case LogId.CommandEffects:
+      executeCommandEffects(req);
+      return;
+    case LogId.Ana:
+      executeAna(req);
+      return;
+    case LogId.ReservationNotification:
+      // pr.c nvmet_execute_get_log_page_resv: one entry per read, oldest first.
+      req.complete(sendLogWindow(req, encodeResvNotificationLog(ctrl.resvLog.take())));
+      return;
     case LogId.ErrorInfo:
       req.complete(sendLogWindow(req, errorLogPage(ctrl)));
       return;

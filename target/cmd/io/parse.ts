@@ -11,6 +11,7 @@ import { FABRICS_OPCODE, IoOpcode } from '../../../src/nvme/opcodes.js';
 import { NvmeStatus, STATUS_DNR } from '../../../src/nvme/status.js';
 import { rd16, rd32 } from '../../../src/nvme/le.js';
 import { parseFabricsIoCmd } from '../fabrics/parse.js';
+import { anaIoStatus } from '../../core/ana.js';
 import { executeDsm, executeFlush, executeRead, executeWrite, executeWriteZeroes } from './read-write.js';
 
 const NSID_LOC = 4;
@@ -63,6 +64,12 @@ export function parseIoCmd(req: Request): number {
     return NvmeStatus.InvalidNs | STATUS_DNR;
   }
   req.ns = ns;
+  // nvmet_check_ana_state: no DNR, so a multipath host retries on another path.
+  const ana = anaIoStatus(ctrl.port.ana.state(ns.anaGrpid));
+  if (ana !== null) {
+    req.errorLoc = NSID_LOC;
+    return ana === 'inaccessible' ? NvmeStatus.AnaInaccessible : ana === 'persistent-loss' ? NvmeStatus.AnaPersistentLoss : NvmeStatus.AnaTransition;
+  }
   let st: number;
   switch (op) {
     case IoOpcode.Read:
