@@ -207,7 +207,7 @@ function subsysIdentity(s: ResolvedSubsystem): string {
 
 /** What a core Namespace is built from. */
 function nsIdentity(n: ResolvedNamespace): string {
-  return key([n.backing, n.blockSize, n.uuid, n.nguid, n.nvme ?? null]);
+  return key([n.backing, n.blockSize, n.uuid, n.nguid, n.nvme ?? null, n.resv]);
 }
 
 function isZeroNguid(s: string): boolean {
@@ -641,6 +641,8 @@ export class NvmetService {
       blockSize: ns.blockSize,
       uuid: ns.uuid,
       anaGrpid: ns.anaGrpid,
+      resv: ns.resv,
+      ...(spec.kind === 'file' ? { resvFile: spec.path } : {}),
       ...(isZeroNguid(ns.nguid) ? {} : { nguid: ns.nguid }),
     });
     applied.namespaces.push(rec);

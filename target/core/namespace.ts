@@ -13,6 +13,7 @@ import type { BackendSpec, NamespaceBackend } from '../backend/backend.js';
 import { createBackend, isBackend } from '../backend/create.js';
 import { uuidToBytes, bytesToUuid } from '../../src/nvme/fabrics.js';
 import { checkAnaGrpid, NVMET_DEFAULT_ANA_GRPID } from './ana.js';
+import { NamespaceReservations } from './ns-reservations.js';
 
 export type NamespaceState = 'disabled' | 'enabling' | 'enabled' | 'disabling';
 
@@ -30,6 +31,13 @@ export interface NamespaceOptions {
   eui64?: string;
   /** ANA group (configfs namespaces/N/ana_grpid), 1..128; default 1. */
   anaGrpid?: number;
+  /** Persistent reservations (configfs namespaces/N/resv_enable); default off. */
+  resv?: boolean;
+  /**
+   * Backing file the reservation state (PTPL) and its single-owner lock live
+   * beside; defaults to the path of a `{ kind: 'file' }` backend spec.
+   */
+  resvFile?: string;
 }
 
 /** Per-namespace I/O counters (SMART / Health log). */
@@ -59,6 +67,8 @@ export class Namespace {
   readonly backend: NamespaceBackend;
   readonly stats: NamespaceStats = { readCommands: 0, writeCommands: 0, bytesRead: 0, bytesWritten: 0 };
   state: NamespaceState = 'disabled';
+  /** Reservations (Linux ns->pr), null unless enabled for this namespace. */
+  readonly pr: NamespaceReservations | null;
   private grpid: number;
 
   private inflight = 0;
@@ -78,6 +88,8 @@ export class Namespace {
     this.nguid = opts.nguid === undefined ? new Uint8Array(16) : hexBytes(opts.nguid, 16, 'nguid');
     this.eui64 = opts.eui64 === undefined ? new Uint8Array(8) : hexBytes(opts.eui64, 8, 'eui64');
     this.backend = isBackend(opts.backend) ? opts.backend : createBackend(opts.backend);
+    const resvFile = opts.resvFile ?? (!isBackend(opts.backend) && opts.backend.kind === 'file' ? opts.backend.path : null);
+    this.pr = opts.resv === true ? new NamespaceReservations(resvFile) : null;
     this.grpid = checkAnaGrpid(opts.anaGrpid ?? NVMET_DEFAULT_ANA_GRPID);
     subsys.nvmet.ana.ref(this.grpid);
   }
@@ -157,11 +169,13 @@ export class Namespace {
       try {
         await this.backend.open();
         if (this.backend.size < this.blockSize) throw new Error(`namespace ${this.nsid}: backend smaller than one block`);
+        await this.pr?.open();
         await this.subsys.nvmet.enableHooks.namespaceEnabling?.(this);
         this.state = 'enabled';
         this.subsys.namespaceChanged(this.nsid);
       } catch (e) {
         this.state = 'disabled';
+        await this.pr?.close().catch(() => {});
         await this.backend.close().catch(() => {});
         throw e;
       }
@@ -182,6 +196,7 @@ export class Namespace {
       if (this.inflight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
       this.subsys.namespaceChanged(this.nsid);
       try {
+        await this.pr?.close();
         await this.backend.close();
       } finally {
         this.state = 'disabled';

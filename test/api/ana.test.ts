@@ -75,3 +75,22 @@ describe('ANA groups over the API', () => {
     expect((await s.http('GET', '/api/ports/9/ana_groups')).status).toBe(404);
   });
 });
+
+describe('reservations through the configuration', () => {
+  test('resv.enable set over the API turns reservations on for that namespace (rebuilt)', async () => {
+    const { encodeResvReportCommand, decodeResvStatus } = await import('../../src/nvme/reservations.js');
+    const report = async (ctrl: Controller): Promise<number> => {
+      const r = await ctrl.submit(1, encodeResvReportCommand(new Uint8Array(64), { nsid: 1, length: 64 }), { dataIn: 64 });
+      if (r.status === 0) decodeResvStatus(r.data!, true);
+      return statusCode(r.status);
+    };
+    c = await connect({ host: '127.0.0.1', port: s.tcpPort(), subnqn: SUBNQN, queues: 1, kato: 0 });
+    expect(await report(c)).toBe(NvmeStatus.InvalidOpcode);
+    const r = await s.http('PATCH', `/api/subsystems/${enc(SUBNQN)}/namespaces/1`, { enable: 0 });
+    expect(r.status).toBe(200);
+    expect((await s.http('PATCH', `/api/subsystems/${enc(SUBNQN)}/namespaces/1`, { resv: { enable: '1' }, enable: 1 })).status).toBe(200);
+    await until(() => s.svc.nvmet.getSubsystem(SUBNQN)!.getNamespace(1)?.enabled === true, 3000, 'namespace back');
+    expect(await report(c)).toBe(0);
+    expect(s.svc.nvmet.getSubsystem(SUBNQN)!.getNamespace(1)!.pr).not.toBeNull();
+  });
+});

@@ -1,7 +1,9 @@
 /**
  * Set Features / Get Features for I/O controllers (Linux nvmet_execute_set/get_features):
  * Volatile Write Cache (06h), Number of Queues (07h), Asynchronous Event
- * Configuration (0Bh), Keep Alive Timer (0Fh). Anything else is Invalid Field.
+ * Configuration (0Bh), Keep Alive Timer (0Fh), and for namespaces with
+ * reservations Reservation Notification Mask (82h, pr.c) and Reservation
+ * Persistence (83h, the PTPL state). Anything else is Invalid Field.
  */
 
 import type { Request } from '../../core/request.js';
@@ -9,6 +11,47 @@ import { NvmeStatus, STATUS_DNR } from '../../../src/nvme/status.js';
 import { rd32 } from '../../../src/nvme/le.js';
 import { FeatureCap, FeatureId, FeatureSel } from '../../../src/nvme/features.js';
 import { NVMET_AEN_CFG_ALL, NVMET_AEN_CFG_OPTIONAL } from '../../core/constants.js';
+import { RESV_NOTIFY_MASK_ALL } from '../../../src/nvme/reservations.js';
+import type { Namespace } from '../../core/namespace.js';
+
+const NSID_LOC = 4;
+const NSID_ALL = 0xffff_ffff;
+
+/** The namespace of a reservation feature, held for the command (nvmet_req_find_ns); a status if none. */
+function resvNamespace(req: Request): Namespace | number {
+  const nsid = rd32(req.sqe, NSID_LOC);
+  const ns = req.ctrl.subsys.findNamespaceRef(nsid);
+  if (ns === null) {
+    req.errorLoc = NSID_LOC;
+    return NvmeStatus.InvalidNs | STATUS_DNR;
+  }
+  req.ns = ns;
+  if (ns.pr === null) return invalidField(req, NSID_LOC);
+  return ns;
+}
+
+/** nvmet_set_feat_resv_notif_mask: one namespace, or every namespace with reservations (NSID FFFFFFFFh). */
+function setResvNotifyMask(req: Request, mask: number): number {
+  if ((mask & ~RESV_NOTIFY_MASK_ALL) !== 0) return invalidField(req, CDW11_LOC);
+  if (rd32(req.sqe, NSID_LOC) === NSID_ALL) {
+    for (const ns of req.ctrl.subsys.namespaces) if (ns.pr !== null) ns.pr.notifyMask = mask;
+  } else {
+    const ns = resvNamespace(req);
+    if (typeof ns === 'number') return ns;
+    ns.pr!.notifyMask = mask;
+  }
+  req.setResult(mask);
+  return 0;
+}
+
+/** Reservation Persistence: PTPL (cdw11 bit 0) of one namespace; only a file-backed one can persist. */
+async function setResvPersistence(req: Request, cdw11: number): Promise<number> {
+  const ns = resvNamespace(req);
+  if (typeof ns === 'number') return ns;
+  if (!ns.pr!.state.setPtpl((cdw11 & 1) !== 0)) return invalidField(req, CDW11_LOC);
+  await ns.pr!.persist();
+  return 0;
+}
 
 const CDW10_LOC = 40;
 const CDW11_LOC = 44;
@@ -39,7 +82,10 @@ export function saveRequested(req: Request): boolean {
   return (req.sqe[43]! & 0x80) !== 0;
 }
 
-export function executeSetFeatures(req: Request): void {
+export function executeSetFeatures(req: Request): void | Promise<void> {
+  if (req.sqe[CDW10_LOC] === FeatureId.ReservationPersistence && !saveRequested(req)) {
+    return setResvPersistence(req, rd32(req.sqe, CDW11_LOC)).then((st) => req.complete(st));
+  }
   req.complete(setFeature(req));
 }
 
@@ -69,6 +115,8 @@ function setFeature(req: Request): number {
       return setAsyncEventConfig(req, NVMET_AEN_CFG_ALL);
     case FeatureId.KeepAliveTimer:
       return setKato(req);
+    case FeatureId.ReservationNotificationMask:
+      return setResvNotifyMask(req, cdw11);
     default:
       return invalidField(req, CDW10_LOC);
   }
@@ -79,7 +127,9 @@ function isSupported(fid: number): boolean {
     fid === FeatureId.VolatileWriteCache ||
     fid === FeatureId.NumberOfQueues ||
     fid === FeatureId.AsyncEventConfig ||
-    fid === FeatureId.KeepAliveTimer
+    fid === FeatureId.KeepAliveTimer ||
+    fid === FeatureId.ReservationNotificationMask ||
+    fid === FeatureId.ReservationPersistence
   );
 }
 
@@ -113,6 +163,18 @@ function getFeature(req: Request): number {
     case FeatureId.KeepAliveTimer:
       req.setResult(current ? ctrl.kato : 0);
       return 0;
+    case FeatureId.ReservationNotificationMask: {
+      const ns = resvNamespace(req);
+      if (typeof ns === 'number') return ns;
+      req.setResult(current ? ns.pr!.notifyMask : 0);
+      return 0;
+    }
+    case FeatureId.ReservationPersistence: {
+      const ns = resvNamespace(req);
+      if (typeof ns === 'number') return ns;
+      req.setResult(current && ns.pr!.state.ptpl ? 1 : 0);
+      return 0;
+    }
   }
   return invalidField(req, CDW10_LOC);
 }

@@ -25,6 +25,7 @@ import { encodeIdentifyNamespace, Nmic } from '../../../src/nvme/identify-ns.js'
 import { encodeActiveNsList, encodeNsDescList, Nidt, type NsIdDescriptor } from '../../../src/nvme/identify-lists.js';
 import { rd32, wr32 } from '../../../src/nvme/le.js';
 import { AnaState, Anacap } from '../../../src/nvme/ana.js';
+import { RESCAP_ALL_TYPES, Rescap } from '../../../src/nvme/reservations.js';
 import { NVMET_ANATT, NVMET_MAX_ANAGRPS } from '../../core/ana.js';
 import { TrType } from '../../core/fabrics-ops.js';
 import {
@@ -82,7 +83,8 @@ export function identifyController(ctrl: Controller): Partial<IdentifyController
     maxcmd: NVMET_QUEUE_SIZE,
     nn: s.maxNamespaces,
     mnan: s.maxNamespaces,
-    oncs: Oncs.DatasetManagement | Oncs.WriteZeroes,
+    // Reservations are per namespace (resv_enable); Linux sets the ONCS bit regardless.
+    oncs: Oncs.DatasetManagement | Oncs.WriteZeroes | Oncs.Reservations,
     vwc: Vwc.Present,
     sgls: fabricsSgls(ctrl),
     subnqn: s.nqn,
@@ -141,6 +143,8 @@ function identifyNamespace(req: Request): void {
       ncap: nsze,
       nuse: reachable ? nsze : 0n,
       anagrpid: ns.anaGrpid,
+      // Every type with 1.3 IEKEY semantics (Linux), plus PTPL where a backing file can keep it.
+      rescap: ns.pr === null ? 0 : RESCAP_ALL_TYPES | (ns.pr.state.ptplCapable ? Rescap.PersistThroughPowerLoss : 0),
       nlbaf: 0,
       flbas: 0,
       nmic: Nmic.Shared,

@@ -12,6 +12,7 @@ import { NvmeStatus, STATUS_DNR } from '../../../src/nvme/status.js';
 import { rd16, rd32 } from '../../../src/nvme/le.js';
 import { parseFabricsIoCmd } from '../fabrics/parse.js';
 import { anaIoStatus } from '../../core/ana.js';
+import { checkReservationAccess, parseReservationCmd } from './reservation.js';
 import { executeDsm, executeFlush, executeRead, executeWrite, executeWriteZeroes } from './read-write.js';
 
 const NSID_LOC = 4;
@@ -71,6 +72,13 @@ export function parseIoCmd(req: Request): number {
     return ana === 'inaccessible' ? NvmeStatus.AnaInaccessible : ana === 'persistent-loss' ? NvmeStatus.AnaPersistentLoss : NvmeStatus.AnaTransition;
   }
   let st: number;
+  // nvmet_parse_io_cmd with pr.enable: conflict check first, then the reservation commands.
+  if (ns.pr !== null) {
+    st = checkReservationAccess(req, ns);
+    if (st !== 0) return st;
+    st = parseReservationCmd(req);
+    if (st !== -1) return st;
+  }
   switch (op) {
     case IoOpcode.Read:
     case IoOpcode.Write:
