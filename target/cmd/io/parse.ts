@@ -13,6 +13,7 @@ import { rd16, rd32 } from '../../../src/nvme/le.js';
 import { parseFabricsIoCmd } from '../fabrics/parse.js';
 import { anaIoStatus } from '../../core/ana.js';
 import { checkReservationAccess, parseReservationCmd } from './reservation.js';
+import { AUTH_REQUIRED_STATUS, authOk } from '../fabrics/auth.js';
 import { executeDsm, executeFlush, executeRead, executeWrite, executeWriteZeroes } from './read-write.js';
 
 const NSID_LOC = 4;
@@ -54,6 +55,7 @@ function checkMdts(req: Request, len: number): number {
 export function parseIoCmd(req: Request): number {
   const op = req.opcode;
   if (op === FABRICS_OPCODE) return parseFabricsIoCmd(req);
+  if (!authOk(req)) return AUTH_REQUIRED_STATUS;
   const ctrl = req.ctrl;
   if (!ctrl.isReady()) {
     req.errorLoc = 0;
