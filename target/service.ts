@@ -161,6 +161,8 @@ export interface ServiceOptions {
    * core (staging in pooled system memory, no PCIe accounting).
    */
   dataPath?: boolean | { workers?: number };
+  /** Unique discovery NQN (CLI --discovery-nqn; Linux configfs discovery_nqn). */
+  discoveryNqn?: string;
 }
 
 /** What reconcile may do to objects in use: refuse like configfs (EBUSY), or tear down and rebuild. */
@@ -256,7 +258,7 @@ export class NvmetService {
 
   private constructor(readonly opts: ServiceOptions) {
     this.logger = opts.logger;
-    this.nvmet = new Nvmet({ logger: opts.logger });
+    this.nvmet = new Nvmet({ logger: opts.logger, ...(opts.discoveryNqn !== undefined ? { discoveryNqn: opts.discoveryNqn } : {}) });
     this.tcp = new TcpTransport({ logger: opts.logger });
     this.nvmet.registerTransport(this.tcp);
     this.policy = opts.policy ?? DEFAULT_POLICY;

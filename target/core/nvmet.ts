@@ -49,6 +49,11 @@ export interface NvmetOptions {
   maxDataTransferSize?: number;
   /** Serial number of the discovery subsystem (random by default). */
   discoverySerial?: string;
+  /**
+   * Unique discovery NQN (TP8013; configfs discovery_nqn): Identify and the
+   * discovery log report it, and Connect accepts it as well as the well-known NQN.
+   */
+  discoveryNqn?: string;
 }
 
 export class Nvmet {
@@ -85,6 +90,22 @@ export class Nvmet {
       { nqn: DISCOVERY_NQN, model: 'nvmet-ts discovery', ...(opts.discoverySerial !== undefined ? { serial: opts.discoverySerial } : {}) },
       'discovery',
     );
+    if (opts.discoveryNqn !== undefined) this.setDiscoveryNqn(opts.discoveryNqn);
+  }
+
+  /**
+   * Set the unique discovery NQN (nvmet_root_discovery_nqn_store): refused when a
+   * subsystem already has that NQN. Existing discovery controllers keep their association.
+   */
+  setDiscoveryNqn(nqn: string): void {
+    checkNqn(nqn, 'discovery NQN');
+    if (this.subsysMap.has(nqn)) throw new RangeError(`discovery NQN ${nqn} is the NQN of an existing subsystem`);
+    this.discovery.renameDiscovery(nqn);
+  }
+
+  /** A Connect to this NQN reaches the discovery subsystem: the well-known or the unique one (nvmet_find_get_subsys). */
+  isDiscoveryNqn(nqn: string): boolean {
+    return nqn === DISCOVERY_NQN || nqn === this.discovery.nqn;
   }
 
   // ------------------------------------------------------------ transports
@@ -111,7 +132,7 @@ export class Nvmet {
 
   addSubsystem(opts: SubsystemOptions): Subsystem {
     if (this.closing) throw new Error('target is shutting down');
-    if (opts.nqn === DISCOVERY_NQN) throw new Error('the discovery NQN is reserved');
+    if (this.isDiscoveryNqn(opts.nqn)) throw new Error(`${opts.nqn} is the discovery subsystem's NQN`);
     if (this.subsysMap.has(opts.nqn)) throw new Error(`subsystem ${opts.nqn} already exists`);
     const s = new Subsystem(this, opts);
     this.subsysMap.set(s.nqn, s);

@@ -162,7 +162,7 @@ export class Port implements CoreQueueFactory {
 
   /** Subsystem reachable through this port by NQN (the discovery subsystem always is). */
   findSubsystem(nqn: string): Subsystem | undefined {
-    if (nqn === this.nvmet.discovery.nqn) return this.nvmet.discovery;
+    if (this.nvmet.isDiscoveryNqn(nqn)) return this.nvmet.discovery;
     return this.subsysMap.get(nqn);
   }
 
