@@ -245,9 +245,10 @@ chk_get_feature_7() {
 
 chk_effects_log() {
   c="$(main_ctrl)" || exit 1
-  out="$(run nvme effects-log "/dev/$c" 2>&1)"; rc=$?; echo "$out"
-  [ $rc = 0 ] || fail "nvme effects-log exited $rc"
-  run nvme effects-log "/dev/$c" -o json >"$A/effects-log.json" 2>&1; cat "$A/effects-log.json"
+  # without --csi, nvme-cli 2.3 reads CAP.CSS from a PCI BAR and prints nothing on fabrics
+  out="$(run nvme effects-log "/dev/$c" --csi=0 2>&1)"; rc=$?; echo "$out"
+  [ $rc = 0 ] || fail "nvme effects-log --csi=0 exited $rc"
+  run nvme effects-log "/dev/$c" --csi=0 -o json >"$A/effects-log.json" 2>&1; cat "$A/effects-log.json"
   # Read (I/O opcode 02h) and Identify (admin 06h) must be marked supported (CSUPP)
   n="$(echo "$out" | grep -c '0000000[13]')"
   [ "$n" -ge 2 ] || fail "fewer than two supported commands listed"
@@ -278,28 +279,32 @@ wait_ana() { # ctrl state seconds
   echo "path of $1 is $(path_ana "$1"), not $2 after $3 s"; return 1
 }
 chk_ana_paths() {
-  c="$(main_ctrl)" || exit 1
+  # connect() and ctrls() assign $c (sh has no locals): keep the main path in $mc
+  mc="$(main_ctrl)" || exit 1
   [ -n "${DISC_PORT:-}" ] || skip "no second port"
   CPORT="$DISC_PORT" connect || fail "second path (port $DISC_PORT) did not connect"
-  c2="$CTRL"; echo "$c2" >"$ST/second"
+  pc2="$CTRL"; echo "$pc2" >"$ST/second"
   run nvme list-subsys -o json >"$A/list-subsys.json" 2>&1; cat "$A/list-subsys.json"
   run nvme list-subsys
   paths=$(grep -c '"Name"' "$A/list-subsys.json")
-  wait_ana "$c" optimized 10 || fail "first path not optimized"
-  wait_ana "$c2" optimized 10 || fail "second path not optimized"
+  wait_ana "$mc" optimized 10 || fail "first path not optimized"
+  wait_ana "$pc2" optimized 10 || fail "second path not optimized"
   d="$(ns_dev 1)" || fail "namespace 1 has no block device"
+  # with a namespace, nvme-cli prints each path's ANA state
+  run nvme list-subsys "$d" -o json >"$A/list-subsys-ns1.json" 2>&1; cat "$A/list-subsys-ns1.json"
+  run nvme list-subsys "$d"
   ctl ana "port=1&state=inaccessible"; rc=$?
-  [ $rc = 78 ] && { disconnect_ctrl "$c2"; pending "${CTL_REPLY:-target cannot change ANA states}"; }
-  [ $rc = 0 ] || { disconnect_ctrl "$c2"; fail "target did not change the ANA state: ${CTL_REPLY:-}"; }
-  wait_ana "$c" inaccessible 20 || { ctl ana "port=1&state=optimized"; disconnect_ctrl "$c2"; fail "host did not see port 1 inaccessible"; }
-  run nvme list-subsys
+  [ $rc = 78 ] && { disconnect_ctrl "$pc2"; pending "${CTL_REPLY:-target cannot change ANA states}"; }
+  [ $rc = 0 ] || { disconnect_ctrl "$pc2"; fail "target did not change the ANA state: ${CTL_REPLY:-}"; }
+  wait_ana "$mc" inaccessible 20 || { ctl ana "port=1&state=optimized"; disconnect_ctrl "$pc2"; fail "host did not see port 1 inaccessible"; }
+  run nvme list-subsys "$d"
   dd if=/dev/urandom of="$ST/ana" bs=65536 count=16 2>/dev/null
-  run dd if="$ST/ana" of="$d" bs=65536 seek=64 conv=fsync oflag=direct 2>&1 || { ctl ana "port=1&state=optimized"; disconnect_ctrl "$c2"; fail "write through the optimized path failed while port 1 was inaccessible"; }
-  ctl ana "port=1&state=optimized" || { disconnect_ctrl "$c2"; fail "could not restore port 1"; }
-  wait_ana "$c" optimized 20 || { disconnect_ctrl "$c2"; fail "host did not see port 1 optimized again"; }
-  run dd if="$d" of="$ST/ana.back" bs=65536 skip=64 count=16 iflag=direct 2>&1 || { disconnect_ctrl "$c2"; fail "read back failed"; }
-  cmp "$ST/ana" "$ST/ana.back" || { disconnect_ctrl "$c2"; fail "data read back differs"; }
-  disconnect_ctrl "$c2"; rm -f "$ST/second"
+  run dd if="$ST/ana" of="$d" bs=65536 seek=64 conv=fsync oflag=direct 2>&1 || { ctl ana "port=1&state=optimized"; disconnect_ctrl "$pc2"; fail "write through the optimized path failed while port 1 was inaccessible"; }
+  ctl ana "port=1&state=optimized" || { disconnect_ctrl "$pc2"; fail "could not restore port 1"; }
+  wait_ana "$mc" optimized 20 || { disconnect_ctrl "$pc2"; fail "host did not see port 1 optimized again"; }
+  run dd if="$d" of="$ST/ana.back" bs=65536 skip=64 count=16 iflag=direct 2>&1 || { disconnect_ctrl "$pc2"; fail "read back failed"; }
+  cmp "$ST/ana" "$ST/ana.back" || { disconnect_ctrl "$pc2"; fail "data read back differs"; }
+  disconnect_ctrl "$pc2"; rm -f "$ST/second"
   why "$paths paths listed; port 1 optimized -> inaccessible -> optimized seen by the host, 1 MiB written meanwhile read back intact"
 }
 
