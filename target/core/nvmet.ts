@@ -135,7 +135,7 @@ export class Nvmet {
 
   addSubsystem(opts: SubsystemOptions): Subsystem {
     if (this.closing) throw new Error('target is shutting down');
-    if (this.isDiscoveryNqn(opts.nqn)) throw new Error(`${opts.nqn} is the discovery subsystem's NQN`);
+    if (this.isDiscoveryNqn(opts.nqn)) throw new Error(`${opts.nqn} is reserved: it is the discovery subsystem's NQN`);
     if (this.subsysMap.has(opts.nqn)) throw new Error(`subsystem ${opts.nqn} already exists`);
     const s = new Subsystem(this, opts);
     this.subsysMap.set(s.nqn, s);
