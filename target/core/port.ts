@@ -6,7 +6,7 @@
  * States: disabled ──enable()──▶ enabling ──▶ enabled ──disable()──▶ disabled
  */
 
-import type { CoreQueue, CoreQueueFactory, PortInfo, TransportQueue } from './fabrics-ops.js';
+import type { CoreQueue, CoreQueueFactory, PortInfo, PortLimits, TransportQueue } from './fabrics-ops.js';
 import { TrType } from './fabrics-ops.js';
 import type { Nvmet } from './nvmet.js';
 import type { Subsystem } from './subsystem.js';
@@ -36,6 +36,8 @@ export interface PortOptions {
   treq?: number;
   /** In-capsule data bytes for I/O queues (Linux param_inline_data_size). */
   inlineDataSize?: number;
+  /** Transport limits and timeouts (port `param`), handed to the transport as given. */
+  limits?: PortLimits;
 }
 
 export interface ReferralOptions {
@@ -70,6 +72,7 @@ export class Port implements CoreQueueFactory {
   readonly id: number;
   readonly addr: PortAddress;
   readonly inlineDataSize: number;
+  readonly limits: PortLimits | undefined;
   state: PortState = 'disabled';
   /** ANA groups of this port (configfs ports/N/ana_groups; group 1 implicit). */
   readonly ana: PortAnaGroups;
@@ -93,6 +96,7 @@ export class Port implements CoreQueueFactory {
     if (!Number.isInteger(ids) || ids < 0 || ids > 1 << 20) throw new RangeError(`inline data size ${ids} out of range`);
     this.inlineDataSize = ids;
     this.ana = new PortAnaGroups(nvmet.ana, () => nvmet.anaChanged(this));
+    this.limits = opts.limits;
   }
 
   get enabled(): boolean {
@@ -121,6 +125,7 @@ export class Port implements CoreQueueFactory {
       traddr: this.addr.traddr,
       trsvcid: this.addr.trsvcid,
       inlineDataSize: this.inlineDataSize,
+      ...(this.limits !== undefined ? { limits: this.limits } : {}),
     };
     try {
       await this.nvmet.enableHooks.portEnabling?.(this);
