@@ -7,7 +7,8 @@
  */
 import { afterEach, describe, expect, test } from 'vitest';
 import { connect, discover, readDiscoveryLog, type AsyncEvent, type Controller } from '../../initiator/index.js';
-import { Nvmet } from '../../target/core/nvmet.js';
+import type { Nvmet } from '../../target/core/nvmet.js';
+import { createNvmet } from '../../target/create-nvmet.js';
 import { TcpTransport } from '../../target/tcp/index.js';
 import { TrType } from '../../target/core/fabrics-ops.js';
 import { silentLogger } from '../../target/core/log.js';
@@ -23,7 +24,7 @@ afterEach(async () => {
 });
 
 async function instance(discoveryNqn?: string): Promise<{ nvmet: Nvmet; port: number }> {
-  const nvmet = new Nvmet({ logger: silentLogger, ...(discoveryNqn !== undefined ? { discoveryNqn } : {}) });
+  const nvmet = createNvmet({ logger: silentLogger, ...(discoveryNqn !== undefined ? { discoveryNqn } : {}) });
   nvmet.registerTransport(new TcpTransport({}));
   const s = nvmet.addSubsystem({ nqn: SUBNQN, allowAnyHost: true });
   await s.addNamespace({ nsid: 1, backend: { kind: 'ram', size: 1 << 20 } }).enable();

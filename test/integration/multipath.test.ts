@@ -11,7 +11,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, NvmeError, type Controller } from '../../initiator/index.js';
-import { Nvmet } from '../../target/core/nvmet.js';
+import type { Nvmet } from '../../target/core/nvmet.js';
+import { createNvmet } from '../../target/create-nvmet.js';
 import { TcpTransport } from '../../target/tcp/index.js';
 import { TrType } from '../../target/core/fabrics-ops.js';
 import { silentLogger } from '../../target/core/log.js';
@@ -38,7 +39,7 @@ interface Instance {
 }
 
 async function instance(file: string, cntlid: [number, number], ports: { id: number; state: AnaState }[]): Promise<Instance> {
-  const nvmet = new Nvmet({ logger: silentLogger });
+  const nvmet = createNvmet({ logger: silentLogger });
   nvmet.registerTransport(new TcpTransport({}));
   const s = nvmet.addSubsystem({ nqn: SUBNQN, allowAnyHost: true, serial: 'shared0001', cntlidMin: cntlid[0], cntlidMax: cntlid[1] });
   await s.addNamespace({ nsid: 1, uuid: UUID, nguid: NGUID, eui64: EUI64, backend: { kind: 'file', path: file, size: 4 << 20 } }).enable();

@@ -10,7 +10,8 @@ import { mkdtempSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type AsyncEvent, type Controller } from '../../initiator/index.js';
-import { Nvmet } from '../../target/core/nvmet.js';
+import type { Nvmet } from '../../target/core/nvmet.js';
+import { createNvmet } from '../../target/create-nvmet.js';
 import { TcpTransport } from '../../target/tcp/index.js';
 import { TrType } from '../../target/core/fabrics-ops.js';
 import { silentLogger } from '../../target/core/log.js';
@@ -53,7 +54,7 @@ function tmpFile(): string {
 }
 
 async function startTarget(file: string | null, o: { resv?: boolean } = {}): Promise<Target> {
-  const nvmet = new Nvmet({ logger: silentLogger });
+  const nvmet = createNvmet({ logger: silentLogger });
   nvmet.registerTransport(new TcpTransport({}));
   const subsys = nvmet.addSubsystem({ nqn: SUBNQN, allowAnyHost: true });
   await subsys

@@ -7,33 +7,32 @@
  */
 
 import type { Request } from '../../core/request.js';
+import type { Command } from '../command.js';
 import { NvmeStatus, STATUS_DNR } from '../../../src/nvme/status.js';
-import { rd32 } from '../../../src/nvme/le.js';
-import { FeatureCap, FeatureId, FeatureSel } from '../../../src/nvme/features.js';
+import { FeatureCap, FeatureId, FeatureSel, featuresFid, featuresSave, featuresSel } from '../../../src/nvme/features.js';
+import { SqeOff, sqeCdw11, sqeNsid } from '../../../src/nvme/sqe.js';
 import { NVMET_AEN_CFG_ALL, NVMET_AEN_CFG_OPTIONAL } from '../../core/constants.js';
 import { RESV_NOTIFY_MASK_ALL } from '../../../src/nvme/reservations.js';
 import type { Namespace } from '../../core/namespace.js';
 
-const NSID_LOC = 4;
 const NSID_ALL = 0xffff_ffff;
 
 /** The namespace of a reservation feature, held for the command (nvmet_req_find_ns); a status if none. */
 function resvNamespace(req: Request): Namespace | number {
-  const nsid = rd32(req.sqe, NSID_LOC);
-  const ns = req.ctrl.subsys.findNamespaceRef(nsid);
+  const ns = req.ctrl.subsys.findNamespaceRef(sqeNsid(req.sqe));
   if (ns === null) {
-    req.errorLoc = NSID_LOC;
+    req.errorLoc = SqeOff.Nsid;
     return NvmeStatus.InvalidNs | STATUS_DNR;
   }
   req.ns = ns;
-  if (ns.pr === null) return invalidField(req, NSID_LOC);
+  if (ns.pr === null) return invalidField(req, SqeOff.Nsid);
   return ns;
 }
 
 /** nvmet_set_feat_resv_notif_mask: one namespace, or every namespace with reservations (NSID FFFFFFFFh). */
 function setResvNotifyMask(req: Request, mask: number): number {
-  if ((mask & ~RESV_NOTIFY_MASK_ALL) !== 0) return invalidField(req, CDW11_LOC);
-  if (rd32(req.sqe, NSID_LOC) === NSID_ALL) {
+  if ((mask & ~RESV_NOTIFY_MASK_ALL) !== 0) return invalidField(req, SqeOff.Cdw11);
+  if (sqeNsid(req.sqe) === NSID_ALL) {
     for (const ns of req.ctrl.subsys.namespaces) if (ns.pr !== null) ns.pr.notifyMask = mask;
   } else {
     const ns = resvNamespace(req);
@@ -48,13 +47,11 @@ function setResvNotifyMask(req: Request, mask: number): number {
 async function setResvPersistence(req: Request, cdw11: number): Promise<number> {
   const ns = resvNamespace(req);
   if (typeof ns === 'number') return ns;
-  if (!ns.pr!.state.setPtpl((cdw11 & 1) !== 0)) return invalidField(req, CDW11_LOC);
+  if (!ns.pr!.state.setPtpl((cdw11 & 1) !== 0)) return invalidField(req, SqeOff.Cdw11);
   await ns.pr!.persist();
   return 0;
 }
 
-const CDW10_LOC = 40;
-const CDW11_LOC = 44;
 
 function invalidField(req: Request, loc: number): number {
   req.errorLoc = loc;
@@ -64,37 +61,33 @@ function invalidField(req: Request, loc: number): number {
 /** Set Features of the Keep Alive Timer: restart the timer with the new value (ms). */
 export function setKato(req: Request): number {
   const ctrl = req.ctrl;
-  ctrl.kato = rd32(req.sqe, CDW11_LOC);
+  ctrl.kato = sqeCdw11(req.sqe);
   ctrl.restartKeepAlive();
   return 0;
 }
 
 /** Set Features of the Asynchronous Event Configuration, restricted to `mask`. */
 export function setAsyncEventConfig(req: Request, mask: number): number {
-  const v = rd32(req.sqe, CDW11_LOC);
-  if ((v & ~mask) >>> 0 !== 0) return invalidField(req, CDW11_LOC);
+  const v = sqeCdw11(req.sqe);
+  if ((v & ~mask) >>> 0 !== 0) return invalidField(req, SqeOff.Cdw11);
   req.ctrl.aenEnabled = v;
   return 0;
 }
 
-/** Save (cdw10 bit 31) is refused: nothing here persists across resets. */
-export function saveRequested(req: Request): boolean {
-  return (req.sqe[43]! & 0x80) !== 0;
-}
-
-export function executeSetFeatures(req: Request): void | Promise<void> {
-  if (req.sqe[CDW10_LOC] === FeatureId.ReservationPersistence && !saveRequested(req)) {
-    return setResvPersistence(req, rd32(req.sqe, CDW11_LOC)).then((st) => req.complete(st));
+function executeSetFeatures(req: Request): void | Promise<void> {
+  if (featuresFid(req.sqe) === FeatureId.ReservationPersistence && !featuresSave(req.sqe)) {
+    return setResvPersistence(req, sqeCdw11(req.sqe)).then((st) => req.complete(st));
   }
   req.complete(setFeature(req));
 }
 
 function setFeature(req: Request): number {
   const ctrl = req.ctrl;
-  const fid = req.sqe[CDW10_LOC]!;
-  const cdw11 = rd32(req.sqe, CDW11_LOC);
-  if (saveRequested(req) && isSupported(fid)) {
-    req.errorLoc = CDW10_LOC;
+  const fid = featuresFid(req.sqe);
+  const cdw11 = sqeCdw11(req.sqe);
+  // Save is refused: nothing here persists across resets.
+  if (featuresSave(req.sqe) && isSupported(fid)) {
+    req.errorLoc = SqeOff.Cdw10;
     return NvmeStatus.FeatureNotSaveable | STATUS_DNR;
   }
   switch (fid) {
@@ -104,7 +97,7 @@ function setFeature(req: Request): number {
     case FeatureId.NumberOfQueues: {
       const nsqr = cdw11 & 0xffff;
       const ncqr = cdw11 >>> 16;
-      if (nsqr === 0xffff || ncqr === 0xffff) return invalidField(req, CDW11_LOC);
+      if (nsqr === 0xffff || ncqr === 0xffff) return invalidField(req, SqeOff.Cdw11);
       // Grant what was asked for, up to what the subsystem allows; qids above it are refused at Connect.
       const granted = Math.min(nsqr + 1, ncqr + 1, ctrl.subsys.maxQid);
       ctrl.grantedQueues = granted;
@@ -118,7 +111,7 @@ function setFeature(req: Request): number {
     case FeatureId.ReservationNotificationMask:
       return setResvNotifyMask(req, cdw11);
     default:
-      return invalidField(req, CDW10_LOC);
+      return invalidField(req, SqeOff.Cdw10);
   }
 }
 
@@ -133,16 +126,16 @@ function isSupported(fid: number): boolean {
   );
 }
 
-export function executeGetFeatures(req: Request): void {
+function executeGetFeatures(req: Request): void {
   req.complete(getFeature(req));
 }
 
 function getFeature(req: Request): number {
   const ctrl = req.ctrl;
-  const fid = req.sqe[CDW10_LOC]!;
-  const sel = req.sqe[41]! & 7;
-  if (!isSupported(fid)) return invalidField(req, CDW10_LOC);
-  if (sel > FeatureSel.SupportedCapabilities) return invalidField(req, CDW10_LOC);
+  const fid = featuresFid(req.sqe);
+  const sel = featuresSel(req.sqe);
+  if (!isSupported(fid)) return invalidField(req, SqeOff.Cdw10);
+  if (sel > FeatureSel.SupportedCapabilities) return invalidField(req, SqeOff.Cdw10);
   if (sel === FeatureSel.SupportedCapabilities) {
     req.setResult(FeatureCap.Changeable);
     return 0;
@@ -176,5 +169,8 @@ function getFeature(req: Request): number {
       return 0;
     }
   }
-  return invalidField(req, CDW10_LOC);
+  return invalidField(req, SqeOff.Cdw10);
 }
+
+export const setFeatures: Command = { name: 'Set Features', execute: executeSetFeatures };
+export const getFeatures: Command = { name: 'Get Features', execute: executeGetFeatures };

@@ -1,18 +1,24 @@
 /**
  * Get Log Page for I/O controllers (Linux admin-cmd.c nvmet_execute_get_log_page):
  * Supported Log Pages, Error Information, SMART / Health, Firmware Slot, Changed
- * Namespace List, Commands Supported and Effects.
+ * Namespace List, Commands Supported and Effects, ANA, Reservation Notification.
  * Every page is built whole and the host's window [LPO, LPO + NUMD*4) copied out,
  * zero-filled past the page's end.
  */
 
 import type { Request } from '../../core/request.js';
+import type { Command } from '../command.js';
+import { DataDir } from '../../core/fabrics-ops.js';
 import type { Controller } from '../../core/controller.js';
 import { NvmeStatus, STATUS_DNR } from '../../../src/nvme/status.js';
 import {
   LogId,
   copyLogWindow,
   getLogPageOffset,
+  getLogPageLength,
+  getLogPageLid,
+  getLogPageRae,
+  decodeGetLogPageCommand,
   encodeErrorLogEntry,
   ERROR_LOG_ENTRY_SIZE,
   encodeSmartLog,
@@ -22,20 +28,35 @@ import {
   encodeChangedNsList,
   CHANGED_NS_LIST_SIZE,
 } from '../../../src/nvme/log-pages.js';
-import { rd32, wr32 } from '../../../src/nvme/le.js';
-import { AenBit, NVMET_ERROR_LOG_SLOTS } from '../../core/constants.js';
+import { wr32 } from '../../../src/nvme/le.js';
+import { SqeOff, sqeNsid } from '../../../src/nvme/sqe.js';
+import { AenBit, NVMET_ERROR_LOG_SLOTS, NVMET_MAX_ADMIN_TRANSFER } from '../../core/constants.js';
 import type { Namespace } from '../../core/namespace.js';
 import { commandEffectsPage, supportedLogPagesPage } from './supported-logs.js';
 import { ANA_LOG_RGO, encodeAnaLog, type AnaGroupDescriptor } from '../../../src/nvme/ana.js';
 import { encodeResvNotificationLog } from '../../../src/nvme/reservations.js';
 
-const NSID_LOC = 4;
-const CDW10_LOC = 40;
-const LPO_LOC = 48;
+/** Largest admin data transfer: MDTS if the transport has one, and never more than the logs we could serve. */
+function adminTransferLimit(req: Request): number {
+  const mdts = req.ctrl.mdtsBytes();
+  return mdts === 0 ? NVMET_MAX_ADMIN_TRANSFER : Math.min(mdts, NVMET_MAX_ADMIN_TRANSFER);
+}
+
+/** Get Log Page (admin and discovery): C2H transfer of NUMD dwords, bounded by the admin transfer limit. */
+export function parseGetLogPage(req: Request): number {
+  const len = getLogPageLength(req.sqe);
+  if (len > adminTransferLimit(req)) {
+    req.errorLoc = SqeOff.Cdw10;
+    return NvmeStatus.InvalidField | STATUS_DNR;
+  }
+  req.dataDir = DataDir.C2H;
+  req.transferLen = len;
+  return 0;
+}
 
 /** Retain Asynchronous Event (cdw10 bit 15). */
 export function logRae(req: Request): boolean {
-  return (req.sqe[41]! & 0x80) !== 0;
+  return getLogPageRae(req.sqe);
 }
 
 /**
@@ -46,7 +67,7 @@ export function sendLogWindow(req: Request, page: Uint8Array): number {
   const off = getLogPageOffset(req.sqe);
   // Offsets are dword aligned; starting past the page's end is an error (the page has no such byte).
   if (off % 4 !== 0 || (off !== 0 && off >= page.length)) {
-    req.errorLoc = LPO_LOC;
+    req.errorLoc = SqeOff.Cdw12;
     return NvmeStatus.InvalidField | STATUS_DNR;
   }
   copyLogWindow(page, off, req.data!);
@@ -106,14 +127,14 @@ function smartLogPage(ctrl: Controller, nss: readonly Namespace[]): Uint8Array {
 
 function executeSmart(req: Request): void {
   const ctrl = req.ctrl;
-  const nsid = rd32(req.sqe, NSID_LOC);
+  const nsid = sqeNsid(req.sqe);
   let nss: readonly Namespace[];
   if (nsid === 0xffffffff || nsid === 0) {
     nss = ctrl.subsys.enabledNamespaces();
   } else {
     const ns = ctrl.subsys.findNamespaceRef(nsid);
     if (ns === null) {
-      req.errorLoc = NSID_LOC;
+      req.errorLoc = SqeOff.Nsid;
       req.complete(NvmeStatus.InvalidNs | STATUS_DNR);
       return;
     }
@@ -143,14 +164,12 @@ function executeChangedNs(req: Request): void {
   req.complete(st);
 }
 
-/** CSI of a Get Log Page (cdw14 bits 31:24). */
-const CSI_LOC = 59;
 const CSI_NVM = 0x00;
 const CSI_ZNS = 0x02;
 
 /** nvmet_execute_get_log_cmd_effects_ns: NVM only; ZNS is a known set we do not implement. */
 function executeCommandEffects(req: Request): void {
-  const csi = req.sqe[CSI_LOC]!;
+  const csi = decodeGetLogPageCommand(req.sqe).csi;
   if (csi === CSI_ZNS) {
     req.complete(NvmeStatus.InvalidIoCommandSet);
     return;
@@ -171,7 +190,7 @@ function executeCommandEffects(req: Request): void {
 function executeAna(req: Request): void {
   const ctrl = req.ctrl;
   const nvmet = ctrl.subsys.nvmet;
-  const rgo = ((req.sqe[41]! & 0x7f) & ANA_LOG_RGO) !== 0;
+  const rgo = (decodeGetLogPageCommand(req.sqe).lsp & ANA_LOG_RGO) !== 0;
   const nss = rgo ? [] : ctrl.subsys.enabledNamespaces();
   const chgcnt = nvmet.ana.chgcnt;
   const groups: AnaGroupDescriptor[] = nvmet.ana.enabledGroups().map((grpid) => ({
@@ -185,9 +204,9 @@ function executeAna(req: Request): void {
   req.complete(st);
 }
 
-export function executeGetLogPage(req: Request): void {
+function executeGetLogPage(req: Request): void {
   const ctrl = req.ctrl;
-  const lid = req.sqe[CDW10_LOC]!;
+  const lid = getLogPageLid(req.sqe);
   switch (lid) {
     case LogId.SupportedLogPages:
       req.complete(sendLogWindow(req, supportedLogPagesPage()));
@@ -216,7 +235,9 @@ export function executeGetLogPage(req: Request): void {
       executeChangedNs(req);
       return;
     default:
-      req.errorLoc = CDW10_LOC;
+      req.errorLoc = SqeOff.Cdw10;
       req.complete(NvmeStatus.InvalidLogPage | STATUS_DNR);
   }
 }
+
+export const getLogPage: Command = { name: 'Get Log Page', parse: parseGetLogPage, execute: executeGetLogPage };

@@ -9,6 +9,7 @@
 
 import { DataDir } from '../../core/fabrics-ops.js';
 import type { Request } from '../../core/request.js';
+import type { Command } from '../command.js';
 import type { Namespace } from '../../core/namespace.js';
 import { hostIdBytes, hostIdKey, type ResvAccess, type ResvOutcome, type ResvNotice } from '../../core/reservation.js';
 import { NvmeStatus, STATUS_DNR } from '../../../src/nvme/status.js';
@@ -36,9 +37,11 @@ import {
   resvReportLength,
 } from '../../../src/nvme/reservations.js';
 
-const OPCODE_LOC = 0;
-const CDW10_LOC = 40;
-const CDW11_LOC = 44;
+import { SqeOff } from '../../../src/nvme/sqe.js';
+
+const OPCODE_LOC = SqeOff.Opcode;
+const CDW10_LOC = SqeOff.Cdw10;
+const CDW11_LOC = SqeOff.Cdw11;
 
 /** Command groups of pr.c nvmet_is_req_{write,read}_cmd_group (NVM command set). */
 export function resvAccessOf(opcode: number): ResvAccess {
@@ -70,39 +73,38 @@ export function checkReservationAccess(req: Request, ns: Namespace): number {
   return NvmeStatus.ReservationConflict | STATUS_DNR;
 }
 
-/** nvmet_parse_pr_cmd: the data each command moves. -1 when the opcode is not a reservation command. */
-export function parseReservationCmd(req: Request): number {
-  switch (req.opcode) {
-    case IoOpcode.ReservationRegister:
-      req.dataDir = DataDir.H2C;
-      req.transferLen = RESV_REGISTER_DATA_SIZE;
-      req.executeFn = executeRegister;
-      return 0;
-    case IoOpcode.ReservationAcquire:
-      req.dataDir = DataDir.H2C;
-      req.transferLen = RESV_ACQUIRE_DATA_SIZE;
-      req.executeFn = executeAcquire;
-      return 0;
-    case IoOpcode.ReservationRelease:
-      req.dataDir = DataDir.H2C;
-      req.transferLen = RESV_RELEASE_DATA_SIZE;
-      req.executeFn = executeRelease;
-      return 0;
-    case IoOpcode.ReservationReport: {
-      const len = resvReportLength(req.sqe);
-      const max = req.ctrl.mdtsBytes();
-      if (max !== 0 && len > max) {
-        req.errorLoc = CDW10_LOC;
-        return NvmeStatus.InvalidField | STATUS_DNR;
-      }
-      req.dataDir = DataDir.C2H;
-      req.transferLen = len;
-      req.executeFn = executeReport;
-      return 0;
-    }
-    default:
-      return -1;
+/**
+ * nvmet_parse_io_cmd sends reservation commands to nvmet_parse_pr_cmd only when
+ * the namespace has reservations enabled; otherwise they are unknown opcodes.
+ */
+function resvEnabled(req: Request): number {
+  if (req.ns!.pr !== null) return 0;
+  req.errorLoc = OPCODE_LOC;
+  return NvmeStatus.InvalidOpcode | STATUS_DNR;
+}
+
+function parseH2C(len: number): (req: Request) => number {
+  return (req) => {
+    const st = resvEnabled(req);
+    if (st !== 0) return st;
+    req.dataDir = DataDir.H2C;
+    req.transferLen = len;
+    return 0;
+  };
+}
+
+function parseReport(req: Request): number {
+  const st = resvEnabled(req);
+  if (st !== 0) return st;
+  const len = resvReportLength(req.sqe);
+  const max = req.ctrl.mdtsBytes();
+  if (max !== 0 && len > max) {
+    req.errorLoc = CDW10_LOC;
+    return NvmeStatus.InvalidField | STATUS_DNR;
   }
+  req.dataDir = DataDir.C2H;
+  req.transferLen = len;
+  return 0;
 }
 
 /** Notification-mask bit of a log type (Set Features 82h bits 1..3 = log types 1..3). */
@@ -209,3 +211,8 @@ function executeReport(req: Request): void {
   req.data!.set(page);
   req.complete(0);
 }
+
+export const reservationRegister: Command = { name: 'Reservation Register', parse: parseH2C(RESV_REGISTER_DATA_SIZE), execute: executeRegister };
+export const reservationAcquire: Command = { name: 'Reservation Acquire', parse: parseH2C(RESV_ACQUIRE_DATA_SIZE), execute: executeAcquire };
+export const reservationRelease: Command = { name: 'Reservation Release', parse: parseH2C(RESV_RELEASE_DATA_SIZE), execute: executeRelease };
+export const reservationReport: Command = { name: 'Reservation Report', parse: parseReport, execute: executeReport };
