@@ -30,7 +30,7 @@ import type { Port } from '../core/port.js';
 import { defaultLogger, type Logger } from '../core/log.js';
 import type { BackendSpec, NamespaceBackend } from '../backend/backend.js';
 import { createBackend } from '../backend/create.js';
-import type { PciFunction } from '../../src/pci/model.js';
+import type { NicKind, PciFunction } from '../../src/pci/model.js';
 import type { PciTopology } from '../../src/pci/topology.js';
 import { formatSize } from '../../src/pci/units.js';
 import { P2pdma, type P2pmemStats } from '../../src/p2pdma/p2pdma.js';
@@ -89,6 +89,8 @@ export interface PortP2pState {
   readonly portId: number;
   readonly enabled: boolean;
   readonly nic: string | null;
+  /** The NIC's kind (topology `nic`): what p2pmem staging can save on this port. */
+  readonly nicKind: NicKind | null;
   readonly allowP2pmem: boolean;
   /** The port option found a provider: every I/O of the port is staged in it. */
   readonly p2pmemInUse: boolean;
@@ -129,6 +131,22 @@ export interface DataPathServiceHooks {
   fallbacks(portid: number): number;
   portProvider(portid: number): string | null;
 }
+
+/** What a NIC kind means for the bytes p2pmem staging saves (summaries, the CLI, the API). */
+export function nicKindNote(kind: NicKind): string {
+  switch (kind) {
+    case 'tcp-ddp':
+      return 'NIC kind tcp-ddp: NVMe/TCP direct data placement and CRC offload put TCP payload straight into the staging buffer, so p2pmem keeps it off the root complex and DRAM';
+    case 'rdma':
+      return 'NIC kind rdma: RDMA READ/WRITE DMA straight to/from p2pmem; NVMe/TCP on it is plain TCP (socket buffers in system memory, CPU copies)';
+    case 'tcp':
+      return 'NIC kind tcp: TCP payload lands in socket buffers in system memory and the CPU copies it to/from the staging buffer (MMIO for p2pmem), so p2pmem saves no root-complex traffic here';
+  }
+}
+
+/** Where the model simplifies physics (said in every summary; README "What the model simplifies"). */
+export const MODEL_SIMPLIFICATIONS =
+  'byte counts, not TLPs (no headers, no flow-control credits, no cache/prefetch effects); a CPU copy is counted once per byte on each end, MMIO reads and writes are counted, not timed; the emulator really moves every byte through SharedArrayBuffers, so its own speed is not the hardware\'s';
 
 const NO_PLACEMENT: NamespacePlacement = Object.freeze({ device: null, p2pmem: false });
 
@@ -296,6 +314,7 @@ export class P2pDataPath {
       portId,
       enabled: b.enabled,
       nic: b.nic?.bdf ?? null,
+      nicKind: b.nic?.nicKind ?? null,
       allowP2pmem: b.allowP2pmem,
       p2pmemInUse: b.provider !== null,
       provider: b.provider?.bdf ?? null,
@@ -345,15 +364,19 @@ export class P2pDataPath {
       // After shutdown the ports are disabled: report what they staged in while enabled.
       const d = p.last ?? { provider: p.provider, reason: p.reason };
       const when = p.enabled ? '' : p.last === null ? ' (never enabled)' : ' (while enabled)';
-      lines.push(`  port ${p.portId}: NIC ${p.nic ?? '(none)'}, allow_p2pmem=${p.allowP2pmem ? 1 : 0}, ${d.provider !== null ? `p2pmem ${d.provider}` : 'system memory'}${when}`);
+      lines.push(`  port ${p.portId}: NIC ${p.nic ?? '(none)'}${p.nicKind !== null ? ` (${p.nicKind})` : ''}, allow_p2pmem=${p.allowP2pmem ? 1 : 0}, ${d.provider !== null ? `p2pmem ${d.provider}` : 'system memory'}${when}`);
       lines.push(`    ${d.reason}`);
+      if (p.nicKind !== null) lines.push(`    ${nicKindNote(p.nicKind)}`);
       lines.push(`    I/O staged: ${p.p2pAllocations} in p2pmem, ${p.systemAllocations} in system memory (${p.fallbacks} pool fallbacks)`);
     }
     for (const v of s.providers) {
       lines.push(`  provider ${v.bdf} (${v.kind}${v.published ? '' : ', unpublished'}): ${formatSize(v.size)}, ${formatSize(v.available)} available, ${v.allocations} allocations, ${v.fallbacks} fallbacks`);
     }
     const d = s.dma;
-    lines.push(`  DMA: ${d.dmaCount} descriptors, ${d.dmaBytes} bytes; root complex ${d.rootComplexBytes} bytes; system memory ${d.dramBytes} bytes`);
+    lines.push(`  DMA: ${d.dmaCount} descriptors, ${d.dmaBytes} bytes; root complex ${d.rootComplexBytes} bytes; system memory ${d.dramBytes} bytes (DMA and CPU)`);
+    const c = d.cpu;
+    lines.push(`  CPU: ${c.copyBytes} bytes copied between socket buffers and staging; p2pmem MMIO ${c.mmioWriteBytes} bytes written (${c.mmioWrites} memcpy_toio), ${c.mmioReadBytes} bytes read (${c.mmioReads} reads, ${c.digestMmioReadBytes} of them for data digests); digests over system memory ${c.digestDramBytes} bytes`);
+    lines.push(`  model: ${MODEL_SIMPLIFICATIONS}`);
     for (const [id, l] of Object.entries(d.links)) {
       if (l.up === 0 && l.down === 0) continue;
       lines.push(`    link ${id}: up ${l.up}, down ${l.down}`);

@@ -15,7 +15,7 @@
 import type { StagingAllocator, StagingBuffer, StagingContext } from '../core/staging.js';
 import { DataDir } from '../core/fabrics-ops.js';
 import type { Logger } from '../core/log.js';
-import type { PciFunction } from '../../src/pci/model.js';
+import type { NicKind, PciFunction } from '../../src/pci/model.js';
 import type { P2pdma } from '../../src/p2pdma/p2pdma.js';
 import type { P2pSgl } from '../../src/p2pdma/region.js';
 import { DRAM, type MemoryRegion } from '../../src/copy/region.js';
@@ -54,6 +54,8 @@ export class StagedBuffer implements StagingBuffer {
     readonly region: MemoryRegion,
     /** The NIC of the request's port (null: unknown, the wire side is not accounted). */
     readonly nic: string | null,
+    /** What that NIC does with TCP payload (null without a NIC). */
+    readonly nicKind: NicKind | null,
     readonly provider: PciFunction | null,
     readonly sgl: P2pSgl | null,
     readonly dram: DramChunk | null,
@@ -63,11 +65,38 @@ export class StagedBuffer implements StagingBuffer {
     this.owner.release(this);
   }
 
-  dataMoved(bytes: number, dir: DataDir): void {
+  /**
+   * The TCP transport moved `bytes` between the wire and this buffer. What that was on
+   * the fabric depends on the NIC kind (src/pci/model.ts NicKind):
+   *  - tcp-ddp: the NIC placed / fetched the payload itself (direct data placement) and
+   *    checked or generated the data digest (CRC offload): one NIC DMA, no CPU.
+   *  - tcp (and rdma, whose NVMe/TCP is plain TCP): the payload is in socket buffers in
+   *    system memory. Receive: NIC DMA into DRAM, then the CPU copies it into the buffer
+   *    (memcpy in DRAM; into p2pmem an MMIO write, memcpy_toio). Send: from system memory
+   *    the NIC DMAs straight from the buffer (nvmet-tcp sends with MSG_SPLICE_PAGES); from
+   *    p2pmem the CPU first copies it out through MMIO reads (memcpy_fromio) into a socket
+   *    buffer. A software data digest (nvmet_tcp_calc_ddgst over req->sg) reads the
+   *    buffer: DRAM, or p2pmem through MMIO.
+   */
+  dataMoved(bytes: number, dir: DataDir, digest: boolean): void {
     const nic = this.nic;
     if (nic === null) return;
-    if (dir === DataDir.H2C) this.owner.accounting.record(nic, this.region.owner, bytes);
-    else if (dir === DataDir.C2H) this.owner.accounting.record(this.region.owner, nic, bytes);
+    const acc = this.owner.accounting;
+    const where = this.region.owner;
+    if (this.nicKind === 'tcp-ddp') {
+      if (dir === DataDir.H2C) acc.record(nic, where, bytes);
+      else if (dir === DataDir.C2H) acc.record(where, nic, bytes);
+      return;
+    }
+    if (dir === DataDir.H2C) {
+      acc.record(nic, DRAM, bytes);
+      acc.recordCpuCopy(DRAM, where, bytes);
+      if (digest) acc.recordCpuDigest(where, bytes);
+    } else if (dir === DataDir.C2H) {
+      if (digest) acc.recordCpuDigest(where, bytes);
+      if (where !== DRAM) acc.recordCpuCopy(where, DRAM, bytes);
+      acc.record(DRAM, nic, bytes);
+    }
   }
 }
 
@@ -95,6 +124,7 @@ export class P2pStagingAllocator implements StagingAllocator {
   alloc(len: number, ctx: StagingContext): StagingBuffer {
     const b = this.deps.binding(ctx.portId);
     const nic = b?.nic?.bdf ?? null;
+    const nicKind = b?.nic?.nicKind ?? null;
     // p2pmem only for I/O-queue commands on a namespace (nvmet: sq->qid && req->ns).
     const ns = ctx.qid !== 0 ? ctx.ns : null;
     if (b !== undefined && ns !== null) {
@@ -108,7 +138,7 @@ export class P2pStagingAllocator implements StagingAllocator {
           this.outstandingP2p++;
           const entry = r.value.entries[0];
           const region: MemoryRegion = { memory: entry.bar.memory(), offset: entry.barOffset, length: len, owner: provider.bdf };
-          const buf = new StagedBuffer(this, entry.bytes, region, nic, provider, r.value, null);
+          const buf = new StagedBuffer(this, entry.bytes, region, nic, nicKind, provider, r.value, null);
           (buf.bytes as TaggedView)[STAGED] = buf;
           return buf;
         }
@@ -121,7 +151,7 @@ export class P2pStagingAllocator implements StagingAllocator {
     const chunk = this.deps.dram.alloc(len);
     this.outstandingSystem++;
     const region: MemoryRegion = { memory: chunk.memory, offset: 0, length: len, owner: DRAM };
-    const buf = new StagedBuffer(this, chunk.bytes, region, nic, null, null, chunk);
+    const buf = new StagedBuffer(this, chunk.bytes, region, nic, nicKind, null, null, chunk);
     (buf.bytes as TaggedView)[STAGED] = buf;
     return buf;
   }
