@@ -364,7 +364,7 @@ export class P2pDataPath {
       // After shutdown the ports are disabled: report what they staged in while enabled.
       const d = p.last ?? { provider: p.provider, reason: p.reason };
       const when = p.enabled ? '' : p.last === null ? ' (never enabled)' : ' (while enabled)';
-      lines.push(`  port ${p.portId}: NIC ${p.nic ?? '(none)'}${p.nicKind !== null ? ` (${p.nicKind})` : ''}, allow_p2pmem=${p.allowP2pmem ? 1 : 0}, ${d.provider !== null ? `p2pmem ${d.provider}` : 'system memory'}${when}`);
+      lines.push(`  port ${p.portId}: NIC ${p.nic ?? '(none)'}, allow_p2pmem=${p.allowP2pmem ? 1 : 0}, ${d.provider !== null ? `p2pmem ${d.provider}` : 'system memory'}${when}`);
       lines.push(`    ${d.reason}`);
       if (p.nicKind !== null) lines.push(`    ${nicKindNote(p.nicKind)}`);
       lines.push(`    I/O staged: ${p.p2pAllocations} in p2pmem, ${p.systemAllocations} in system memory (${p.fallbacks} pool fallbacks)`);
@@ -373,9 +373,9 @@ export class P2pDataPath {
       lines.push(`  provider ${v.bdf} (${v.kind}${v.published ? '' : ', unpublished'}): ${formatSize(v.size)}, ${formatSize(v.available)} available, ${v.allocations} allocations, ${v.fallbacks} fallbacks`);
     }
     const d = s.dma;
-    lines.push(`  DMA: ${d.dmaCount} descriptors, ${d.dmaBytes} bytes; root complex ${d.rootComplexBytes} bytes; system memory ${d.dramBytes} bytes (DMA and CPU)`);
+    lines.push(`  DMA: ${d.dmaCount} descriptors, ${d.dmaBytes} bytes; root complex ${d.rootComplexBytes} bytes; system memory ${d.dramBytes} bytes`);
     const c = d.cpu;
-    lines.push(`  CPU: ${c.copyBytes} bytes copied between socket buffers and staging; p2pmem MMIO ${c.mmioWriteBytes} bytes written (${c.mmioWrites} memcpy_toio), ${c.mmioReadBytes} bytes read (${c.mmioReads} reads, ${c.digestMmioReadBytes} of them for data digests); digests over system memory ${c.digestDramBytes} bytes`);
+    lines.push(`  CPU (included above): ${c.copyBytes} bytes copied between socket buffers and staging; p2pmem MMIO ${c.mmioWriteBytes} bytes written (${c.mmioWrites} memcpy_toio), ${c.mmioReadBytes} bytes read (${c.mmioReads} reads, ${c.digestMmioReadBytes} of them for data digests); digests over system memory ${c.digestDramBytes} bytes`);
     lines.push(`  model: ${MODEL_SIMPLIFICATIONS}`);
     for (const [id, l] of Object.entries(d.links)) {
       if (l.up === 0 && l.down === 0) continue;
