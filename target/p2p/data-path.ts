@@ -34,6 +34,9 @@ import type { NicKind, PciFunction } from '../../src/pci/model.js';
 import type { PciTopology } from '../../src/pci/topology.js';
 import { formatSize } from '../../src/pci/units.js';
 import { P2pdma, type P2pmemStats } from '../../src/p2pdma/p2pdma.js';
+import { P2pProviderLifecycle, type P2pImporter, type RemovalMode, type RemovalReport } from '../../src/p2pdma/lifecycle.js';
+import { BackendStatusError } from '../backend/backend.js';
+import { NvmeStatus } from '../../src/nvme/status.js';
 import { P2pError } from '../../src/p2pdma/errors.js';
 import { DEFAULT_POLICY, type P2pPolicy } from '../../src/p2pdma/policy.js';
 import { DmaEngine, type DmaEngineStats } from '../../src/copy/dma-engine.js';
@@ -104,11 +107,17 @@ export interface PortP2pState {
   readonly p2pAllocations: number;
   readonly systemAllocations: number;
   readonly fallbacks: number;
+  /** Live provider changes (move_notify, hot-add), the last one, and commands failed by a revocation. */
+  readonly providerChanges: number;
+  readonly lastProviderChange: { readonly from: string | null; readonly to: string | null; readonly why: string } | null;
+  readonly revokedCommands: number;
   readonly namespaces: readonly NamespaceP2pState[];
 }
 
 export interface ProviderP2pState extends P2pmemStats {
   readonly bdf: string;
+  /** Hot-removed (no p2pmem registered until a hot-add). */
+  readonly removed: boolean;
   readonly kind: 'cmb' | 'p2pmem' | 'other';
   readonly allocations: number;
   readonly fallbacks: number;
@@ -122,6 +131,8 @@ export interface DataPathState {
   readonly dma: DmaCounters;
   readonly engine: DmaEngineStats;
   readonly systemStaging: { readonly outstandingBytes: number; readonly outstandingBuffers: number };
+  /** Provider removals / hot-adds so far, buffers revoked by move_notify and the commands that failed (retryably) because of it. */
+  readonly lifecycle: { readonly removals: number; readonly additions: number; readonly revokedBuffers: number; readonly revokedCommands: number };
 }
 
 /** What the management service reads (target/service.ts DataPathHooks). */
@@ -150,7 +161,17 @@ export const MODEL_SIMPLIFICATIONS =
 
 const NO_PLACEMENT: NamespacePlacement = Object.freeze({ device: null, p2pmem: false });
 
-export class P2pDataPath {
+/**
+ * A command whose staging buffer was revoked completes with Transient Transport Error,
+ * DNR clear (NVMe Base 2.0, Generic Command Status 22h: "a transient transport error was
+ * detected; if the command is retried on the same controller, the command is likely to
+ * succeed"): the staging memory is the transport's data placement, not the media, and a
+ * retry gets a buffer from the re-chosen provider or system memory. Linux hosts retry it
+ * (nvme_decide_disposition: no DNR → retry, up to nvme_max_retries).
+ */
+export const REVOKED_STATUS = NvmeStatus.TransientTransportError;
+
+export class P2pDataPath implements P2pImporter {
   readonly topology: PciTopology;
   readonly p2pdma: P2pdma;
   readonly accounting: LinkAccounting;
@@ -158,6 +179,8 @@ export class P2pDataPath {
   readonly dram = new DramPool();
   readonly staging: P2pStagingAllocator;
   readonly log: Logger;
+  /** Provider hot-remove (pgmap drain or DMABUF move_notify) and hot-add; this data path is an importer. */
+  readonly lifecycle: P2pProviderLifecycle;
   private readonly bindings = new Map<number, PortBinding>();
   private readonly mediaChunk: number;
   private closed: Promise<void> | null = null;
@@ -185,6 +208,44 @@ export class P2pDataPath {
       log,
       binding: (id) => this.bindings.get(id),
     });
+    this.lifecycle = new P2pProviderLifecycle(this.p2pdma, (m) => log.info(`p2pdma: ${m}`));
+    this.lifecycle.addImporter(this);
+  }
+
+  // ------------------------------------------------------------ provider lifecycle (importer side)
+
+  /** Hot-remove a provider (API / CLI): `dmabuf` invalidates importers first, `pgmap` waits for every allocation. */
+  removeProvider(bdf: string, mode: RemovalMode = 'dmabuf'): Promise<RemovalReport> {
+    return this.lifecycle.remove(bdf, mode);
+  }
+
+  /** Hot-add (re-probe) a provider removed earlier. */
+  addProvider(bdf: string): PciFunction {
+    return this.lifecycle.add(bdf);
+  }
+
+  /**
+   * move_notify: ports staging in `provider` choose again at once (another provider or
+   * system memory; new commands go there), every live buffer in it is revoked, and this
+   * resolves once the last one is released — its command completed (with the retryable
+   * status if it had not finished) or its connection went away. Nothing waits on a host.
+   */
+  moveNotify(provider: PciFunction): Promise<void> {
+    for (const b of this.bindings.values()) if (b.uses(provider)) b.rechoose(`provider ${provider.bdf} removed (move_notify)`);
+    return this.staging.revoke(provider);
+  }
+
+  providerAdded(provider: PciFunction): void {
+    // Ports that lost their provider (or never found one) look again.
+    for (const b of this.bindings.values()) if (b.enabled && b.allowP2pmem && b.provider === null) b.rechoose(`provider ${provider.bdf} added`);
+  }
+
+  private checkMapped(bytes: Uint8Array): void {
+    const b = this.staging.bufferOf(bytes);
+    if (b === undefined || !b.revoked) return;
+    this.staging.revokedCommands++;
+    if (b.binding !== undefined) b.binding.revokedCommands++;
+    throw new BackendStatusError(REVOKED_STATUS, `staging buffer in p2pmem of ${b.provider?.bdf ?? '?'} was revoked (move_notify): Transient Transport Error, retryable`);
   }
 
   /** What the core takes from the data path: `new Nvmet({ logger, ...dp.coreOptions() })`. */
@@ -222,7 +283,7 @@ export class P2pDataPath {
     const p2pmem = checkP2pmemSetting(this.p2pdma, placement.p2pmem ?? false);
     const pl: NamespacePlacement = { device, p2pmem };
     const media = spec.kind === 'ram' ? { kind: 'ram' as const, size: spec.size, chunkSize: spec.chunkSize ?? this.mediaChunk } : spec;
-    return new DeviceBackend(media, pl, { engine: this.engine, accounting: this.accounting, regionOf: (b) => this.staging.regionOf(b) });
+    return new DeviceBackend(media, pl, { engine: this.engine, accounting: this.accounting, regionOf: (b) => this.staging.regionOf(b), checkMapped: (b) => this.checkMapped(b) });
   }
 
   /** A plain core backend (no fabric placement at all): for comparison and tests. */
@@ -324,15 +385,20 @@ export class P2pDataPath {
       p2pAllocations: b.p2pAllocations,
       systemAllocations: b.systemAllocations,
       fallbacks: b.fallbacks,
+      providerChanges: b.providerChanges,
+      lastProviderChange: b.lastChange,
+      revokedCommands: b.revokedCommands,
       namespaces,
     };
   }
 
   providerState(bdf: string): ProviderP2pState | undefined {
     const f = this.topology.get(bdf);
-    if (f === undefined || !this.p2pdma.providers().includes(f)) return undefined;
+    if (f === undefined) return undefined;
+    const removed = this.lifecycle.isRemoved(f) && !this.p2pdma.providers().includes(f);
+    if (!removed && !this.p2pdma.providers().includes(f)) return undefined;
     const c = this.staging.countersOf(f.bdf);
-    return { bdf: f.bdf, kind: f.kind === 'nvme' ? 'cmb' : f.kind === 'p2pmem' ? 'p2pmem' : 'other', ...this.p2pdma.stats(f), allocations: c.allocations, fallbacks: c.fallbacks };
+    return { bdf: f.bdf, removed, kind: f.kind === 'nvme' ? 'cmb' : f.kind === 'p2pmem' ? 'p2pmem' : 'other', ...this.p2pdma.stats(f), allocations: c.allocations, fallbacks: c.fallbacks };
   }
 
   state(): DataPathState {
@@ -340,10 +406,11 @@ export class P2pDataPath {
       topology: this.topology.name,
       policy: this.policy,
       ports: [...this.bindings.keys()].sort((a, b) => a - b).map((id) => this.portState(id)!),
-      providers: this.p2pdma.providers().map((f) => this.providerState(f.bdf)!),
+      providers: this.topology.functions.map((f) => this.providerState(f.bdf)).filter((p): p is ProviderP2pState => p !== undefined),
       dma: this.accounting.snapshot(),
       engine: this.engine.stats,
       systemStaging: { outstandingBytes: this.dram.outstandingBytes, outstandingBuffers: this.dram.outstandingBuffers },
+      lifecycle: { removals: this.lifecycle.removals, additions: this.lifecycle.additions, revokedBuffers: this.staging.revokedBuffers, revokedCommands: this.staging.revokedCommands },
     };
   }
 
@@ -368,8 +435,15 @@ export class P2pDataPath {
       lines.push(`    ${d.reason}`);
       if (p.nicKind !== null) lines.push(`    ${nicKindNote(p.nicKind)}`);
       lines.push(`    I/O staged: ${p.p2pAllocations} in p2pmem, ${p.systemAllocations} in system memory (${p.fallbacks} pool fallbacks)`);
+      if (p.providerChanges > 0 || p.revokedCommands > 0) {
+        lines.push(`    provider changes: ${p.providerChanges} (last: ${p.lastProviderChange?.from ?? 'system memory'} -> ${p.lastProviderChange?.to ?? 'system memory'}, ${p.lastProviderChange?.why ?? ''}); ${p.revokedCommands} commands failed retryably by a revocation`);
+      }
     }
     for (const v of s.providers) {
+      if (v.removed) {
+        lines.push(`  provider ${v.bdf} (${v.kind}): removed`);
+        continue;
+      }
       lines.push(`  provider ${v.bdf} (${v.kind}${v.published ? '' : ', unpublished'}): ${formatSize(v.size)}, ${formatSize(v.available)} available, ${v.allocations} allocations, ${v.fallbacks} fallbacks`);
     }
     const d = s.dma;

@@ -46,6 +46,11 @@ interface TaggedView extends Uint8Array {
 
 export class StagedBuffer implements StagingBuffer {
   live = true;
+  /**
+   * The provider's MMIO was invalidated (DMABUF move_notify) while this buffer was mapped:
+   * the command owning it must not DMA it any more and completes with a retryable error.
+   */
+  revoked = false;
 
   constructor(
     readonly owner: P2pStagingAllocator,
@@ -59,6 +64,8 @@ export class StagedBuffer implements StagingBuffer {
     readonly provider: PciFunction | null,
     readonly sgl: P2pSgl | null,
     readonly dram: DramChunk | null,
+    /** The port binding of the command (counters), if any. */
+    readonly binding: PortBinding | undefined,
   ) {}
 
   free(): void {
@@ -116,6 +123,13 @@ export class P2pStagingAllocator implements StagingAllocator {
   outstandingP2p = 0;
   outstandingSystem = 0;
   private lastFallbackLog = 0;
+  /** Live p2pmem buffers per provider (what a move_notify must stop and unmap). */
+  private readonly mapped = new Map<PciFunction, Set<StagedBuffer>>();
+  /** move_notify in progress: resolved when the provider's last buffer is released. */
+  private readonly unmapWaiters = new Map<PciFunction, () => void>();
+  /** Buffers invalidated by move_notify, and commands failed because of it. */
+  revokedBuffers = 0;
+  revokedCommands = 0;
 
   constructor(private readonly deps: P2pStagingDeps) {
     this.accounting = deps.accounting;
@@ -138,7 +152,13 @@ export class P2pStagingAllocator implements StagingAllocator {
           this.outstandingP2p++;
           const entry = r.value.entries[0];
           const region: MemoryRegion = { memory: entry.bar.memory(), offset: entry.barOffset, length: len, owner: provider.bdf };
-          const buf = new StagedBuffer(this, entry.bytes, region, nic, nicKind, provider, r.value, null);
+          const buf = new StagedBuffer(this, entry.bytes, region, nic, nicKind, provider, r.value, null, b);
+          let set = this.mapped.get(provider);
+          if (set === undefined) {
+            set = new Set();
+            this.mapped.set(provider, set);
+          }
+          set.add(buf);
           (buf.bytes as TaggedView)[STAGED] = buf;
           return buf;
         }
@@ -151,7 +171,7 @@ export class P2pStagingAllocator implements StagingAllocator {
     const chunk = this.deps.dram.alloc(len);
     this.outstandingSystem++;
     const region: MemoryRegion = { memory: chunk.memory, offset: 0, length: len, owner: DRAM };
-    const buf = new StagedBuffer(this, chunk.bytes, region, nic, nicKind, null, null, chunk);
+    const buf = new StagedBuffer(this, chunk.bytes, region, nic, nicKind, null, null, chunk, b);
     (buf.bytes as TaggedView)[STAGED] = buf;
     return buf;
   }
@@ -164,6 +184,18 @@ export class P2pStagingAllocator implements StagingAllocator {
     (buf.bytes as TaggedView)[STAGED] = undefined;
     if (buf.sgl !== null && buf.provider !== null) {
       this.outstandingP2p--;
+      const set = this.mapped.get(buf.provider);
+      if (set !== undefined) {
+        set.delete(buf);
+        if (set.size === 0) {
+          this.mapped.delete(buf.provider);
+          const w = this.unmapWaiters.get(buf.provider);
+          if (w !== undefined) {
+            this.unmapWaiters.delete(buf.provider);
+            queueMicrotask(w);
+          }
+        }
+      }
       const r = this.deps.p2pdma.freeSgl(buf.provider, buf.sgl);
       if (!r.ok) this.deps.log.error(`p2pmem free on ${buf.provider.bdf} failed: ${r.error.message}`);
     } else if (buf.dram !== null) {
@@ -180,6 +212,38 @@ export class P2pStagingAllocator implements StagingAllocator {
     const b = (bytes as TaggedView)[STAGED];
     if (b !== undefined && b.owner === this) return b.region;
     return { memory: bytes, offset: 0, length: bytes.length, owner: DRAM };
+  }
+
+  /**
+   * The importer's half of move_notify: every live buffer in `provider`'s p2pmem is
+   * revoked (no new DMA may use it; its command completes with a retryable status), and
+   * the promise resolves once the last of them is released, i.e. nothing is mapped.
+   */
+  revoke(provider: PciFunction): Promise<void> {
+    const set = this.mapped.get(provider);
+    if (set === undefined || set.size === 0) return Promise.resolve();
+    for (const b of set) {
+      if (!b.revoked) this.revokedBuffers++;
+      b.revoked = true;
+    }
+    return new Promise<void>((resolve) => {
+      const prev = this.unmapWaiters.get(provider);
+      this.unmapWaiters.set(provider, () => {
+        prev?.();
+        resolve();
+      });
+    });
+  }
+
+  /** Live p2pmem buffers of a provider. */
+  mappedCount(provider: PciFunction): number {
+    return this.mapped.get(provider)?.size ?? 0;
+  }
+
+  /** The staging buffer behind `bytes`, if it is a live one of this allocator. */
+  bufferOf(bytes: Uint8Array): StagedBuffer | undefined {
+    const b = (bytes as TaggedView)[STAGED];
+    return b !== undefined && b.owner === this ? b : undefined;
   }
 
   countersOf(bdf: string): ProviderCounters {

@@ -5,7 +5,7 @@
  */
 
 import type { Request } from '../../core/request.js';
-import type { MaybePromise } from '../../backend/backend.js';
+import { BackendStatusError, type MaybePromise } from '../../backend/backend.js';
 import { NvmeStatus, STATUS_DNR } from '../../../src/nvme/status.js';
 import { rd32 } from '../../../src/nvme/le.js';
 import { DSM_RANGE_SIZE } from './parse.js';
@@ -29,6 +29,11 @@ function completeWrite(req: Request): void {
 
 /** Media errors become NVMe media statuses instead of a generic internal error. */
 function mediaError(req: Request, status: number, e: unknown): void {
+  if (e instanceof BackendStatusError) {
+    req.queue.logger().warn(`nsid ${req.nsid}: ${e.message}`);
+    req.complete(e.status);
+    return;
+  }
   req.queue.logger().error(`nsid ${req.nsid}: ${req.ns?.backend.kind ?? '?'} I/O failed: ${String(e)}`);
   req.complete(status | STATUS_DNR);
 }
