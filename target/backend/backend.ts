@@ -10,6 +10,20 @@
 
 import type { BackingFileOpener } from './path-policy.js';
 
+/**
+ * A backend failure that carries its own NVMe status (DNR decided by the thrower), e.g. a
+ * retryable Transient Transport Error, instead of the media error the I/O handler would use.
+ */
+export class BackendStatusError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'BackendStatusError';
+  }
+}
+
 export type MaybePromise = void | Promise<void>;
 
 export interface NamespaceBackend {
