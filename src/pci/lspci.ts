@@ -36,7 +36,7 @@ export function describeFunction(f: PciFunction, opts: RenderOptions = {}): stri
     s += ` p2pmem ${formatSize(size)}`;
   }
   if (f.virtDmaOps) s += ' (dma_virt_ops)';
-  if (f.acs) s += ` ACS ${acsNames(f.acs).join(',')}`;
+  s += describeAcs(f);
   if (opts.links && f.link && f.link.gen !== null) s += ` Gen${f.link.gen} x${f.link.width}`;
   return s;
 }
@@ -81,7 +81,30 @@ export function renderTree(topo: PciTopology, opts: RenderOptions = {}): string 
     printIt(p);
   };
 
-  const hb = topo.hostBridge;
-  showBus(topo.rootPorts, put(0, `-[${hex4(hb.domain)}:${hex2(hb.rootBus)}]-`));
+  const hbs = topo.hostBridges;
+  if (hbs.length === 1) {
+    const hb = hbs[0]!;
+    showBus(hb.rootBusDevices, put(0, `-[${hex4(hb.domain)}:${hex2(hb.rootBus)}]-`));
+  } else {
+    // pciutils' forest: one branch per root bus.
+    put(0, '-');
+    hbs.forEach((hb, i) => {
+      const q = put(1, i < hbs.length - 1 ? '+-' : '\\-');
+      showBus(hb.rootBusDevices, put(q, `[${hex4(hb.domain)}:${hex2(hb.rootBus)}]-`));
+    });
+  }
   return out.join('\n') + '\n';
+}
+
+/**
+ * " ACS SV,RR,CR,UF" when control equals the capability (the original format), else the
+ * two registers apart; control bits on a function without the capability are shown as
+ * ignored, because the kernel never reads them (pci_bridge_has_acs_redir checks acs_cap).
+ */
+export function describeAcs(f: PciFunction): string {
+  const cap = f.acsCap;
+  if (cap === null) return f.firmwareAcs ? ` ACS ctrl ${acsNames(f.firmwareAcs).join(',')} ignored (no ACS capability)` : '';
+  const ctrl = acsNames(f.acs).join(',') || '-';
+  if (f.acs === cap) return ` ACS ${ctrl}`;
+  return ` ACS ${ctrl} (cap ${acsNames(cap).join(',') || '-'})`;
 }

@@ -285,7 +285,7 @@ export class P2pDataPath implements RdmaDataMover {
     if (typeof pl.p2pmem === 'string') {
       const f = this.topology.get(pl.p2pmem);
       if (f === undefined || !this.p2pdma.hasP2pmem(f)) throw new P2pError('ENODEV', `${what}: p2pmem ${pl.p2pmem} has no published peer-to-peer memory`);
-      const v = listDistance(this.p2pdma.policy, this.topology.hostBridge, f, [pl.device]);
+      const v = listDistance(this.p2pdma.policy, this.topology, f, [pl.device]);
       if (v.distance < 0) throw new P2pError('EINVAL', `${what}: p2pmem ${f.bdf} is not usable by ${pl.device.bdf}: ${v.reason}`);
       return;
     }

@@ -167,7 +167,7 @@ export class PortBinding {
       throw new P2pError('ENODEV', `nsid ${ns.nsid} of ${ns.subsys.nqn} is not behind a PCI device and cannot use peer-to-peer memory (${where})`);
     }
     if (pl.device.virtDmaOps) throw new P2pError('ENODEV', `${pl.device.bdf} cannot be used for peer-to-peer DMA (dma_virt_ops); ${where}`);
-    const v = pairDistance(this.deps.p2pdma.policy, this.deps.p2pdma.topology.hostBridge, provider, pl.device);
+    const v = pairDistance(this.deps.p2pdma.policy, this.deps.p2pdma.topology, provider, pl.device);
     if (v.distance < 0) {
       throw new P2pError('EXDEV', `nsid ${ns.nsid} of ${ns.subsys.nqn}: ${pl.device.bdf} cannot use ${provider.bdf}: ${v.reason} (${where})`);
     }
@@ -226,7 +226,7 @@ export class PortBinding {
       const provider = this.provider;
       if (provider === null) return { provider: null, reason: this.reason };
       if (pl.device === null) return { provider: null, reason: 'not behind a PCI device: staging in system memory' };
-      const v = pairDistance(p2pdma.policy, p2pdma.topology.hostBridge, provider, pl.device);
+      const v = pairDistance(p2pdma.policy, p2pdma.topology, provider, pl.device);
       if (v.distance < 0) return { provider: null, reason: `${pl.device.bdf} cannot use ${provider.bdf}: ${v.reason}; staging in system memory` };
       return { provider, reason: `port provider ${provider.bdf}` };
     }
@@ -236,7 +236,7 @@ export class PortBinding {
     if (typeof pl.p2pmem === 'string') {
       const f = p2pdma.topology.get(pl.p2pmem);
       if (f === undefined || !p2pdma.hasP2pmem(f)) return { provider: null, reason: `${pl.p2pmem} has no published p2pmem; staging in system memory` };
-      const v = listDistance(p2pdma.policy, p2pdma.topology.hostBridge, f, [this.nic, pl.device]);
+      const v = listDistance(p2pdma.policy, p2pdma.topology, f, [this.nic, pl.device]);
       if (v.distance < 0) return { provider: null, reason: `${f.bdf} is not usable by ${this.nic.bdf} and ${pl.device.bdf}: ${v.reason}; staging in system memory` };
       return { provider: f, reason: `namespace p2pmem ${f.bdf} (distance ${v.distance})` };
     }

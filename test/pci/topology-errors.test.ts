@@ -66,7 +66,7 @@ const cases: [string, Mutate, string, RegExp][] = [
     j.switches[0].downstream[1].children = ['0000:03:00.1'];
   }, 'topology.switches[0].downstream[1].children', /bus 03 is already the secondary bus of 0000:02:00.0/],
   ['p2pmem card without a memory BAR', (j) => { j.endpoints[2].bars = []; }, 'topology.endpoints[2].bars', /needs a memory BAR/],
-  ['no root ports', (j) => { j.rootPorts = []; j.switches = []; j.endpoints = []; }, 'topology.rootPorts', /at least one root port/],
+  ['no devices at all', (j) => { j.rootPorts = []; j.switches = []; j.endpoints = []; }, 'topology.rootPorts', /at least one root port or root-bus device/],
   ['bad ACS flag', (j) => { j.switches[0].downstream[0].acs = ['RR', 'XX']; }, 'topology.switches[0].downstream[0].acs[1]', /unknown ACS flag "XX"/],
 ];
 
