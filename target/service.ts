@@ -41,7 +41,7 @@ import {
 } from './config/index.js';
 import type { TopologyDocument } from './config/topology.js';
 import type { JsonValue } from './config/json.js';
-import type { BackendSpec } from './io/backend.js';
+import type { BackendSpec } from './backend/backend.js';
 import { parseTopology } from '../src/pci/parse-topology.js';
 import { loadBuiltinTopology } from '../src/pci/load.js';
 import type { PciTopology } from '../src/pci/topology.js';

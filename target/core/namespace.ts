@@ -9,8 +9,8 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Subsystem } from './subsystem.js';
-import type { BackendSpec, NamespaceBackend } from '../io/backend.js';
-import { createBackend, isBackend } from '../io/create-backend.js';
+import type { BackendSpec, NamespaceBackend } from '../backend/backend.js';
+import { createBackend, isBackend } from '../backend/create.js';
 import { uuidToBytes, bytesToUuid } from '../../src/nvme/fabrics.js';
 
 export type NamespaceState = 'disabled' | 'enabling' | 'enabled' | 'disabling';

@@ -17,9 +17,9 @@ import { Request } from './request.js';
 import { NvmeStatus, STATUS_DNR } from '../../src/nvme/status.js';
 import { sqeFuse, sqePsdt, Psdt } from '../../src/nvme/sqe.js';
 import { sglLength } from '../../src/nvme/sgl.js';
-import { parseConnectCmd } from '../fabrics/parse.js';
-import { parseAdminCmd } from '../admin/parse.js';
-import { parseIoCmd } from '../io/parse.js';
+import { parseConnectCmd } from '../cmd/fabrics/parse.js';
+import { parseAdminCmd } from '../cmd/admin/parse.js';
+import { parseIoCmd } from '../cmd/io/parse.js';
 
 export type QueueState = 'connecting' | 'live' | 'dead';
 

@@ -16,8 +16,8 @@
  * read is still one accounted DMA per chunk.
  */
 
-import type { MaybePromise, NamespaceBackend } from '../io/backend.js';
-import { FileBackend } from '../io/file-backend.js';
+import type { MaybePromise, NamespaceBackend } from '../backend/backend.js';
+import { FileBackend } from '../backend/file.js';
 import type { DmaDescriptor } from '../../src/copy/descriptor.js';
 import type { DmaEngine } from '../../src/copy/dma-engine.js';
 import type { LinkAccounting } from '../../src/copy/link-accounting.js';

@@ -3,8 +3,8 @@ import { mkdtemp, rm, stat, writeFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setup, pattern, type Fixture } from './setup.js';
-import { RamBackend, RAM_DEFAULT_CHUNK } from '../../target/io/ram-backend.js';
-import { FileBackend } from '../../target/io/file-backend.js';
+import { RamBackend, RAM_DEFAULT_CHUNK } from '../../target/backend/ram.js';
+import { FileBackend } from '../../target/backend/file.js';
 import { decodeIdentifyNamespace } from '../../src/nvme/identify-ns.js';
 
 const GiB = 1 << 30;

@@ -4,7 +4,7 @@ import { NvmeStatus, STATUS_DNR, STATUS_MORE } from '../../src/nvme/status.js';
 import { encodeRwCommand, encodeSqe } from '../../src/nvme/sqe.js';
 import { IoOpcode } from '../../src/nvme/opcodes.js';
 import { submit } from '../../target/loop/host.js';
-import type { RamBackend } from '../../target/io/ram-backend.js';
+import type { RamBackend } from '../../target/backend/ram.js';
 
 let f: Fixture;
 afterEach(async () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { setup, pattern, type Fixture } from './setup.js';
-import type { NamespaceBackend } from '../../target/io/backend.js';
+import type { NamespaceBackend } from '../../target/backend/backend.js';
 import { SystemStagingAllocator } from '../../target/core/staging.js';
 import { encodeRwCommand } from '../../src/nvme/sqe.js';
 import { IoOpcode } from '../../src/nvme/opcodes.js';

@@ -4,10 +4,10 @@
  * synchronous backends (RAM) complete without a promise.
  */
 
-import type { Request } from '../core/request.js';
-import type { MaybePromise } from './backend.js';
-import { NvmeStatus, STATUS_DNR } from '../../src/nvme/status.js';
-import { rd32 } from '../../src/nvme/le.js';
+import type { Request } from '../../core/request.js';
+import type { MaybePromise } from '../../backend/backend.js';
+import { NvmeStatus, STATUS_DNR } from '../../../src/nvme/status.js';
+import { rd32 } from '../../../src/nvme/le.js';
 import { DSM_RANGE_SIZE } from './parse.js';
 
 /** Dataset Management attribute: deallocate (cdw11 bit 2). */

@@ -1,6 +1,6 @@
 import type { BackendSpec, NamespaceBackend } from './backend.js';
-import { RamBackend } from './ram-backend.js';
-import { FileBackend } from './file-backend.js';
+import { RamBackend } from './ram.js';
+import { FileBackend } from './file.js';
 
 /** Build a backend from its configuration. */
 export function createBackend(spec: BackendSpec): NamespaceBackend {

@@ -1,6 +1,6 @@
-import type { Request } from '../core/request.js';
-import { NvmeStatus, STATUS_DNR } from '../../src/nvme/status.js';
-import { rd16 } from '../../src/nvme/le.js';
+import type { Request } from '../../core/request.js';
+import { NvmeStatus, STATUS_DNR } from '../../../src/nvme/status.js';
+import { rd16 } from '../../../src/nvme/le.js';
 
 /**
  * Disconnect (NVMe-oF): delete the I/O queue it was submitted on. The response

@@ -5,13 +5,13 @@
  * length from the command; the staging buffer is filled/consumed by the transport.
  */
 
-import { DataDir } from '../core/fabrics-ops.js';
-import type { Request } from '../core/request.js';
-import { FABRICS_OPCODE, IoOpcode } from '../../src/nvme/opcodes.js';
-import { NvmeStatus, STATUS_DNR } from '../../src/nvme/status.js';
-import { rd16, rd32 } from '../../src/nvme/le.js';
+import { DataDir } from '../../core/fabrics-ops.js';
+import type { Request } from '../../core/request.js';
+import { FABRICS_OPCODE, IoOpcode } from '../../../src/nvme/opcodes.js';
+import { NvmeStatus, STATUS_DNR } from '../../../src/nvme/status.js';
+import { rd16, rd32 } from '../../../src/nvme/le.js';
 import { parseFabricsIoCmd } from '../fabrics/parse.js';
-import { executeDsm, executeFlush, executeRead, executeWrite, executeWriteZeroes } from './rw.js';
+import { executeDsm, executeFlush, executeRead, executeWrite, executeWriteZeroes } from './read-write.js';
 
 const NSID_LOC = 4;
 const SLBA_LOC = 40;

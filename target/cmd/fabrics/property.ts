@@ -1,9 +1,9 @@
 /** Property Get / Property Set (Linux nvmet_execute_prop_get/set). */
 
-import type { Request } from '../core/request.js';
-import { NvmeStatus, STATUS_DNR } from '../../src/nvme/status.js';
-import { Reg } from '../../src/nvme/registers.js';
-import { rd32 } from '../../src/nvme/le.js';
+import type { Request } from '../../core/request.js';
+import { NvmeStatus, STATUS_DNR } from '../../../src/nvme/status.js';
+import { Reg } from '../../../src/nvme/registers.js';
+import { rd32 } from '../../../src/nvme/le.js';
 
 const ATTRIB_LOC = 40;
 const OFFSET_LOC = 44;

@@ -3,17 +3,17 @@
  * Fabrics commands and discovery controllers are routed to their own parsers.
  */
 
-import { DataDir } from '../core/fabrics-ops.js';
-import type { ExecuteFn, Request } from '../core/request.js';
-import { AdminOpcode, FABRICS_OPCODE } from '../../src/nvme/opcodes.js';
-import { NvmeStatus, STATUS_DNR } from '../../src/nvme/status.js';
-import { IDENTIFY_DATA_SIZE } from '../../src/nvme/identify.js';
-import { getLogPageLength } from '../../src/nvme/log-pages.js';
-import { NVMET_MAX_ADMIN_TRANSFER } from '../core/constants.js';
+import { DataDir } from '../../core/fabrics-ops.js';
+import type { ExecuteFn, Request } from '../../core/request.js';
+import { AdminOpcode, FABRICS_OPCODE } from '../../../src/nvme/opcodes.js';
+import { NvmeStatus, STATUS_DNR } from '../../../src/nvme/status.js';
+import { IDENTIFY_DATA_SIZE } from '../../../src/nvme/identify.js';
+import { getLogPageLength } from '../../../src/nvme/log-pages.js';
+import { NVMET_MAX_ADMIN_TRANSFER } from '../../core/constants.js';
 import { parseFabricsAdminCmd } from '../fabrics/parse.js';
 import { parseDiscoveryCmd } from '../discovery/discovery.js';
 import { executeIdentify } from './identify.js';
-import { executeGetLogPage } from './log-page.js';
+import { executeGetLogPage } from './get-log-page.js';
 import { executeGetFeatures, executeSetFeatures } from './features.js';
 import { executeAbort, executeAsyncEvent, executeKeepAlive } from './misc.js';
 

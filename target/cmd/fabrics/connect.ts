@@ -7,8 +7,8 @@
  * Invalid Host for hosts not allowed, Controller Busy when no cntlid is left.
  */
 
-import type { Request } from '../core/request.js';
-import { NvmeStatus, STATUS_DNR } from '../../src/nvme/status.js';
+import type { Request } from '../../core/request.js';
+import { NvmeStatus, STATUS_DNR } from '../../../src/nvme/status.js';
 import {
   CNTLID_DYNAMIC,
   ConnectDataOff,
@@ -22,9 +22,9 @@ import {
   CATTR_DISABLE_SQ_FLOW,
   decodeConnectData,
   FabricsOff,
-} from '../../src/nvme/fabrics.js';
-import { NVMET_DISC_KATO_MS, NVMET_QUEUE_SIZE } from '../core/constants.js';
-import type { Controller } from '../core/controller.js';
+} from '../../../src/nvme/fabrics.js';
+import { NVMET_DISC_KATO_MS, NVMET_QUEUE_SIZE } from '../../core/constants.js';
+import type { Controller } from '../../core/controller.js';
 
 const IN_DATA = true;
 const IN_SQE = false;

@@ -4,11 +4,11 @@
  * command-set specific 05h/06h/08h structures hosts ask for on NVMe 2.0 stacks.
  */
 
-import { faultIdentifyController } from '../core/fault-injection.js';
-import type { Request } from '../core/request.js';
-import type { Controller } from '../core/controller.js';
-import { NvmeStatus, STATUS_DNR } from '../../src/nvme/status.js';
-import { Cns, Csi } from '../../src/nvme/identify.js';
+import { faultIdentifyController } from '../../core/fault-injection.js';
+import type { Request } from '../../core/request.js';
+import type { Controller } from '../../core/controller.js';
+import { NvmeStatus, STATUS_DNR } from '../../../src/nvme/status.js';
+import { Cns, Csi } from '../../../src/nvme/identify.js';
 import {
   encodeIdentifyController,
   CntrlType,
@@ -20,18 +20,18 @@ import {
   Sgls,
   Ofcs,
   type IdentifyController,
-} from '../../src/nvme/identify-ctrl.js';
-import { encodeIdentifyNamespace, Nmic } from '../../src/nvme/identify-ns.js';
-import { encodeActiveNsList, encodeNsDescList, Nidt, type NsIdDescriptor } from '../../src/nvme/identify-lists.js';
-import { rd32 } from '../../src/nvme/le.js';
-import { TrType } from '../core/fabrics-ops.js';
+} from '../../../src/nvme/identify-ctrl.js';
+import { encodeIdentifyNamespace, Nmic } from '../../../src/nvme/identify-ns.js';
+import { encodeActiveNsList, encodeNsDescList, Nidt, type NsIdDescriptor } from '../../../src/nvme/identify-lists.js';
+import { rd32 } from '../../../src/nvme/le.js';
+import { TrType } from '../../core/fabrics-ops.js';
 import {
   NVMET_AEN_CFG_OPTIONAL,
   NVMET_ASYNC_EVENTS,
   NVMET_ERROR_LOG_SLOTS,
   NVMET_KAS,
   NVMET_QUEUE_SIZE,
-} from '../core/constants.js';
+} from '../../core/constants.js';
 
 const NSID_LOC = 4;
 const CDW10_LOC = 40;

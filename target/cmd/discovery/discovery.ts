@@ -5,30 +5,30 @@
  * Asynchronous Event Request — and the Discovery log page itself.
  */
 
-import type { Request } from '../core/request.js';
-import type { Controller } from '../core/controller.js';
-import { AdminOpcode } from '../../src/nvme/opcodes.js';
-import { NvmeStatus, STATUS_DNR } from '../../src/nvme/status.js';
-import { Cns } from '../../src/nvme/identify.js';
-import { FeatureId } from '../../src/nvme/features.js';
-import { encodeIdentifyController, CntrlType, Lpa } from '../../src/nvme/identify-ctrl.js';
-import { LogId } from '../../src/nvme/log-pages.js';
-import { encodeDiscoveryLog, DiscSubtype, type DiscoveryLogEntry } from '../../src/nvme/discovery-log.js';
-import { CNTLID_DYNAMIC, DISCOVERY_NQN } from '../../src/nvme/fabrics.js';
-import { CSTS_RDY } from '../../src/nvme/registers.js';
+import type { Request } from '../../core/request.js';
+import type { Controller } from '../../core/controller.js';
+import { AdminOpcode } from '../../../src/nvme/opcodes.js';
+import { NvmeStatus, STATUS_DNR } from '../../../src/nvme/status.js';
+import { Cns } from '../../../src/nvme/identify.js';
+import { FeatureId } from '../../../src/nvme/features.js';
+import { encodeIdentifyController, CntrlType, Lpa } from '../../../src/nvme/identify-ctrl.js';
+import { LogId } from '../../../src/nvme/log-pages.js';
+import { encodeDiscoveryLog, DiscSubtype, type DiscoveryLogEntry } from '../../../src/nvme/discovery-log.js';
+import { CNTLID_DYNAMIC, DISCOVERY_NQN } from '../../../src/nvme/fabrics.js';
+import { CSTS_RDY } from '../../../src/nvme/registers.js';
 import {
   AenBit,
   NVME_AQ_DEPTH,
   NVMET_DISC_AEN_CFG_OPTIONAL,
   NVMET_KAS,
   NVMET_QUEUE_SIZE,
-} from '../core/constants.js';
+} from '../../core/constants.js';
 import { parseGetLogPage, parseIdentify } from '../admin/parse.js';
 import { executeAsyncEvent, executeKeepAlive } from '../admin/misc.js';
-import { logRae, sendLogWindow } from '../admin/log-page.js';
+import { logRae, sendLogWindow } from '../admin/get-log-page.js';
 import { saveRequested, setAsyncEventConfig, setKato } from '../admin/features.js';
 import { fabricsSgls } from '../admin/identify.js';
-import type { Port } from '../core/port.js';
+import type { Port } from '../../core/port.js';
 
 const CDW10_LOC = 40;
 

@@ -1,7 +1,7 @@
 /** Keep Alive, Asynchronous Event Request, Abort (Linux admin-cmd.c). */
 
-import type { Request } from '../core/request.js';
-import { NvmeStatus } from '../../src/nvme/status.js';
+import type { Request } from '../../core/request.js';
+import { NvmeStatus } from '../../../src/nvme/status.js';
 
 /** Keep Alive: restart the keep-alive timer; without a KATO there is nothing to keep alive. */
 export function executeKeepAlive(req: Request): void {

@@ -3,11 +3,11 @@
  * nvmet_parse_fabrics_admin_cmd / nvmet_parse_fabrics_io_cmd).
  */
 
-import { DataDir } from '../core/fabrics-ops.js';
-import type { Request } from '../core/request.js';
-import { FABRICS_OPCODE, FabricsType } from '../../src/nvme/opcodes.js';
-import { CONNECT_DATA_SIZE } from '../../src/nvme/fabrics.js';
-import { NvmeStatus, STATUS_DNR } from '../../src/nvme/status.js';
+import { DataDir } from '../../core/fabrics-ops.js';
+import type { Request } from '../../core/request.js';
+import { FABRICS_OPCODE, FabricsType } from '../../../src/nvme/opcodes.js';
+import { CONNECT_DATA_SIZE } from '../../../src/nvme/fabrics.js';
+import { NvmeStatus, STATUS_DNR } from '../../../src/nvme/status.js';
 import { executeAdminConnect, executeIoConnect } from './connect.js';
 import { executePropertyGet, executePropertySet } from './property.js';
 import { executeDisconnect } from './disconnect.js';

@@ -5,9 +5,9 @@
  * zero-filled past the page's end.
  */
 
-import type { Request } from '../core/request.js';
-import type { Controller } from '../core/controller.js';
-import { NvmeStatus, STATUS_DNR } from '../../src/nvme/status.js';
+import type { Request } from '../../core/request.js';
+import type { Controller } from '../../core/controller.js';
+import { NvmeStatus, STATUS_DNR } from '../../../src/nvme/status.js';
 import {
   LogId,
   copyLogWindow,
@@ -20,10 +20,10 @@ import {
   encodeFirmwareSlotLog,
   encodeChangedNsList,
   CHANGED_NS_LIST_SIZE,
-} from '../../src/nvme/log-pages.js';
-import { rd32, wr32 } from '../../src/nvme/le.js';
-import { AenBit, NVMET_ERROR_LOG_SLOTS } from '../core/constants.js';
-import type { Namespace } from '../core/namespace.js';
+} from '../../../src/nvme/log-pages.js';
+import { rd32, wr32 } from '../../../src/nvme/le.js';
+import { AenBit, NVMET_ERROR_LOG_SLOTS } from '../../core/constants.js';
+import type { Namespace } from '../../core/namespace.js';
 
 const NSID_LOC = 4;
 const CDW10_LOC = 40;

@@ -4,11 +4,11 @@
  * Configuration (0Bh), Keep Alive Timer (0Fh). Anything else is Invalid Field.
  */
 
-import type { Request } from '../core/request.js';
-import { NvmeStatus, STATUS_DNR } from '../../src/nvme/status.js';
-import { rd32 } from '../../src/nvme/le.js';
-import { FeatureCap, FeatureId, FeatureSel } from '../../src/nvme/features.js';
-import { NVMET_AEN_CFG_ALL, NVMET_AEN_CFG_OPTIONAL } from '../core/constants.js';
+import type { Request } from '../../core/request.js';
+import { NvmeStatus, STATUS_DNR } from '../../../src/nvme/status.js';
+import { rd32 } from '../../../src/nvme/le.js';
+import { FeatureCap, FeatureId, FeatureSel } from '../../../src/nvme/features.js';
+import { NVMET_AEN_CFG_ALL, NVMET_AEN_CFG_OPTIONAL } from '../../core/constants.js';
 
 const CDW10_LOC = 40;
 const CDW11_LOC = 44;
