@@ -108,3 +108,24 @@ export function describeAcs(f: PciFunction): string {
   if (f.acs === cap) return ` ACS ${ctrl}`;
   return ` ACS ${ctrl} (cap ${acsNames(cap).join(',') || '-'})`;
 }
+
+/**
+ * ACS of every function that has the capability or a control value, one line each
+ * (`lspci -vv` shows these as ACSCap/ACSCtl; the tree has no room for them):
+ *
+ *   0000:02:01.0 switch-downstream: ACSCap SV,RR,CR,UF  ACSCtl SV,RR,CR,UF  (P2P redirect)
+ */
+export function renderAcs(topo: PciTopology): string[] {
+  const out: string[] = [];
+  for (const f of topo.functions) {
+    if (f.acsCap === null && !f.firmwareAcs) continue;
+    const names = (m: number): string => acsNames(m).join(',') || '-';
+    if (f.acsCap === null) {
+      out.push(`${f.bdf} ${f.role}: no ACS capability (control ${names(f.firmwareAcs)} declared, never read by the kernel)`);
+      continue;
+    }
+    const boot = f.acs !== (f.firmwareAcs & f.acsCap) ? ` (firmware ${names(f.firmwareAcs & f.acsCap)})` : '';
+    out.push(`${f.bdf} ${f.role}: ACSCap ${names(f.acsCap)}  ACSCtl ${names(f.acs)}${boot}${f.acsRedirect ? '  (P2P redirect)' : ''}`);
+  }
+  return out;
+}
