@@ -64,6 +64,8 @@ export class PduFramer {
   private destOff = 0;
   private crc = 0;
   private readonly ddgstBuf = new Uint8Array(DIGEST_LEN);
+  /** PDUs completed so far: a receiver's watchdog compares it over time to find a stalled PDU. */
+  pdusDone = 0;
 
   constructor(
     readonly ctx: PduRxContext,
@@ -260,6 +262,7 @@ export class PduFramer {
   }
 
   private finish(ddgstOk: boolean): void {
+    this.pdusDone++;
     this.st = St.Ch;
     this.have = 0;
     this.dest = null;

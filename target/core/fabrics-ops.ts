@@ -105,6 +105,27 @@ export interface PortInfo {
   readonly trsvcid: string;
   /** In-capsule data size for I/O queues, bytes (Linux port param inline_data_size). */
   readonly inlineDataSize: number;
+  /** Resource limits and timeouts from the port's `param` (unset = the transport's defaults). */
+  readonly limits?: PortLimits;
+}
+
+/**
+ * Per-port resource limits and timeouts (nvmet-ts port `param` keys; Linux has
+ * none of these as port attributes). Each transport applies the ones it has.
+ */
+export interface PortLimits {
+  /** param icreq_timeout_ms: a connection must complete ICReq within this. */
+  readonly icreqTimeoutMs?: number;
+  /** param connect_timeout_ms: after ICResp, a queue must complete Connect within this. */
+  readonly connectTimeoutMs?: number;
+  /** param pdu_timeout_ms: a PDU whose first byte arrived must complete within this. */
+  readonly pduTimeoutMs?: number;
+  /** param max_connections: concurrent connections on the port; more are refused. */
+  readonly maxConnections?: number;
+  /** param queue_data_limit: bytes of read data / responses a queue may hold unsent before it stops reading commands. */
+  readonly queueDataLimit?: number;
+  /** param queue_r2t_limit: bytes a queue may hold in buffers waiting for R2T'd write data. */
+  readonly queueR2tLimit?: number;
 }
 
 /**
@@ -138,6 +159,8 @@ export interface CoreQueue {
   destroy(): void;
   /** Queue id once Connect succeeded (0 = admin queue), -1 before. */
   readonly qid: number;
+  /** Queue size (SQSIZE + 1, 1's based) the host negotiated at Connect, 0 before. */
+  readonly size: number;
   /** True when the host disabled SQ flow control at Connect (CATTR bit 2): C2HData may carry SUCCESS. */
   readonly sqFlowControlDisabled: boolean;
 }

@@ -13,6 +13,8 @@ export const enum CmdState {
   Capsule,
   /** R2T(s) sent, H2CData arriving. */
   WaitData,
+  /** Waiting for staging budget (nothing allocated, no R2T sent, not executed). */
+  Deferred,
   /** In the core. */
   Executing,
   /** Response queued, waiting for the socket to take it. */
@@ -30,6 +32,10 @@ export class TcpCmd implements Releasable {
   r2tEnd = 0;
   /** H2C: R2Ts whose data has not fully arrived. */
   outstandingR2T = 0;
+  /** Staging bytes counted against the queue's limits and the transport's budget (0 = none). */
+  staged = 0;
+  /** `staged` is a buffer waiting for R2T'd data (else: executing / responding). */
+  r2tHeld = false;
 
   constructor(
     readonly ttag: number,

@@ -33,6 +33,7 @@ import {
   encodeTermReq,
   Fes,
   FieldOffset,
+  Hlen,
   MAX_PDA,
   PduFlags,
   PduFramer,
@@ -43,29 +44,17 @@ import {
   writeDigest,
 } from '../../src/tcp/index.js';
 import type { PduError, PduLayout, PduSink } from '../../src/tcp/index.js';
+import { NvmeStatus, STATUS_DNR } from '../../src/nvme/status.js';
+import { SqeOff } from '../../src/nvme/sqe.js';
+import { sglAddress, sglId, SglId } from '../../src/nvme/sgl.js';
+import { cqeDw0, cqeDw1 } from '../../src/nvme/cqe.js';
 import { CmdState, TcpCmd } from './command.js';
 import { ADMIN_INLINE_DATA_SIZE } from './options.js';
 import type { ResolvedTcpOptions } from './options.js';
 import type { SocketReader } from './accept.js';
 import { MAX_PDU_HEADER_ROOM, TxQueue } from './tx.js';
-
-// NVMe status values (SCT << 8 | SC) the transport itself completes with.
-const SC_INVALID_FIELD = 0x002;
-const SC_INTERNAL = 0x006;
-const SC_SGL_INVALID_DATA_LEN = 0x00f;
-const SC_SGL_INVALID_TYPE = 0x011;
-const SC_SGL_INVALID_OFFSET = 0x016;
-const SC_TRANSIENT_TRANSPORT = 0x022;
-const DNR = 0x4000;
-
-/** SGL identifier byte of the SQE's DPTR (byte 39). */
-const SQE_SGL_ID = 39;
-const SQE_SGL_ADDR = 24;
-const SGL_IN_CAPSULE = 0x01;
-const SGL_TCP_TRANSPORT = 0x5a;
-
-/** TTAGs are 16-bit; 0xffff is kept unused. */
-const MAX_CMDS = 0xffff;
+import type { BudgetWaiter, StagingBudget } from './budget.js';
+import type { TcpPortLimits } from './options.js';
 
 const enum QState {
   Ic,
@@ -77,9 +66,12 @@ const enum QState {
 export interface TcpPortRef {
   readonly portId: number;
   readonly inlineDataSize: number;
+  readonly limits: TcpPortLimits;
+  /** The transport's staging budget, shared by all its connections. */
+  readonly budget: StagingBudget;
 }
 
-export class TcpQueue implements TransportQueue, PduSink, SocketReader {
+export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWaiter {
   readonly peer: string;
   /** Local address the host connected to (discovery reports it for wildcard ports). */
   readonly localAddr: string;
@@ -109,6 +101,22 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
   private readonly onCmdReleased = (cmd: TcpCmd): void => this.releaseCmd(cmd);
   private closeTimer: NodeJS.Timeout | null = null;
   private paused = false;
+  private drainArmed = false;
+
+  /** Staged bytes of commands executing or waiting for the host to take their response. */
+  private inflight = 0;
+  /** Staged bytes waiting for R2T'd write data. */
+  private r2tBytes = 0;
+  /** Commands waiting for staging budget, in arrival order. */
+  private readonly deferred: TcpCmd[] = [];
+  private pumpScheduled = false;
+
+  /** When the connection was accepted / answered ICReq (ms, Date.now()). */
+  private readonly bornAt = Date.now();
+  private liveAt = 0;
+  /** PDU count at which the current incomplete PDU was first seen by checkTimers (-1: none). */
+  private stallMark = -1;
+  private stallSince = 0;
   /** Where socket reads land, when the socket was built with `onread` (else 'data' events). */
   private readonly rx: RxPlacement | null;
 
@@ -157,6 +165,16 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
     return this.byReq.size;
   }
 
+  /** Staging bytes this connection holds now (tests, stats). */
+  get stagedBytes(): number {
+    return this.inflight + this.r2tBytes;
+  }
+
+  /** Commands waiting for staging budget (tests, stats). */
+  get deferredCommands(): number {
+    return this.deferred.length;
+  }
+
   // ------------------------------------------------------------------ socket events
 
   /** SocketReader: the rest of an H2C payload in its staging buffer (the NIC's DMA), or the receive buffer. */
@@ -198,18 +216,35 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
     this.teardown();
   };
 
-  private readonly checkBackpressure = (): void => {
-    if (!this.paused && this.socket.writableLength > this.opts.txHighWater) {
-      // the host does not read: stop taking its commands until it does
-      this.paused = true;
-      this.socket.pause();
-      this.socket.once('drain', this.onDrain);
+  private readonly checkBackpressure = (): void => this.updateReading();
+
+  /**
+   * Stop reading commands while the host does not take what we send: unsent
+   * bytes past the socket's high-water mark, or more staged data of executing /
+   * responding commands than the port's queue_data_limit. Buffers held for R2T
+   * data never pause reading — only reading brings that data in.
+   */
+  private updateReading(): void {
+    if (this.state !== QState.Live && this.state !== QState.Ic) return;
+    const txFull = this.socket.writableLength > this.opts.txHighWater;
+    if (txFull || this.inflight > this.port.limits.queueDataLimit) {
+      if (!this.paused) {
+        this.paused = true;
+        this.socket.pause();
+      }
+      if (txFull && !this.drainArmed) {
+        this.drainArmed = true;
+        this.socket.once('drain', this.onDrain);
+      }
+    } else if (this.paused) {
+      this.paused = false;
+      this.socket.resume();
     }
-  };
+  }
 
   private readonly onDrain = (): void => {
-    this.paused = false;
-    if (this.state === QState.Live || this.state === QState.Ic) this.socket.resume();
+    this.drainArmed = false;
+    this.updateReading();
   };
 
   // ------------------------------------------------------------------ PduSink
@@ -269,11 +304,11 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
   private icReq(h: Uint8Array, off: number): void {
     const r = decodeICReq(h, off, createICReq());
     if (r.pfv !== PFV_1_0) {
-      this.fatal(Fes.UnsupportedParameter, FieldOffset.icPfv, h, off, 128, `unsupported PFV ${r.pfv}`);
+      this.fatal(Fes.UnsupportedParameter, FieldOffset.icPfv, h, off, Hlen.ICReq, `unsupported PFV ${r.pfv}`);
       return;
     }
     if (r.hpda > MAX_PDA) {
-      this.fatal(Fes.UnsupportedParameter, FieldOffset.icPda, h, off, 128, `HPDA ${r.hpda} out of range`);
+      this.fatal(Fes.UnsupportedParameter, FieldOffset.icPda, h, off, Hlen.ICReq, `HPDA ${r.hpda} out of range`);
       return;
     }
     this.hdgst = r.hdgst;
@@ -281,7 +316,7 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
     this.hpda = r.hpda;
     this.maxR2T = Math.min(this.opts.maxR2TPerCommand, r.maxr2t + 1);
     const tx = this.tx;
-    const o = tx.reserve(128);
+    const o = tx.reserve(Hlen.ICResp);
     tx.commit(
       encodeICResp(tx.buf, o, {
         pfv: PFV_1_0,
@@ -296,14 +331,25 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
     ctx.hdgst = r.hdgst;
     ctx.ddgst = r.ddgst;
     this.state = QState.Live;
+    this.liveAt = Date.now();
   }
 
   // ------------------------------------------------------------------ commands
 
+  /**
+   * A free command slot, or null when the host has more commands in flight than
+   * its queue allows. Like Linux nvmet_tcp_install_queue: 2 × the Connect's
+   * queue size once Connect sized the queue (a slot stays taken until its
+   * response is written), and before that the one slot of the Connect command
+   * (nvmet_tcp_queue's `connect` cmd). Running out is fatal for the queue there
+   * too (nvmet_tcp_done_recv_pdu: "out of commands").
+   */
   private allocCmd(): TcpCmd | null {
+    const core = this.core;
+    const max = core !== null && core.size > 0 ? 2 * core.size : 1;
+    if (this.cmds.length - this.freeCmds.length >= max) return null;
     const c = this.freeCmds.pop();
     if (c !== undefined) return c;
-    if (this.cmds.length >= MAX_CMDS) return null;
     const n = new TcpCmd(this.cmds.length, this.onCmdReleased);
     this.cmds.push(n);
     return n;
@@ -319,9 +365,10 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
 
   private capsuleHeader(h: Uint8Array, off: number, pdu: PduLayout): void {
     const core = this.core;
-    const cmd = this.allocCmd();
+    const cmd = core === null ? null : this.allocCmd();
     if (core === null || cmd === null) {
-      this.fatal(Fes.PduSequenceError, 0, h, off, pdu.hlen, 'too many outstanding commands');
+      const inUse = this.cmds.length - this.freeCmds.length;
+      this.fatal(Fes.PduSequenceError, 0, h, off, pdu.hlen, `out of commands: ${inUse} in flight, queue size ${core?.size ?? 0}`);
       return;
     }
     const s = this.sqe;
@@ -345,33 +392,34 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
       this.framer.discardData();
       return;
     }
-    const sglId = s[SQE_SGL_ID]!;
+    const id = sglId(s, SqeOff.Dptr);
     const dataLen = pdu.dataLen;
     if (req.dataDir === DataDir.H2C && req.transferLen > 0) {
-      if (sglId === SGL_IN_CAPSULE) {
-        if (s[SQE_SGL_ADDR] !== 0 || !allZero(s, SQE_SGL_ADDR, 8) || req.transferLen > this.inlineLimit()) {
-          this.rejectData(cmd, SC_SGL_INVALID_OFFSET | DNR);
+      if (id === SglId.InCapsule) {
+        if (sglAddress(s, SqeOff.Dptr) !== 0 || req.transferLen > this.inlineLimit()) {
+          this.rejectData(cmd, NvmeStatus.SglInvalidOffset | STATUS_DNR);
         } else if (dataLen !== req.transferLen) {
-          this.rejectData(cmd, SC_SGL_INVALID_DATA_LEN | DNR);
-        } else if (this.alloc(req)) {
+          this.rejectData(cmd, NvmeStatus.SglInvalidDataLength | STATUS_DNR);
+        } else if (this.stage(cmd, false)) {
+          // in-capsule data is on the wire already: staged without waiting for budget
           this.framer.receiveInto(req.data!, 0);
         } else {
-          this.rejectData(cmd, SC_INTERNAL | DNR);
+          this.rejectData(cmd, NvmeStatus.InternalError | STATUS_DNR);
         }
-      } else if (sglId === SGL_TCP_TRANSPORT) {
-        if (dataLen !== 0) this.rejectData(cmd, SC_SGL_INVALID_DATA_LEN | DNR);
+      } else if (id === SglId.TcpTransport) {
+        if (dataLen !== 0) this.rejectData(cmd, NvmeStatus.SglInvalidDataLength | STATUS_DNR);
       } else {
-        this.rejectData(cmd, SC_SGL_INVALID_TYPE | DNR);
+        this.rejectData(cmd, NvmeStatus.SglInvalidType | STATUS_DNR);
       }
       return;
     }
     if (dataLen !== 0) {
       // data in a capsule whose command moves none host→controller
-      this.rejectData(cmd, (req.dataDir === DataDir.C2H ? SC_INVALID_FIELD : SC_SGL_INVALID_DATA_LEN) | DNR);
+      this.rejectData(cmd, (req.dataDir === DataDir.C2H ? NvmeStatus.InvalidField : NvmeStatus.SglInvalidDataLength) | STATUS_DNR);
       return;
     }
-    if (req.dataDir === DataDir.C2H && req.transferLen > 0 && sglId !== SGL_TCP_TRANSPORT) {
-      cmd.pendingStatus = (sglId === SGL_IN_CAPSULE ? SC_INVALID_FIELD : SC_SGL_INVALID_TYPE) | DNR;
+    if (req.dataDir === DataDir.C2H && req.transferLen > 0 && id !== SglId.TcpTransport) {
+      cmd.pendingStatus = (id === SglId.InCapsule ? NvmeStatus.InvalidField : NvmeStatus.SglInvalidType) | STATUS_DNR;
     }
   }
 
@@ -405,26 +453,116 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
     }
     if (!ddgstOk) {
       this.log.warn(`tcp ${this.peer}: data digest error in capsule of cid ${req.cid}`);
-      req.completeWithStatus(SC_TRANSIENT_TRANSPORT);
+      req.completeWithStatus(NvmeStatus.TransientTransportError);
       return;
     }
-    if (req.dataDir === DataDir.H2C && req.transferLen > 0 && req.data === null) {
-      // transport SGL: fetch the data with R2Ts (also when it would have fit in the capsule)
-      if (!this.alloc(req)) {
-        req.completeWithStatus(SC_INTERNAL | DNR);
+    if (req.transferLen > 0 && req.data === null) {
+      if (this.deferred.length !== 0 || !this.fits(req.transferLen, req.dataDir === DataDir.H2C)) {
+        this.defer(cmd);
         return;
       }
-      cmd.state = CmdState.WaitData;
-      this.sendR2Ts(cmd);
-      return;
-    }
-    if (req.transferLen > 0 && req.data === null && !this.alloc(req)) {
-      req.completeWithStatus(SC_INTERNAL | DNR);
+      this.start(cmd);
       return;
     }
     cmd.state = CmdState.Executing;
     req.execute();
   }
+
+  /**
+   * Stage the data of a command and set it going: a write (transport SGL, also
+   * when it would have fit in the capsule) fetches its data with R2Ts, anything
+   * else executes.
+   */
+  private start(cmd: TcpCmd): void {
+    const req = cmd.req!;
+    const r2t = req.dataDir === DataDir.H2C;
+    if (!this.stage(cmd, r2t)) {
+      req.completeWithStatus(NvmeStatus.InternalError | STATUS_DNR);
+      return;
+    }
+    if (r2t) {
+      cmd.state = CmdState.WaitData;
+      this.sendR2Ts(cmd);
+      return;
+    }
+    cmd.state = CmdState.Executing;
+    req.execute();
+  }
+
+  // ------------------------------------------------------------------ staging budget
+
+  /** May this queue stage `len` more bytes now (its own limits, then the transport's budget)? */
+  private fits(len: number, r2t: boolean): boolean {
+    const lim = this.port.limits;
+    if (r2t) {
+      if (this.r2tBytes !== 0 && this.r2tBytes + len > lim.queueR2tLimit) return false;
+    } else if (this.inflight !== 0 && this.inflight + len > lim.queueDataLimit) {
+      return false;
+    }
+    return this.port.budget.fits(len, r2t, this.inflight + this.r2tBytes);
+  }
+
+  /** Allocate the command's staging buffer and count it. */
+  private stage(cmd: TcpCmd, r2t: boolean): boolean {
+    const req = cmd.req!;
+    if (!this.alloc(req)) return false;
+    const n = req.transferLen;
+    cmd.staged = n;
+    cmd.r2tHeld = r2t;
+    this.port.budget.take(n, r2t);
+    if (r2t) {
+      this.r2tBytes += n;
+    } else {
+      this.inflight += n;
+      if (this.inflight > this.port.limits.queueDataLimit) this.updateReading();
+    }
+    return true;
+  }
+
+  /** The command's staging buffer is gone (command released). */
+  private unstage(cmd: TcpCmd): void {
+    const n = cmd.staged;
+    if (n === 0) return;
+    cmd.staged = 0;
+    if (cmd.r2tHeld) this.r2tBytes -= n;
+    else this.inflight -= n;
+    this.port.budget.give(n, cmd.r2tHeld);
+    cmd.r2tHeld = false;
+    if (this.deferred.length !== 0) this.schedulePump();
+    if (this.paused) this.updateReading();
+  }
+
+  private defer(cmd: TcpCmd): void {
+    cmd.state = CmdState.Deferred;
+    this.deferred.push(cmd);
+    this.port.budget.wait(this);
+  }
+
+  /** BudgetWaiter: start the deferred commands that now fit, in order. */
+  admitDeferred(): boolean {
+    const d = this.deferred;
+    while (d.length !== 0 && this.state === QState.Live) {
+      const cmd = d[0]!;
+      const req = cmd.req!;
+      if (!this.fits(req.transferLen, req.dataDir === DataDir.H2C)) return false;
+      d.shift();
+      this.start(cmd);
+    }
+    d.length = 0;
+    this.port.budget.unwait(this);
+    return true;
+  }
+
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(this.pump);
+  }
+
+  private readonly pump = (): void => {
+    this.pumpScheduled = false;
+    this.admitDeferred();
+  };
 
   private sendR2Ts(cmd: TcpCmd): void {
     const req = cmd.req!;
@@ -491,12 +629,20 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
     req.dataMoved?.(this.framer.pdu.dataLen);
     if (!ddgstOk && cmd.pendingStatus === 0) {
       this.log.warn(`tcp ${this.peer}: data digest error in H2CData of cid ${req.cid} at offset ${start}`);
-      cmd.pendingStatus = SC_TRANSIENT_TRANSPORT;
+      cmd.pendingStatus = NvmeStatus.TransientTransportError;
     }
     if (cmd.rcvd === this.r2tWindowEnd(cmd, start)) cmd.outstandingR2T--;
     if (cmd.rcvd < req.transferLen) {
       this.sendR2Ts(cmd);
       return;
+    }
+    if (cmd.r2tHeld) {
+      // all data in: the buffer now belongs to an executing command
+      cmd.r2tHeld = false;
+      this.r2tBytes -= cmd.staged;
+      this.inflight += cmd.staged;
+      this.port.budget.r2tDone(cmd.staged);
+      if (this.deferred.length !== 0) this.schedulePump();
     }
     if (cmd.pendingStatus !== 0) {
       req.completeWithStatus(cmd.pendingStatus);
@@ -527,7 +673,7 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
     const data = req.data;
     const len = req.transferLen;
     if (req.dataDir === DataDir.C2H && req.status === 0 && len > 0 && data !== null) {
-      const success = this.core !== null && this.core.sqFlowControlDisabled && allZero(req.cqe, 0, 8);
+      const success = this.core !== null && this.core.sqFlowControlDisabled && cqeDw0(req.cqe) === 0 && cqeDw1(req.cqe) === 0;
       const chunk = this.opts.c2hChunk;
       for (let at = 0; at < len; ) {
         const n = Math.min(chunk, len - at);
@@ -561,6 +707,7 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
   private releaseCmd(cmd: TcpCmd): void {
     const req = cmd.req;
     if (req === null || cmd.state === CmdState.Free) return;
+    this.unstage(cmd);
     this.byReq.delete(req);
     cmd.req = null;
     cmd.state = CmdState.Free;
@@ -570,6 +717,43 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
     } catch (e) {
       this.log.error(`tcp ${this.peer}: release of cid ${req.cid} failed: ${String(e)}`);
     }
+  }
+
+  // ------------------------------------------------------------------ timeouts
+
+  /**
+   * Called periodically by the transport (one sweep per port, no per-PDU timer):
+   * ICReq within icreq_timeout_ms of accept, Connect within connect_timeout_ms
+   * of ICResp, and every PDU complete within pdu_timeout_ms of being started.
+   * A PDU counts as stalled only while we read: a queue paused by back-pressure
+   * is waiting for us, not for the host. Keep-alive stays with the core.
+   */
+  checkTimers(now: number): void {
+    const lim = this.port.limits;
+    if (this.state === QState.Ic) {
+      if (now - this.bornAt >= lim.icreqTimeoutMs) this.timedOut(`no ICReq within ${lim.icreqTimeoutMs} ms`);
+      return;
+    }
+    if (this.state !== QState.Live) return;
+    const core = this.core;
+    if ((core === null || core.qid < 0) && now - this.liveAt >= lim.connectTimeoutMs) {
+      this.timedOut(`no Connect within ${lim.connectTimeoutMs} ms of ICResp`);
+      return;
+    }
+    const f = this.framer;
+    if (this.paused || f.idle || f.stopped) {
+      this.stallMark = -1;
+    } else if (this.stallMark !== f.pdusDone) {
+      this.stallMark = f.pdusDone;
+      this.stallSince = now;
+    } else if (now - this.stallSince >= lim.pduTimeoutMs) {
+      this.timedOut(`a PDU started but not complete after ${lim.pduTimeoutMs} ms`);
+    }
+  }
+
+  private timedOut(reason: string): void {
+    this.log.warn(`tcp ${this.peer}: ${reason}; closing`);
+    this.destroyNow(reason);
   }
 
   // ------------------------------------------------------------------ errors and teardown
@@ -633,14 +817,11 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader {
     this.closeTimer = null;
     this.tx.close();
     if (!this.socket.destroyed) this.socket.destroy();
+    this.deferred.length = 0;
+    this.port.budget.unwait(this);
     this.destroyCore();
     for (const cmd of this.cmds) if (cmd.req !== null) this.releaseCmd(cmd);
     this.cur = null;
     this.onClosed(this);
   }
-}
-
-function allZero(b: Uint8Array, off: number, len: number): boolean {
-  for (let i = off; i < off + len; i++) if (b[i] !== 0) return false;
-  return true;
 }

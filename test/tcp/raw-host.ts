@@ -272,7 +272,8 @@ class RamReq implements TransportRequest {
 }
 
 class RamQueue implements CoreQueue {
-  qid = 1;
+  qid: number;
+  size: number;
   sqFlowControlDisabled: boolean;
   dead = false;
   readonly held: RamReq[] = [];
@@ -281,6 +282,8 @@ class RamQueue implements CoreQueue {
     readonly transport: TransportQueue,
   ) {
     this.sqFlowControlDisabled = core.sqFlowControlDisabled;
+    this.qid = core.qid;
+    this.size = core.queueSize;
   }
   initRequest(sqe: Uint8Array): TransportRequest {
     const r = new RamReq(this);
@@ -316,6 +319,9 @@ export class RamCore implements CoreQueueFactory {
   doubleReleases = 0;
   destroyed = 0;
   queues: RamQueue[] = [];
+  /** What every queue reports: connected as I/O queue 1 of 1024 entries (the target's MQES + 1: 2048 command slots) unless a test says otherwise. */
+  qid = 1;
+  queueSize = 1024;
   constructor(public sqFlowControlDisabled = false) {}
   createQueue(t: TransportQueue): CoreQueue {
     const q = new RamQueue(this, t);
