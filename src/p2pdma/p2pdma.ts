@@ -463,9 +463,8 @@ export class P2pdma {
   explainDistance(provider: DeviceRef, list: P2pClientList, opts: DistanceOptions = {}): ListVerdict {
     const r = this.resolve(provider);
     if (!r.ok) return { provider: String(typeof provider === 'string' ? provider : provider.name), distance: -1, refusal: null, reason: r.error.message, clients: [], log: [] };
-    const v = listDistance(this.policyName, this.topology, r.value, list.clients, opts);
-    for (const l of v.log) this.log(l.text);
-    return v;
+    // The kernel's lines for this check are in v.log; callers print them where the kernel would.
+    return listDistance(this.policyName, this.topology, r.value, list.clients, opts);
   }
 
   /** pci_p2pdma_assign_provider: bind `provider` to every entry unless incompatible. */

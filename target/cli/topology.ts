@@ -11,7 +11,8 @@ import { readFile } from 'node:fs/promises';
 import { loadConfigFile, formatIssue, type NvmetConfig } from '../config/index.js';
 import { parseTopology } from '../../src/pci/parse-topology.js';
 import { loadBuiltinTopology } from '../../src/pci/load.js';
-import { renderTree } from '../../src/pci/lspci.js';
+import { renderAcs, renderTree } from '../../src/pci/lspci.js';
+import { describePlatform } from '../../src/p2pdma/explain.js';
 import type { PciTopology } from '../../src/pci/topology.js';
 import { isP2pPolicy, P2P_POLICY_NAMES, DEFAULT_POLICY, describePolicyNames, type P2pPolicy } from '../../src/p2pdma/policy.js';
 import { decidePort, describeProvider, explainClients, formatExplanation, providersOf, type Explanation } from '../api/p2p-explain.js';
@@ -140,13 +141,18 @@ export async function topologyCommand(argv: string[], io: Out): Promise<number> 
   const decisions = cfg ? configDecisions(cfg, topo, policy) : topologyDecisions(topo, policy);
 
   if (args.values.json) {
-    io.out(JSON.stringify({ name: topo.name, source, policy, tree: renderTree(topo, { links: true }), providers, decisions }, null, 2) + '\n');
+    io.out(JSON.stringify({ name: topo.name, source, policy, tree: renderTree(topo, { links: true }), platform: describePlatform(topo), acs: renderAcs(topo), providers, decisions }, null, 2) + '\n');
     return 0;
   }
   const lines: string[] = [];
   lines.push(`topology ${topo.name} (${source}): ${topo.functions.length} PCI functions, host bridge${topo.hostBridges.length > 1 ? 's' : ''} ${topo.hostBridges.map((h) => h.name).join(', ')}`);
   lines.push('');
   lines.push(renderTree(topo, { links: true }).trimEnd());
+  lines.push('');
+  // What the kernel policies look at besides the tree.
+  lines.push(...describePlatform(topo));
+  const acs = renderAcs(topo);
+  if (acs.length > 0) lines.push('ACS:', ...acs.map((l) => `  ${l}`));
   lines.push('');
   lines.push(`p2pmem providers (${providers.length}):`);
   if (providers.length === 0) lines.push('  none');

@@ -10,6 +10,8 @@ import { listDistance, pairDistance, unwrap, type MapType, type P2pPolicy, type 
 import { P2pdma } from '../../src/p2pdma/index.js';
 import { renderAcs, renderTree, type PciTopology } from '../../src/pci/index.js';
 import { parsed } from './helpers.js';
+import { readFileSync } from 'node:fs';
+import { builtinTopologyPath } from '../../src/pci/index.js';
 
 type Json = Record<string, any>;
 const g3 = (width: number) => ({ gen: 3, width });
@@ -449,5 +451,44 @@ describe('rendering what the policies look at', () => {
     const u = oneSwitch({ dsp1: { acs: ['RR'] }, top: { boot: { disableAcsRedir: '00:01.0/00.0/01.0' } } });
     expect(u.get('02:01.0')!.acsRedirect).toBe(false);
     expect(u.bootLog.map((l) => l.text)).toEqual(['pci 0000:02:01.0: disabled ACS redirect']);
+  });
+});
+
+describe('config/topologies/qemu-q35-pxb.json: an RCiEP, two root ports and a pxb-pcie root bus', () => {
+  const load = (cpuFamily?: number) => {
+    const j = JSON.parse(readFileSync(builtinTopologyPath('qemu-q35-pxb'), 'utf8'));
+    if (cpuFamily !== undefined) j.cpu.family = cpuFamily;
+    return parsed(j);
+  };
+  const find = (t: PciTopology, policy: P2pPolicy) => {
+    const p = new P2pdma(t, { policy });
+    const list = p.createClientList();
+    unwrap(p.addClient(list, '01:00.0'));
+    const e = p.explainFind(list);
+    return [e.closestDistance, e.ties];
+  };
+
+  it('qemu64 (AMD family 0xf) is older than Zen: linux-6.1 refuses every path through a host bridge', () => {
+    const t = load();
+    expect(t.hostBridges.map((h) => h.name)).toEqual(['pci0000:00', 'pci0000:80']);
+    expect(pairDistance('linux-6.1', t, t.get('00:04.0')!, t.get('01:00.0')!)).toMatchObject({ distance: -1, refusal: 'host-bridge-not-whitelisted' });
+    expect(find(t, 'v3')).toEqual([null, []]);
+    expect(find(t, 'linux-4.20')).toEqual([null, []]);
+    expect(find(t, 'linux-6.1')).toEqual([null, []]);
+  });
+
+  it('on a Zen CPU the RCiEP is closest (1 + 2 hops), then the SSDs on either root bus (2 + 2)', () => {
+    const t = load(0x17);
+    expect(pairDistance('linux-6.1', t, t.get('00:04.0')!, t.get('01:00.0')!)).toMatchObject({ distance: 3, mapType: 'thru-host-bridge' });
+    expect(pairDistance('linux-6.1', t, t.get('81:00.0')!, t.get('01:00.0')!)).toMatchObject({ distance: 4, mapType: 'thru-host-bridge' });
+    expect(find(t, 'linux-6.1')).toEqual([3, ['0000:00:04.0']]);
+    expect(renderTree(t, { verbose: false })).toBe([
+      '-+-[0000:00]-+-00.0',
+      ' |           +-02.0-[01]----00.0',
+      ' |           +-03.0-[02]----00.0',
+      ' |           \\-04.0',
+      ' \\-[0000:80]---00.0-[81]----00.0',
+      '',
+    ].join('\n'));
   });
 });
