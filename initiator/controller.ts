@@ -24,6 +24,8 @@ import {
   encodePropertyGet,
   encodePropertySet,
   connectResultCntlid,
+  connectResultAuthreq,
+  AUTHREQ_ATR,
   uuidToBytes,
 } from '../src/nvme/fabrics.js';
 import {
@@ -49,6 +51,10 @@ import { decodeNsDescList, decodeNsList } from '../src/nvme/identify-lists.js';
 import type { NsIdDescriptor } from '../src/nvme/identify-lists.js';
 import type { StatusContext } from '../src/nvme/status.js';
 import { HostQueue } from './host-queue.js';
+import { AuthenticationError, authenticateQueue } from './authenticate.js';
+import { parseDhchapSecret } from '../src/nvme/auth/secret.js';
+import { AuthFailure } from '../src/nvme/auth/ids.js';
+import type { DhchapHostConfig } from '../src/nvme/auth/host-session.js';
 import type { Completion, HostCommand } from './host-queue.js';
 import { NvmeError, TimeoutError, TransportError } from './errors.js';
 import { ADMIN_INCAPSULE_MAX, ADMIN_QUEUE_ENTRIES, DEFAULT_KATO_MS, DEFAULT_QUEUE_DEPTH } from './options.js';
@@ -219,6 +225,7 @@ export class Controller {
         hostnqn,
         subnqn: opts.subnqn,
         timeoutMs: opts.connectTimeoutMs ?? 5000,
+        auth: hostAuthConfig(opts, hostnqn),
       });
       admin.qid = 0;
       // An SQ of N entries holds N-1 commands.
@@ -313,6 +320,7 @@ export class Controller {
             hostnqn: this.hostnqn,
             subnqn: this.subnqn,
             timeoutMs: this.opts.connectTimeoutMs ?? 5000,
+            auth: hostAuthConfig(this.opts, this.hostnqn),
           });
           q.qid = i + 1;
           q.setDepth(depth);
@@ -416,6 +424,18 @@ export class Controller {
     this.dead = err;
     this.abort();
     this.opts.onFatal?.(err);
+  }
+
+  /**
+   * Re-authenticate every queue (DH-HMAC-CHAP), as a Linux host does after the sysfs
+   * `dhchap_secret` is rewritten: a new transaction per queue with the current secrets.
+   */
+  async reauthenticate(): Promise<void> {
+    const auth = hostAuthConfig(this.opts, this.hostnqn);
+    if (auth === undefined) throw new AuthenticationError(0, AuthFailure.Failed, false, 'no DH-HMAC-CHAP secret set');
+    const timeout = this.opts.connectTimeoutMs ?? 5000;
+    await authenticateQueue(this.admin, 0, auth, timeout);
+    for (const q of this.ioQueues) await authenticateQueue(q, q.qid, auth, timeout);
   }
 
   /** Drop every connection without a shutdown handshake. */
@@ -742,7 +762,27 @@ export class Controller {
   }
 }
 
-/** Fabrics Connect on a fresh queue; resolves with the CNTLID from dword 0. */
+/** The DH-HMAC-CHAP settings of `opts`, parsed (throws DhchapSecretError on a malformed secret). */
+function hostAuthConfig(opts: ConnectOptions, hostnqn: string): DhchapHostConfig | undefined {
+  if (opts.dhchapSecret === undefined) {
+    if (opts.dhchapCtrlSecret !== undefined) throw new AuthenticationError(0, AuthFailure.Failed, false, 'a controller secret needs a host secret');
+    return undefined;
+  }
+  return {
+    hostnqn,
+    subnqn: opts.subnqn,
+    hostKey: parseDhchapSecret(opts.dhchapSecret),
+    ctrlKey: opts.dhchapCtrlSecret !== undefined ? parseDhchapSecret(opts.dhchapCtrlSecret) : undefined,
+    ...(opts.dhchapHashIds !== undefined ? { hashIds: opts.dhchapHashIds } : {}),
+    ...(opts.dhchapDhGroupIds !== undefined ? { dhGroupIds: opts.dhchapDhGroupIds } : {}),
+  };
+}
+
+/**
+ * Connect, then DH-HMAC-CHAP when the controller asks for it (AUTHREQ.ATR) — as Linux's
+ * nvmf_connect_{admin,io}_queue. A controller that does not ask although the host wants
+ * bidirectional authentication is refused: the host could not authenticate it.
+ */
 async function fabricsConnect(
   q: HostQueue,
   p: {
@@ -755,6 +795,7 @@ async function fabricsConnect(
     hostnqn: string;
     subnqn: string;
     timeoutMs: number;
+    auth?: DhchapHostConfig | undefined;
   },
 ): Promise<number> {
   const sqe = encodeConnectCommand(new Uint8Array(SQE_SIZE), { qid: p.qid, sqsize: p.sqsize, cattr: p.cattr, kato: p.kato });
@@ -763,5 +804,15 @@ async function fabricsConnect(
   if (c.status !== 0) {
     throw new NvmeError(c.status, { ...c, qid: p.qid, opcode: FABRICS_OPCODE }, `Connect qid ${p.qid} to ${p.subnqn}`, 'fabrics');
   }
-  return connectResultCntlid(c.dw0);
+  const cntlid = connectResultCntlid(c.dw0);
+  const atr = (connectResultAuthreq(c.dw0) & AUTHREQ_ATR) !== 0;
+  if (atr) {
+    if (p.auth === undefined) throw new AuthenticationError(p.qid, AuthFailure.Failed, false, 'the controller requires authentication and no DH-HMAC-CHAP secret is set');
+    // The queue carries commands once Connect completed: its qid must be known for them.
+    q.qid = p.qid;
+    await authenticateQueue(q, p.qid, p.auth, p.timeoutMs);
+  } else if (p.auth?.ctrlKey !== undefined) {
+    throw new AuthenticationError(p.qid, AuthFailure.Failed, false, 'bidirectional authentication requested but the controller does not authenticate');
+  }
+  return cntlid;
 }

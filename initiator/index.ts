@@ -22,6 +22,7 @@ export type {
 export { HostQueue } from './host-queue.js';
 export type { Completion, HostCommand, IcParams, QueueTransportOptions, CompletionCallback, QueueStats } from './host-queue.js';
 export { NvmeError, TransportError, TimeoutError } from './errors.js';
+export { AuthenticationError } from './authenticate.js';
 export type { TransportErrorKind, CompletionInfo } from './errors.js';
 export { discover, readDiscoveryLog } from './discover.js';
 export type { DiscoverOptions } from './discover.js';

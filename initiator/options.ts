@@ -55,6 +55,14 @@ export interface ConnectOptions extends TransportOptions {
   onFatal?: (err: Error) => void;
   /** Wait for CSTS.RDY / SHST, ms (default: from CAP.TO, at most 15000). */
   readyTimeoutMs?: number;
+  /** DH-HMAC-CHAP host secret, `DHHC-1:NN:<base64>:` (nvme connect --dhchap-secret). */
+  dhchapSecret?: string;
+  /** Controller secret for bidirectional authentication (nvme connect --dhchap-ctrl-secret). */
+  dhchapCtrlSecret?: string;
+  /** Hash ids offered in AUTH_Negotiate (default SHA-256, SHA-384, SHA-512). */
+  dhchapHashIds?: readonly number[];
+  /** DH group ids offered (default null and ffdhe2048..8192). */
+  dhchapDhGroupIds?: readonly number[];
 }
 
 export const DEFAULT_KATO_MS = 5000;

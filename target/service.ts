@@ -16,6 +16,9 @@
  * Runtime overrides (CLI --listen, --allow-p2pmem) change what runs, not the document.
  */
 
+import { parseDhchapSecret } from '../src/nvme/auth/secret.js';
+import { authHashByName, dhGroupByName } from '../src/nvme/auth/ids.js';
+import type { DhchapHostSettings } from '../src/nvme/auth/controller-session.js';
 import { dirname, isAbsolute, relative, resolve as resolvePath } from 'node:path';
 import { Nvmet } from './core/nvmet.js';
 import { TrType } from './core/fabrics-ops.js';
@@ -35,6 +38,7 @@ import {
   type NvmetConfig,
   type ParseOptions,
   type ResolvedConfig,
+  type ResolvedHostDhchap,
   type ResolvedNamespace,
   type ResolvedPort,
   type ResolvedSubsystem,
@@ -53,6 +57,17 @@ import { P2pDataPath, type DataPathState, type NamespaceP2pState } from './p2p/d
 // ---------------------------------------------------------------- errors
 
 /** A refused change: HTTP status, an errno-like code, a message naming what is wrong. */
+/** Resolved (validated) DH-HMAC-CHAP strings → the core's parsed settings. */
+function dhchapSettings(d: ResolvedHostDhchap | undefined): DhchapHostSettings | undefined {
+  if (d === undefined) return undefined;
+  return {
+    hostKey: parseDhchapSecret(d.key),
+    ctrlKey: d.ctrlKey !== '' ? parseDhchapSecret(d.ctrlKey) : undefined,
+    hash: authHashByName(d.hash)!,
+    dhGroup: dhGroupByName(d.dhgroup)!,
+  };
+}
+
 export class ServiceError extends Error {
   constructor(
     readonly status: number,
@@ -552,6 +567,8 @@ export class NvmetService {
   /** Make the live target match `target`, touching only what differs. */
   private async reconcile(target: ResolvedConfig): Promise<void> {
     for (const h of target.hosts) if (!this.nvmet.hosts.includes(h)) this.nvmet.addHost(h);
+    // DH-HMAC-CHAP settings apply from the next authentication transaction (as configfs).
+    for (const h of target.hosts) this.nvmet.setHostDhchap(h, dhchapSettings(target.hostDhchap[h]));
     const tSubs = new Map(target.subsystems.map((s) => [s.nqn, s]));
     const tPorts = new Map(target.ports.map((p) => [p.portid, p]));
 

@@ -200,9 +200,16 @@ export function bytesToUuid(b: Uint8Array, o = 0): string {
 
 // ---------------------------------------------------------------- Connect response
 
-/** Connect response dw0 for success: the controller id (and AUTHREQ bits 17:16). */
+/**
+ * AUTHREQ field values (Connect response dw0 bits 23:16 hold AUTHREQ; Linux
+ * NVME_CONNECT_AUTHREQ_ATR = 1 << 17, NVME_CONNECT_AUTHREQ_ASCR = 1 << 18).
+ */
+export const AUTHREQ_ATR = 0x2;
+export const AUTHREQ_ASCR = 0x4;
+
+/** Connect response dw0 for success: the controller id (bits 15:0) and AUTHREQ (bits 23:16). */
 export function connectResult(cntlid: number, authreq = 0): number {
-  return ((cntlid & 0xffff) | ((authreq & 3) << 16)) >>> 0;
+  return ((cntlid & 0xffff) | ((authreq & 0xff) << 16)) >>> 0;
 }
 
 /** Controller id from a successful Connect response dw0. */
@@ -210,9 +217,9 @@ export function connectResultCntlid(dw0: number): number {
   return dw0 & 0xffff;
 }
 
-/** AUTHREQ bits from a successful Connect response dw0. */
+/** AUTHREQ (ATR = 2, ASCR = 4) from a successful Connect response dw0. */
 export function connectResultAuthreq(dw0: number): number {
-  return (dw0 >>> 16) & 3;
+  return (dw0 >>> 16) & 0xff;
 }
 
 /**

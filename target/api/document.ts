@@ -91,3 +91,57 @@ export async function checkBackingPath(raw: string, dataDir: string, field: stri
   if (!st.isFile()) throw new ServiceError(400, 'EINVAL', `${field}: ${raw} is not a regular file`);
   return v.value;
 }
+
+/** What GET shows instead of a DH-HMAC-CHAP secret (configfs shows them to root only). */
+export const REDACTED_SECRET = '(write-only)';
+const SECRET_KEYS = ['key', 'ctrl_key'] as const;
+
+/**
+ * A copy of the document for an API response: hosts' DH-HMAC-CHAP secrets replaced by
+ * REDACTED_SECRET (a set key) — never returned over HTTP.
+ */
+export function redactSecrets(json: JsonObject): JsonObject {
+  const hosts = json['hosts'];
+  if (!Array.isArray(hosts)) return json;
+  return {
+    ...json,
+    hosts: hosts.map((h) => {
+      if (h === null || typeof h !== 'object' || Array.isArray(h)) return h;
+      const d = h['dhchap'];
+      if (d === null || typeof d !== 'object' || Array.isArray(d)) return h;
+      const red: JsonObject = { ...d };
+      for (const k of SECRET_KEYS) if (typeof red[k] === 'string' && red[k] !== '') red[k] = REDACTED_SECRET;
+      return { ...h, dhchap: red };
+    }),
+  };
+}
+
+/**
+ * A document sent back after a GET: a secret left as REDACTED_SECRET keeps the host's
+ * current one (so GET → edit → PUT does not drop authentication). A placeholder for a
+ * host without a current secret stays and fails validation, naming the field.
+ */
+export function restoreSecrets(body: JsonObject, cur: JsonObject): JsonObject {
+  const hosts = body['hosts'];
+  const curHosts = cur['hosts'];
+  if (!Array.isArray(hosts) || !Array.isArray(curHosts)) return body;
+  const byNqn = new Map<string, JsonObject>();
+  for (const h of curHosts) {
+    if (h !== null && typeof h === 'object' && !Array.isArray(h) && typeof h['nqn'] === 'string') {
+      const d = h['dhchap'];
+      if (d !== null && typeof d === 'object' && !Array.isArray(d)) byNqn.set(h['nqn'], d);
+    }
+  }
+  return {
+    ...body,
+    hosts: hosts.map((h) => {
+      if (h === null || typeof h !== 'object' || Array.isArray(h) || typeof h['nqn'] !== 'string') return h;
+      const d = h['dhchap'];
+      const old = byNqn.get(h['nqn']);
+      if (d === null || typeof d !== 'object' || Array.isArray(d) || old === undefined) return h;
+      const out: JsonObject = { ...d };
+      for (const k of SECRET_KEYS) if (out[k] === REDACTED_SECRET && typeof old[k] === 'string') out[k] = old[k];
+      return { ...h, dhchap: out };
+    }),
+  };
+}

@@ -1,35 +1,78 @@
-/** /api/hosts: host NQNs known to the target (configfs hosts/<nqn>). */
+/** /api/hosts: host NQNs known to the target (configfs hosts/<nqn>) and their DH-HMAC-CHAP settings. */
 
 import type { FastifyInstance } from 'fastify';
 import { ServiceError } from '../service.js';
-import { docJson, list, notFound, validateDoc } from './document.js';
+import { docJson, list, notFound, redactSecrets, restoreSecrets, validateDoc } from './document.js';
+import type { JsonObject } from '../config/json.js';
 import * as S from './schemas.js';
 import type { ApiContext } from './context.js';
 
 export function hostRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const { svc } = ctx;
 
-  app.get('/api/hosts', { schema: { summary: 'List hosts' } }, async () => list(docJson(svc.config), 'hosts'));
+  app.get('/api/hosts', { schema: { summary: 'List hosts (DH-HMAC-CHAP secrets are write-only)' } }, async () =>
+    list(redactSecrets(docJson(svc.config)), 'hosts'),
+  );
 
-  app.post<{ Body: { nqn: string } }>('/api/hosts', { schema: { summary: 'Define a host NQN', body: S.nqnBody } }, async (req, reply) => {
-    const nqn = req.body.nqn;
-    await svc.update((cur) => {
-      if (cur.hosts.some((h) => h.nqn === nqn)) throw new ServiceError(409, 'EEXIST', `body.nqn: host ${nqn} already exists`);
-      const json = docJson(cur);
-      const hosts = list(json, 'hosts');
-      hosts.push({ nqn });
-      return { config: validateDoc(svc, json, { prefix: `hosts[${hosts.length - 1}]`, label: 'body' }) };
-    });
-    return reply.code(201).send({ nqn });
-  });
+  app.post<{ Body: { nqn: string; dhchap?: JsonObject } }>(
+    '/api/hosts',
+    { schema: { summary: 'Define a host NQN, optionally with its DH-HMAC-CHAP group', body: S.hostCreate } },
+    async (req, reply) => {
+      const { nqn, dhchap } = req.body;
+      await svc.update((cur) => {
+        if (cur.hosts.some((h) => h.nqn === nqn)) throw new ServiceError(409, 'EEXIST', `body.nqn: host ${nqn} already exists`);
+        const json = docJson(cur);
+        const hosts = list(json, 'hosts');
+        hosts.push(dhchap !== undefined ? { nqn, dhchap } : { nqn });
+        return { config: validateDoc(svc, json, { prefix: `hosts[${hosts.length - 1}]`, label: 'body' }) };
+      });
+      return reply.code(201).send({ nqn });
+    },
+  );
 
-  app.get<{ Params: { nqn: string } }>('/api/hosts/:nqn', { schema: { summary: 'One host and the subsystems allowing it', params: S.nqnParams } }, async (req) => {
-    const { nqn } = req.params;
-    const h = svc.config.hosts.find((x) => x.nqn === nqn);
+  app.patch<{ Params: { nqn: string }; Body: { dhchap: JsonObject } }>(
+    '/api/hosts/:nqn',
+    {
+      schema: {
+        summary: 'Change a host\'s DH-HMAC-CHAP settings live (applies from the next authentication, like configfs); "" clears a field',
+        params: S.nqnParams,
+        body: S.hostPatch,
+      },
+    },
+    async (req) => {
+      const { nqn } = req.params;
+      await svc.update((cur) => {
+        const i = cur.hosts.findIndex((h) => h.nqn === nqn);
+        if (i < 0) throw notFound(`host ${nqn}`);
+        const json = docJson(cur);
+        const host = list(json, 'hosts')[i]!;
+        const old = host['dhchap'];
+        const merged: JsonObject = { ...(old !== null && typeof old === 'object' && !Array.isArray(old) ? old : {}), ...req.body.dhchap };
+        host['dhchap'] = merged;
+        return { config: validateDoc(svc, restoreSecrets(json, docJson(cur)), { prefix: `hosts[${i}]`, label: 'body' }) };
+      });
+      return hostView(nqn);
+    },
+  );
+
+  function hostView(nqn: string): JsonObject {
+    const h = list(redactSecrets(docJson(svc.config)), 'hosts').find((x) => x['nqn'] === nqn);
     if (h === undefined) throw notFound(`host ${nqn}`);
-    const controllers = svc.nvmet.subsystems.flatMap((s) => s.controllers.filter((c) => c.hostnqn === nqn).map((c) => ({ subsystem: s.nqn, cntlid: c.cntlid, port: c.port.id })));
-    return { nqn, allowed_by: svc.config.subsystems.filter((s) => s.allowedHosts.includes(nqn)).map((s) => s.nqn), live: { controllers } };
-  });
+    const controllers = svc.nvmet.subsystems.flatMap((s) =>
+      s.controllers
+        .filter((c) => c.hostnqn === nqn)
+        .map((c) => ({ subsystem: s.nqn, cntlid: c.cntlid, port: c.port.id, authenticated: c.dhchap !== null ? c.adminQueue?.authenticated === true : null })),
+    );
+    return {
+      ...h,
+      allowed_by: svc.config.subsystems.filter((s) => s.allowedHosts.includes(nqn)).map((s) => s.nqn),
+      live: { controllers },
+    };
+  }
+
+  app.get<{ Params: { nqn: string } }>('/api/hosts/:nqn', { schema: { summary: 'One host and the subsystems allowing it', params: S.nqnParams } }, async (req) =>
+    hostView(req.params.nqn),
+  );
 
   app.delete<{ Params: { nqn: string } }>('/api/hosts/:nqn', { schema: { summary: 'Forget a host (409 while a subsystem allows it)', params: S.nqnParams } }, async (req, reply) => {
     const { nqn } = req.params;

@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { pack } from 'msgpackr';
 import { isJsonObject, type JsonObject } from '../config/json.js';
 import { parseBackingSpec } from '../config/validators.js';
-import { checkBackingPath, list, validateDoc } from './document.js';
+import { checkBackingPath, list, redactSecrets, restoreSecrets, validateDoc } from './document.js';
 import * as S from './schemas.js';
 import type { ApiContext } from './context.js';
 
@@ -27,7 +27,7 @@ export function stateRoutes(app: FastifyInstance, ctx: ApiContext): void {
     '/api/state',
     { schema: { summary: 'Export the running configuration (nvmetcli JSON; MessagePack with Accept: application/msgpack or ?format=msgpack)', querystring: S.stateQuery } },
     async (req, reply) => {
-      const json = svc.configJson();
+      const json = redactSecrets(svc.configJson());
       if (wantsMsgpack(req)) return reply.type(MSGPACK).send(pack(json));
       return json;
     },
@@ -62,8 +62,8 @@ export function stateRoutes(app: FastifyInstance, ctx: ApiContext): void {
           await checkBackingPath(p, ctx.dataDir, `subsystems[${i}].namespaces[${k}].device.path`);
         }
       }
-      await svc.update(() => ({ config: validateDoc(svc, body, undefined, { rejectUnknown: true }) }), 'recreate');
-      return svc.configJson();
+      await svc.update(() => ({ config: validateDoc(svc, restoreSecrets(body, svc.configJson()), undefined, { rejectUnknown: true }) }), 'recreate');
+      return redactSecrets(svc.configJson());
     },
   );
 

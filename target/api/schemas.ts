@@ -123,6 +123,34 @@ export const subsystemPatch: Schema = {
   },
 };
 
+/** hosts[].dhchap (values checked by the config parser; secrets are DHHC-1 strings). */
+const hostDhchap: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    key: { type: 'string', maxLength: 256 },
+    ctrl_key: { type: 'string', maxLength: 256 },
+    hash: { type: 'string', maxLength: 32 },
+    dhgroup: { type: 'string', maxLength: 32 },
+  },
+};
+
+/** POST /api/hosts */
+export const hostCreate: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['nqn'],
+  properties: { nqn: nqnSchema, dhchap: hostDhchap },
+};
+
+/** PATCH /api/hosts/:nqn */
+export const hostPatch: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['dhchap'],
+  properties: { dhchap: hostDhchap },
+};
+
 /** POST /api/hosts, POST .../allowed_hosts, POST /api/ports/:portid/subsystems */
 export const nqnBody: Schema = {
   type: 'object',

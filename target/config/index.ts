@@ -51,6 +51,7 @@ export {
   defaultSerial,
   resolveConfig,
   type ResolvedConfig,
+  type ResolvedHostDhchap,
   type ResolvedNamespace,
   type ResolvedPort,
   type ResolvedSubsystem,

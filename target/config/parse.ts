@@ -22,6 +22,7 @@ import {
   NAMESPACE_PLACEMENT,
   NAMESPACE_RESV,
   PORT_ADDR,
+  HOST_DHCHAP,
   PORT_PARAM,
   PORT_PLACEMENT,
   REFERRAL_ADDR,
@@ -37,6 +38,7 @@ import type {
   AnaGroupConfig,
   Extras,
   HostConfig,
+  HostDhchap,
   NamespaceConfig,
   NvmetConfig,
   PortConfig,
@@ -265,8 +267,19 @@ function readHost(raw: JsonValue, path: string, ctx: Ctx): HostConfig | undefine
   let nqn: string | undefined;
   if (hasOwn(obj, 'nqn')) nqn = readNqnString(obj.nqn!, pathKey(path, 'nqn'), ctx);
   else ctx.sink.error(pathKey(path, 'nqn'), 'required field is missing');
-  for (const key of Object.keys(obj)) if (key !== 'nqn') unknownField(ctx, path, key, obj[key], extras);
-  return nqn === undefined ? undefined : withExtras<HostConfig>({ nqn }, extras);
+  let dhchap: HostDhchap | undefined;
+  if (hasOwn(obj, 'dhchap')) {
+    const dpath = pathKey(path, 'dhchap');
+    dhchap = readGroup(obj.dhchap, HOST_DHCHAP, dpath, ctx, 'the dhchap group');
+    // Linux authenticates the controller only on top of the host (nvmet_setup_auth reads
+    // dhchap_ctrl_key only after dhchap_key); a controller key alone would be ignored.
+    if ((dhchap.ctrlKey ?? '') !== '' && (dhchap.key ?? '') === '') {
+      ctx.sink.error(pathKey(dpath, 'ctrl_key'), 'a controller key needs a host key (dhchap.key)');
+    }
+  }
+  for (const key of Object.keys(obj)) if (key !== 'nqn' && key !== 'dhchap') unknownField(ctx, path, key, obj[key], extras);
+  if (nqn === undefined) return undefined;
+  return withExtras<HostConfig>(dhchap !== undefined ? { nqn, dhchap } : { nqn }, extras);
 }
 
 // ---------------------------------------------------------------- subsystems

@@ -20,6 +20,8 @@ import {
   type BackingSpec,
   type BlockSize,
   type Treq,
+  type DhchapGroupName,
+  type DhchapHashName,
   type TrType,
 } from './validators.js';
 
@@ -97,8 +99,18 @@ export interface ResolvedPort {
   referrals: { name: string; trtype: TrType | ''; adrfam: AdrFam | ''; traddr: string; trsvcid: string; portid: number; enabled: boolean }[];
 }
 
+/** A host's DH-HMAC-CHAP settings with Linux's defaults (hash hmac(sha256), dhgroup null). */
+export interface ResolvedHostDhchap {
+  key: string;
+  ctrlKey: string;
+  hash: DhchapHashName;
+  dhgroup: DhchapGroupName;
+}
+
 export interface ResolvedConfig {
   hosts: string[];
+  /** Hosts that have a DH-HMAC-CHAP key (dhchap.key set), by NQN. */
+  hostDhchap: Record<string, ResolvedHostDhchap>;
   subsystems: ResolvedSubsystem[];
   ports: ResolvedPort[];
   topology?: TopologyRef;
@@ -190,7 +202,13 @@ export function resolveConfig(config: NvmetConfig, baseDir: string = process.cwd
     if (p.nvmetTs?.nic !== undefined) r.nic = p.nvmetTs.nic;
     return r;
   });
-  const out: ResolvedConfig = { hosts: config.hosts.map((h) => h.nqn), subsystems, ports };
+  const hostDhchap: Record<string, ResolvedHostDhchap> = {};
+  for (const h of config.hosts) {
+    const d = h.dhchap;
+    if (d === undefined || (d.key ?? '') === '') continue;
+    hostDhchap[h.nqn] = { key: d.key!, ctrlKey: d.ctrlKey ?? '', hash: d.hash || 'hmac(sha256)', dhgroup: d.dhgroup || 'null' };
+  }
+  const out: ResolvedConfig = { hosts: config.hosts.map((h) => h.nqn), hostDhchap, subsystems, ports };
   if (config.topology) out.topology = config.topology;
   return out;
 }

@@ -11,6 +11,7 @@
  */
 import type { JsonValue } from './json.js';
 import type {
+  HostDhchap,
   NamespaceDevice,
   NamespacePlacement,
   P2pmemSetting,
@@ -23,6 +24,9 @@ import type {
 import {
   ADRFAMS,
   ANA_GRPID_MAX,
+  DHCHAP_GROUPS,
+  DHCHAP_HASHES,
+  parseDhchapSecretAttr,
   ANA_STATES,
   BLOCK_SIZES,
   CNTLID_MAX,
@@ -133,6 +137,14 @@ function parseBlockSize(v: JsonValue): Check<BlockSize> {
 }
 
 // ---------------------------------------------------------------- group tables
+
+/** hosts[].dhchap: configfs hosts/<nqn>/dhchap_* as nvmetcli groups them. */
+export const HOST_DHCHAP: GroupSpec<HostDhchap> = {
+  key: strAttr('key', parseDhchapSecretAttr),
+  ctrlKey: strAttr('ctrl_key', parseDhchapSecretAttr),
+  hash: enumAttr('hash', DHCHAP_HASHES),
+  dhgroup: enumAttr('dhgroup', DHCHAP_GROUPS),
+};
 
 export const SUBSYSTEM_ATTR: GroupSpec<SubsystemAttr> = {
   allowAnyHost: boolAttr('allow_any_host'),

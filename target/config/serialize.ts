@@ -10,6 +10,7 @@
 import { dumpsPythonJson, hasOwn, setOwn, type JsonObject } from './json.js';
 import {
   ANA_GROUP_ANA,
+  HOST_DHCHAP,
   NAMESPACE_ANA,
   NAMESPACE_DEVICE,
   NAMESPACE_PLACEMENT,
@@ -66,7 +67,9 @@ function groupToJson<G extends { extra?: Extras }>(g: G, spec: GroupSpec<G>): Js
 }
 
 function hostToJson(h: HostConfig): JsonObject {
-  return addExtras({ nqn: h.nqn }, h.extra);
+  const out: JsonObject = { nqn: h.nqn };
+  if (h.dhchap !== undefined) setOwn(out, 'dhchap', groupToJson(h.dhchap, HOST_DHCHAP));
+  return addExtras(out, h.extra);
 }
 
 function subsystemToJson(s: SubsystemConfig): JsonObject {

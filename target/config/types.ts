@@ -21,14 +21,28 @@
  *   namespace      "device": {"path": "ram:1G"}             (RAM backing; else a file path)
  */
 import type { JsonObject, JsonValue } from './json.js';
-import type { AdrFam, AnaState, BlockSize, Treq, TrType, Tsas } from './validators.js';
+import type { AdrFam, AnaState, BlockSize, DhchapGroupName, DhchapHashName, Treq, TrType, Tsas } from './validators.js';
 
 /** Keys the loader did not recognise, kept for the round trip. */
 export type Extras = Record<string, JsonValue>;
 
+/**
+ * A host's DH-HMAC-CHAP group, as nvmetcli writes configfs hosts/<nqn>/dhchap_{key,
+ * ctrl_key,hash,dhgroup}: `{"key": "DHHC-1:..", "ctrl_key": "DHHC-1:..", "hash":
+ * "hmac(sha256)", "dhgroup": "ffdhe2048"}`. "" = not set. Secrets are write-only in the API.
+ */
+export interface HostDhchap {
+  key?: string;
+  ctrlKey?: string;
+  hash?: DhchapHashName | '';
+  dhgroup?: DhchapGroupName | '';
+  extra?: Extras;
+}
+
 export interface HostConfig {
   /** Host NQN (`hosts[].nqn`). */
   nqn: string;
+  dhchap?: HostDhchap;
   extra?: Extras;
 }
 

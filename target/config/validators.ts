@@ -8,6 +8,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { isAbsolute, resolve as resolvePath, relative as relativePath, sep } from 'node:path';
 import { jsonTypeName, showValue } from './issues.js';
+import { DhchapSecretError, parseDhchapSecret } from '../../src/nvme/auth/secret.js';
 
 export type Check<T> = { ok: true; value: T } | { ok: false; message: string };
 
@@ -233,6 +234,28 @@ export const TRTYPES = ['rdma', 'fc', 'tcp', 'pci', 'loop'] as const;
 export type TrType = (typeof TRTYPES)[number];
 export const ADRFAMS = ['pcie', 'ipv4', 'ipv6', 'ib', 'fc', 'pci', 'loop'] as const;
 export type AdrFam = (typeof ADRFAMS)[number];
+/** configfs dhchap_hash / dhchap_dhgroup names (drivers/nvme/common/auth.c hash_map, dhgroup_map). */
+export const DHCHAP_HASHES = ['hmac(sha256)', 'hmac(sha384)', 'hmac(sha512)'] as const;
+export type DhchapHashName = (typeof DHCHAP_HASHES)[number];
+export const DHCHAP_GROUPS = ['null', 'ffdhe2048', 'ffdhe3072', 'ffdhe4096', 'ffdhe6144', 'ffdhe8192'] as const;
+export type DhchapGroupName = (typeof DHCHAP_GROUPS)[number];
+
+/**
+ * A DH-HMAC-CHAP secret as configfs dhchap_key accepts it (nvmet_auth_set_key +
+ * nvme_auth_extract_key); "" = no key. The message never repeats the secret.
+ */
+export function parseDhchapSecretAttr(v: unknown): Check<string> {
+  if (typeof v !== 'string') return fail(`must be a string, got ${jsonTypeName(v)}`);
+  if (v === '') return ok('');
+  try {
+    parseDhchapSecret(v);
+  } catch (e) {
+    if (e instanceof DhchapSecretError) return fail(`not a usable DH-HMAC-CHAP secret: ${e.message}`);
+    throw e;
+  }
+  return ok(v.trim());
+}
+
 export const TREQS = ['not specified', 'required', 'not required'] as const;
 export type Treq = (typeof TREQS)[number];
 export const TSAS = ['none', 'tls1.3', 'connected', 'datagram'] as const;

@@ -13,6 +13,7 @@
  *   any ──admin queue lost / subsystem or port removed──▶ deleted
  */
 
+import type { DhchapCtrlConfig } from '../../src/nvme/auth/controller-session.js';
 import type { FabricsOps } from './fabrics-ops.js';
 import type { CoreQueueImpl } from './queue.js';
 import type { Request } from './request.js';
@@ -99,6 +100,11 @@ export class Controller {
   readonly errorSlots: ErrorSlot[] = [];
   errorCount = 0;
   readonly createdAt = Date.now();
+  /**
+   * DH-HMAC-CHAP settings when the host must authenticate (Linux ctrl->host_key set by
+   * nvmet_setup_auth at Connect, reloaded on re-authentication of the admin queue).
+   */
+  dhchap: DhchapCtrlConfig | null = null;
 
   private aenMasked = 0;
   private readonly aerCmds: Request[] = [];

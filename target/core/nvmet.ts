@@ -13,6 +13,7 @@
  *   await nvmet.shutdown();
  */
 
+import type { DhchapHostSettings } from '../../src/nvme/auth/controller-session.js';
 import type { IoObserver } from './io-observer.js';
 import type { FabricsOps } from './fabrics-ops.js';
 import type { TrType } from './fabrics-ops.js';
@@ -67,6 +68,7 @@ export class Nvmet {
   private readonly portMap = new Map<number, Port>();
   private readonly transports = new Map<number, FabricsOps>();
   private readonly hostSet = new Set<string>();
+  private readonly hostDhchapMap = new Map<string, DhchapHostSettings>();
   private closing = false;
 
   constructor(opts: NvmetOptions = {}) {
@@ -143,8 +145,23 @@ export class Nvmet {
     this.hostSet.add(checkNqn(hostnqn, 'host NQN'));
   }
 
+  /**
+   * Set or clear a host's DH-HMAC-CHAP settings (configfs hosts/<nqn>/dhchap_*). Like
+   * Linux, a change applies to the next authentication transaction (new controllers, and
+   * re-authentication of existing ones), not retroactively.
+   */
+  setHostDhchap(hostnqn: string, settings: DhchapHostSettings | undefined): void {
+    if (settings === undefined) this.hostDhchapMap.delete(hostnqn);
+    else this.hostDhchapMap.set(hostnqn, settings);
+  }
+
+  hostDhchap(hostnqn: string): DhchapHostSettings | undefined {
+    return this.hostDhchapMap.get(hostnqn);
+  }
+
   /** Forget a host: it loses access to every subsystem (existing controllers stay, as in Linux). */
   removeHost(hostnqn: string): void {
+    this.hostDhchapMap.delete(hostnqn);
     if (!this.hostSet.delete(hostnqn)) return;
     for (const s of this.subsysMap.values()) s.disallowHost(hostnqn);
   }

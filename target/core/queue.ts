@@ -7,6 +7,7 @@
  * keep-alive expiry / controller reset / Disconnect). Nothing is sent on a dead queue.
  */
 
+import type { DhchapCtrlSession } from '../../src/nvme/auth/controller-session.js';
 import type { IoObserver } from './io-observer.js';
 import type { CoreQueue, TransportQueue } from './fabrics-ops.js';
 import type { Controller } from './controller.js';
@@ -23,6 +24,12 @@ import { parseIoCmd } from '../cmd/io/parse.js';
 
 export type QueueState = 'connecting' | 'live' | 'dead';
 
+/** Per-queue DH-HMAC-CHAP state; `close` stops the transaction timer when the queue goes. */
+export interface QueueAuth {
+  readonly session: DhchapCtrlSession;
+  close(): void;
+}
+
 /** Offset of DPTR in the SQE, the error location of transfer-length problems. */
 const DPTR_OFFSET = 24;
 
@@ -36,6 +43,10 @@ export class CoreQueueImpl implements CoreQueue {
   state: QueueState = 'connecting';
   /** Requests handed out and not yet recycled. */
   inUse = 0;
+  /** nvmet_sq.authenticated: DH-HMAC-CHAP completed on this queue. */
+  authenticated = false;
+  /** DH-HMAC-CHAP transaction state (nvmet_sq dhchap_*), created by the first Authentication Send. */
+  dhchap: QueueAuth | null = null;
   private readonly pool: Request[] = [];
 
   constructor(
@@ -60,6 +71,7 @@ export class CoreQueueImpl implements CoreQueue {
   }
 
   destroy(): void {
+    this.dhchap?.close();
     if (this.state === 'dead') return;
     this.state = 'dead';
     const ctrl = this.ctrl;
@@ -106,6 +118,7 @@ export class CoreQueueImpl implements CoreQueue {
    * Disconnect): stop sending on it and ask the transport to drop the connection.
    */
   disconnectFromCore(reason: string): void {
+    this.dhchap?.close();
     if (this.state !== 'dead') {
       this.state = 'dead';
       const ctrl = this.ctrl;

@@ -44,14 +44,18 @@ import {
 } from './messages.js';
 import { transformDhchapKey, type DhchapKey } from './secret.js';
 
-/** What the controller was configured with for this host (configfs hosts/<nqn>/dhchap_*). */
-export interface DhchapCtrlConfig {
-  hostnqn: string;
-  subnqn: string;
+/** A host's DH-HMAC-CHAP settings (configfs hosts/<nqn>/dhchap_{key,ctrl_key,hash,dhgroup}). */
+export interface DhchapHostSettings {
   hostKey: DhchapKey;
   ctrlKey?: DhchapKey | undefined;
   hash: AuthHash;
   dhGroup: DhGroup;
+}
+
+/** What the controller authenticates one host with, for one subsystem. */
+export interface DhchapCtrlConfig extends DhchapHostSettings {
+  hostnqn: string;
+  subnqn: string;
 }
 
 let seqnum = 0;

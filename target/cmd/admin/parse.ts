@@ -11,6 +11,7 @@ import { IDENTIFY_DATA_SIZE } from '../../../src/nvme/identify.js';
 import { getLogPageLength } from '../../../src/nvme/log-pages.js';
 import { NVMET_MAX_ADMIN_TRANSFER } from '../../core/constants.js';
 import { parseFabricsAdminCmd } from '../fabrics/parse.js';
+import { AUTH_REQUIRED_STATUS, authOk } from '../fabrics/auth.js';
 import { parseDiscoveryCmd } from '../discovery/discovery.js';
 import { executeIdentify } from './identify.js';
 import { executeGetLogPage } from './get-log-page.js';
@@ -47,6 +48,7 @@ export function parseIdentify(req: Request, execute: ExecuteFn): number {
 export function parseAdminCmd(req: Request): number {
   const op = req.opcode;
   if (op === FABRICS_OPCODE) return parseFabricsAdminCmd(req);
+  if (!authOk(req)) return AUTH_REQUIRED_STATUS;
   const ctrl = req.ctrl;
   if (ctrl.isDiscovery) return parseDiscoveryCmd(req);
   if (!ctrl.isReady()) {

@@ -25,6 +25,7 @@ import {
 } from '../../../src/nvme/fabrics.js';
 import { NVMET_DISC_KATO_MS, NVMET_QUEUE_SIZE } from '../../core/constants.js';
 import type { Controller } from '../../core/controller.js';
+import { connectAuthreq, setupAuth } from './auth.js';
 
 const IN_DATA = true;
 const IN_SQE = false;
@@ -120,8 +121,12 @@ function adminConnect(req: Request): number {
     return st;
   }
   ctrl.restartKeepAlive();
-  log.info(`created controller ${ctrl.cntlid} for subsystem ${subsys.nqn} for host ${d.hostnqn}`);
-  req.setResult(connectResult(ctrl.cntlid));
+  setupAuth(ctrl, subsys);
+  log.info(
+    `created controller ${ctrl.cntlid} for subsystem ${subsys.nqn} for host ${d.hostnqn}` +
+      (ctrl.dhchap !== null ? ` (DH-HMAC-CHAP required, ${ctrl.dhchap.hash.hmac}, ${ctrl.dhchap.dhGroup.name})` : ''),
+  );
+  req.setResult(connectResult(ctrl.cntlid, connectAuthreq(ctrl)));
   return 0;
 }
 
@@ -153,6 +158,7 @@ function ioConnect(req: Request): number {
   }
   const s = installQueue(req, ctrl, qid);
   if (s !== 0) return s;
-  req.setResult(connectResult(ctrl.cntlid));
+  // Every I/O queue authenticates too (nvmet_execute_io_connect sets ATR per queue).
+  req.setResult(connectResult(ctrl.cntlid, connectAuthreq(ctrl)));
   return 0;
 }

@@ -12,6 +12,7 @@ import { executeAdminConnect, executeIoConnect } from './connect.js';
 import { executePropertyGet, executePropertySet } from './property.js';
 import { executeDisconnect } from './disconnect.js';
 import { FabricsStatus } from './status.js';
+import { AUTH_REQUIRED_STATUS, authOk, parseAuthReceive, parseAuthSend } from './auth.js';
 
 /** SQE offsets used as error locations. */
 const OPCODE_LOC = 0;
@@ -36,15 +37,26 @@ export function parseConnectCmd(req: Request): number {
   return 0;
 }
 
-/** Fabrics commands on a connected admin queue: Property Get/Set (Disconnect is not for the admin queue). */
+/**
+ * Fabrics commands on a connected admin queue: Property Get/Set, Authentication Send/Receive
+ * (Disconnect is not for the admin queue). Property Get/Set wait for authentication as the
+ * spec requires of every command but Connect, Authentication Send/Receive and Disconnect
+ * (Linux lets them through; no Linux host sends them before authenticating).
+ */
 export function parseFabricsAdminCmd(req: Request): number {
   switch (req.sqe[4]) {
     case FabricsType.PropertySet:
+      if (!authOk(req)) return AUTH_REQUIRED_STATUS;
       req.executeFn = executePropertySet;
       return 0;
     case FabricsType.PropertyGet:
+      if (!authOk(req)) return AUTH_REQUIRED_STATUS;
       req.executeFn = executePropertyGet;
       return 0;
+    case FabricsType.AuthenticationSend:
+      return parseAuthSend(req);
+    case FabricsType.AuthenticationReceive:
+      return parseAuthReceive(req);
     case FabricsType.Disconnect:
       // Disconnect deletes an I/O queue; the association ends with the admin queue's connection.
       req.errorLoc = FCTYPE_LOC;
@@ -55,12 +67,16 @@ export function parseFabricsAdminCmd(req: Request): number {
   }
 }
 
-/** Fabrics commands on a connected I/O queue: only Disconnect. */
+/** Fabrics commands on a connected I/O queue: Disconnect and Authentication Send/Receive. */
 export function parseFabricsIoCmd(req: Request): number {
   switch (req.sqe[4]) {
     case FabricsType.Disconnect:
       req.executeFn = executeDisconnect;
       return 0;
+    case FabricsType.AuthenticationSend:
+      return parseAuthSend(req);
+    case FabricsType.AuthenticationReceive:
+      return parseAuthReceive(req);
     case FabricsType.PropertyGet:
     case FabricsType.PropertySet:
       req.errorLoc = FCTYPE_LOC;

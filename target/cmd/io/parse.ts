@@ -11,6 +11,7 @@ import { FABRICS_OPCODE, IoOpcode } from '../../../src/nvme/opcodes.js';
 import { NvmeStatus, STATUS_DNR } from '../../../src/nvme/status.js';
 import { rd16, rd32 } from '../../../src/nvme/le.js';
 import { parseFabricsIoCmd } from '../fabrics/parse.js';
+import { AUTH_REQUIRED_STATUS, authOk } from '../fabrics/auth.js';
 import { executeDsm, executeFlush, executeRead, executeWrite, executeWriteZeroes } from './read-write.js';
 
 const NSID_LOC = 4;
@@ -52,6 +53,7 @@ function checkMdts(req: Request, len: number): number {
 export function parseIoCmd(req: Request): number {
   const op = req.opcode;
   if (op === FABRICS_OPCODE) return parseFabricsIoCmd(req);
+  if (!authOk(req)) return AUTH_REQUIRED_STATUS;
   const ctrl = req.ctrl;
   if (!ctrl.isReady()) {
     req.errorLoc = 0;

@@ -1,0 +1,182 @@
+/**
+ * Fabrics Authentication Send / Receive (Linux fabrics-cmd-auth.c nvmet_execute_auth_send /
+ * nvmet_execute_auth_receive) and the authentication checks of Connect and of every other
+ * command (auth.c nvmet_setup_auth, nvmet_check_auth_status).
+ *
+ * The DH-HMAC-CHAP state machine itself is src/nvme/auth/controller-session.ts; this file
+ * moves its messages in and out of requests, runs the transaction timer and tears the
+ * controller down on failure, as the kernel does.
+ */
+
+import { DataDir } from '../../core/fabrics-ops.js';
+import type { Request } from '../../core/request.js';
+import type { Controller } from '../../core/controller.js';
+import type { CoreQueueImpl, QueueAuth } from '../../core/queue.js';
+import { AUTHREQ_ATR, FabricsOff } from '../../../src/nvme/fabrics.js';
+import { NvmeStatus, STATUS_DNR } from '../../../src/nvme/status.js';
+import { rd32 } from '../../../src/nvme/le.js';
+import { AUTH_SECP_DHCHAP, AUTH_SPSP0, AUTH_SPSP1, AUTH_FAILURE_NAMES } from '../../../src/nvme/auth/ids.js';
+import { DhchapCtrlSession, type AuthStepResult } from '../../../src/nvme/auth/controller-session.js';
+import type { Subsystem } from '../../core/subsystem.js';
+
+/**
+ * Largest Authentication Send/Receive payload: a Reply with two SHA-512 values and an
+ * ffdhe8192 value is 16 + 128 + 1024 bytes; AUTH_Negotiate with one descriptor is 72.
+ * Anything beyond 4 KiB is refused before a buffer is allocated.
+ */
+export const AUTH_MAX_PAYLOAD = 4096;
+
+/** Authentication transaction timeout without KATO (nvmet_execute_auth_send: 120 s). */
+export const AUTH_DEFAULT_TIMEOUT_MS = 120_000;
+
+
+/**
+ * nvmet_setup_auth at admin Connect: authentication is required when the host has a
+ * DH-HMAC-CHAP key, except on the discovery subsystem and on a subsystem that allows any
+ * host (both skipped by Linux too).
+ */
+export function setupAuth(ctrl: Controller, subsys: Subsystem): void {
+  ctrl.dhchap = null;
+  if (subsys.isDiscovery || subsys.allowAnyHost) return;
+  const h = ctrl.port.nvmet.hostDhchap(ctrl.hostnqn);
+  if (h === undefined) return;
+  ctrl.dhchap = { ...h, hostnqn: ctrl.hostnqn, subnqn: subsys.nqn };
+}
+
+/** AUTHREQ of a Connect response on this controller (0 or ATR). */
+export function connectAuthreq(ctrl: Controller): number {
+  return ctrl.dhchap !== null ? AUTHREQ_ATR : 0;
+}
+
+/** nvmet_check_auth_status: false when the host must authenticate this queue first. */
+export function authOk(req: Request): boolean {
+  const q = req.queue;
+  return q.authenticated || q.ctrl === null || q.ctrl.dhchap === null;
+}
+
+/** The status a command gets before authentication completed (NVME_SC_AUTH_REQUIRED | DNR). */
+export const AUTH_REQUIRED_STATUS = NvmeStatus.AuthRequired | STATUS_DNR;
+
+function checkSecurityFields(req: Request): number {
+  const sqe = req.sqe;
+  if (sqe[FabricsOff.AuthSecp] !== AUTH_SECP_DHCHAP) {
+    req.errorLoc = FabricsOff.AuthSecp;
+    return NvmeStatus.InvalidField | STATUS_DNR;
+  }
+  if (sqe[FabricsOff.AuthSpsp0] !== AUTH_SPSP0) {
+    req.errorLoc = FabricsOff.AuthSpsp0;
+    return NvmeStatus.InvalidField | STATUS_DNR;
+  }
+  if (sqe[FabricsOff.AuthSpsp1] !== AUTH_SPSP1) {
+    req.errorLoc = FabricsOff.AuthSpsp1;
+    return NvmeStatus.InvalidField | STATUS_DNR;
+  }
+  const len = rd32(sqe, FabricsOff.AuthLen);
+  if (len === 0 || len > AUTH_MAX_PAYLOAD) {
+    req.errorLoc = FabricsOff.AuthLen;
+    return NvmeStatus.InvalidField | STATUS_DNR;
+  }
+  return 0;
+}
+
+export function parseAuthSend(req: Request): number {
+  const st = checkSecurityFields(req);
+  if (st !== 0) return st;
+  req.dataDir = DataDir.H2C;
+  req.transferLen = rd32(req.sqe, FabricsOff.AuthLen);
+  req.executeFn = executeAuthSend;
+  return 0;
+}
+
+export function parseAuthReceive(req: Request): number {
+  const st = checkSecurityFields(req);
+  if (st !== 0) return st;
+  req.dataDir = DataDir.C2H;
+  req.transferLen = rd32(req.sqe, FabricsOff.AuthLen);
+  req.executeFn = executeAuthReceive;
+  return 0;
+}
+
+function queueAuth(q: CoreQueueImpl, ctrl: Controller): QueueAuth {
+  if (q.dhchap !== null) return q.dhchap;
+  const session = new DhchapCtrlSession(() => {
+    // Re-authentication on the admin queue reloads the host's settings (nvmet_setup_auth
+    // with reset); I/O queues use the controller's.
+    if (q.qid === 0 && ctrl.dhchap !== null) {
+      const h = ctrl.port.nvmet.hostDhchap(ctrl.hostnqn);
+      if (h !== undefined) ctrl.dhchap = { ...h, hostnqn: ctrl.hostnqn, subnqn: ctrl.subsys.nqn };
+    }
+    return ctrl.dhchap!;
+  }, q.qid);
+  let timer: NodeJS.Timeout | null = null;
+  const auth: QueueAuth & { arm(ms: number): void; disarm(): void } = {
+    session,
+    arm(ms: number) {
+      if (timer !== null) clearTimeout(timer);
+      timer = setTimeout(() => {
+        timer = null;
+        ctrl.log.debug(`ctrl ${ctrl.cntlid} qid ${q.qid}: authentication transaction expired, resetting`);
+        session.expire();
+      }, ms);
+      timer.unref();
+    },
+    disarm() {
+      if (timer !== null) clearTimeout(timer);
+      timer = null;
+    },
+    close() {
+      this.disarm();
+    },
+  };
+  q.dhchap = auth;
+  return auth;
+}
+
+function finish(req: Request, ctrl: Controller, auth: QueueAuth, r: AuthStepResult): void {
+  const a = auth as QueueAuth & { arm(ms: number): void; disarm(): void };
+  req.queue.authenticated = auth.session.authenticated;
+  if (r.armTimer) a.arm(ctrl.kato > 0 ? ctrl.kato : AUTH_DEFAULT_TIMEOUT_MS);
+  else a.disarm();
+  req.complete(0);
+  if (r.fatal) {
+    const why = AUTH_FAILURE_NAMES[auth.session.status] ?? `reason ${auth.session.status}`;
+    // After the response is queued, as nvmet_ctrl_fatal_error defers to a work item.
+    setImmediate(() => ctrl.fatalError(`qid ${req.queue.qid}: DH-HMAC-CHAP failed (${why})`));
+  } else if (auth.session.authenticated && !r.armTimer) {
+    ctrl.log.info(`ctrl ${ctrl.cntlid} qid ${req.queue.qid}: host ${ctrl.hostnqn} authenticated (DH-HMAC-CHAP ${auth.session.hash.hmac})`);
+  }
+}
+
+export function executeAuthSend(req: Request): void {
+  const ctrl = req.ctrl;
+  if (ctrl.dhchap === null) {
+    // The host has no key here: Linux fails the Reply for want of a host key; nothing to
+    // negotiate means the same outcome, earlier.
+    req.errorLoc = 0;
+    req.complete(NvmeStatus.InvalidField | STATUS_DNR);
+    return;
+  }
+  const auth = queueAuth(req.queue, ctrl);
+  const r = auth.session.send(req.data!.subarray(0, req.transferLen));
+  finish(req, ctrl, auth, r);
+}
+
+export function executeAuthReceive(req: Request): void {
+  const ctrl = req.ctrl;
+  if (ctrl.dhchap === null) {
+    req.errorLoc = 0;
+    req.complete(NvmeStatus.InvalidField | STATUS_DNR);
+    return;
+  }
+  const auth = queueAuth(req.queue, ctrl);
+  const out = auth.session.receive(req.transferLen);
+  if (out === undefined) {
+    req.errorLoc = FabricsOff.AuthLen;
+    req.complete(NvmeStatus.InvalidField | STATUS_DNR);
+    return;
+  }
+  const buf = req.data!;
+  buf.fill(0, 0, req.transferLen);
+  buf.set(out.data.subarray(0, Math.min(out.data.length, req.transferLen)), 0);
+  finish(req, ctrl, auth, out.result);
+}
