@@ -27,6 +27,7 @@ import type { Port } from './core/port.js';
 import type { Subsystem } from './core/subsystem.js';
 import type { NamespaceStats } from './core/namespace.js';
 import { TcpTransport } from './tcp/index.js';
+import { RdmaTransport } from './rdma/transport.js';
 import { AdrFam, Treq } from '../src/nvme/discovery-log.js';
 import {
   configToJson,
@@ -239,9 +240,6 @@ export class NvmetService {
 
   private constructor(readonly opts: ServiceOptions) {
     this.logger = opts.logger;
-    this.nvmet = new Nvmet({ logger: opts.logger });
-    this.tcp = new TcpTransport({ logger: opts.logger });
-    this.nvmet.registerTransport(this.tcp);
     this.policy = opts.policy ?? DEFAULT_POLICY;
     this.savePath = opts.savePath;
     this.baseDir = opts.baseDir ?? process.cwd();
@@ -251,9 +249,14 @@ export class NvmetService {
     this.topoSource = t.source;
     if (opts.dataPath !== false) {
       const workers = typeof opts.dataPath === 'object' ? opts.dataPath.workers : undefined;
-      this.dp = new P2pDataPath({ nvmet: this.nvmet, topology: this.topo, policy: this.policy, logger: opts.logger, ...(workers !== undefined ? { workers } : {}) });
+      this.dp = new P2pDataPath({ topology: this.topo, policy: this.policy, logger: opts.logger, ...(workers !== undefined ? { workers } : {}) });
       this.dataPath = this.dp.serviceHooks();
     }
+    // The data path plugs into the core through its seams (staging, enable hooks); the service registers the transports.
+    this.nvmet = new Nvmet({ logger: opts.logger, ...(this.dp !== null ? this.dp.coreOptions() : {}) });
+    this.tcp = new TcpTransport({ logger: opts.logger });
+    this.nvmet.registerTransport(this.tcp);
+    if (this.dp !== null) this.nvmet.registerTransport(new RdmaTransport({ logger: opts.logger, mover: this.dp }));
   }
 
   /** Build everything the configuration describes and enable its ports. */

@@ -40,6 +40,7 @@ export const BUILTIN_TOPOLOGIES = [
   'acs-redirect',
   'host-bridge-offset',
   'qemu-q35-pxb',
+  'jbof-plain-tcp',
 ] as const;
 export type BuiltinTopology = (typeof BUILTIN_TOPOLOGIES)[number];
 
