@@ -534,7 +534,7 @@ export class NvmetService {
     const a = this.effectiveAddr(p);
     // With the data path, NIC and allow_p2pmem are bound at port enable (EBUSY while enabled): re-bind on change.
     const p2p = this.dp !== null ? [p.nic ?? null, this.opts.allowP2pmem === true || p.allowP2pmem] : [];
-    return key([p.trtype, p.adrfam, a.traddr, a.trsvcid, p.treq, p.inlineDataSize, ...p2p]);
+    return key([p.trtype, p.adrfam, a.traddr, a.trsvcid, p.treq, p.inlineDataSize, p.limits ?? null, ...p2p]);
   }
 
   /** configfs refusals, checked before anything changes. */
@@ -730,6 +730,7 @@ export class NvmetService {
       ...(tp.adrfam !== '' && ADRFAMS[tp.adrfam] !== undefined ? { adrfam: ADRFAMS[tp.adrfam] } : {}),
       ...(tp.treq !== '' && TREQS[tp.treq] !== undefined ? { treq: TREQS[tp.treq] } : {}),
       ...(tp.inlineDataSize >= 0 ? { inlineDataSize: tp.inlineDataSize } : {}),
+      ...(tp.limits !== undefined ? { limits: tp.limits } : {}),
     });
     ap.core = true;
     this.syncPortLinks(tp, ap, port);
