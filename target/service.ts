@@ -20,7 +20,8 @@ import { parseDhchapSecret } from '../src/nvme/auth/secret.js';
 import { authHashByName, dhGroupByName } from '../src/nvme/auth/ids.js';
 import type { DhchapHostSettings } from '../src/nvme/auth/controller-session.js';
 import { dirname, isAbsolute, relative, resolve as resolvePath } from 'node:path';
-import { Nvmet } from './core/nvmet.js';
+import type { Nvmet } from './core/nvmet.js';
+import { createNvmet } from './create-nvmet.js';
 import { TrType } from './core/fabrics-ops.js';
 import type { Logger } from './core/log.js';
 import type { Port } from './core/port.js';
@@ -253,7 +254,7 @@ export class NvmetService {
       this.dataPath = this.dp.serviceHooks();
     }
     // The data path plugs into the core through its seams (staging, enable hooks); the service registers the transports.
-    this.nvmet = new Nvmet({ logger: opts.logger, ...(this.dp !== null ? this.dp.coreOptions() : {}) });
+    this.nvmet = createNvmet({ logger: opts.logger, ...(this.dp !== null ? this.dp.coreOptions() : {}) });
     this.tcp = new TcpTransport({ logger: opts.logger });
     this.nvmet.registerTransport(this.tcp);
     if (this.dp !== null) this.nvmet.registerTransport(new RdmaTransport({ logger: opts.logger, mover: this.dp }));
