@@ -54,7 +54,7 @@ import type { PciTopology } from '../src/pci/topology.js';
 import { DEFAULT_POLICY, type P2pPolicy } from '../src/p2pdma/policy.js';
 import type { DmaCounters } from '../src/copy/link-accounting.js';
 import { decidePort, providersOf, type PortDecision } from './api/p2p-explain.js';
-import { P2pDataPath, type DataPathState, type NamespaceP2pState } from './p2p/data-path.js';
+import { MODEL_SIMPLIFICATIONS, nicKindNote, P2pDataPath, type DataPathState, type NamespaceP2pState } from './p2p/data-path.js';
 
 // ---------------------------------------------------------------- errors
 
@@ -491,6 +491,8 @@ export class NvmetService {
       const d = this.portP2p(p.portid);
       lines.push(`  p2pmem: ${d.allowP2pmem ? (d.provider ?? 'none') : 'off'} — ${d.why}`);
       lines.push(`  staging: ${d.staging}${this.dp === null ? ' (data path off)' : ''}`);
+      const nicKind = this.dp?.portState(p.portid)?.nicKind ?? null;
+      if (nicKind !== null) lines.push(`  ${nicKindNote(nicKind)}`);
     }
     for (const s of this.nvmet.subsystems) {
       const res = this.appliedSubs.get(s.nqn);
@@ -502,6 +504,7 @@ export class NvmetService {
         lines.push(`  namespace ${ns.nsid}: ${describeBacking(r)} ${formatBytes(ns.size)} ${ns.blockSize} B blocks${where} (${ns.state}${p2p})`);
       }
     }
+    if (this.dp !== null) lines.push(`PCIe model: ${MODEL_SIMPLIFICATIONS}`);
     return lines.join('\n');
   }
 
