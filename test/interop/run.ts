@@ -273,15 +273,18 @@ async function inner(specFile: string): Promise<number> {
     'p2p-remove': async () => {
       if (!opts.p2pmem) return 'pending: not a --p2pmem run';
       const api = `http://127.0.0.1:${API_PORT}`;
-      const st = (await (await fetch(`${api}/api/p2p/state`, { signal: AbortSignal.timeout(10_000) })).json()) as { ports: { portId: number; provider: string | null }[] };
-      const from = st.ports.find((p) => p.provider !== null)?.provider;
+      const st = (await (await fetch(`${api}/api/p2p/state`, { signal: AbortSignal.timeout(10_000) })).json()) as {
+        ports: { portId: number; provider: string | null; namespaces: { nsid: number; provider: string | null }[] }[];
+      };
+      // The provider nsid 1's I/O is staged in (its own p2pmem attribute, or the port's).
+      const from = st.ports.flatMap((p) => p.namespaces).find((n) => n.nsid === 1 && n.provider !== null)?.provider ?? st.ports.find((p) => p.provider !== null)?.provider;
       if (!from) throw new Error('no port stages in p2pmem');
       const res = await fetch(`${api}/api/p2p/providers/${from}/remove`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"mode":"dmabuf"}', signal: AbortSignal.timeout(60_000) });
       const text = await res.text();
       if (!res.ok) throw new Error(`remove ${from} -> ${res.status} ${text}`);
-      const r = JSON.parse(text) as { ms: number; ports: { portid: number; provider: string | null }[] };
+      const r = JSON.parse(text) as { ms: number; outstandingAtStart: number; ports: { portid: number; provider: string | null }[] };
       p2pRemoved = from;
-      return `ok: ${from} removed (dmabuf) in ${r.ms.toFixed(1)} ms; ${r.ports.map((p) => `port ${p.portid} -> ${p.provider ?? 'system memory'}`).join(', ')}`;
+      return `ok: ${from} removed (dmabuf) in ${r.ms.toFixed(1)} ms with ${r.outstandingAtStart} staging buffer(s) mapped; ${r.ports.map((p) => `port ${p.portid} -> ${p.provider ?? 'system memory'}`).join(', ')}`;
     },
     'p2p-add': async () => {
       if (p2pRemoved === null) return 'pending: nothing removed';

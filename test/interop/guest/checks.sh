@@ -262,7 +262,13 @@ chk_p2pmem_removal() {
     --bsrange=4k-1m --size="$FIO_SIZE" --iodepth=16 --verify=crc32c --do_verify=1 \
     --verify_fatal=1 --verify_state_save=0 --randrepeat=0 --group_reporting --output="$A/fio-removal.txt" &
   f=$!
-  sleep 1
+  # fio needs a few seconds to start issuing I/O under TCG (at 1 s, two runs found no staged
+  # buffer mapped); remove once the device shows I/O in flight, 10 s at most.
+  dev="${d#/dev/}"
+  for _ in $(seq 1 50); do
+    [ "$(awk '{print $9}' "/sys/block/$dev/stat" 2>/dev/null || echo 0)" -gt 0 ] 2>/dev/null && break
+    sleep 0.2
+  done
   ctl p2p-remove; rc=$?
   removed="$resp"
   wait $f; frc=$?
