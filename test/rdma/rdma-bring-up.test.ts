@@ -5,7 +5,8 @@
  * simulated fabric too, against the real core.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Nvmet } from '../../target/core/nvmet.js';
+import type { Nvmet } from '../../target/core/nvmet.js';
+import { createNvmet } from '../../target/create-nvmet.js';
 import { TrType } from '../../target/core/fabrics-ops.js';
 import { silentLogger } from '../../target/core/log.js';
 import { RdmaFabric } from '../../src/rdma/fabric.js';
@@ -24,7 +25,7 @@ afterEach(async () => {
 
 async function target(): Promise<{ nvmet: Nvmet; fabric: RdmaFabric; trsvcid: string; sub: ReturnType<Nvmet['addSubsystem']> }> {
   const fabric = new RdmaFabric();
-  const nvmet = new Nvmet({ logger: silentLogger });
+  const nvmet = createNvmet({ logger: silentLogger });
   nvmet.registerTransport(new RdmaTransport({ fabric, logger: silentLogger }));
   const sub = nvmet.addSubsystem({ nqn: SUBNQN, allowAnyHost: true });
   await sub.addNamespace({ nsid: 1, backend: { kind: 'ram', size: 4 << 20 } }).enable();
