@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { loadConfigFile, defaultConfigPath, packageRoot, formatIssue } from '../config/index.js';
 import { NvmetService } from '../service.js';
 import { startApi, DEFAULT_API_HOST, DEFAULT_API_PORT, isLoopback, type ApiServer } from '../api/server.js';
-import { isP2pPolicy, P2P_POLICIES, DEFAULT_POLICY } from '../../src/p2pdma/policy.js';
+import { isP2pPolicy, P2P_POLICY_NAMES, DEFAULT_POLICY, describePolicyNames } from '../../src/p2pdma/policy.js';
 import { createLogger, isLogLevel, type LogFormat } from './logger.js';
 import { checkCommand } from './check.js';
 import { topologyCommand } from './topology.js';
@@ -39,8 +39,10 @@ Options:
                           live in (default: the current directory)
       --allow-p2pmem      set the allow_p2pmem port option on every port: stage I/O in
                           p2pmem of a provider compatible with the NIC and all namespaces
-      --policy P          p2pdma distance policy: ${P2P_POLICIES.join(' | ')}
+      --policy P          p2pdma distance policy: ${describePolicyNames()}
                           (default ${DEFAULT_POLICY})
+      --discovery-nqn NQN unique discovery NQN (TP8013, like configfs discovery_nqn);
+                          the well-known nqn.2014-08.org.nvmexpress.discovery still works
       --save FILE         write the running configuration to FILE on exit (and on
                           POST /api/save; without it, /api/save writes --config FILE)
       --log-level LEVEL   debug | info | warn | error | silent (default info)
@@ -98,6 +100,7 @@ export async function main(argv: string[]): Promise<number> {
         'allow-p2pmem': { type: 'boolean' },
         policy: { type: 'string' },
         save: { type: 'string' },
+        'discovery-nqn': { type: 'string' },
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -126,7 +129,7 @@ export async function main(argv: string[]): Promise<number> {
   const format = o['log-format'] ?? 'text';
   if (format !== 'text' && format !== 'json') return usageError('--log-format must be text or json');
   const policy = o.policy ?? DEFAULT_POLICY;
-  if (!isP2pPolicy(policy)) return usageError(`--policy must be one of ${P2P_POLICIES.join(', ')}`);
+  if (!isP2pPolicy(policy)) return usageError(`--policy must be one of ${P2P_POLICY_NAMES.join(', ')}`);
   const logger = createLogger(level, format as LogFormat);
 
   let listen;
@@ -164,6 +167,7 @@ export async function main(argv: string[]): Promise<number> {
       ...(listen ? { listen } : {}),
       ...(o['allow-p2pmem'] ? { allowP2pmem: true } : {}),
       ...(o.save !== undefined ? { savePath: o.save } : o.config !== undefined ? { savePath: o.config } : {}),
+      ...(o['discovery-nqn'] !== undefined ? { discoveryNqn: o['discovery-nqn'] } : {}),
     });
   } catch (e) {
     process.stderr.write(`nvmet-ts: cannot start: ${(e as Error).message}\n`);
