@@ -51,6 +51,8 @@ import { decodeNsDescList, decodeNsList } from '../src/nvme/identify-lists.js';
 import type { NsIdDescriptor } from '../src/nvme/identify-lists.js';
 import type { StatusContext } from '../src/nvme/status.js';
 import { HostQueue } from './host-queue.js';
+import type { HostTls } from './host-queue.js';
+import { formatPskIdentity, hostPskIdentity, parseTlsPsk, pskCipher, tlsPsk } from '../src/nvme/tls/psk.js';
 import { AuthenticationError, authenticateQueue } from './authenticate.js';
 import { parseDhchapSecret } from '../src/nvme/auth/secret.js';
 import { AuthFailure } from '../src/nvme/auth/ids.js';
@@ -211,7 +213,7 @@ export class Controller {
     const hostid = opts.hostid ?? HOSTID;
     const hostnqn = opts.hostnqn ?? defaultHostNqn(hostid);
     const kato = opts.kato ?? (opts.subnqn === DISCOVERY_NQN ? 0 : DEFAULT_KATO_MS);
-    const admin = await HostQueue.open(opts);
+    const admin = await HostQueue.open(withTls(opts, hostnqn));
     admin.inCapsuleMax = ADMIN_INCAPSULE_MAX;
     let ctrl: Controller | null = null;
     try {
@@ -307,7 +309,7 @@ export class Controller {
     const inCapsuleMax = icdoff === 0 ? Math.max(0, ioccsz * 16 - SQE_SIZE) : 0;
     const opened = await Promise.allSettled(
       Array.from({ length: n }, async (_, i) => {
-        const q = await HostQueue.open(this.opts);
+        const q = await HostQueue.open(withTls(this.opts, this.hostnqn));
         try {
           q.inCapsuleMax = inCapsuleMax;
           await fabricsConnect(q, {
@@ -760,6 +762,15 @@ export class Controller {
     const sqe = encodeDsmCommand(new Uint8Array(SQE_SIZE), 0, nsid, ranges.length, DsmAttr.Deallocate);
     await this.cmd(this.ioQueue(opts), 'Dataset Management', sqe, 'io', { dataOut: data });
   }
+}
+
+/** Transport options with the TLS PSK and identity derived from `opts.tlsKey` (src/nvme/tls/psk.ts). */
+function withTls(opts: ConnectOptions, hostnqn: string): ConnectOptions & { tls?: HostTls } {
+  if (opts.tlsKey === undefined) return opts;
+  const configured = parseTlsPsk(opts.tlsKey);
+  if (pskCipher(configured) !== 1) throw new TransportError('connect', 'TLS PSKs for TLS_AES_256_GCM_SHA384 (hash 02 / 48-byte keys) are not supported; use a 32-byte key');
+  const id = hostPskIdentity(configured, hostnqn, opts.subnqn, opts.tlsIdentityVersion ?? 0);
+  return { ...opts, tls: { identity: formatPskIdentity(id), key: tlsPsk(configured, id) } };
 }
 
 /** The DH-HMAC-CHAP settings of `opts`, parsed (throws DhchapSecretError on a malformed secret). */

@@ -55,6 +55,13 @@ export interface ConnectOptions extends TransportOptions {
   onFatal?: (err: Error) => void;
   /** Wait for CSTS.RDY / SHST, ms (default: from CAP.TO, at most 15000). */
   readyTimeoutMs?: number;
+  /**
+   * NVMe/TCP TLS 1.3: the host's configured PSK in the interchange form
+   * (`NVMeTLSkey-1:01:<base64>:`, nvme connect --tls --tls-key); every queue runs TLS.
+   */
+  tlsKey?: string;
+  /** PSK identity version presented: 0 "NVMe0R01 <hostnqn> <subnqn>" (default) or 1 (with the PSK digest). */
+  tlsIdentityVersion?: 0 | 1;
   /** DH-HMAC-CHAP host secret, `DHHC-1:NN:<base64>:` (nvme connect --dhchap-secret). */
   dhchapSecret?: string;
   /** Controller secret for bidirectional authentication (nvme connect --dhchap-ctrl-secret). */

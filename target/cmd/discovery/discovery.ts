@@ -13,7 +13,8 @@ import { Cns } from '../../../src/nvme/identify.js';
 import { FeatureId } from '../../../src/nvme/features.js';
 import { encodeIdentifyController, CntrlType, Lpa } from '../../../src/nvme/identify-ctrl.js';
 import { LogId } from '../../../src/nvme/log-pages.js';
-import { encodeDiscoveryLog, DiscSubtype, type DiscoveryLogEntry } from '../../../src/nvme/discovery-log.js';
+import { encodeDiscoveryLog, DiscSubtype, tcpTsas, type DiscoveryLogEntry } from '../../../src/nvme/discovery-log.js';
+import { TrType } from '../../core/fabrics-ops.js';
 import { CNTLID_DYNAMIC, DISCOVERY_NQN } from '../../../src/nvme/fabrics.js';
 import { CSTS_RDY } from '../../../src/nvme/registers.js';
 import {
@@ -81,6 +82,11 @@ function discTraddr(req: Request, port: Port): string {
  * linked subsystems the host may access, then referrals. EFLAGS stay 0 on every
  * entry: nvmet advertises neither DUPRETINFO nor EPCSD.
  */
+/** TSAS of an NVMe/TCP port's entries: SECTYPE (nvmet_port_init_tsas_tcp); other transports keep theirs. */
+function portTsas(port: Controller['port']): { tsas?: Uint8Array } {
+  return port.addr.trtype === TrType.TCP ? { tsas: tcpTsas(port.addr.tsas) } : {};
+}
+
 export function discoveryEntries(req: Request, ctrl: Controller): Partial<DiscoveryLogEntry>[] {
   const port = ctrl.port;
   const traddr = discTraddr(req, port);
@@ -97,6 +103,7 @@ export function discoveryEntries(req: Request, ctrl: Controller): Partial<Discov
       // The discovery subsystem this controller belongs to (nvmet_disc_subsys).
       subnqn: ctrl.subsys.nqn,
       traddr,
+      ...portTsas(port),
     },
   ];
   for (const s of port.subsystems) {
@@ -112,6 +119,7 @@ export function discoveryEntries(req: Request, ctrl: Controller): Partial<Discov
       trsvcid: port.addr.trsvcid,
       subnqn: s.nqn,
       traddr,
+      ...portTsas(port),
     });
   }
   for (const r of port.referrals) {
