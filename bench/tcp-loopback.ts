@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { connect } from '../initiator/index.js';
 import { runPerf } from '../initiator/perf.js';
+import { median } from './report/stats.js';
 import { Nvmet } from '../target/core/nvmet.js';
 import { TcpTransport } from '../target/tcp/index.js';
 import { TrType } from '../target/core/fabrics-ops.js';
@@ -236,12 +237,6 @@ interface BenchConfig {
 
 const CELLS = ['raw-stream-128k', 'raw-stream-128k-onread', 'seq-write-128k', 'seq-read-128k', 'rand-read-4k'] as const;
 type Cell = (typeof CELLS)[number];
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 /** CPU seconds (user+sys) of this process, and of the child when there is one. */
 type CpuProbe = () => Promise<{ self: number; child: number | null }>;

@@ -10,7 +10,7 @@ import { FabricsType } from '../src/nvme/opcodes.js';
 import { encodeAuthCommand, SQE_SIZE } from '../src/nvme/index.js';
 import { AUTH_FAILURE_NAMES, AUTH_SECP_DHCHAP, AUTH_SPSP0, AUTH_SPSP1 } from '../src/nvme/auth/ids.js';
 import { DhchapAuthError, DhchapHostSession, type DhchapHostConfig } from '../src/nvme/auth/host-session.js';
-import type { HostQueue } from './host-queue.js';
+import type { FabricsQueue } from './fabrics-queue.js';
 import { NvmeError } from './errors.js';
 
 /** Receive buffer: the largest message (Challenge with SHA-512 and ffdhe8192) is 16 + 64 + 1024 bytes. */
@@ -30,7 +30,7 @@ export class AuthenticationError extends Error {
   }
 }
 
-async function send(q: HostQueue, qid: number, payload: Uint8Array, timeoutMs: number): Promise<void> {
+async function send(q: FabricsQueue, qid: number, payload: Uint8Array, timeoutMs: number): Promise<void> {
   const sqe = encodeAuthCommand(new Uint8Array(SQE_SIZE), {
     cid: 0,
     fctype: FabricsType.AuthenticationSend,
@@ -43,7 +43,7 @@ async function send(q: HostQueue, qid: number, payload: Uint8Array, timeoutMs: n
   if (c.status !== 0) throw new NvmeError(c.status, { ...c, qid, opcode: 0x7f }, 'Authentication Send', 'fabrics');
 }
 
-async function receive(q: HostQueue, qid: number, timeoutMs: number): Promise<Uint8Array> {
+async function receive(q: FabricsQueue, qid: number, timeoutMs: number): Promise<Uint8Array> {
   const sqe = encodeAuthCommand(new Uint8Array(SQE_SIZE), {
     cid: 0,
     fctype: FabricsType.AuthenticationReceive,
@@ -55,14 +55,15 @@ async function receive(q: HostQueue, qid: number, timeoutMs: number): Promise<Ui
   const buf = new Uint8Array(AUTH_RECEIVE_LEN);
   const c = await q.submit({ sqe, dataIn: buf, timeoutMs });
   if (c.status !== 0) throw new NvmeError(c.status, { ...c, qid, opcode: 0x7f }, 'Authentication Receive', 'fabrics');
-  return buf.subarray(0, c.dataLen);
+  // Transports that do not count C2H bytes hand over the whole buffer; the message says its own length.
+  return buf.subarray(0, c.dataLen ?? buf.length);
 }
 
 /** Transaction ids: one per authentication, like the host's ctrl->transaction counter. */
 let transaction = 0;
 
 /** Authenticate `q` (qid `qid`); resolves when the controller accepted the host (and, bidirectional, vice versa). */
-export async function authenticateQueue(q: HostQueue, qid: number, cfg: DhchapHostConfig, timeoutMs: number): Promise<{ hashId: number; dhGroupId: number }> {
+export async function authenticateQueue(q: FabricsQueue, qid: number, cfg: DhchapHostConfig, timeoutMs: number): Promise<{ hashId: number; dhGroupId: number }> {
   transaction = (transaction + 1) & 0xffff;
   const s = new DhchapHostSession(cfg, transaction);
   await send(q, qid, s.negotiate(), timeoutMs);

@@ -25,6 +25,7 @@ import { SQE_SIZE, SQE_FLAGS_PSDT_MASK, SQE_FLAGS_PSDT_SHIFT, Psdt, SqeOff } fro
 import { writeInCapsuleSgl, writeTcpTransportSgl } from '../src/nvme/sgl.js';
 import { cqeCid, cqeDw0, cqeDw1, cqeSqhd, cqeSqid, cqeStatus } from '../src/nvme/cqe.js';
 import { CidPool } from './cid-pool.js';
+import type { FabricsQueue, QueueCommand } from './fabrics-queue.js';
 import { TimeoutError, TransportError } from './errors.js';
 import {
   DIGEST_LEN,
@@ -90,19 +91,11 @@ export interface IcParams {
 }
 
 /** A command as handed to `submit`. Read synchronously: the caller may reuse it after submit returns. */
-export interface HostCommand {
-  /** 64-byte SQE. The queue stamps its CID; DPTR/PSDT are filled for the data placement unless `rawDptr`. */
-  sqe: Uint8Array;
-  /** Host → controller data (must stay unmodified until completion). */
-  dataOut?: Uint8Array | null;
-  /** Controller → host destination; C2HData payload is copied straight into it. */
-  dataIn?: Uint8Array | null;
+export interface HostCommand extends QueueCommand {
   /** Send `dataOut` through a transport SGL and R2T/H2CData even when it fits in the capsule. */
   forceR2T?: boolean;
   /** Send the SQE's flags/DPTR as given (hostile tests); data placement still follows `dataOut`. */
   rawDptr?: boolean;
-  /** Per-command timeout, ms; 0 = none (AER); undefined = the queue default. */
-  timeoutMs?: number;
 }
 
 /** A completion as the queue saw it. In callbacks the object is reused: copy what you keep. */
@@ -194,7 +187,7 @@ interface Pending {
  */
 const FIRST_READ = Buffer.allocUnsafeSlow(4096);
 
-export class HostQueue implements PduSink {
+export class HostQueue implements PduSink, FabricsQueue<Completion> {
   readonly host: string;
   readonly port: number;
   /** Set by the controller once Fabrics Connect succeeded. */

@@ -13,32 +13,20 @@ import { SQE_SIZE, SQE_FLAGS_PSDT_MASK, SQE_FLAGS_PSDT_SHIFT, Psdt } from '../..
 import { CQE_SIZE, cqeCid, cqeDw0, cqeDw1, cqeSqhd, cqeStatus } from '../../src/nvme/cqe.js';
 import { writeInCapsuleSgl, writeKeyedSgl } from '../../src/nvme/sgl.js';
 import { wr16 } from '../../src/nvme/le.js';
-import { defaultRdmaFabric, ProtectionDomain, type MemoryRegistration, type QpEndpoint, type RdmaFabric } from '../../target/rdma/fabric.js';
+import { defaultRdmaFabric, ProtectionDomain, type MemoryRegistration, type QpEndpoint, type RdmaFabric } from '../../src/rdma/fabric.js';
 import { TimeoutError, TransportError } from '../errors.js';
+import type { FabricsQueue, QueueCommand, QueueCompletion } from '../fabrics-queue.js';
 
 const DPTR = 24;
 
-export interface RdmaCompletion {
-  readonly cid: number;
-  /** 15-bit status (SCT << 8 | SC, MORE, DNR); 0 = success. */
-  readonly status: number;
-  readonly dw0: number;
-  readonly dw1: number;
-  readonly sqhd: number;
-}
+/** An RDMA completion carries exactly the common CQE fields. */
+export type RdmaCompletion = QueueCompletion;
 
-export interface RdmaHostCommand {
-  /** 64 bytes; CID, PSDT and DPTR are filled in here. */
-  sqe: Uint8Array;
-  /** Host → controller data. */
-  dataOut?: Uint8Array | null;
-  /** Controller → host data lands here. */
-  dataIn?: Uint8Array | null;
+export interface RdmaHostCommand extends QueueCommand {
   /** Send `dataOut` in the capsule (Data Block, Offset) instead of a keyed SGL. */
   inCapsule?: boolean;
   /** Leave the SQE's DPTR as given (tests of bad SGLs). */
   rawDptr?: boolean;
-  timeoutMs?: number;
 }
 
 interface Pending {
@@ -60,11 +48,11 @@ export interface RdmaQueueOptions {
   fabric?: RdmaFabric;
 }
 
-export class RdmaHostQueue {
+export class RdmaHostQueue implements FabricsQueue<RdmaCompletion> {
   /** Queue id once connected (0 = admin), -1 before. */
   qid = -1;
   /** Called once when the connection ends. */
-  onClose: (err: TransportError) => void = () => {};
+  onClose: ((err: TransportError) => void) | null = null;
   readonly pd = new ProtectionDomain();
   private ep: QpEndpoint | null = null;
   private readonly pending = new Map<number, Pending>();
@@ -87,12 +75,16 @@ export class RdmaHostQueue {
     }
     q.ep = ep;
     ep.onRecv = (m) => q.onCqe(m);
-    ep.onClose = (why) => q.closed(new TransportError('closed', `rdma queue to ${q.where} closed: ${why}`));
+    ep.onClose = (why) => q.die(new TransportError('closed', `rdma queue to ${q.where} closed: ${why}`));
     return q;
   }
 
-  get isClosed(): boolean {
+  get closed(): boolean {
     return this.closedWith !== null;
+  }
+
+  describe(): string {
+    return `rdma ${this.where} qid ${this.qid}`;
   }
 
   /** Commands in flight. */
@@ -117,7 +109,7 @@ export class RdmaHostQueue {
   /** Drop the connection (in-flight commands fail with a TransportError). */
   close(reason = 'host close'): void {
     this.ep?.close(reason);
-    this.closed(new TransportError('closed', `rdma queue to ${this.where} closed: ${reason}`));
+    this.die(new TransportError('closed', `rdma queue to ${this.where} closed: ${reason}`));
   }
 
   private pump(): void {
@@ -191,7 +183,7 @@ export class RdmaHostQueue {
     this.pump();
   }
 
-  private closed(err: TransportError): void {
+  private die(err: TransportError): void {
     if (this.closedWith !== null) return;
     this.closedWith = err;
     for (const [, p] of this.pending) {
@@ -202,7 +194,7 @@ export class RdmaHostQueue {
     }
     this.pending.clear();
     for (const w of this.waiting.splice(0)) w.reject(err);
-    this.onClose(err);
+    this.onClose?.(err);
   }
 }
 

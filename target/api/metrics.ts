@@ -14,6 +14,7 @@
 
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { NvmetService } from '../service.js';
+import { LatencyHistogram } from '../../src/stats/latency-histogram.js';
 
 import type { IoObserver, IoOp } from '../core/io-observer.js';
 
@@ -23,11 +24,57 @@ export const LATENCY_BUCKETS = [1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.
 /** Operations counted from per-namespace stats; others come from the completion hook. */
 const STATS_OPS = new Set(['read', 'write']);
 
+/** One sample line as prom-client's registry renders it. */
+interface SampleValue {
+  labels: Record<string, string | number>;
+  sharedLabels: Record<string, string>;
+  value: number;
+  metricName: string;
+}
+
+const LATENCY_NAME = 'nvmet_io_latency_seconds';
+const LATENCY_HELP = 'I/O command latency from capsule to completion, by operation';
+
+/**
+ * `nvmet_io_latency_seconds`: recorded per op into the project's one histogram
+ * (src/stats/latency-histogram.ts, HdrHistogram) and rendered by prom-client as
+ * the Prometheus histogram it always was (LATENCY_BUCKETS, `_sum`, `_count`).
+ * It stays a prom-client Histogram for the registry and only supplies its values:
+ * prom-client renders both the text exposition and get() from
+ * `getForPromString()`. Bucket counts carry HdrHistogram's 0.1 % resolution at
+ * the bounds.
+ */
+class HdrLatencyMetric extends Histogram<'op'> {
+  private readonly boundsNs = LATENCY_BUCKETS.map((s) => s * 1e9);
+
+  constructor(
+    private readonly byOp: ReadonlyMap<string, LatencyHistogram>,
+    registers: Registry[],
+  ) {
+    super({ name: LATENCY_NAME, help: LATENCY_HELP, labelNames: ['op'], buckets: LATENCY_BUCKETS, registers });
+  }
+
+  async getForPromString(): Promise<{ name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: SampleValue[] }> {
+    const values: SampleValue[] = [];
+    const line = (suffix: string, labels: Record<string, string | number>, value: number): void => {
+      values.push({ labels, sharedLabels: {}, value, metricName: `${LATENCY_NAME}${suffix}` });
+    };
+    for (const [op, h] of this.byOp) {
+      const counts = h.cumulativeCounts(this.boundsNs);
+      LATENCY_BUCKETS.forEach((le, i) => line('_bucket', { le, op }, counts[i]!));
+      line('_bucket', { le: '+Inf', op }, h.count);
+      line('_sum', { op }, h.sumNs / 1e9);
+      line('_count', { op }, h.count);
+    }
+    return { name: LATENCY_NAME, help: LATENCY_HELP, type: 'histogram', aggregator: 'sum', values };
+  }
+}
+
 export class NvmetMetrics implements IoObserver {
   readonly registry = new Registry();
   readonly contentType: string;
-  private readonly latency: Histogram<'op'>;
-  private readonly latencyByOp = new Map<IoOp, { observe(v: number): void }>();
+  /** Per-op latency, ns; series exist from the start so scrapes see them before the first I/O. */
+  private readonly latencyByOp = new Map<string, LatencyHistogram>([...STATS_OPS].map((op) => [op, new LatencyHistogram()]));
   /** Commands and bytes of ops namespace stats do not count (flush, write_zeroes, dsm), from the hook. */
   private readonly hookOps = new Map<string, { commands: number; bytes: number }>();
 
@@ -62,15 +109,7 @@ export class NvmetMetrics implements IoObserver {
         for (const [op, v] of hookOps) this.inc({ op }, v.bytes);
       },
     });
-    this.latency = new Histogram({
-      name: 'nvmet_io_latency_seconds',
-      help: 'I/O command latency from capsule to completion, by operation',
-      labelNames: ['op'],
-      buckets: LATENCY_BUCKETS,
-      registers: reg,
-    });
-    // Series exist from the start, so dashboards and scrapes see them before the first I/O.
-    for (const op of STATS_OPS) this.latency.zero({ op });
+    new HdrLatencyMetric(this.latencyByOp, reg);
     new Counter({
       name: 'nvmet_pcie_link_bytes_total',
       help: 'Bytes DMA moved over each emulated PCIe link, by direction (up = towards the root complex)',
@@ -178,13 +217,12 @@ export class NvmetMetrics implements IoObserver {
   }
 
   observeIo(op: IoOp, bytes: number, latencySeconds: number): void {
-    // One labelled child per op, looked up once: no label object per I/O.
     let h = this.latencyByOp.get(op);
     if (h === undefined) {
-      h = this.latency.labels(op);
+      h = new LatencyHistogram();
       this.latencyByOp.set(op, h);
     }
-    h.observe(latencySeconds);
+    h.record(latencySeconds * 1e9);
     if (STATS_OPS.has(op)) return;
     const v = this.hookOps.get(op) ?? { commands: 0, bytes: 0 };
     v.commands++;

@@ -1,27 +1,24 @@
 /**
- * A tiny NVMe-oF host on top of the loop transport, for tests and tools: builds
- * SQEs with the src/nvme codecs, assigns CIDs, sets the SGL to describe the data,
- * and returns completions. Raw `submit()` is always available for malformed input.
+ * A tiny NVMe-oF host on top of the loop transport, for tests and tools. The
+ * fabrics bring-up (Connect, Property Get/Set, CC.EN and the CSTS.RDY wait) is
+ * the initiator's (initiator/bring-up.ts) over `LoopHostQueue`, the loop's
+ * `FabricsQueue`; what stays here are raw command builders that return the
+ * completion whatever its status, so tests can drive malformed or refused
+ * commands and stop between bring-up steps.
  */
 
 import type { LoopCompletion, LoopQueue, LoopTransport } from './loop-transport.js';
 import { encodeSqe, encodeRwCommand } from '../../src/nvme/sqe.js';
 import { writeSgl, SglType, SglSubtype } from '../../src/nvme/sgl.js';
-import {
-  CNTLID_DYNAMIC,
-  encodeConnectCommand,
-  encodeConnectData,
-  encodeDisconnect,
-  encodePropertyGet,
-  encodePropertySet,
-  uuidToBytes,
-} from '../../src/nvme/fabrics.js';
+import { CNTLID_DYNAMIC, encodeDisconnect, encodePropertySet } from '../../src/nvme/fabrics.js';
 import { AdminOpcode, IoOpcode } from '../../src/nvme/opcodes.js';
 import { encodeIdentifyCommand, IDENTIFY_DATA_SIZE } from '../../src/nvme/identify.js';
 import { encodeGetLogPageCommand } from '../../src/nvme/log-pages.js';
 import { NvmeStatusError } from '../../src/nvme/status.js';
-import { Reg, CSTS_RDY, encodeCc } from '../../src/nvme/registers.js';
 import { wr32, wr64 } from '../../src/nvme/le.js';
+import { enableController, propertyGet, readyTimeoutMs, sendConnect } from '../../initiator/bring-up.js';
+import type { FabricsQueue, QueueCommand, QueueCompletion } from '../../initiator/fabrics-queue.js';
+import { TransportError } from '../../initiator/errors.js';
 
 /** SQE flags byte for fabrics: PSDT = 01b (SGL, MPTR contiguous). */
 export const SQE_FLAGS_SGL = 0x40;
@@ -52,28 +49,79 @@ class CidAllocator {
   }
 }
 
-const cids = new WeakMap<LoopQueue, CidAllocator>();
+/** A loop completion with the CQE fields every host transport reports. */
+export type LoopHostCompletion = LoopCompletion & QueueCompletion;
+
+/**
+ * The host end of one loop queue as a `FabricsQueue`: assigns CIDs, points the
+ * SGL at the data and hands C2H data to the command's buffer.
+ */
+export class LoopHostQueue implements FabricsQueue<LoopHostCompletion> {
+  qid = -1;
+  onClose: ((err: TransportError) => void) | null = null;
+  private readonly cids = new CidAllocator();
+
+  constructor(readonly loop: LoopQueue) {
+    loop.onDisconnect((reason) => this.onClose?.(new TransportError('closed', `${loop.peer} disconnected: ${reason}`)));
+  }
+
+  get closed(): boolean {
+    return !this.loop.connected;
+  }
+
+  /** The loop queue takes what it is given (tests overrun SQSIZE on purpose to see the target refuse). */
+  setDepth(): void {}
+
+  /**
+   * Submit `sqe` with a fresh CID, PSDT set to SGL and DPTR describing `data`
+   * (H2C) or `dataLen` bytes (C2H). The SQE is stamped in place.
+   */
+  async submitRaw(sqe: Uint8Array, data?: Uint8Array, dataLen?: number): Promise<LoopCompletion> {
+    const cid = this.cids.take();
+    sqe[1] = (sqe[1]! & 0x3f) | SQE_FLAGS_SGL;
+    sqe[2] = cid & 0xff;
+    sqe[3] = cid >>> 8;
+    setDataSgl(sqe, data !== undefined ? data.length : (dataLen ?? 0));
+    try {
+      return await this.loop.submit(sqe, data);
+    } finally {
+      this.cids.give(cid);
+    }
+  }
+
+  async submit(cmd: QueueCommand): Promise<LoopHostCompletion> {
+    const c = await this.submitRaw(cmd.sqe, cmd.dataOut ?? undefined, cmd.dataIn?.length);
+    if (c.data !== undefined && cmd.dataIn !== null && cmd.dataIn !== undefined) cmd.dataIn.set(c.data.subarray(0, cmd.dataIn.length));
+    return { ...c, cid: c.cqe.cid, sqhd: c.cqe.sqhd, dataLen: c.data?.length ?? 0 };
+  }
+
+  close(reason?: string): void {
+    this.loop.close(reason);
+  }
+
+  describe(): string {
+    return `${this.loop.peer} qid ${this.qid}`;
+  }
+}
+
+const hostQueues = new WeakMap<LoopQueue, LoopHostQueue>();
+
+/** The `FabricsQueue` of a loop queue (one per queue, made on first use). */
+export function hostQueue(q: LoopQueue): LoopHostQueue {
+  let h = hostQueues.get(q);
+  if (h === undefined) {
+    h = new LoopHostQueue(q);
+    hostQueues.set(q, h);
+  }
+  return h;
+}
 
 /**
  * Submit `sqe` on `q` with a fresh CID, PSDT set to SGL and DPTR describing
  * `data` (H2C) or `dataLen` bytes (C2H). Returns the completion.
  */
-export async function submit(q: LoopQueue, sqe: Uint8Array, data?: Uint8Array, dataLen?: number): Promise<LoopCompletion> {
-  let alloc = cids.get(q);
-  if (alloc === undefined) {
-    alloc = new CidAllocator();
-    cids.set(q, alloc);
-  }
-  const cid = alloc.take();
-  sqe[1] = (sqe[1]! & 0x3f) | SQE_FLAGS_SGL;
-  sqe[2] = cid & 0xff;
-  sqe[3] = cid >>> 8;
-  setDataSgl(sqe, data !== undefined ? data.length : (dataLen ?? 0));
-  try {
-    return await q.submit(sqe, data);
-  } finally {
-    alloc.give(cid);
-  }
+export function submit(q: LoopQueue, sqe: Uint8Array, data?: Uint8Array, dataLen?: number): Promise<LoopCompletion> {
+  return hostQueue(q).submitRaw(sqe, data, dataLen);
 }
 
 /** Throw an NvmeStatusError unless the completion succeeded. */
@@ -98,28 +146,22 @@ export interface ConnectOptions {
 
 const DEFAULT_HOSTID = '6b1f0e52-4fd4-4a7c-a1a7-3b2f5a0c9d11';
 
-/** Send a Connect for `qid` on a fresh queue; returns the queue and the raw completion. */
-export async function connectQueue(
-  q: LoopQueue,
-  subnqn: string,
-  qid: number,
-  o: ConnectOptions,
-): Promise<LoopCompletion> {
-  const sqe = new Uint8Array(64);
-  encodeConnectCommand(sqe, {
+/** Send a Connect for `qid` on a fresh queue; returns the raw completion. */
+export async function connectQueue(q: LoopQueue, subnqn: string, qid: number, o: ConnectOptions): Promise<LoopHostCompletion> {
+  const h = hostQueue(q);
+  const c = await sendConnect(h, {
     qid,
     sqsize: o.sqsize ?? (qid === 0 ? 31 : 127),
     kato: o.kato ?? 0,
     cattr: o.cattr ?? 0,
     recfmt: o.recfmt ?? 0,
-  });
-  const data = encodeConnectData({
-    hostId: uuidToBytes(o.hostid ?? DEFAULT_HOSTID),
     cntlid: o.cntlid ?? CNTLID_DYNAMIC,
-    subnqn,
+    hostid: o.hostid ?? DEFAULT_HOSTID,
     hostnqn: o.hostnqn,
+    subnqn,
   });
-  return submit(q, sqe, data);
+  if (c.status === 0) h.qid = qid;
+  return c;
 }
 
 /** A connected controller as the host sees it: the admin queue plus I/O queues by qid. */
@@ -151,21 +193,18 @@ export class LoopController {
     return submit(this.admin, sqe, data, dataLen);
   }
 
-  async propertyGet(offset: number, size: 4 | 8): Promise<bigint> {
-    const sqe = encodePropertyGet(new Uint8Array(64), 0, offset, size);
-    const c = check(await this.adminCmd(sqe), `Property Get 0x${offset.toString(16)}`);
-    return size === 8 ? BigInt(c.dw0) | (BigInt(c.dw1) << 32n) : BigInt(c.dw0);
+  /** Fabrics Property Get (throws NvmeStatusError on failure). */
+  propertyGet(offset: number, size: 4 | 8): Promise<bigint> {
+    return propertyGet(hostQueue(this.admin), offset, size);
   }
 
   async propertySet(offset: number, value: number): Promise<LoopCompletion> {
     return this.adminCmd(encodePropertySet(new Uint8Array(64), 0, offset, 4, value));
   }
 
-  /** CC.EN = 1 with 64/16-byte entries, then check CSTS.RDY. */
+  /** CC.EN = 1 with 64/16-byte entries (CAP unread: NVM command set), then wait for CSTS.RDY. */
   async enable(): Promise<void> {
-    check(await this.propertySet(Reg.Cc, encodeCc({ en: true, iosqes: 6, iocqes: 4 })), 'Property Set CC');
-    const csts = Number(await this.propertyGet(Reg.Csts, 4));
-    if ((csts & CSTS_RDY) === 0) throw new Error(`CSTS.RDY not set after CC.EN (CSTS 0x${csts.toString(16)})`);
+    await enableController(hostQueue(this.admin), 0n, readyTimeoutMs(0n));
   }
 
   async identify(cns: number, nsid = 0, csi = 0): Promise<LoopCompletion> {

@@ -22,7 +22,7 @@ import { NvmeStatus, STATUS_DNR } from '../../src/nvme/status.js';
 import { sglAddress, sglKey, SglId, sglType, SglType } from '../../src/nvme/sgl.js';
 import { SQE_SIZE } from '../../src/nvme/sqe.js';
 import { CQE_SIZE } from '../../src/nvme/cqe.js';
-import type { QpEndpoint, RemoteRange } from './fabric.js';
+import type { QpEndpoint, RemoteRange } from '../../src/rdma/fabric.js';
 
 /** DPTR in the SQE. */
 const DPTR = 24;

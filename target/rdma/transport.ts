@@ -9,7 +9,7 @@
 import { TrType } from '../core/fabrics-ops.js';
 import type { CoreQueueFactory, FabricsOps, PortInfo } from '../core/fabrics-ops.js';
 import { defaultLogger, type Logger } from '../core/log.js';
-import { defaultRdmaFabric, ProtectionDomain, type RdmaFabric, type RdmaListener } from './fabric.js';
+import { defaultRdmaFabric, ProtectionDomain, type RdmaFabric, type RdmaListener } from '../../src/rdma/fabric.js';
 import { plainMover, RdmaQueue, type RdmaDataMover } from './queue.js';
 
 /** nvmet-rdma's default inline data size (NVMET_RDMA_DEFAULT_INLINE_DATA_SIZE). */

@@ -12,7 +12,7 @@ import type { Port } from '../../target/core/port.js';
 import type { Namespace } from '../../target/core/namespace.js';
 import type { Logger } from '../../target/core/log.js';
 import { TcpTransport } from '../../target/tcp/index.js';
-import { RdmaFabric } from '../../target/rdma/fabric.js';
+import { RdmaFabric } from '../../src/rdma/fabric.js';
 import { P2pDataPath } from '../../target/p2p/data-path.js';
 import type { P2pmemSetting } from '../../target/p2p/placement.js';
 import { loadBuiltinTopology, type BuiltinTopology } from '../../src/pci/load.js';

@@ -3,7 +3,7 @@
  * close semantics) and memory registration (remote access by key, address, length).
  */
 import { describe, expect, it } from 'vitest';
-import { ProtectionDomain, QpEndpoint, RdmaFabric } from '../../target/rdma/fabric.js';
+import { ProtectionDomain, QpEndpoint, RdmaFabric } from '../../src/rdma/fabric.js';
 
 function tick(): Promise<void> {
   return new Promise((r) => setImmediate(r));

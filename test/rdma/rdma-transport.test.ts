@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Nvmet } from '../../target/core/nvmet.js';
 import { TrType } from '../../target/core/fabrics-ops.js';
 import { silentLogger } from '../../target/core/log.js';
-import { RdmaFabric } from '../../target/rdma/fabric.js';
+import { RdmaFabric } from '../../src/rdma/fabric.js';
 import { RdmaTransport } from '../../target/rdma/transport.js';
 import { RdmaController } from '../../initiator/rdma/controller.js';
 import { TransportError } from '../../initiator/errors.js';

@@ -1,6 +1,6 @@
 /**
  * The simulated RDMA fabric: an in-process stand-in for an InfiniBand/RoCE network,
- * shared by the target's RDMA transport and the host library (initiator/rdma), which
+ * shared by the target's RDMA transport (target/rdma) and the host library (initiator/rdma), which
  * therefore run in the same process.
  *
  *  - Listeners are keyed by "traddr:trsvcid"; trsvcid "0" picks a free service id.
@@ -15,7 +15,7 @@
  */
 
 import { randomInt } from 'node:crypto';
-import type { DmaMemory } from '../../src/copy/region.js';
+import type { DmaMemory } from '../copy/region.js';
 
 /** A registered memory region as the owner sees it. */
 export interface MemoryRegistration {
