@@ -27,6 +27,7 @@ import type { Port } from './core/port.js';
 import type { Subsystem } from './core/subsystem.js';
 import type { NamespaceStats } from './core/namespace.js';
 import { TcpTransport } from './tcp/index.js';
+import { RdmaTransport } from './rdma/transport.js';
 import { AdrFam, TcpSecType, Treq } from '../src/nvme/discovery-log.js';
 import { parseTlsPsk } from '../src/nvme/tls/psk.js';
 import {
@@ -240,9 +241,6 @@ export class NvmetService {
 
   private constructor(readonly opts: ServiceOptions) {
     this.logger = opts.logger;
-    this.nvmet = new Nvmet({ logger: opts.logger });
-    this.tcp = new TcpTransport({ logger: opts.logger });
-    this.nvmet.registerTransport(this.tcp);
     this.policy = opts.policy ?? DEFAULT_POLICY;
     this.savePath = opts.savePath;
     this.baseDir = opts.baseDir ?? process.cwd();
@@ -252,9 +250,14 @@ export class NvmetService {
     this.topoSource = t.source;
     if (opts.dataPath !== false) {
       const workers = typeof opts.dataPath === 'object' ? opts.dataPath.workers : undefined;
-      this.dp = new P2pDataPath({ nvmet: this.nvmet, topology: this.topo, policy: this.policy, logger: opts.logger, ...(workers !== undefined ? { workers } : {}) });
+      this.dp = new P2pDataPath({ topology: this.topo, policy: this.policy, logger: opts.logger, ...(workers !== undefined ? { workers } : {}) });
       this.dataPath = this.dp.serviceHooks();
     }
+    // The data path plugs into the core through its seams (staging, enable hooks); the service registers the transports.
+    this.nvmet = new Nvmet({ logger: opts.logger, ...(this.dp !== null ? this.dp.coreOptions() : {}) });
+    this.tcp = new TcpTransport({ logger: opts.logger });
+    this.nvmet.registerTransport(this.tcp);
+    if (this.dp !== null) this.nvmet.registerTransport(new RdmaTransport({ logger: opts.logger, mover: this.dp }));
   }
 
   /** Build everything the configuration describes and enable its ports. */
@@ -532,7 +535,7 @@ export class NvmetService {
     const a = this.effectiveAddr(p);
     // With the data path, NIC and allow_p2pmem are bound at port enable (EBUSY while enabled): re-bind on change.
     const p2p = this.dp !== null ? [p.nic ?? null, this.opts.allowP2pmem === true || p.allowP2pmem] : [];
-    return key([p.trtype, p.adrfam, a.traddr, a.trsvcid, p.treq, p.tsas ?? '', p.inlineDataSize, ...p2p]);
+    return key([p.trtype, p.adrfam, a.traddr, a.trsvcid, p.treq, p.tsas ?? '', p.inlineDataSize, p.limits ?? null, ...p2p]);
   }
 
   /** configfs refusals, checked before anything changes. */
@@ -733,6 +736,7 @@ export class NvmetService {
       ...(tp.treq !== '' && TREQS[tp.treq] !== undefined ? { treq: TREQS[tp.treq] } : {}),
       ...(tp.tsas === 'tls1.3' ? { tsas: TcpSecType.Tls13 } : {}),
       ...(tp.inlineDataSize >= 0 ? { inlineDataSize: tp.inlineDataSize } : {}),
+      ...(tp.limits !== undefined ? { limits: tp.limits } : {}),
     });
     ap.core = true;
     this.syncPortLinks(tp, ap, port);

@@ -17,6 +17,7 @@ import { Nvmet } from '../../target/core/nvmet.js';
 import { TrType } from '../../target/core/fabrics-ops.js';
 import type { Logger } from '../../target/core/log.js';
 import { TcpTransport } from '../../target/tcp/index.js';
+import { RdmaTransport } from '../../target/rdma/transport.js';
 import { P2pDataPath } from '../../target/p2p/data-path.js';
 import type { Staging } from './matrix.js';
 import type { Placement } from './topologies.js';
@@ -54,15 +55,14 @@ export class BenchTarget {
 
   static async start(o: TargetOptions): Promise<BenchTarget> {
     const logger = o.logger ?? QUIET;
-    const nvmet = new Nvmet({ logger });
-    if (o.trtype === 'tcp') nvmet.registerTransport(new TcpTransport({ logger }));
     const dp = new P2pDataPath({
-      nvmet,
       topology: o.placement.parsed,
       logger,
-      rdma: o.trtype === 'rdma',
       ...(o.workers !== undefined ? { workers: o.workers } : {}),
     });
+    const nvmet = new Nvmet({ logger, ...dp.coreOptions() });
+    if (o.trtype === 'tcp') nvmet.registerTransport(new TcpTransport({ logger }));
+    else nvmet.registerTransport(new RdmaTransport({ logger, mover: dp }));
     const t = new BenchTarget(nvmet, dp, o.placement, o.trtype);
     try {
       const sub = nvmet.addSubsystem({ nqn: BENCH_NQN, allowAnyHost: true, model: 'nvmet-ts staging bench', serial: 'NVMETTSBENCH01' });

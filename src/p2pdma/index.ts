@@ -9,8 +9,8 @@ export {
 export { P2pClientList, type ClientEntry } from './client-list.js';
 export { P2pMemRegion, type P2pSgl } from './region.js';
 export {
-  P2pdma, PAGE_SIZE, PAGE_SHIFT, MAX_FIND_TIES, MAX_SGL_LENGTH,
+  P2pdma, publishesAtProbe, publishNote, providerKind, PAGE_SIZE, PAGE_SHIFT, MAX_FIND_TIES, MAX_SGL_LENGTH,
   type DeviceRef, type P2pdmaOptions, type P2pmemStats, type ProviderCandidate, type FindExplanation,
 } from './p2pdma.js';
-export { formatFindExplanation } from './explain.js';
+export { formatFindExplanation, findExplanationLines, summarizeFind } from './explain.js';
 export type { GenericDevice, DeviceLike } from '../pci/model.js';

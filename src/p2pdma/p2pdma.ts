@@ -19,6 +19,7 @@ import { fail, ok, type P2pErrorCode, type Result } from './errors.js';
 import { GenPool } from './genpool.js';
 import { DEFAULT_POLICY, listDistance, pairDistance, type ListVerdict, type P2pPolicy, type PairVerdict } from './policy.js';
 import { P2pMemRegion, type P2pSgl } from './region.js';
+import { summarizeFind, withChoice } from './explain.js';
 
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 1 << PAGE_SHIFT;
@@ -56,6 +57,7 @@ export interface P2pmemStats {
 
 export interface ProviderCandidate {
   readonly provider: string;
+  readonly kind: 'cmb' | 'p2pmem' | 'other';
   readonly published: boolean;
   readonly unbinding: boolean;
   /** True when the distance was computed (published and not unbinding). */
@@ -74,8 +76,15 @@ export interface FindExplanation {
   readonly closestDistance: number | null;
   /** The equally close providers `find` chooses among at random. */
   readonly ties: readonly string[];
-  /** The provider `find` chose (null from explainFind, which does not choose). */
+  /**
+   * The provider `find` chose (null from explainFind, which does not choose); from
+   * dryRunFind the first of the ties by BDF (find itself picks one of them at random).
+   */
   readonly chosen: string | null;
+  /** Clients pci_p2pdma_add_client refused before the list was evaluated (then nothing is chosen). */
+  readonly refused: readonly { readonly client: string; readonly reason: string }[];
+  /** The decision and its reason in one line. */
+  readonly summary: string;
 }
 
 /** A failed allocation before it becomes a Result (one P2pError, built by the public caller). */
@@ -100,6 +109,35 @@ class ProviderState {
   dying = false;
   drained: Promise<void> | null = null;
   resolveDrained: (() => void) | null = null;
+}
+
+/**
+ * The one "published" rule: whether the driver's probe publishes the memory it registers
+ * (pci_p2pmem_publish), so `pci_p2pmem_find` offers it. Mainline nvme-pci publishes a CMB
+ * only when CMBSZ has both WDS and RDS (nvme_map_cmb); a p2pmem card's driver publishes
+ * when its configuration says so.
+ */
+export function publishesAtProbe(f: PciFunction): boolean {
+  if (f.kind === 'nvme' && f.cmb !== null) return f.cmb.wds && f.cmb.rds;
+  if (f.kind === 'p2pmem' && f.p2pmem !== null) return f.p2pmem.publish;
+  return false;
+}
+
+/** Why a function's p2pmem is (not) published at probe, in a few words. */
+export function publishNote(f: PciFunction): string {
+  if (f.kind === 'nvme' && f.cmb !== null) {
+    if (f.cmb.wds && f.cmb.rds) return 'NVMe CMB with WDS and RDS, published as nvme-pci does';
+    return `NVMe CMB without ${[!f.cmb.wds && 'WDS', !f.cmb.rds && 'RDS'].filter(Boolean).join(' and ')}: nvme-pci does not publish it`;
+  }
+  if (f.kind === 'p2pmem' && f.p2pmem !== null) {
+    return f.p2pmem.publish ? 'p2pmem card, published by its driver' : 'p2pmem card, registered but not published (only explicit users may allocate)';
+  }
+  return 'registers no p2pmem';
+}
+
+/** What kind of provider a function is: an NVMe CMB, a p2pmem card, or another device that registered memory. */
+export function providerKind(f: PciFunction): 'cmb' | 'p2pmem' | 'other' {
+  return f.kind === 'nvme' ? 'cmb' : f.kind === 'p2pmem' ? 'p2pmem' : 'other';
 }
 
 export class P2pdma {
@@ -182,16 +220,12 @@ export class P2pdma {
     const f = r.value;
     const st = this.states.get(f);
     if (st?.dying) return fail('EBUSY', `${f.bdf} is still being unbound`);
-    if (f.kind === 'nvme' && f.cmb) {
-      const added = this.addResource(f, f.cmb.bar, f.cmb.size, f.cmb.offset);
-      if (!added.ok) return added;
-      if (f.cmb.wds && f.cmb.rds) this.publish(f, true);
-      else this.log(`${f.bdf}: CMB lacks ${f.cmb.wds ? '' : 'WDS'}${!f.cmb.wds && !f.cmb.rds ? ' and ' : ''}${f.cmb.rds ? '' : 'RDS'}; not publishing it`);
-    } else if (f.kind === 'p2pmem' && f.p2pmem) {
-      const added = this.addResource(f, f.p2pmem.bar, f.p2pmem.size, f.p2pmem.offset);
-      if (!added.ok) return added;
-      if (f.p2pmem.publish) this.publish(f, true);
-    }
+    const mem = f.kind === 'nvme' ? f.cmb : f.kind === 'p2pmem' ? f.p2pmem : null;
+    if (mem === null) return ok(undefined);
+    const added = this.addResource(f, mem.bar, mem.size, mem.offset);
+    if (!added.ok) return added;
+    if (publishesAtProbe(f)) this.publish(f, true);
+    else this.log(`${f.bdf}: ${publishNote(f)}; not publishing it`);
     return ok(undefined);
   }
 
@@ -480,42 +514,59 @@ export class P2pdma {
     const i = Math.min(e.ties.length - 1, Math.max(0, Math.floor(this.random() * e.ties.length)));
     const provider = this.topology.get(e.ties[i]!)!;
     list._bind(provider);
-    return { provider, explanation: { ...e, chosen: provider.bdf } };
+    return { provider, explanation: withChoice(e, provider.bdf, false) };
+  }
+
+  /**
+   * What `find` would decide, without the random tie-break and without binding the list:
+   * the first tie by BDF stands for the choice (the summary says when others tie). The
+   * explanation of a configuration that is not running (`policy` may differ from the
+   * subsystem's; `refused` carries clients add_client already turned down).
+   */
+  dryRunFind(list: P2pClientList, policy: P2pPolicy = this.policyName, refused: FindExplanation['refused'] = []): FindExplanation {
+    const e = this.explainFind(list, policy, refused);
+    if (e.ties.length === 0) return e;
+    return withChoice(e, [...e.ties].sort()[0]!, true);
   }
 
   /** What `find` would consider, without choosing or binding. */
-  explainFind(list: P2pClientList): FindExplanation {
+  explainFind(list: P2pClientList, policy: P2pPolicy = this.policyName, refused: FindExplanation['refused'] = []): FindExplanation {
     const clients = list.clients;
     const candidates: ProviderCandidate[] = [];
     let closest = Infinity;
     let ties: string[] = [];
-    for (const f of this.providers()) {
-      const st = this.states.get(f)!;
-      const base = { provider: f.bdf, published: st.published, unbinding: st.dying };
-      if (!st.published) {
-        candidates.push({ ...base, considered: false, distance: null, reason: 'not published', clients: [] });
-        continue;
+    if (refused.length === 0) {
+      for (const f of this.providers()) {
+        const st = this.states.get(f)!;
+        const base = { provider: f.bdf, kind: providerKind(f), published: st.published, unbinding: st.dying };
+        if (!st.published) {
+          candidates.push({ ...base, considered: false, distance: null, reason: 'not published', clients: [] });
+          continue;
+        }
+        if (st.dying) {
+          candidates.push({ ...base, considered: false, distance: null, reason: 'being unbound', clients: [] });
+          continue;
+        }
+        const v = listDistance(policy, this.topology.hostBridge, f, clients);
+        candidates.push({ ...base, considered: true, distance: v.distance, reason: v.reason, clients: v.clients });
+        if (v.distance < 0 || v.distance > closest) continue;
+        if (v.distance < closest) {
+          closest = v.distance;
+          ties = [];
+        }
+        if (ties.length < MAX_FIND_TIES) ties.push(f.bdf);
       }
-      if (st.dying) {
-        candidates.push({ ...base, considered: false, distance: null, reason: 'being unbound', clients: [] });
-        continue;
-      }
-      const v = listDistance(this.policyName, this.topology.hostBridge, f, clients);
-      candidates.push({ ...base, considered: true, distance: v.distance, reason: v.reason, clients: v.clients });
-      if (v.distance < 0 || v.distance > closest) continue;
-      if (v.distance < closest) {
-        closest = v.distance;
-        ties = [];
-      }
-      if (ties.length < MAX_FIND_TIES) ties.push(f.bdf);
     }
-    return {
-      policy: this.policyName,
+    const e = {
+      policy,
       clients: clients.map((c) => c.bdf),
       candidates,
       closestDistance: ties.length ? closest : null,
       ties,
       chosen: null,
+      refused,
+      summary: '',
     };
+    return { ...e, summary: summarizeFind(e) };
   }
 }

@@ -16,6 +16,20 @@ export type PciRole = 'root-port' | 'switch-upstream' | 'switch-downstream' | 'p
 export type EndpointKind = 'rnic' | 'nvme' | 'p2pmem' | 'other';
 export type BarType = 'mem' | 'io';
 
+/**
+ * How a NIC moves NVMe payload, which decides what p2pmem staging can save:
+ *  - `rdma`:    an RDMA NIC; RDMA READ/WRITE DMA to/from any BAR (what mainline nvmet-rdma uses
+ *               p2pmem for). NVMe/TCP through it is plain TCP (the kernel's socket path).
+ *  - `tcp-ddp`: an RDMA NIC that also offloads NVMe/TCP direct data placement and data digest
+ *               (CRC32C) — ConnectX-7 class, the ulp_ddp nvme-tcp offload: TCP payload is placed
+ *               straight into the staging buffer, wherever it is.
+ *  - `tcp`:     a plain Ethernet NIC: TCP payload lands in socket buffers in system memory and
+ *               the CPU copies it to/from the staging buffer (MMIO accessors for p2pmem); RDMA
+ *               on it is software RoCE (rxe, dma_virt_ops: never a p2pdma client).
+ */
+export type NicKind = 'rdma' | 'tcp-ddp' | 'tcp';
+export const NIC_KINDS: readonly NicKind[] = ['rdma', 'tcp-ddp', 'tcp'];
+
 /** NVMe Controller Memory Buffer as the controller advertises it (CMBLOC/CMBSZ), in bytes. */
 export interface CmbConfig {
   readonly bar: number;
@@ -118,6 +132,8 @@ export class PciFunction {
   private sw: PciSwitch | null = null;
   private secBus: number | null = null;
   private subBus: number | null = null;
+  /** NIC endpoints (kind "rnic"): how the NIC moves payload (topology `nic`); null for every other function. */
+  nicKind: NicKind | null = null;
 
   constructor(
     address: Bdf,

@@ -14,8 +14,12 @@
  *     "bridges":   [ { "name": "pcibr0", "bdf": "…", "bus": { "mhz": 33, "bits": 32 }, "children": [ … ] } ],
  *     "endpoints": [ { "bdf": "0000:03:00.0", "kind": "nvme", "vendor": "0x144d", "device": "0xa808",
  *                      "bars": [ { "index": 0, "size": "16K" }, { "index": 2, "size": "256M", "prefetchable": true } ],
- *                      "cmb": { "bar": 2, "size": "256M", "wds": true, "rds": true } } ]
+ *                      "cmb": { "bar": 2, "size": "256M", "wds": true, "rds": true } },
+ *                    { "bdf": "0000:04:00.0", "kind": "rnic", "nic": "tcp-ddp" } ]
  *   }
+ *
+ * A NIC (kind "rnic") has a NIC kind, "nic": "rdma" | "tcp-ddp" | "tcp" (model.ts NicKind),
+ * "rdma" when omitted (the endpoint kind names an RDMA NIC); other kinds may not have one.
  *
  * Every problem is reported with the JSON path it was found at (prefixed with
  * `pathPrefix`, "topology" by default, because the nvmetcli-style config embeds this
@@ -25,7 +29,7 @@
 import { bdfOrder, formatBdf, formatSlot, parseBdf, type Bdf } from './bdf.js';
 import { ACS_FLAGS, isAcsFlagName } from './acs.js';
 import { linkId, PCIE_GENS, PCIE_WIDTHS, pciBusBandwidth, pcieBandwidth, type Link, type LinkKind, type PcieGen } from './link.js';
-import { Bar, HostBridge, PciFunction, PciSwitch, type BarType, type CmbConfig, type EndpointKind, type P2pmemConfig, type PciRole } from './model.js';
+import { Bar, HostBridge, PciFunction, PciSwitch, type BarType, type CmbConfig, type EndpointKind, type NicKind, type P2pmemConfig, type PciRole, NIC_KINDS } from './model.js';
 import { PciTopology } from './topology.js';
 import { describe, hexAddr, parseAddress, parseId16, parseSignedAddress, parseSize } from './units.js';
 
@@ -110,6 +114,7 @@ interface FnDecl {
   bars: BarDecl[];
   cmbRaw: { value: unknown; path: string } | null;
   p2pmemRaw: { value: unknown; path: string } | null;
+  nicKind: NicKind | null;
   secondaryBus: number | null;
   children: ChildList | null;
   pciBus: { mhz: number; bits: number } | null;
@@ -333,7 +338,7 @@ function build(ctx: Ctx, json: unknown, prefix: string): PciTopology | null {
     const p = `${epPath}[${i}]`;
     const o = ctx.obj(raw, p);
     if (!o) return;
-    ctx.keys(o, p, ['bdf', 'kind', 'label', 'vendor', 'device', 'link', 'acs', 'bars', 'cmb', 'p2pmem', 'virtDmaOps']);
+    ctx.keys(o, p, ['bdf', 'kind', 'nic', 'label', 'vendor', 'device', 'link', 'acs', 'bars', 'cmb', 'p2pmem', 'virtDmaOps']);
     let kind: EndpointKind = 'other';
     const k = o['kind'];
     if (k === undefined) ctx.err(`${p}.kind`, `an endpoint needs a kind (${ENDPOINT_KINDS.join(', ')})`);
@@ -350,6 +355,12 @@ function build(ctx: Ctx, json: unknown, prefix: string): PciTopology | null {
       if (kind !== 'p2pmem') ctx.err(`${p}.p2pmem`, `"p2pmem" settings belong to a p2pmem endpoint (this one is "${kind}")`);
       else d.p2pmemRaw = { value: o['p2pmem'], path: `${p}.p2pmem` };
     } else if (kind === 'p2pmem') d.p2pmemRaw = { value: {}, path: `${p}.p2pmem` };
+    // Every NIC has a kind: what it does with payload decides what p2pmem can save (model.ts NicKind).
+    const nk = o['nic'];
+    if (nk !== undefined && kind !== 'rnic') ctx.err(`${p}.nic`, `"nic" is the kind of a NIC endpoint (this one is "${kind}")`);
+    else if (nk !== undefined && (typeof nk !== 'string' || !(NIC_KINDS as readonly string[]).includes(nk))) {
+      ctx.err(`${p}.nic`, `unknown NIC kind ${describe(nk)} (expected ${NIC_KINDS.join(', ')})`);
+    } else if (kind === 'rnic') d.nicKind = (nk as NicKind | undefined) ?? 'rdma';
     decls.push(d);
     units.push({ type: 'endpoint', path: p, head: d });
   });
@@ -388,6 +399,7 @@ function build(ctx: Ctx, json: unknown, prefix: string): PciTopology | null {
   for (const d of decls) {
     d.fn = new PciFunction(d.bdf, d.role, d.kind, d.vendor, d.device, d.label, d.acs, d.virtDmaOps,
       cmbOf.get(d) ?? null, p2pOf.get(d) ?? null, d.path);
+    d.fn.nicKind = d.nicKind;
   }
 
   // ---- resolve children ---------------------------------------------------
@@ -713,7 +725,7 @@ function parseFnDecl(
   }
   return {
     path, bdf, role, kind, vendor, device, label, acs, virtDmaOps: false, link, rcLink: null,
-    bars, cmbRaw: null, p2pmemRaw: null, secondaryBus, children, pciBus: null, fn: null,
+    bars, cmbRaw: null, p2pmemRaw: null, nicKind: null, secondaryBus, children, pciBus: null, fn: null,
   };
 }
 

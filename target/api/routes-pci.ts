@@ -28,6 +28,8 @@ function functionView(f: PciFunction): Record<string, unknown> {
     bdf: f.bdf,
     role: f.role,
     kind: f.kind,
+    /** NIC kind (rdma | tcp-ddp | tcp) of a NIC, null otherwise. */
+    nic: f.nicKind,
     label: f.label,
     vendor: hex4(f.vendorId),
     device: hex4(f.deviceId),

@@ -4,16 +4,13 @@
  */
 import { parseTopology } from '../../src/pci/parse-topology.js';
 import type { PciFunction } from '../../src/pci/model.js';
+import { publishesAtProbe } from '../../src/p2pdma/p2pdma.js';
 import type { PciTopology } from '../../src/pci/topology.js';
 import type { PciFunctionKind, TopologyValidator } from './topology.js';
 
-/**
- * Whether a function offers p2pmem to `pci_p2pmem_find`: a p2pmem card that
- * publishes, or an NVMe CMB that mainline nvme-pci would publish (both WDS and RDS).
- */
+/** Whether a function offers p2pmem to `pci_p2pmem_find`: src/p2pdma's one published rule. */
 export function publishesP2pmem(f: PciFunction): boolean {
-  if (f.p2pmem?.publish) return true;
-  return f.cmb !== null && f.cmb.wds && f.cmb.rds;
+  return publishesAtProbe(f);
 }
 
 function kindOf(f: PciFunction): PciFunctionKind {

@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
-import type { NvmetConfig, P2pmemSetting, TopologyRef } from './types.js';
+import type { NvmetConfig, P2pmemSetting, PortParam, TopologyRef } from './types.js';
 import {
   CNTLID_MAX,
   QID_MAX,
@@ -25,6 +25,7 @@ import {
   type DhchapHashName,
   type TrType,
 } from './validators.js';
+import type { PortLimits } from '../core/fabrics-ops.js';
 
 export const DEFAULTS = {
   allowAnyHost: false,
@@ -96,6 +97,8 @@ export interface ResolvedPort {
   inlineDataSize: number;
   maxQueueSize: number;
   allowP2pmem: boolean;
+  /** Transport limits and timeouts the port's `param` sets (absent when it sets none). */
+  limits?: PortLimits;
   /** BDF of the NIC; undefined = the runtime places it. */
   nic?: string;
   subsystems: string[];
@@ -133,6 +136,19 @@ export function defaultNamespaceUuid(nqn: string, nsid: number): string {
   h[8] = (h[8]! & 0x3f) | 0x80;
   const x = h.subarray(0, 16).toString('hex');
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
+/** The limits a port's `param` sets, for the transport (unset keys stay unset). */
+function portLimits(p: PortParam | undefined): PortLimits {
+  if (p === undefined) return {};
+  const l: { -readonly [K in keyof PortLimits]: number } = {};
+  if (p.icreqTimeoutMs !== undefined) l.icreqTimeoutMs = p.icreqTimeoutMs;
+  if (p.connectTimeoutMs !== undefined) l.connectTimeoutMs = p.connectTimeoutMs;
+  if (p.pduTimeoutMs !== undefined) l.pduTimeoutMs = p.pduTimeoutMs;
+  if (p.maxConnections !== undefined) l.maxConnections = p.maxConnections;
+  if (p.queueDataLimit !== undefined) l.queueDataLimit = p.queueDataLimit;
+  if (p.queueR2tLimit !== undefined) l.queueR2tLimit = p.queueR2tLimit;
+  return l;
 }
 
 /** Resolve defaults. `baseDir` anchors relative backing file paths (the config file's directory). */
@@ -206,6 +222,8 @@ export function resolveConfig(config: NvmetConfig, baseDir: string = process.cwd
       })),
     };
     if (p.nvmetTs?.nic !== undefined) r.nic = p.nvmetTs.nic;
+    const limits = portLimits(p.param);
+    if (Object.keys(limits).length > 0) r.limits = limits;
     return r;
   });
   const hostDhchap: Record<string, ResolvedHostDhchap> = {};

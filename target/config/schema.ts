@@ -191,6 +191,13 @@ export const PORT_PARAM: GroupSpec<PortParam> = {
   mdts: intAttr('mdts', 0, 255),
   piEnable: boolAttr('pi_enable'),
   allowP2pmem: boolAttr('allow_p2pmem'),
+  // nvmet-ts NVMe/TCP limits (target/tcp; Linux has no such port attributes)
+  icreqTimeoutMs: intAttr('icreq_timeout_ms', 1, 3_600_000),
+  connectTimeoutMs: intAttr('connect_timeout_ms', 1, 3_600_000),
+  pduTimeoutMs: intAttr('pdu_timeout_ms', 1, 3_600_000),
+  maxConnections: intAttr('max_connections', 1, 65536),
+  queueDataLimit: intAttr('queue_data_limit', 4096, 2 ** 40),
+  queueR2tLimit: intAttr('queue_r2t_limit', 4096, 2 ** 40),
 };
 
 export const PORT_PLACEMENT: GroupSpec<PortPlacement> = {

@@ -75,6 +75,13 @@ export interface PortParam {
   piEnable?: boolean;
   /** nvmet-ts: stage this port's I/O in p2pmem when a compatible provider exists. */
   allowP2pmem?: boolean;
+  /** nvmet-ts NVMe/TCP limits (see PortLimits in target/core/fabrics-ops.ts): unset = the transport's default. */
+  icreqTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  pduTimeoutMs?: number;
+  maxConnections?: number;
+  queueDataLimit?: number;
+  queueR2tLimit?: number;
   extra?: Extras;
 }
 

@@ -45,6 +45,8 @@ export interface NvmetOptions {
   logger?: Logger;
   /** Where command data is staged (default: pooled system memory). */
   staging?: StagingAllocator;
+  /** Checks around enabling ports and namespaces (a data path's; default none). */
+  enableHooks?: EnableHooks;
   /** Upper bound on a command's data transfer in bytes, on top of the transport's (0 = transport decides). */
   maxDataTransferSize?: number;
   /** Serial number of the discovery subsystem (random by default). */
@@ -76,6 +78,7 @@ export class Nvmet {
   constructor(opts: NvmetOptions = {}) {
     this.log = opts.logger ?? defaultLogger();
     this.staging = opts.staging ?? new SystemStagingAllocator();
+    this.enableHooks = opts.enableHooks ?? {};
     const mdts = opts.maxDataTransferSize ?? 0;
     if (!Number.isInteger(mdts) || mdts < 0 || (mdts !== 0 && mdts < 4096)) throw new RangeError(`maxDataTransferSize ${mdts} must be 0 or ≥ 4096`);
     this.maxDataTransferSize = mdts;

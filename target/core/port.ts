@@ -6,7 +6,7 @@
  * States: disabled ──enable()──▶ enabling ──▶ enabled ──disable()──▶ disabled
  */
 
-import type { CoreQueue, CoreQueueFactory, PortInfo, TransportQueue } from './fabrics-ops.js';
+import type { CoreQueue, CoreQueueFactory, PortInfo, PortLimits, TransportQueue } from './fabrics-ops.js';
 import { TrType } from './fabrics-ops.js';
 import type { Nvmet } from './nvmet.js';
 import type { Subsystem } from './subsystem.js';
@@ -41,6 +41,8 @@ export interface PortOptions {
   tsas?: number;
   /** In-capsule data bytes for I/O queues (Linux param_inline_data_size). */
   inlineDataSize?: number;
+  /** Transport limits and timeouts (port `param`), handed to the transport as given. */
+  limits?: PortLimits;
 }
 
 export interface ReferralOptions {
@@ -75,6 +77,7 @@ export class Port implements CoreQueueFactory {
   readonly id: number;
   readonly addr: PortAddress;
   readonly inlineDataSize: number;
+  readonly limits: PortLimits | undefined;
   state: PortState = 'disabled';
   private readonly subsysMap = new Map<string, Subsystem>();
   private readonly referralMap = new Map<number, Referral>();
@@ -103,6 +106,7 @@ export class Port implements CoreQueueFactory {
     const ids = opts.inlineDataSize ?? NVMET_DEFAULT_INLINE_DATA_SIZE;
     if (!Number.isInteger(ids) || ids < 0 || ids > 1 << 20) throw new RangeError(`inline data size ${ids} out of range`);
     this.inlineDataSize = ids;
+    this.limits = opts.limits;
   }
 
   get enabled(): boolean {
@@ -160,6 +164,7 @@ export class Port implements CoreQueueFactory {
       trsvcid: this.addr.trsvcid,
       inlineDataSize: this.inlineDataSize,
       ...(this.tlsPolicy() !== undefined ? { tls: this.tlsPolicy()! } : {}),
+      ...(this.limits !== undefined ? { limits: this.limits } : {}),
     };
     try {
       await this.nvmet.enableHooks.portEnabling?.(this);

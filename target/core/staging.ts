@@ -75,8 +75,18 @@ export class SystemStagingAllocator implements StagingAllocator {
   /** Bytes currently handed out (for leak checks in tests). */
   outstandingBytes = 0;
   outstandingBuffers = 0;
+  /** Bytes kept in the pools for reuse. */
+  pooledBytes = 0;
 
-  constructor(private readonly maxPooledPerClass = 64) {
+  /**
+   * @param maxPooledBytes  free buffers kept for reuse across all classes; the rest
+   *   go back to the garbage collector, so memory a burst of connections needed is
+   *   released when they go (target/tcp bounds what is outstanding).
+   */
+  constructor(
+    private readonly maxPooledPerClass = 64,
+    private readonly maxPooledBytes = 64 << 20,
+  ) {
     for (let s = 0; s <= MAX_CLASS_SHIFT; s++) this.pools.push([]);
   }
 
@@ -87,7 +97,9 @@ export class SystemStagingAllocator implements StagingAllocator {
     if (shift > MAX_CLASS_SHIFT) {
       buf = new PooledBuffer(new Uint8Array(len), this, -1);
     } else {
-      buf = this.pools[shift]!.pop() ?? new PooledBuffer(new Uint8Array(1 << shift), this, shift);
+      const pooled = this.pools[shift]!.pop();
+      if (pooled !== undefined) this.pooledBytes -= pooled.backing.length;
+      buf = pooled ?? new PooledBuffer(new Uint8Array(1 << shift), this, shift);
     }
     buf.bytes = len === buf.backing.length ? buf.backing : buf.backing.subarray(0, len);
     buf.live = true;
@@ -102,7 +114,10 @@ export class SystemStagingAllocator implements StagingAllocator {
     this.outstandingBuffers--;
     if (b.cls >= 0) {
       const pool = this.pools[b.cls]!;
-      if (pool.length < this.maxPooledPerClass) pool.push(b);
+      if (pool.length < this.maxPooledPerClass && this.pooledBytes + b.backing.length <= this.maxPooledBytes) {
+        pool.push(b);
+        this.pooledBytes += b.backing.length;
+      }
     }
   }
 }

@@ -2,16 +2,19 @@
  * The p2pmem data path of one target: joins the NVMe target core with the emulated
  * PCIe fabric. It owns the p2pdma subsystem of the topology (providers, client lists,
  * policy), the copy engine and its link accounting, the system-memory staging pool,
- * the per-port p2pmem bindings and the SSD models behind namespaces, and installs
- * itself into the core:
+ * the per-port p2pmem bindings and the SSD models behind namespaces. It plugs into the
+ * core through the core's own seams, handed over when the target is built:
  *
- *   - `nvmet.staging`      → P2pStagingAllocator (where each command's data is staged)
- *   - `nvmet.enableHooks`  → port enable finds a provider; namespace enable is refused
- *                            when incompatible with a port's provider (EXDEV/ENODEV)
- *                            or with its own p2pmem attribute (EINVAL)
- *   - the simulated RDMA transport (TrType.RDMA), whose RDMA READ/WRITE are NIC DMAs
+ *   - `staging`     (NvmetOptions.staging)     → P2pStagingAllocator (where each command's data is staged)
+ *   - `enableHooks` (NvmetOptions.enableHooks) → port enable finds a provider; namespace enable is
+ *                                                refused when incompatible with a port's provider
+ *                                                (EXDEV/ENODEV) or its own p2pmem attribute (EINVAL)
+ *   - the RNIC's DMA for the simulated RDMA transport (`nicOf`, `regionOf`, `dma`: the
+ *     transport's RdmaDataMover); whoever builds the target registers that transport.
  *
- *   const dp = new P2pDataPath({ nvmet, topology });
+ *   const dp = new P2pDataPath({ topology, logger });
+ *   const nvmet = new Nvmet({ logger, ...dp.coreOptions() });
+ *   nvmet.registerTransport(new RdmaTransport({ logger, mover: dp }));   // optional
  *   dp.configurePort(1, { nic: '0000:03:00.0', allowP2pmem: true });
  *   sub.addNamespace({ nsid: 1, backend: dp.backendFor({ kind: 'ram', size }, { nvme: '0000:04:00.0' }) });
  *   ...
@@ -21,11 +24,10 @@
  * (the TCP transport's socket copy, file I/O), straight into the same accounting.
  */
 
-import type { Nvmet, EnableHooks } from '../core/nvmet.js';
+import type { EnableHooks, NvmetOptions } from '../core/nvmet.js';
 import type { Namespace } from '../core/namespace.js';
 import type { Port } from '../core/port.js';
-import type { Logger } from '../core/log.js';
-import { TrType } from '../core/fabrics-ops.js';
+import { defaultLogger, type Logger } from '../core/log.js';
 import type { BackendSpec, NamespaceBackend } from '../backend/backend.js';
 import { createBackend } from '../backend/create.js';
 import type { PciFunction } from '../../src/pci/model.js';
@@ -33,8 +35,7 @@ import type { PciTopology } from '../../src/pci/topology.js';
 import { formatSize } from '../../src/pci/units.js';
 import { P2pdma, type P2pmemStats } from '../../src/p2pdma/p2pdma.js';
 import { P2pError } from '../../src/p2pdma/errors.js';
-import { DEFAULT_POLICY, listDistance, type P2pPolicy } from '../../src/p2pdma/policy.js';
-import { P2pClientList } from '../../src/p2pdma/client-list.js';
+import { DEFAULT_POLICY, type P2pPolicy } from '../../src/p2pdma/policy.js';
 import { DmaEngine, type DmaEngineStats } from '../../src/copy/dma-engine.js';
 import { LinkAccounting, type DmaCounters } from '../../src/copy/link-accounting.js';
 import { topologyRouter } from '../../src/copy/route.js';
@@ -42,20 +43,17 @@ import type { DmaDescriptor } from '../../src/copy/descriptor.js';
 import type { MemoryRegion } from '../../src/copy/region.js';
 import { DramPool } from './dram-pool.js';
 import { P2pStagingAllocator } from './staging.js';
-import { PortBinding, summarizeFind } from './port-binding.js';
+import { PortBinding, checkOwnP2pmem } from './port-binding.js';
 import { DeviceBackend, MEDIA_CHUNK } from './device-backend.js';
 import { checkP2pmemSetting, resolveEndpoint, type NamespacePlacement, type P2pmemSetting } from './placement.js';
-import { RdmaTransport, type RdmaTransportOptions } from '../rdma/transport.js';
-import type { RdmaDataMover } from '../rdma/queue.js';
 
 export interface P2pDataPathOptions {
-  readonly nvmet: Nvmet;
   readonly topology: PciTopology;
   /** Distance policy (default same-switch, the series' v3). */
   readonly policy?: P2pPolicy;
   /** Tie breaker for pci_p2pmem_find (default Math.random). */
   readonly random?: () => number;
-  /** Default: the target's logger. */
+  /** Default: the core's default logger. */
   readonly logger?: Logger;
   /** Copy engine worker threads (default 1; 0 = every copy inline on the main thread). */
   readonly workers?: number;
@@ -63,8 +61,6 @@ export interface P2pDataPathOptions {
   readonly inlineThreshold?: number;
   /** RAM media chunk size of the SSD models (default 128 KiB). */
   readonly mediaChunkSize?: number;
-  /** Register the simulated RDMA transport (default true). */
-  readonly rdma?: boolean | RdmaTransportOptions;
 }
 
 export interface PortPlacementOptions {
@@ -136,24 +132,21 @@ export interface DataPathServiceHooks {
 
 const NO_PLACEMENT: NamespacePlacement = Object.freeze({ device: null, p2pmem: false });
 
-export class P2pDataPath implements RdmaDataMover {
-  readonly nvmet: Nvmet;
+export class P2pDataPath {
   readonly topology: PciTopology;
   readonly p2pdma: P2pdma;
   readonly accounting: LinkAccounting;
   readonly engine: DmaEngine;
   readonly dram = new DramPool();
   readonly staging: P2pStagingAllocator;
-  readonly rdma: RdmaTransport | null = null;
   readonly log: Logger;
   private readonly bindings = new Map<number, PortBinding>();
   private readonly mediaChunk: number;
   private closed: Promise<void> | null = null;
 
   constructor(opts: P2pDataPathOptions) {
-    this.nvmet = opts.nvmet;
     this.topology = opts.topology;
-    this.log = opts.logger ?? opts.nvmet.log;
+    this.log = opts.logger ?? defaultLogger();
     const log = this.log;
     this.p2pdma = new P2pdma(opts.topology, {
       policy: opts.policy ?? DEFAULT_POLICY,
@@ -174,13 +167,11 @@ export class P2pDataPath implements RdmaDataMover {
       log,
       binding: (id) => this.bindings.get(id),
     });
-    this.nvmet.staging = this.staging;
-    this.nvmet.enableHooks = this.hooks;
-    if (opts.rdma !== false && this.nvmet.transport(TrType.RDMA) === undefined) {
-      const rdma = new RdmaTransport({ ...(typeof opts.rdma === 'object' ? opts.rdma : {}), logger: log, mover: this });
-      this.nvmet.registerTransport(rdma);
-      this.rdma = rdma;
-    }
+  }
+
+  /** What the core takes from the data path: `new Nvmet({ logger, ...dp.coreOptions() })`. */
+  coreOptions(): { staging: NonNullable<NvmetOptions['staging']>; enableHooks: NonNullable<NvmetOptions['enableHooks']> } {
+    return { staging: this.staging, enableHooks: this.hooks };
   }
 
   get policy(): P2pPolicy {
@@ -272,27 +263,8 @@ export class P2pDataPath implements RdmaDataMover {
     },
   };
 
-  /**
-   * nvmet_p2pmem_ns_enable: a namespace asking for p2pmem must be behind a PCI device
-   * and have a usable provider for that device (EINVAL otherwise, as Linux). The NIC
-   * side is checked per port when I/O arrives (a missing provider there only logs).
-   */
   private checkOwnP2pmem(ns: Namespace): void {
-    const pl = this.placementOf(ns);
-    if (pl.p2pmem === false) return;
-    const what = `nsid ${ns.nsid} of ${ns.subsys.nqn}`;
-    if (pl.device === null) throw new P2pError('EINVAL', `${what}: peer-to-peer DMA is not supported by namespaces that are not behind a PCI device`);
-    if (typeof pl.p2pmem === 'string') {
-      const f = this.topology.get(pl.p2pmem);
-      if (f === undefined || !this.p2pdma.hasP2pmem(f)) throw new P2pError('ENODEV', `${what}: p2pmem ${pl.p2pmem} has no published peer-to-peer memory`);
-      const v = listDistance(this.p2pdma.policy, this.topology.hostBridge, f, [pl.device]);
-      if (v.distance < 0) throw new P2pError('EINVAL', `${what}: p2pmem ${f.bdf} is not usable by ${pl.device.bdf}: ${v.reason}`);
-      return;
-    }
-    const list = new P2pClientList();
-    this.p2pdma.addClient(list, pl.device);
-    const e = this.p2pdma.explainFind(list);
-    if (e.ties.length === 0) throw new P2pError('EINVAL', `${what}: no peer-to-peer memory is available for ${pl.device.bdf} (${summarizeFind(e)})`);
+    checkOwnP2pmem(this.p2pdma, `nsid ${ns.nsid} of ${ns.subsys.nqn}`, this.placementOf(ns));
   }
 
   // ------------------------------------------------------------ RdmaDataMover (the RNIC's DMA)

@@ -33,7 +33,18 @@ export class DramPool {
   /** Bytes of SharedArrayBuffer created so far (pooled or not). */
   createdBytes = 0;
 
-  constructor(private readonly maxPooledPerClass = 256) {
+  /** Bytes kept in the pools for reuse. */
+  pooledBytes = 0;
+
+  /**
+   * @param maxPooledBytes  free chunks kept across all classes; the rest go back to
+   *   the garbage collector, so what a burst of (hostile) connections needed is
+   *   released when they go.
+   */
+  constructor(
+    private readonly maxPooledPerClass = 256,
+    private readonly maxPooledBytes = 64 << 20,
+  ) {
     for (let s = 0; s <= MAX_CLASS_SHIFT; s++) this.classes.push([]);
   }
 
@@ -47,7 +58,9 @@ export class DramPool {
       this.createdBytes += len;
     } else {
       c = this.classes[shift]!.pop();
-      if (c === undefined) {
+      if (c !== undefined) {
+        this.pooledBytes -= c.memory.byteLength;
+      } else {
         c = new DramChunk(new SharedArrayBuffer(2 ** shift), shift);
         this.createdBytes += 2 ** shift;
       }
@@ -67,7 +80,10 @@ export class DramPool {
     this.outstandingBuffers--;
     if (c.cls >= 0) {
       const pool = this.classes[c.cls]!;
-      if (pool.length < this.maxPooledPerClass) pool.push(c);
+      if (pool.length < this.maxPooledPerClass && this.pooledBytes + c.memory.byteLength <= this.maxPooledBytes) {
+        pool.push(c);
+        this.pooledBytes += c.memory.byteLength;
+      }
     }
   }
 }

@@ -22,8 +22,8 @@ import type { PciFunction } from '../../src/pci/model.js';
 import { P2pClientList } from '../../src/p2pdma/client-list.js';
 import { P2pError } from '../../src/p2pdma/errors.js';
 import type { FindExplanation, P2pdma } from '../../src/p2pdma/p2pdma.js';
-import { listDistance, pairDistance } from '../../src/p2pdma/policy.js';
-import type { NamespacePlacement } from './placement.js';
+import { listDistance, pairDistance, type P2pPolicy } from '../../src/p2pdma/policy.js';
+import type { NamespacePlacement, P2pmemSetting } from './placement.js';
 
 /** Where one namespace's I/O through one port is staged, and why. */
 export interface NamespaceDecision {
@@ -39,6 +39,7 @@ export interface BindingDeps {
 
 /** One line per provider: why `find` did (not) take it. */
 export function summarizeFind(e: FindExplanation): string {
+  if (e.refused.length > 0) return e.refused.map((r) => r.reason).join('; ');
   if (e.candidates.length === 0) return 'no device has registered p2pmem';
   return e.candidates
     .map((c) => `${c.provider} ${c.distance !== null && c.distance >= 0 ? `distance ${c.distance}` : (c.reason ?? 'rejected')}`)
@@ -50,6 +51,133 @@ function acceptedNote(e: FindExplanation, provider: string): string {
   const notes = new Set<string>();
   for (const v of c?.clients ?? []) if (v.note !== null && v.client !== provider) notes.add(v.note);
   return [...notes].join(', ');
+}
+
+// ---------------------------------------------------------------- the one p2p decision
+
+/** A namespace as the port decision sees it: its name, its SSD, its own p2pmem attribute. */
+export interface PortNamespace {
+  readonly what: string;
+  readonly device: PciFunction | null;
+  readonly p2pmem: P2pmemSetting;
+}
+
+/** The port option's decision: the provider staging every I/O of the port (or null) and why. */
+export interface PortChoice {
+  readonly provider: PciFunction | null;
+  /** Fallback reason, or "p2pmem from …" with distance, policy, clients. */
+  readonly reason: string;
+  /** The policy's reasoning (null when no client list could be built). */
+  readonly explanation: FindExplanation | null;
+  /** BDFs of the client list: the NIC, then each namespace's SSD. */
+  readonly clients: readonly string[];
+}
+
+/**
+ * The 2018 series' port option ("the port will attempt to find P2P memory supported by
+ * the RDMA NIC and all namespaces"): the client list is the port's NIC plus the SSD of
+ * every namespace with no p2pmem choice of its own, and `pci_p2pmem_find` picks the
+ * provider. The ONE place that builds a port's client list and asks p2pdma: the live
+ * binding runs it at port enable (`dryRun` false: find's random tie-break, the list is
+ * bound), the management API runs it on a configuration that may not be running
+ * (`dryRun` true: nothing is bound, the first tie by BDF stands for the choice).
+ * `list` is filled (and on a refusal emptied); the caller owns it.
+ */
+export function choosePortProvider(
+  p2pdma: P2pdma,
+  list: P2pClientList,
+  nic: PciFunction | null,
+  namespaces: Iterable<PortNamespace>,
+  opts: { readonly dryRun: boolean; readonly policy?: P2pPolicy },
+): PortChoice {
+  p2pdma.freeClientList(list);
+  const none = (why: string, explanation: FindExplanation | null = null): PortChoice => {
+    const clients = list.clients.map((c) => c.bdf);
+    p2pdma.freeClientList(list);
+    return { provider: null, reason: `no compatible p2pmem provider: ${why}; staging in system memory`, explanation, clients };
+  };
+  if (nic === null) return none('the port has no NIC placement (nvmet_ts.nic), and the NIC is a p2pdma client');
+  const refused: { client: string; reason: string }[] = [];
+  const n = p2pdma.addClient(list, nic);
+  if (!n.ok) refused.push({ client: nic.bdf, reason: n.error.message });
+  for (const ns of namespaces) {
+    if (ns.p2pmem !== false) continue; // it picks its own provider (mainline attribute)
+    if (ns.device === null) return none(`${ns.what} is not behind a PCI device`);
+    const r = p2pdma.addClient(list, ns.device);
+    if (!r.ok) refused.push({ client: ns.device.bdf, reason: `${ns.what}: ${r.error.message}` });
+  }
+  const policy = opts.policy ?? p2pdma.policy;
+  if (refused.length > 0) return none(refused.map((r) => r.reason).join('; '), p2pdma.explainFind(list, policy, refused));
+  let provider: PciFunction | null;
+  let explanation: FindExplanation;
+  if (opts.dryRun) {
+    explanation = p2pdma.dryRunFind(list, policy);
+    provider = explanation.chosen === null ? null : p2pdma.topology.get(explanation.chosen)!;
+  } else {
+    ({ provider, explanation } = p2pdma.findExplained(list));
+  }
+  if (provider === null) return none(summarizeFind(explanation), explanation);
+  const note = acceptedNote(explanation, provider.bdf);
+  const tie = explanation.ties.length > 1 ? `; ${explanation.ties.length} providers tie${opts.dryRun ? ', Linux picks one at random' : ', picked at random'}` : '';
+  return {
+    provider,
+    reason: `p2pmem from ${provider.bdf} (distance ${explanation.closestDistance}, policy ${explanation.policy}, clients ${explanation.clients.join(', ')}${note ? `; ${note}` : ''}${tie})`,
+    explanation,
+    clients: list.clients.map((c) => c.bdf),
+  };
+}
+
+/**
+ * nvmet_p2pmem_ns_enable: a namespace asking for p2pmem (`true` or a BDF) must be
+ * behind a PCI device and have a usable provider for that device alone; P2pError
+ * EINVAL/ENODEV otherwise, as Linux. The NIC side is decided per port (namespaceChoice).
+ */
+export function checkOwnP2pmem(p2pdma: P2pdma, what: string, pl: NamespacePlacement): void {
+  if (pl.p2pmem === false) return;
+  if (pl.device === null) throw new P2pError('EINVAL', `${what}: peer-to-peer DMA is not supported by namespaces that are not behind a PCI device`);
+  if (typeof pl.p2pmem === 'string') {
+    const f = p2pdma.topology.get(pl.p2pmem);
+    if (f === undefined || !p2pdma.hasP2pmem(f)) throw new P2pError('ENODEV', `${what}: p2pmem ${pl.p2pmem} has no published peer-to-peer memory`);
+    const v = listDistance(p2pdma.policy, p2pdma.topology.hostBridge, f, [pl.device]);
+    if (v.distance < 0) throw new P2pError('EINVAL', `${what}: p2pmem ${f.bdf} is not usable by ${pl.device.bdf}: ${v.reason}`);
+    return;
+  }
+  const list = new P2pClientList();
+  p2pdma.addClient(list, pl.device);
+  const e = p2pdma.explainFind(list);
+  if (e.ties.length === 0) throw new P2pError('EINVAL', `${what}: no peer-to-peer memory is available for ${pl.device.bdf} (${summarizeFind(e)})`);
+}
+
+/**
+ * The provider for one namespace's I/O through a port with NIC `nic`: the port's own
+ * provider (`portProvider`, when the namespace has no p2pmem choice of its own and its
+ * SSD can use it), or — mainline per-namespace p2pmem — one for [NIC, SSD].
+ */
+export function namespaceChoice(p2pdma: P2pdma, nic: PciFunction | null, portProvider: PciFunction | null, portReason: string, pl: NamespacePlacement): NamespaceDecision {
+  if (pl.p2pmem === false) {
+    if (portProvider === null) return { provider: null, reason: portReason };
+    if (pl.device === null) return { provider: null, reason: 'not behind a PCI device: staging in system memory' };
+    const v = pairDistance(p2pdma.policy, p2pdma.topology.hostBridge, portProvider, pl.device);
+    if (v.distance < 0) return { provider: null, reason: `${pl.device.bdf} cannot use ${portProvider.bdf}: ${v.reason}; staging in system memory` };
+    return { provider: portProvider, reason: `port provider ${portProvider.bdf}` };
+  }
+  if (nic === null) return { provider: null, reason: 'the port has no NIC placement; staging in system memory' };
+  if (pl.device === null) return { provider: null, reason: 'not behind a PCI device; staging in system memory' };
+  if (typeof pl.p2pmem === 'string') {
+    const f = p2pdma.topology.get(pl.p2pmem);
+    if (f === undefined || !p2pdma.hasP2pmem(f)) return { provider: null, reason: `${pl.p2pmem} has no published p2pmem; staging in system memory` };
+    const v = listDistance(p2pdma.policy, p2pdma.topology.hostBridge, f, [nic, pl.device]);
+    if (v.distance < 0) return { provider: null, reason: `${f.bdf} is not usable by ${nic.bdf} and ${pl.device.bdf}: ${v.reason}; staging in system memory` };
+    return { provider: f, reason: `namespace p2pmem ${f.bdf} (distance ${v.distance})` };
+  }
+  const list = new P2pClientList();
+  p2pdma.addClient(list, nic);
+  p2pdma.addClient(list, pl.device);
+  const { provider, explanation } = p2pdma.findExplained(list);
+  if (provider === null) {
+    return { provider: null, reason: `no peer-to-peer memory is available that's supported by ${nic.bdf} and ${pl.device.bdf} (${summarizeFind(explanation)}); staging in system memory` };
+  }
+  return { provider, reason: `namespace p2pmem auto: ${provider.bdf} (distance ${explanation.closestDistance})` };
 }
 
 export class PortBinding {
@@ -94,6 +222,15 @@ export class PortBinding {
   /** Port enable: build the client list and find a provider (or say why not). */
   enable(port: Port): void {
     this.port = port;
+    this.decide0();
+  }
+
+  /** (Re-)run the port's provider choice: at enable, and live when its provider goes away or comes back. */
+  rechoose(): void {
+    if (this.port !== null) this.decide0();
+  }
+
+  private decide0(): void {
     this.decisions.clear();
     const { p2pdma, log } = this.deps;
     p2pdma.freeClientList(this.clients);
@@ -103,44 +240,19 @@ export class PortBinding {
       this.reason = 'allow_p2pmem is off: staging in system memory';
       return;
     }
-    const fallback = (why: string): void => {
-      this.reason = `no compatible p2pmem provider: ${why}; staging in system memory`;
-      log.warn(`port ${this.portId}: ${this.reason}`);
-    };
-    if (this.nic === null) {
-      fallback('the port has no NIC placement (nvmet_ts.nic), and the NIC is a p2pdma client');
-      return;
-    }
-    const n = p2pdma.addClient(this.clients, this.nic);
-    if (!n.ok) {
-      fallback(n.error.message);
-      return;
-    }
+    const c = choosePortProvider(p2pdma, this.clients, this.nic, this.portNamespaces(), { dryRun: false });
+    this.provider = c.provider;
+    this.reason = c.reason;
+    this.explanation = c.explanation;
+    if (c.provider === null) log.warn(`port ${this.portId}: ${c.reason}`);
+    else log.info(`port ${this.portId}: ${c.reason}`);
+  }
+
+  private *portNamespaces(): Iterable<PortNamespace> {
     for (const ns of this.exportedNamespaces()) {
       const pl = this.deps.placementOf(ns);
-      if (pl.p2pmem !== false) continue;
-      if (pl.device === null) {
-        fallback(`nsid ${ns.nsid} of ${ns.subsys.nqn} is not behind a PCI device`);
-        p2pdma.freeClientList(this.clients);
-        return;
-      }
-      const r = p2pdma.addClient(this.clients, pl.device);
-      if (!r.ok) {
-        fallback(`nsid ${ns.nsid} of ${ns.subsys.nqn}: ${r.error.message}`);
-        p2pdma.freeClientList(this.clients);
-        return;
-      }
+      yield { what: `nsid ${ns.nsid} of ${ns.subsys.nqn}`, device: pl.device, p2pmem: pl.p2pmem };
     }
-    const { provider, explanation } = p2pdma.findExplained(this.clients);
-    this.explanation = explanation;
-    if (provider === null) {
-      fallback(summarizeFind(explanation));
-      return;
-    }
-    this.provider = provider;
-    const note = acceptedNote(explanation, provider.bdf);
-    this.reason = `p2pmem from ${provider.bdf} (distance ${explanation.closestDistance}, policy ${explanation.policy}, clients ${explanation.clients.join(', ')}${note ? `; ${note}` : ''})`;
-    log.info(`port ${this.portId}: ${this.reason}`);
   }
 
   disable(): void {
@@ -220,33 +332,6 @@ export class PortBinding {
   }
 
   private computeDecision(ns: Namespace): NamespaceDecision {
-    const { p2pdma } = this.deps;
-    const pl = this.deps.placementOf(ns);
-    if (pl.p2pmem === false) {
-      const provider = this.provider;
-      if (provider === null) return { provider: null, reason: this.reason };
-      if (pl.device === null) return { provider: null, reason: 'not behind a PCI device: staging in system memory' };
-      const v = pairDistance(p2pdma.policy, p2pdma.topology.hostBridge, provider, pl.device);
-      if (v.distance < 0) return { provider: null, reason: `${pl.device.bdf} cannot use ${provider.bdf}: ${v.reason}; staging in system memory` };
-      return { provider, reason: `port provider ${provider.bdf}` };
-    }
-    // Mainline per-namespace p2pmem: a provider for [the port's NIC, the namespace's SSD].
-    if (this.nic === null) return { provider: null, reason: 'the port has no NIC placement; staging in system memory' };
-    if (pl.device === null) return { provider: null, reason: 'not behind a PCI device; staging in system memory' };
-    if (typeof pl.p2pmem === 'string') {
-      const f = p2pdma.topology.get(pl.p2pmem);
-      if (f === undefined || !p2pdma.hasP2pmem(f)) return { provider: null, reason: `${pl.p2pmem} has no published p2pmem; staging in system memory` };
-      const v = listDistance(p2pdma.policy, p2pdma.topology.hostBridge, f, [this.nic, pl.device]);
-      if (v.distance < 0) return { provider: null, reason: `${f.bdf} is not usable by ${this.nic.bdf} and ${pl.device.bdf}: ${v.reason}; staging in system memory` };
-      return { provider: f, reason: `namespace p2pmem ${f.bdf} (distance ${v.distance})` };
-    }
-    const list = new P2pClientList();
-    p2pdma.addClient(list, this.nic);
-    p2pdma.addClient(list, pl.device);
-    const { provider, explanation } = p2pdma.findExplained(list);
-    if (provider === null) {
-      return { provider: null, reason: `no peer-to-peer memory is available that's supported by ${this.nic.bdf} and ${pl.device.bdf} (${summarizeFind(explanation)}); staging in system memory` };
-    }
-    return { provider, reason: `namespace p2pmem auto: ${provider.bdf} (distance ${explanation.closestDistance})` };
+    return namespaceChoice(this.deps.p2pdma, this.nic, this.provider, this.reason, this.deps.placementOf(ns));
   }
 }

@@ -110,7 +110,7 @@ describe('PCIe topology and p2pmem', () => {
     expect(r.status).toBe(200);
     expect(r.json.name).toBe('jbof');
     expect(r.json.text).toMatch(/^-\[0000:00\]-/);
-    expect(r.json.text).toContain('Mellanox ConnectX-5');
+    expect(r.json.text).toContain('Mellanox ConnectX-7');
     const nic = r.json.functions.find((f: { bdf: string }) => f.bdf === '0000:03:00.0');
     expect(nic).toMatchObject({ kind: 'rnic', upstream: '0000:02:00.0', vendor: '0x15b3' });
     expect(nic.link.text).toMatch(/^Gen3 x16/);

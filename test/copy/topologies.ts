@@ -27,8 +27,8 @@ export function jbof(): PciTopology {
 /** Two Gen1 x1 root ports (250 MB/s per direction): NIC 01:00.0 and SSD 02:00.0; DRAM at 1 GB/s. */
 export const SLOW_NIC = '0000:01:00.0';
 export const SLOW_SSD = '0000:02:00.0';
-export function slowFabric(): PciTopology {
-  const gen1x1 = { gen: 1, width: 1 };
+export function slowFabric(linkBandwidth?: number): PciTopology {
+  const gen1x1 = linkBandwidth === undefined ? { gen: 1, width: 1 } : { gen: 1, width: 1, bandwidth: linkBandwidth };
   return parseTopologyOrThrow({
     name: 'slow',
     rootComplex: { p2pBetweenRootPorts: true, dram: { bandwidth: 1e9 } },

@@ -9,7 +9,9 @@
  *   write2m   — 32 writes of 2 MiB per queue (transport SGL), H2CData never sent
  *
  * Usage: npm run build && node dist/test/hostile/rss.js [--queues 100] [--seconds 5] [--kinds read128k,read2m,write2m]
- *        [--budget-mib N] [--queue-limit-mib N]
+ *        [--budget-mib N] [--queue-limit-mib N] [--service]
+ * --service runs what `nvmet-ts` runs: the service on config/default.json (its 1 GiB RAM namespace,
+ * the p2p data path staging in system memory) on 127.0.0.1, ephemeral port; default: the plain core.
  * Prints one line per kind: baseline, peak while hostile, after the hostile hosts left, and the
  * transport's staging accounting (peak bytes staged, bytes still staged after).
  */
@@ -17,7 +19,11 @@
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { SUBNQN, startTarget } from '../integration/harness.js';
+import { NvmetService } from '../../target/service.js';
+import { parseConfig } from '../../target/config/index.js';
+import { silentLogger } from '../../target/core/log.js';
 import { TrType } from '../../target/core/fabrics-ops.js';
 import type { TcpTransport } from '../../target/tcp/index.js';
 import { writeTcpTransportSgl } from '../../src/nvme/sgl.js';
@@ -40,7 +46,26 @@ function argv(name: string): string | undefined {
 
 // ------------------------------------------------------------------ child: the target
 
+/** The default configuration on an ephemeral port, through the service with its data path. */
+async function service(): Promise<{ tcp: TcpTransport; port: number; subnqn: string }> {
+  const cfg = new URL('../../../config/', import.meta.url);
+  const doc = JSON.parse(readFileSync(new URL('default.json', cfg), 'utf8')) as { ports: Array<{ addr: { trsvcid: string } }>; subsystems: Array<{ nqn: string }>; topology?: unknown };
+  doc.ports[0]!.addr.trsvcid = '0';
+  if (typeof doc.topology === 'string') doc.topology = JSON.parse(readFileSync(new URL(doc.topology, cfg), 'utf8')) as unknown;
+  const r = parseConfig(doc);
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  const svc = await NvmetService.start({ config: r.config, logger: silentLogger });
+  const tcp = svc.nvmet.transport(TrType.TCP) as TcpTransport;
+  return { tcp, port: Number(svc.port(1)!.addr.trsvcid), subnqn: doc.subsystems[0]!.nqn };
+}
+
 async function target(): Promise<void> {
+  if (process.argv.includes('--service')) {
+    const { tcp, port, subnqn } = await service();
+    serveStats(tcp);
+    process.send!({ port, subnqn });
+    return;
+  }
   const budget = argv('budget-mib');
   const qlimit = argv('queue-limit-mib');
   const t = await startTarget({
@@ -50,7 +75,11 @@ async function target(): Promise<void> {
       ...(qlimit !== undefined ? { limits: { queueDataLimit: Number(qlimit) * MiB, queueR2tLimit: Number(qlimit) * MiB } } : {}),
     },
   });
-  const tcp = t.nvmet.transport(TrType.TCP) as TcpTransport;
+  serveStats(t.nvmet.transport(TrType.TCP) as TcpTransport);
+  process.send!({ port: t.tcpPort, subnqn: SUBNQN });
+}
+
+function serveStats(tcp: TcpTransport): void {
   process.on('message', (m: unknown) => {
     if (m === 'stats') {
       const s: Stats = { rss: process.memoryUsage.rss(), budgetUsed: tcp.budget.used, budgetPeak: tcp.budget.peak, connections: tcp.connections(1) };
@@ -60,7 +89,6 @@ async function target(): Promise<void> {
       process.send!('gc-done');
     }
   });
-  process.send!({ port: t.tcpPort });
 }
 
 // ------------------------------------------------------------------ parent: hostile hosts
@@ -81,19 +109,19 @@ async function until(pred: () => boolean, ms: number): Promise<boolean> {
 }
 
 /** Admin + I/O queue (32 entries) of one controller; resolves with both peers once Connect answered. */
-async function controller(port: number): Promise<[Peer, Peer]> {
+async function controller(port: number, subnqn: string): Promise<[Peer, Peer]> {
   const r = (): number => 0;
   const admin = await open(port);
   admin.send(icreq(r, true));
   await sleep(5);
-  admin.send(connectCapsule(0, 31, 0xffff, 0, SUBNQN, 0));
+  admin.send(connectCapsule(0, 31, 0xffff, 0, subnqn, 0));
   if (!(await until(() => admin.cntlid >= 0, 5000))) throw new Error('admin Connect not answered');
   admin.send(enableCapsule(1));
   if (!(await until(() => admin.responses >= 2, 5000))) throw new Error('Property Set CC.EN not answered');
   const io = await open(port);
   io.send(icreq(r, true));
   await sleep(5);
-  io.send(connectCapsule(1, 31, admin.cntlid, 0, SUBNQN));
+  io.send(connectCapsule(1, 31, admin.cntlid, 0, subnqn));
   if (!(await until(() => io.cntlid >= 0, 5000))) throw new Error('I/O Connect not answered');
   return [admin, io];
 }
@@ -119,15 +147,16 @@ const KINDS: Record<string, { opcode: number; bytes: number }> = {
 async function measure(kind: string, queues: number, seconds: number): Promise<string> {
   const k = KINDS[kind];
   if (k === undefined) throw new Error(`unknown kind ${kind}`);
-  const extra = process.argv.slice(2).filter((a, i, all) => a.startsWith('--budget') || a.startsWith('--queue-limit') || all[i - 1]?.startsWith('--budget') || all[i - 1]?.startsWith('--queue-limit'));
+  const passOn = (a: string | undefined): boolean => a !== undefined && (a.startsWith('--budget') || a.startsWith('--queue-limit'));
+  const extra = process.argv.slice(2).filter((a, i, all) => a === '--service' || passOn(a) || passOn(all[i - 1]));
   const child = fork(fileURLToPath(import.meta.url), ['--target', ...extra], { execArgv: ['--expose-gc'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   try {
-    const { port } = await new Promise<{ port: number }>((res) => child.once('message', (m) => res(m as { port: number })));
+    const { port, subnqn } = await new Promise<{ port: number; subnqn: string }>((res) => child.once('message', (m) => res(m as { port: number; subnqn: string })));
     await sleep(500);
     const base = await ask<Stats>(child, 'stats');
     const peers: Peer[] = [];
     for (let q = 0; q < queues; q++) {
-      const [admin, io] = await controller(port);
+      const [admin, io] = await controller(port, subnqn);
       peers.push(admin, io);
       io.sock.pause(); // never read again
       const b: Buffer[] = [];

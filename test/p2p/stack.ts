@@ -13,6 +13,7 @@ import type { Namespace } from '../../target/core/namespace.js';
 import type { Logger } from '../../target/core/log.js';
 import { TcpTransport } from '../../target/tcp/index.js';
 import { RdmaFabric } from '../../src/rdma/fabric.js';
+import { RdmaTransport } from '../../target/rdma/transport.js';
 import { P2pDataPath } from '../../target/p2p/data-path.js';
 import type { P2pmemSetting } from '../../target/p2p/placement.js';
 import { loadBuiltinTopology, type BuiltinTopology } from '../../src/pci/load.js';
@@ -85,19 +86,19 @@ export function captureLogger(lines: string[]): Logger {
 export async function startStack(o: StackOptions = {}): Promise<Stack> {
   const logs: string[] = [];
   const logger = captureLogger(logs);
-  const nvmet = new Nvmet({ logger });
-  const tcp = new TcpTransport({ logger });
-  nvmet.registerTransport(tcp);
-  const fabric = new RdmaFabric();
   const dp = new P2pDataPath({
-    nvmet,
     topology: topologyOf(o.topology),
+    logger,
     workers: o.workers ?? 2,
     inlineThreshold: o.inlineThreshold ?? 16 * 1024,
-    rdma: { fabric },
     ...(o.policy !== undefined ? { policy: o.policy } : {}),
     ...(o.random !== undefined ? { random: o.random } : {}),
   });
+  const nvmet = new Nvmet({ logger, ...dp.coreOptions() });
+  const tcp = new TcpTransport({ logger });
+  nvmet.registerTransport(tcp);
+  const fabric = new RdmaFabric();
+  nvmet.registerTransport(new RdmaTransport({ logger, fabric, mover: dp }));
   const subsys = nvmet.addSubsystem({ nqn: SUBNQN, allowAnyHost: true, serial: 'P2PTEST0001' });
   for (const n of o.namespaces ?? [{ nsid: 1, nvme: SSD1 }, { nsid: 2, nvme: SSD2 }]) {
     const spec = n.file !== undefined ? { kind: 'file' as const, path: n.file, size: n.size ?? 8 << 20 } : { kind: 'ram' as const, size: n.size ?? 64 << 20 };

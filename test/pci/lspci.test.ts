@@ -6,7 +6,7 @@ describe('lspci -tv style rendering', () => {
   it('draws the JBOF', () => {
     expect(renderTree(topo('default'))).toBe(
       [
-        '-[0000:00]---01.0-[01-06]----00.0-[02-06]--+-00.0-[03]----00.0  Mellanox ConnectX-5 [15b3:1017]',
+        '-[0000:00]---01.0-[01-06]----00.0-[02-06]--+-00.0-[03]----00.0  Mellanox ConnectX-7 [15b3:1021]',
         '                                           +-01.0-[04]----00.0  NVMe SSD with CMB [144d:a808] CMB 256M WDS RDS',
         '                                           +-02.0-[05]----00.0  NVMe SSD with CMB [144d:a808] CMB 256M WDS RDS',
         '                                           \\-03.0-[06]----00.0  p2pmem card [1de5:1000] p2pmem 1G',
