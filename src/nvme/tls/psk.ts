@@ -14,6 +14,14 @@
  *
  * <cc> is the cipher suite's hash: 01 = SHA-256 (TLS_AES_128_GCM_SHA256), 02 = SHA-384
  * (TLS_AES_256_GCM_SHA384); HH if set, else from the key length (32 → 01, 48 → 02).
+ *
+ * Two HKDF info encodings exist in the field. libnvme up to at least 1.13 (nvme-cli 2.13,
+ * Debian 13) writes info = le16(L) || "tls13 <label>" || context, without RFC 8446's
+ * length prefixes ('libnvme-compat'; libnvme's derive_*_compat); newer libnvme and the
+ * kernel use RFC 8446 HkdfLabel ('rfc8446'). A v1 identity carries the PSK digest, which
+ * tells which one the host used; for a v0 identity nvmet-ts assumes 'libnvme-compat', what
+ * the nvme-cli of current distributions derives (measured: a Debian 13 host's identity
+ * digest matches only that encoding, see test/nvme/tls-psk.test.ts).
  */
 
 import { createHmac, hkdfSync } from 'node:crypto';
@@ -66,6 +74,19 @@ export function pskCipher(p: ConfiguredPsk): TlsHash {
   return p.key.length === 48 ? 2 : 1;
 }
 
+export type HkdfInfoEncoding = 'rfc8446' | 'libnvme-compat';
+
+/** libnvme's compat info: le16(L) || "tls13 " label || context (no length prefixes). */
+function compatInfo(label: string, context: string, len: number): Buffer {
+  const b = Buffer.concat([Buffer.alloc(2), Buffer.from(`tls13 ${label}`, 'latin1'), Buffer.from(context, 'utf8')]);
+  b.writeUInt16LE(len, 0);
+  return b;
+}
+
+function info(enc: HkdfInfoEncoding, label: string, context: string, len: number): Buffer {
+  return enc === 'rfc8446' ? hkdfLabel(label, context, len) : compatInfo(label, context, len);
+}
+
 /** RFC 8446 HkdfLabel: be16(L) || u8(len) "tls13 " label || u8(len) context. */
 function hkdfLabel(label: string, context: string, len: number): Buffer {
   const l = Buffer.from(`tls13 ${label}`, 'latin1');
@@ -85,9 +106,9 @@ function hkdf(hash: TlsHash, ikm: Uint8Array, info: Buffer, len: number): Uint8A
   return new Uint8Array(hkdfSync(DIGEST[hash], ikm, Buffer.alloc(0), info, len));
 }
 
-export function retainedPsk(p: ConfiguredPsk, hostnqn: string): Uint8Array {
+export function retainedPsk(p: ConfiguredPsk, hostnqn: string, enc: HkdfInfoEncoding = 'libnvme-compat'): Uint8Array {
   if (p.hmac === 0) return p.key;
-  return hkdf(p.hmac, p.key, hkdfLabel('HostNQN', hostnqn, p.key.length), p.key.length);
+  return hkdf(p.hmac, p.key, info(enc, 'HostNQN', hostnqn, p.key.length), p.key.length);
 }
 
 export function pskDigest(cipher: TlsHash, retained: Uint8Array, hostnqn: string, subnqn: string): string {
@@ -120,26 +141,31 @@ export function parsePskIdentity(s: string): PskIdentity | undefined {
   return id;
 }
 
-/** The TLS PSK for `identity` from the host's configured key (libnvme derive_nvme_keys). */
-export function tlsPsk(p: ConfiguredPsk, identity: PskIdentity): Uint8Array {
-  const retained = retainedPsk(p, identity.hostnqn);
+/**
+ * The TLS PSK for `identity` from the host's configured key (libnvme derive_nvme_keys).
+ * v1: the encoding whose digest matches the identity's; v0: `enc` (default libnvme-compat).
+ */
+export function tlsPsk(p: ConfiguredPsk, identity: PskIdentity, enc: HkdfInfoEncoding = 'libnvme-compat'): Uint8Array {
   const cipher = pskCipher(p);
   if (identity.cipher !== cipher) throw new TlsPskError(`identity asks for hash ${identity.cipher}, the configured key is for ${cipher}`);
-  const len = retained.length;
-  let context: string;
-  if (identity.version === 0) context = formatPskIdentity(identity);
-  else {
-    const digest = pskDigest(cipher, retained, identity.hostnqn, identity.subnqn);
-    if (identity.digest !== digest) throw new TlsPskError('PSK identity digest does not match the configured key');
-    context = `${String(cipher).padStart(2, '0')} ${digest}`;
+  const len = p.key.length;
+  if (identity.version === 0) {
+    const retained = retainedPsk(p, identity.hostnqn, enc);
+    return hkdf(cipher, retained, info(enc, 'nvme-tls-psk', formatPskIdentity(identity), len), len);
   }
-  return hkdf(cipher, retained, hkdfLabel('nvme-tls-psk', context, len), len);
+  for (const e of [enc, enc === 'rfc8446' ? 'libnvme-compat' : 'rfc8446'] as const) {
+    const retained = retainedPsk(p, identity.hostnqn, e);
+    const digest = pskDigest(cipher, retained, identity.hostnqn, identity.subnqn);
+    if (identity.digest !== digest) continue;
+    return hkdf(cipher, retained, info(e, 'nvme-tls-psk', `${String(cipher).padStart(2, '0')} ${digest}`, len), len);
+  }
+  throw new TlsPskError('PSK identity digest does not match the configured key (neither HKDF encoding)');
 }
 
 /** The identity a host would present for its configured key (v1 carries the digest). */
-export function hostPskIdentity(p: ConfiguredPsk, hostnqn: string, subnqn: string, version: 0 | 1): PskIdentity {
+export function hostPskIdentity(p: ConfiguredPsk, hostnqn: string, subnqn: string, version: 0 | 1, enc: HkdfInfoEncoding = 'libnvme-compat'): PskIdentity {
   const cipher = pskCipher(p);
   const id: PskIdentity = { version, kind: 'R', cipher, hostnqn, subnqn };
-  if (version === 1) id.digest = pskDigest(cipher, retainedPsk(p, hostnqn), hostnqn, subnqn);
+  if (version === 1) id.digest = pskDigest(cipher, retainedPsk(p, hostnqn, enc), hostnqn, subnqn);
   return id;
 }

@@ -28,17 +28,19 @@ ctrl_of() { # hostnqn -> nvmeN
     [ "$(cat "$c/subsysnqn" 2>/dev/null)" = "$SUB" ] && [ "$(cat "$c/hostnqn" 2>/dev/null)" = "$1" ] && { echo "${c##*/}"; return 0; }
   done; return 1
 }
-ns_of() { for n in /sys/class/nvme/$1/nvme*n1 /sys/class/nvme/$1/device/nvme*n1 /sys/block/nvme*n1; do [ -e "$n" ] && { basename "$n"; return 0; }; done; return 1; }
-verify_io() { # ctrl -> fio write+verify on its namespace
-  sleep 1
+verify_io() { # ctrl -> fio write+verify on the namespace of $SUB (multipath head or plain)
   dev=""
-  for b in /sys/block/nvme*; do
-    [ -e "$b/device" ] || continue
-    case "$(readlink -f "$b/device")" in */$1) dev=/dev/${b##*/} ;; esac
+  for i in 1 2 3 4 5 6 7 8 9 10; do
+    for b in /sys/block/nvme*n*; do
+      [ -e "$b" ] || continue
+      [ "$(cat "$b/device/subsysnqn" 2>/dev/null)" = "$SUB" ] && dev=/dev/${b##*/}
+    done
+    [ -n "$dev" ] && [ -b "$dev" ] && break
+    sleep 1
   done
-  [ -n "$dev" ] || dev=/dev/$(ls /sys/class/nvme/$1/ | grep -m1 'n1$')
-  [ -b "$dev" ] || { echo "no block device for $1"; return 1; }
-  fio --name=v --filename="$dev" --rw=randwrite --bs=4k --size=8M --direct=1 --ioengine=psync --verify=crc32c --do_verify=1 --verify_fatal=1 --output-format=terse >/dev/null 2>&1
+  [ -b "$dev" ] || { echo "no block device for $1"; ls /sys/block; return 1; }
+  echo "fio on $dev"
+  fio --name=v --filename="$dev" --rw=randwrite --bs=4k --size=8M --direct=1 --ioengine=psync --verify=crc32c --do_verify=1 --verify_fatal=1
 }
 dmesg_since() { dmesg | tail -n +"$1"; }
 
