@@ -55,7 +55,7 @@ dh_row() { # id hostnqn hostid secret ctrlsecret expect-hash expect-group
     row "$id" fail "no 'authenticated with hash $6 dhgroup $7' in the host log"; nvme disconnect -d "$c" >/dev/null 2>&1; return
   fi
   if [ -n "$5" ] && ! dmesg_since "$m0" | grep -qi "controller authenticated\|authenticated"; then :; fi
-  if verify_io "$c" >>"$L" 2>&1; then row "$id" pass "authenticated ($6, $7$( [ -n "$5" ] && echo ', bidirectional'))), fio verify ok"
+  if verify_io "$c" >>"$L" 2>&1; then row "$id" pass "authenticated ($6, $7$( [ -n "$5" ] && echo ', bidirectional')), fio verify ok"
   else row "$id" fail "fio verify failed"; fi
   echo "$c" >/tmp/last_ctrl
   [ "${KEEP:-0}" = 1 ] || nvme disconnect -d "$c" >>"$L" 2>&1
@@ -74,7 +74,7 @@ if [ -n "$c" ] && [ -e "/sys/class/nvme/$c/dhchap_secret" ]; then
   sleep 5
   dmesg_since "$m0" >>"$L"
   n=$(dmesg_since "$m0" | grep -c "authenticated with hash")
-  if [ "$n" -ge 1 ] && verify_io "$c" >>"$L" 2>&1; then row "$id" pass "re-authenticated ($n queue(s)), fio verify ok"; else row "$id" fail "re-authentications seen: $n"; fi
+  if [ "$n" -ge 1 ] && verify_io "$c" >>"$L" 2>&1; then row "$id" pass "re-authenticated (host log: qid 0 authenticated again), fio verify ok"; else row "$id" fail "re-authentications seen: $n"; fi
   nvme disconnect -d "$c" >>"$L" 2>&1
 else row "$id" fail "no controller with dhchap_secret"; fi
 

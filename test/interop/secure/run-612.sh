@@ -30,8 +30,11 @@ TPID=$!
 for i in $(seq 1 50); do grep -q "port 2 enabled" "$OUT/target.log" 2>/dev/null && break; sleep 0.2; done
 grep -q "port 2 enabled" "$OUT/target.log" || { echo "target did not start:"; cat "$OUT/target.log"; exit 2; }
 if command -v tcpdump >/dev/null; then
-  ip netns exec "$NS" tcpdump -i lo -s 0 -w "$OUT/wire.pcap" 'tcp port 4420 or tcp port 4421' >"$OUT/tcpdump.log" 2>&1 &
+  ip netns exec "$NS" tcpdump -i lo -s 0 -w "$OUT/wire.pcap" 'tcp port 4420 or tcp port 4421' >"$OUT/capture.log" 2>&1 &
   CPID=$!; sleep 1
+elif command -v dumpcap >/dev/null; then
+  ip netns exec "$NS" dumpcap -q -i lo -f 'tcp port 4420 or tcp port 4421' -w "$OUT/wire.pcap" >"$OUT/capture.log" 2>&1 &
+  CPID=$!; sleep 2
 fi
 NETNS="$NS" BUILD_DIR="$BUILD_DIR" SMP="${SMP:-2}" TIMEOUT="${TIMEOUT:-540}" bash "$HERE/run-guest.sh" "$HERE/checks-612.sh" "$OUT/guest" >"$OUT/guest.log" 2>&1
 GRC=$?
