@@ -6,6 +6,8 @@
 import { tcpLoopbackBench, TCP_LOOPBACK_USAGE } from './tcp-loopback.js';
 import { stagingBench, STAGING_USAGE } from './staging/main.js';
 import { runCopyEngineBench, COPY_ENGINE_USAGE } from './copy-engine.js';
+import { perfBench, PERF_USAGE } from './perf.js';
+import { profileBench, PROFILE_USAGE } from './profile.js';
 
 export interface BenchEntry {
   run(argv: string[]): Promise<number>;
@@ -24,6 +26,16 @@ export const BENCHES: Record<string, BenchEntry> = {
     run: runCopyEngineBench,
     usage: COPY_ENGINE_USAGE,
     summary: 'DMA copy engine (1 and 2 workers) vs an inline copy; --threshold sweeps the inline threshold (issue 5)',
+  },
+  perf: {
+    run: perfBench,
+    usage: PERF_USAGE,
+    summary: 'independent C initiator (bench/perf-c) vs the nvmet-ts CLI: the five issue-13 jobs, pinned, medians (issue 13)',
+  },
+  profile: {
+    run: profileBench,
+    usage: PROFILE_USAGE,
+    summary: 'where the target CPU goes for one perf job: perf stat syscalls, --cpu-prof areas, promises/GC per I/O (issue 13)',
   },
   staging: {
     run: stagingBench,

@@ -19,6 +19,9 @@ export type {
   DsmRange,
   NamespaceGeometry,
 } from './controller.js';
+export { HostController } from './host-controller.js';
+export type { ControllerOptions, TransportDefaults } from './host-controller.js';
+export type { FabricsQueue, QueueCommand, QueueCompletion } from './fabrics-queue.js';
 export { HostQueue } from './host-queue.js';
 export type { Completion, HostCommand, IcParams, QueueTransportOptions, CompletionCallback, QueueStats } from './host-queue.js';
 export { NvmeError, TransportError, TimeoutError } from './errors.js';
