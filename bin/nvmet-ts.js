@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 // Thin launcher: the CLI is compiled to dist/ by `npm install` (prepare) or `npm run build`.
 //
-// The target runs with config/openssl-nvmet-ts.cnf (OpenSSL NumTickets = 0: NVMe/TCP TLS
-// must not send TLS 1.3 session tickets, which a Linux host's kTLS cannot read). OpenSSL
-// reads its configuration only at process start, so without it the launcher re-runs
-// itself with --openssl-config; the child exits when this process goes (IPC channel).
+// NVMe/TCP TLS ports need config/openssl-nvmet-ts.cnf (OpenSSL NumTickets = 0: no TLS 1.3
+// session tickets, which a Linux host's kTLS cannot read). OpenSSL reads its configuration
+// only at process start, so when the configuration file has a "tls1.3" port and node was
+// started without it, the launcher re-runs itself with --openssl-config; the child exits
+// when this process goes (IPC channel). Otherwise it runs in place (a TLS port added later
+// over the API is then refused with an error saying how to start).
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const cnf = fileURLToPath(new URL('../config/openssl-nvmet-ts.cnf', import.meta.url));
@@ -14,7 +17,24 @@ const configured =
   process.execArgv.some((a) => a.startsWith('--openssl-config')) ||
   /--openssl-config/.test(process.env.NODE_OPTIONS ?? '');
 
-if (!configured) {
+/** Does the --config FILE ask for a TLS port? (Unreadable: let the CLI report it.) */
+function wantsTls(argv) {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    let file;
+    if (a === '-c' || a === '--config') file = argv[i + 1];
+    else if (a.startsWith('--config=')) file = a.slice('--config='.length);
+    if (file === undefined) continue;
+    try {
+      return readFileSync(file, 'utf8').includes('"tls1.3"');
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}
+
+if (!configured && wantsTls(process.argv.slice(2))) {
   const child = spawn(process.execPath, [...process.execArgv, `--openssl-config=${cnf}`, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, NVMET_TS_OPENSSL_CONFIG: cnf },

@@ -63,7 +63,7 @@ export class TcpTransport implements FabricsOps {
     if (tls !== undefined && !(await tlsTicketsDisabled())) {
       throw new Error(
         `tcp: port ${port.portId} needs TLS 1.3 without session tickets (a kernel host's kTLS cannot read them): ` +
-          'run node with --openssl-config=config/openssl-nvmet-ts.cnf (bin/nvmet-ts does)',
+          'start node with --openssl-config=config/openssl-nvmet-ts.cnf (bin/nvmet-ts does when its --config file has a tls1.3 port; npm start always does)',
       );
     }
     // Paused on accept so the connection can be re-wrapped to read into its own buffer first.
