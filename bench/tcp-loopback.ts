@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { connect } from '../initiator/index.js';
 import { runPerf } from '../initiator/perf.js';
 import { median } from './report/stats.js';
-import { Nvmet } from '../target/core/nvmet.js';
+import { createNvmet } from '../target/create-nvmet.js';
 import { TcpTransport } from '../target/tcp/index.js';
 import { TrType } from '../target/core/fabrics-ops.js';
 
@@ -80,7 +80,7 @@ interface RunningTarget {
 
 async function startTarget(nsBytes: number): Promise<RunningTarget> {
   const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: (m: string) => console.error(m) };
-  const nvmet = new Nvmet({ logger: quiet });
+  const nvmet = createNvmet({ logger: quiet });
   nvmet.registerTransport(new TcpTransport({ logger: quiet }));
   const sub = nvmet.addSubsystem({ nqn: SUBNQN, allowAnyHost: true, model: 'nvmet-ts bench' });
   await sub.addNamespace({ nsid: 1, backend: { kind: 'ram', size: nsBytes }, blockSize: 512 }).enable();

@@ -20,7 +20,8 @@ import { parseDhchapSecret } from '../src/nvme/auth/secret.js';
 import { authHashByName, dhGroupByName } from '../src/nvme/auth/ids.js';
 import type { DhchapHostSettings } from '../src/nvme/auth/controller-session.js';
 import { dirname, isAbsolute, relative, resolve as resolvePath } from 'node:path';
-import { Nvmet } from './core/nvmet.js';
+import type { Nvmet } from './core/nvmet.js';
+import { createNvmet } from './create-nvmet.js';
 import { TrType } from './core/fabrics-ops.js';
 import type { Logger } from './core/log.js';
 import type { Port } from './core/port.js';
@@ -54,7 +55,7 @@ import type { PciTopology } from '../src/pci/topology.js';
 import { DEFAULT_POLICY, type P2pPolicy } from '../src/p2pdma/policy.js';
 import type { DmaCounters } from '../src/copy/link-accounting.js';
 import { decidePort, providersOf, type PortDecision } from './api/p2p-explain.js';
-import { P2pDataPath, type DataPathState, type NamespaceP2pState } from './p2p/data-path.js';
+import { MODEL_SIMPLIFICATIONS, nicKindNote, P2pDataPath, type DataPathState, type NamespaceP2pState } from './p2p/data-path.js';
 
 // ---------------------------------------------------------------- errors
 
@@ -254,7 +255,7 @@ export class NvmetService {
       this.dataPath = this.dp.serviceHooks();
     }
     // The data path plugs into the core through its seams (staging, enable hooks); the service registers the transports.
-    this.nvmet = new Nvmet({ logger: opts.logger, ...(this.dp !== null ? this.dp.coreOptions() : {}) });
+    this.nvmet = createNvmet({ logger: opts.logger, ...(this.dp !== null ? this.dp.coreOptions() : {}) });
     this.tcp = new TcpTransport({ logger: opts.logger });
     this.nvmet.registerTransport(this.tcp);
     if (this.dp !== null) this.nvmet.registerTransport(new RdmaTransport({ logger: opts.logger, mover: this.dp }));
@@ -491,6 +492,8 @@ export class NvmetService {
       const d = this.portP2p(p.portid);
       lines.push(`  p2pmem: ${d.allowP2pmem ? (d.provider ?? 'none') : 'off'} — ${d.why}`);
       lines.push(`  staging: ${d.staging}${this.dp === null ? ' (data path off)' : ''}`);
+      const nicKind = this.dp?.portState(p.portid)?.nicKind ?? null;
+      if (nicKind !== null) lines.push(`  ${nicKindNote(nicKind)}`);
     }
     for (const s of this.nvmet.subsystems) {
       const res = this.appliedSubs.get(s.nqn);
@@ -502,6 +505,7 @@ export class NvmetService {
         lines.push(`  namespace ${ns.nsid}: ${describeBacking(r)} ${formatBytes(ns.size)} ${ns.blockSize} B blocks${where} (${ns.state}${p2p})`);
       }
     }
+    if (this.dp !== null) lines.push(`PCIe model: ${MODEL_SIMPLIFICATIONS}`);
     return lines.join('\n');
   }
 

@@ -13,7 +13,8 @@
  */
 
 import type { DmaCounters } from '../../src/copy/link-accounting.js';
-import { Nvmet } from '../../target/core/nvmet.js';
+import type { Nvmet } from '../../target/core/nvmet.js';
+import { createNvmet } from '../../target/create-nvmet.js';
 import { TrType } from '../../target/core/fabrics-ops.js';
 import type { Logger } from '../../target/core/log.js';
 import { TcpTransport } from '../../target/tcp/index.js';
@@ -60,7 +61,7 @@ export class BenchTarget {
       logger,
       ...(o.workers !== undefined ? { workers: o.workers } : {}),
     });
-    const nvmet = new Nvmet({ logger, ...dp.coreOptions() });
+    const nvmet = createNvmet({ logger, ...dp.coreOptions() });
     if (o.trtype === 'tcp') nvmet.registerTransport(new TcpTransport({ logger }));
     else nvmet.registerTransport(new RdmaTransport({ logger, mover: dp }));
     const t = new BenchTarget(nvmet, dp, o.placement, o.trtype);

@@ -258,6 +258,16 @@ export function propOffset(b: Uint8Array, o = 0): number {
   return rd32(b, o + 44);
 }
 
+/** Property Set: the low 32 bits of the value (all of a 4-byte property), without a bigint. */
+export function propValue32(b: Uint8Array, o = 0): number {
+  return rd32(b, o + 48);
+}
+
+/** Disconnect: RECFMT (cdw10 bits 15:0), 0 is the only format. */
+export function disconnectRecfmt(b: Uint8Array, o = 0): number {
+  return rd16(b, o + 40);
+}
+
 /** Property Set: value as bigint (use the low 32 bits for 4-byte properties). */
 export function propValue(b: Uint8Array, o = 0): bigint {
   return rd64n(b, o + 48);
@@ -336,6 +346,26 @@ export interface AuthCommand {
   spsp1: number;
   /** Transfer length (send) or allocation length (receive). */
   length: number;
+}
+
+/** Authentication Send/Receive: SECP (cdw10 bits 31:24). */
+export function authSecp(b: Uint8Array, o = 0): number {
+  return b[o + 43]!;
+}
+
+/** Authentication Send/Receive: SPSP0 (cdw10 bits 15:8). */
+export function authSpsp0(b: Uint8Array, o = 0): number {
+  return b[o + 41]!;
+}
+
+/** Authentication Send/Receive: SPSP1 (cdw10 bits 23:16). */
+export function authSpsp1(b: Uint8Array, o = 0): number {
+  return b[o + 42]!;
+}
+
+/** Authentication Send: transfer length; Authentication Receive: allocation length (cdw11). */
+export function authLength(b: Uint8Array, o = 0): number {
+  return rd32(b, o + 44);
 }
 
 /** Decode an Authentication Send/Receive SQE. */

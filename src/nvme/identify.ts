@@ -64,6 +64,11 @@ export function identifyCns(b: Uint8Array, o = 0): number {
   return sqeCdw10(b, o) & 0xff;
 }
 
+/** CSI from an Identify SQE (cdw11 bits 31:24). */
+export function identifyCsi(b: Uint8Array, o = 0): number {
+  return sqeCdw11(b, o) >>> 24;
+}
+
 /** Decode an Identify SQE. */
 export function decodeIdentifyCommand(b: Uint8Array, o = 0): IdentifyCommand {
   const cdw10 = sqeCdw10(b, o);

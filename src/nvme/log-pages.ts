@@ -73,6 +73,11 @@ export function getLogPageLid(b: Uint8Array, o = 0): number {
   return sqeCdw10(b, o) & 0xff;
 }
 
+/** Retain Asynchronous Event of a Get Log Page SQE (cdw10 bit 15). */
+export function getLogPageRae(b: Uint8Array, o = 0): boolean {
+  return (sqeCdw10(b, o) & 0x8000) !== 0;
+}
+
 /** Transfer length in bytes of a Get Log Page SQE: ((NUMDU:NUMDL) + 1) * 4. */
 export function getLogPageLength(b: Uint8Array, o = 0): number {
   const numd = (sqeCdw10(b, o) >>> 16) + (sqeCdw11(b, o) & 0xffff) * 0x10000;

@@ -121,6 +121,8 @@ export const NvmeStatus = {
   ConnectInvalidParam: 0x182,
   ConnectRestartDiscovery: 0x183,
   ConnectInvalidHost: 0x184,
+  /** A fabrics command on the wrong kind of queue (e.g. Disconnect on the admin queue). */
+  InvalidQueueType: 0x185,
   DiscoveryRestart: 0x190,
   AuthRequired: 0x191,
 
@@ -301,6 +303,7 @@ const FABRICS_SPECIFIC: Record<number, string> = {
   0x182: 'Connect Invalid Parameters',
   0x183: 'Connect Restart Discovery',
   0x184: 'Connect Invalid Host',
+  0x185: 'Invalid Queue Type',
   0x190: 'Discovery Restart',
   0x191: 'Authentication Required',
 };

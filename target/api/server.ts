@@ -23,6 +23,7 @@ import { subsystemRoutes } from './routes-subsystems.js';
 import { hostRoutes } from './routes-hosts.js';
 import { portRoutes } from './routes-ports.js';
 import { pciRoutes } from './routes-pci.js';
+import { p2pProviderRoutes } from './routes-p2p.js';
 import { stateRoutes, MSGPACK } from './routes-state.js';
 import type { ApiContext } from './context.js';
 
@@ -134,6 +135,7 @@ export function buildApi(svc: NvmetService, opts: ApiOptions = {}): { app: Fasti
   hostRoutes(app, ctx);
   portRoutes(app, ctx);
   pciRoutes(app, ctx);
+  p2pProviderRoutes(app, ctx);
   stateRoutes(app, ctx);
 
   app.get('/metrics', { schema: { summary: 'Prometheus metrics (text exposition format)' } }, async (_req, reply) => {

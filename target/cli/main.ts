@@ -16,10 +16,12 @@ import { isP2pPolicy, P2P_POLICIES, DEFAULT_POLICY } from '../../src/p2pdma/poli
 import { createLogger, isLogLevel, type LogFormat } from './logger.js';
 import { checkCommand } from './check.js';
 import { topologyCommand } from './topology.js';
+import { providerCommand } from './provider.js';
 
 const USAGE = `Usage: nvmet-ts [options]
        nvmet-ts topology [--policy P] [--json] FILE
        nvmet-ts check [--json] FILE
+       nvmet-ts provider remove|add [--mode dmabuf|pgmap] [--api ADDR:PORT] BDF
 
 Runs a userspace NVMe-over-TCP target (with emulated PCIe p2pdma staging) and its
 management API.
@@ -50,6 +52,8 @@ Subcommands:
   topology FILE           render the PCIe tree of a topology or configuration file and
                           every p2pmem provider decision with its reasoning
   check FILE              validate a configuration; errors name the JSON path at fault
+  provider remove|add BDF hot-remove (dmabuf move_notify, or pgmap drain) or hot-add a p2pmem
+                          provider of a running target through its API
 `;
 
 function version(): string {
@@ -73,6 +77,7 @@ const stdio = {
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'topology') return topologyCommand(argv.slice(1), stdio);
   if (argv[0] === 'check') return checkCommand(argv.slice(1), stdio);
+  if (argv[0] === 'provider') return providerCommand(argv.slice(1), stdio);
   if (argv[0] === 'help') {
     process.stdout.write(USAGE);
     return 0;

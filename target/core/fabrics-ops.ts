@@ -3,8 +3,9 @@
  * `struct nvmet_fabrics_ops` (drivers/nvme/target/nvmet.h).
  *
  * Rules of the seam:
- *  - A transport never interprets commands: it hands the 64-byte SQE to the core
- *    (`CoreQueue.initRequest`), moves the data the request asks for, calls
+ *  - A transport never interprets commands: it owns one request per command slot
+ *    (`CoreQueue.allocRequest`, once), hands each 64-byte SQE to the core
+ *    (`req.init(sqe)`), moves the data the request asks for, calls
  *    `req.execute()`, and sends whatever the core completes via `queueResponse`.
  *  - The core never touches a socket: it only calls the methods below.
  *
@@ -31,9 +32,22 @@ export const enum DataDir {
 
 /**
  * What the core exposes of one request to the transport. The transport owns the
- * request object's lifetime on the wire; the core owns its meaning.
+ * request object (one per command slot, like Linux `struct nvmet_tcp_cmd`
+ * embedding its `struct nvmet_req`) and its lifetime on the wire; the core owns
+ * its meaning. `owner` leads back from the request to the transport command, so
+ * `queueResponse` needs no lookup.
  */
-export interface TransportRequest {
+export interface TransportRequest<Owner = unknown> {
+  /** The transport command this request is embedded in, as given to `CoreQueue.allocRequest`. */
+  readonly owner: Owner;
+  /**
+   * nvmet_req_init: copy the 64-byte SQE (the transport may reuse its memory on
+   * return) and parse it into what the command moves and runs. Returns false when
+   * the command was refused: it is then already completed with an error status
+   * (`queueResponse` was called from inside this call). The request must be free:
+   * never initialized, or released since. Never throws for bad commands.
+   */
+  init(sqe: Uint8Array): boolean;
   /** 64-byte submission queue entry (a view: the transport may reuse the memory after complete). */
   readonly sqe: Uint8Array;
   readonly cid: number;
@@ -64,10 +78,11 @@ export interface TransportRequest {
   /**
    * Optional for transports to call: `bytes` of data just moved between the wire
    * and `data` (H2C received into it, C2H handed to the wire from it). This copy is
-   * the NIC's DMA in the PCIe model, which accounts it. Transports whose data
+   * the NIC's DMA in the PCIe model, which accounts it. `digest`: the transport also
+   * computes a data digest over these bytes in software (NVMe/TCP DDGST). Transports whose data
    * movement is itself a modelled DMA (the simulated RDMA transport) do not call it.
    */
-  dataMoved?(bytes: number): void;
+  dataMoved?(bytes: number, digest?: boolean): void;
   /** 16-byte completion queue entry, valid in queueResponse. */
   readonly cqe: Uint8Array;
   /** NVMe status (SCT << 8 | SC, DNR as bit 14, MORE bit 13) of the completion; 0 = success. */
@@ -75,18 +90,19 @@ export interface TransportRequest {
   /**
    * The transport is done with this request (response fully written, or the
    * connection died): the core frees the staging buffer (p2pmem must never leak)
-   * and may recycle the object. Called exactly once per initRequest, also for
-   * requests still executing when the connection died (the core then frees them
-   * when the command finishes and sends nothing). The object must not be touched
-   * after release(); release() may be called from inside queueResponse.
+   * the request is free for the slot's next `init`. Called exactly once per
+   * `init`, also for requests still executing when the connection died (the core
+   * then frees the buffer when the command finishes and sends nothing; such a
+   * request is not initialized again). Nothing but `init` may be called after
+   * release(); release() may be called from inside queueResponse.
    */
   release(): void;
 }
 
 /** One submission/completion queue pair as the transport sees it (an NVMe/TCP connection, an RDMA QP). */
-export interface TransportQueue {
-  /** Send the response for `req`: for C2H data first the data, then the CQE (or C2HData with SUCCESS). */
-  queueResponse(req: TransportRequest): void;
+export interface TransportQueue<Owner = unknown> {
+  /** Send the response for `req` (its `owner` is the transport command): for C2H data first the data, then the CQE (or C2HData with SUCCESS). */
+  queueResponse(req: TransportRequest<Owner>): void;
   /** Drop the connection (controller teardown, keep-alive timeout, fatal error). Idempotent. */
   disconnect(reason: string): void;
   /** Printable peer address for logs, e.g. "127.0.0.1:53122". */
@@ -158,8 +174,11 @@ export interface CoreQueueFactory {
 
 /** The core side of one queue (Linux nvmet_sq/nvmet_cq). */
 export interface CoreQueue {
-  /** Parse an SQE into a request. Never throws: bad commands come back already completed with a status. */
-  initRequest(sqe: Uint8Array): TransportRequest;
+  /**
+   * A request for one transport command slot, allocated once per slot (not per
+   * command) and reused through `init`/`release` for as long as the queue lives.
+   */
+  allocRequest<Owner>(owner: Owner): TransportRequest<Owner>;
   /**
    * Connection lost: detach from the controller (losing the admin queue ends the
    * association). Nothing is sent on the queue afterwards; the transport still

@@ -13,6 +13,10 @@
  *                       log: Linux reads that itself at connect, for hwmon.)
  */
 
+import { AdminOpcode } from '../../src/nvme/opcodes.js';
+import { getLogPageLid, LogId } from '../../src/nvme/log-pages.js';
+import { sqeOpcode } from '../../src/nvme/sqe.js';
+
 export const FAULTS = ['identify-bad-field', 'drop-completion'] as const;
 export type Fault = (typeof FAULTS)[number];
 
@@ -52,5 +56,5 @@ export function faultIdentifyController(page: Uint8Array): void {
 export function faultDropCompletion(sqe: Uint8Array, qid: number): boolean {
   if (active.size === 0 || !active.has('drop-completion')) return false;
   // admin Get Log Page (opcode 02h), LID = CDW10 bits 07:00 (SQE byte 40)
-  return qid === 0 && sqe[0] === 0x02 && sqe[40] === 0x01;
+  return qid === 0 && sqeOpcode(sqe) === AdminOpcode.GetLogPage && getLogPageLid(sqe) === LogId.ErrorInfo;
 }

@@ -2,7 +2,7 @@
  * Root of the target (Linux nvmet module state + configfs tree): subsystems,
  * ports, registered transports, the discovery subsystem and its generation counter.
  *
- *   const nvmet = new Nvmet();
+ *   const nvmet = createNvmet();   // target/create-nvmet.ts: the core plus the command handlers
  *   nvmet.registerTransport(tcp);
  *   const sub = nvmet.addSubsystem({ nqn, allowAnyHost: true });
  *   await sub.addNamespace({ nsid: 1, backend: { kind: 'ram', size: 1 << 30 } }).enable();
@@ -23,6 +23,7 @@ import { Port, type PortOptions } from './port.js';
 import type { Namespace } from './namespace.js';
 import { SystemStagingAllocator, type StagingAllocator } from './staging.js';
 import { defaultLogger, type Logger } from './log.js';
+import type { CommandParser } from './request.js';
 import { DISCOVERY_NQN } from '../../src/nvme/fabrics.js';
 
 /**
@@ -42,6 +43,11 @@ export interface EnableHooks {
 }
 
 export interface NvmetOptions {
+  /**
+   * The command dispatcher (nvmet_req_init's choice of parser). The core imports no
+   * command handler: target/create-nvmet.ts passes target/cmd/dispatch.ts here.
+   */
+  parseCommand: CommandParser;
   logger?: Logger;
   /** Where command data is staged (default: pooled system memory). */
   staging?: StagingAllocator;
@@ -61,6 +67,8 @@ export class Nvmet {
   /** Told of every completed I/O-queue command (metrics); null = nobody listens, nothing is timed. */
   ioObserver: IoObserver | null = null;
   readonly maxDataTransferSize: number;
+  /** See NvmetOptions.parseCommand. */
+  readonly parseCommand: CommandParser;
   /** The well-known discovery subsystem, reachable on every port. */
   readonly discovery: Subsystem;
   /** Discovery log generation counter (GENCTR): bumped on every change a discovery log could show. */
@@ -75,7 +83,8 @@ export class Nvmet {
   private readonly hostTlsPskMap = new Map<string, ConfiguredPsk>();
   private closing = false;
 
-  constructor(opts: NvmetOptions = {}) {
+  constructor(opts: NvmetOptions) {
+    this.parseCommand = opts.parseCommand;
     this.log = opts.logger ?? defaultLogger();
     this.staging = opts.staging ?? new SystemStagingAllocator();
     this.enableHooks = opts.enableHooks ?? {};

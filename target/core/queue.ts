@@ -16,11 +16,8 @@ import type { StagingAllocator } from './staging.js';
 import type { Logger } from './log.js';
 import { Request } from './request.js';
 import { NvmeStatus, STATUS_DNR } from '../../src/nvme/status.js';
-import { sqeFuse, sqePsdt, Psdt } from '../../src/nvme/sqe.js';
+import { SqeOff, sqeFuse, sqePsdt, Psdt } from '../../src/nvme/sqe.js';
 import { sglLength } from '../../src/nvme/sgl.js';
-import { parseConnectCmd } from '../cmd/fabrics/parse.js';
-import { parseAdminCmd } from '../cmd/admin/parse.js';
-import { parseIoCmd } from '../cmd/io/parse.js';
 
 export type QueueState = 'connecting' | 'live' | 'dead';
 
@@ -30,9 +27,6 @@ export interface QueueAuth {
   close(): void;
 }
 
-/** Offset of DPTR in the SQE, the error location of transfer-length problems. */
-const DPTR_OFFSET = 24;
-
 export class CoreQueueImpl implements CoreQueue {
   qid = -1;
   /** Queue size in entries (1's based), 0 before Connect. */
@@ -41,13 +35,14 @@ export class CoreQueueImpl implements CoreQueue {
   sqFlowControlDisabled = false;
   ctrl: Controller | null = null;
   state: QueueState = 'connecting';
-  /** Requests handed out and not yet recycled. */
+  /** Requests initialized and not yet free again. */
   inUse = 0;
+  /** Request objects the transport allocated (one per command slot, reused). */
+  allocated = 0;
   /** nvmet_sq.authenticated: DH-HMAC-CHAP completed on this queue. */
   authenticated = false;
   /** DH-HMAC-CHAP transaction state (nvmet_sq dhchap_*), created by the first Authentication Send. */
   dhchap: QueueAuth | null = null;
-  private readonly pool: Request[] = [];
 
   constructor(
     readonly port: Port,
@@ -56,18 +51,9 @@ export class CoreQueueImpl implements CoreQueue {
 
   // ------------------------------------------------------------ CoreQueue
 
-  initRequest(sqe: Uint8Array): Request {
-    const req = this.pool.pop() ?? new Request(this);
-    this.inUse++;
-    req.init(sqe);
-    const status = this.parse(req);
-    if (status !== 0) {
-      req.complete(status);
-      return req;
-    }
-    // Traffic-based keep-alive (CTRATT.TBKAS): any command counts as a sign of life.
-    if (this.ctrl !== null) this.ctrl.noteTraffic();
-    return req;
+  allocRequest<Owner>(owner: Owner): Request<Owner> {
+    this.allocated++;
+    return new Request(this, owner);
   }
 
   destroy(): void {
@@ -127,34 +113,43 @@ export class CoreQueueImpl implements CoreQueue {
     this.transport.disconnect(reason);
   }
 
-  /** @internal Called by Request once released and finished. */
-  recycle(req: Request): void {
-    this.inUse--;
-    if (this.pool.length < 1024) this.pool.push(req);
+  /** @internal Request.init, the SQE copied: parse it; false if refused (then already completed). */
+  startRequest(req: Request): boolean {
+    this.inUse++;
+    const status = this.parse(req);
+    if (status !== 0) {
+      req.complete(status);
+      return false;
+    }
+    // Traffic-based keep-alive (CTRATT.TBKAS): any command counts as a sign of life.
+    if (this.ctrl !== null) this.ctrl.noteTraffic();
+    return true;
   }
 
-  /** nvmet_req_init: command-independent checks, then the per-queue-type parser. */
+  /** @internal Called by Request once released and finished. */
+  recycle(): void {
+    this.inUse--;
+  }
+
+  /** nvmet_req_init: command-independent checks, then the dispatcher the assembler gave Nvmet (target/cmd/dispatch.ts). */
   private parse(req: Request): number {
     if (this.state === 'dead') return NvmeStatus.AbortedSqDeletion | STATUS_DNR;
     const sqe = req.sqe;
     if (sqeFuse(sqe) !== 0) {
       // No fused command support (Compare and Write).
-      req.errorLoc = 1;
+      req.errorLoc = SqeOff.Flags;
       return NvmeStatus.InvalidField | STATUS_DNR;
     }
     // Fabrics: data is described by SGLs, MPTR by a contiguous buffer (PSDT 01b).
     if (sqePsdt(sqe) !== Psdt.SglMetaBuf) {
-      req.errorLoc = 1;
+      req.errorLoc = SqeOff.Flags;
       return NvmeStatus.InvalidField | STATUS_DNR;
     }
-    let status: number;
-    if (this.ctrl === null) status = parseConnectCmd(req);
-    else if (this.qid === 0) status = parseAdminCmd(req);
-    else status = parseIoCmd(req);
+    const status = this.port.nvmet.parseCommand(req);
     if (status !== 0) return status;
     // The length the SGL describes must be what the command itself implies (nvmet_check_transfer_len).
-    if (sglLength(sqe, DPTR_OFFSET) !== req.transferLen) {
-      req.errorLoc = DPTR_OFFSET;
+    if (sglLength(sqe, SqeOff.Dptr) !== req.transferLen) {
+      req.errorLoc = SqeOff.Dptr;
       return NvmeStatus.SglInvalidDataLength | STATUS_DNR;
     }
     return 0;

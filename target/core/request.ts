@@ -1,8 +1,9 @@
 /**
- * One command in flight (Linux struct nvmet_req). A transport gets it from
- * `CoreQueue.initRequest`, which copies the SQE and parses it into an `execute`
- * function plus the data direction and length the command itself implies
- * (nvmet_req_init + nvmet_parse_*_cmd). Objects are recycled per queue.
+ * One command in flight (Linux struct nvmet_req). A transport allocates one per
+ * command slot (`CoreQueue.allocRequest`, like `struct nvmet_tcp_cmd` embedding
+ * its `nvmet_req`) and hands each SQE to `init`, which copies it and parses it
+ * into an `execute` function plus the data direction and length the command
+ * itself implies (nvmet_req_init + the parser the assembler gave the core).
  *
  * Lifetime (explicit, because p2pmem staging must never leak nor be reused
  * while a backend still writes into it):
@@ -12,7 +13,7 @@
  *                    └──────────────complete─────────────┘
  *
  * and, independently, the transport calls `release()` exactly once. The staging
- * buffer is freed and the object recycled when it is both released and no
+ * buffer is freed and the object is free for its next init when it is both released and no
  * longer executing (completed, or never executed).
  */
 
@@ -22,7 +23,8 @@ import type { StagingBuffer, StagingContext } from './staging.js';
 import type { CoreQueueImpl } from './queue.js';
 import type { Controller } from './controller.js';
 import type { Namespace } from './namespace.js';
-import { rd32, wr16, wr32, wr64n } from '../../src/nvme/le.js';
+import { wr16, wr32, wr64n } from '../../src/nvme/le.js';
+import { sqeCid, sqeNsid, sqeOpcode } from '../../src/nvme/sqe.js';
 import { NvmeStatus, STATUS_DNR, STATUS_MORE, statusFromError } from '../../src/nvme/status.js';
 import { ioOpName } from './io-observer.js';
 import { faultDropCompletion } from './fault-injection.js';
@@ -33,9 +35,16 @@ export const NO_ERROR_LOC = 0xffff;
 /** What a parsed command runs. It must complete the request exactly once (possibly later). */
 export type ExecuteFn = (req: Request) => void | Promise<void>;
 
+/**
+ * The command-set dispatch of nvmet_req_init, given to Nvmet by its assembler
+ * (target/create-nvmet.ts → target/cmd/dispatch.ts): set `executeFn`, the data
+ * direction and length; return an NVMe status (0 = accepted).
+ */
+export type CommandParser = (req: Request) => number;
+
 const EMPTY = new Uint8Array(0);
 
-export class Request implements TransportRequest, StagingContext {
+export class Request<Owner = unknown> implements TransportRequest<Owner>, StagingContext {
   /** Request-owned copy of the SQE: transports may reuse their receive buffer right after init. */
   readonly sqe = new Uint8Array(64);
   readonly cqe = new Uint8Array(16);
@@ -56,8 +65,6 @@ export class Request implements TransportRequest, StagingContext {
   /** I/O commands: media byte offset and length, as parsed. */
   offset = 0;
   length = 0;
-  /** Scratch for handlers (e.g. DSM range count). */
-  aux = 0;
   /** performance.now() at init, for the I/O observer (0 = not observed). */
   private startedAt = 0;
 
@@ -69,7 +76,10 @@ export class Request implements TransportRequest, StagingContext {
   /** Disconnect command: tear the queue down once the response is on the wire. */
   disconnectAfterResponse = false;
 
-  constructor(readonly queue: CoreQueueImpl) {}
+  constructor(
+    readonly queue: CoreQueueImpl,
+    readonly owner: Owner,
+  ) {}
 
   // ------------------------------------------------------------ StagingContext
 
@@ -77,7 +87,7 @@ export class Request implements TransportRequest, StagingContext {
     return this.queue.qid < 0 ? 0 : this.queue.qid;
   }
   get nsid(): number {
-    return rd32(this.sqe, 4);
+    return sqeNsid(this.sqe);
   }
   get cntlid(): number {
     return this.queue.ctrl?.cntlid ?? 0xffff;
@@ -96,7 +106,7 @@ export class Request implements TransportRequest, StagingContext {
   }
 
   get opcode(): number {
-    return this.sqe[0]!;
+    return sqeOpcode(this.sqe);
   }
 
   /** True once the core has completed this request (queueResponse already called or skipped). */
@@ -117,11 +127,18 @@ export class Request implements TransportRequest, StagingContext {
 
   // ------------------------------------------------------------ queue side
 
-  /** @internal Prepare a recycled object for a new SQE. */
-  init(sqe: Uint8Array): void {
+  /** TransportRequest.init: nvmet_req_init. */
+  init(sqe: Uint8Array): boolean {
+    if (this.inUse) throw new Error(`qid ${this.qid} cid ${this.cid}: request initialized again before release`);
+    this.reset(sqe);
+    return this.queue.startRequest(this);
+  }
+
+  /** Prepare the object for a new SQE. */
+  private reset(sqe: Uint8Array): void {
     this.sqe.set(sqe.length === 64 ? sqe : sqe.subarray(0, 64));
     this.cqe.fill(0);
-    this.cid = this.sqe[2]! | (this.sqe[3]! << 8);
+    this.cid = sqeCid(this.sqe);
     this.dataDir = DataDir.None;
     this.transferLen = 0;
     this.data = null;
@@ -132,7 +149,6 @@ export class Request implements TransportRequest, StagingContext {
     this.errorLba = 0;
     this.offset = 0;
     this.length = 0;
-    this.aux = 0;
     this.staging = null;
     this.inUse = true;
     this.executing = false;
@@ -154,9 +170,9 @@ export class Request implements TransportRequest, StagingContext {
     this.data = this.staging.bytes;
   }
 
-  dataMoved(bytes: number): void {
+  dataMoved(bytes: number, digest = false): void {
     const st = this.staging;
-    if (st !== null && st.dataMoved !== undefined && bytes > 0) st.dataMoved(bytes, this.dataDir);
+    if (st !== null && st.dataMoved !== undefined && bytes > 0) st.dataMoved(bytes, this.dataDir, digest);
   }
 
   execute(): void {
@@ -266,7 +282,7 @@ export class Request implements TransportRequest, StagingContext {
     this.data = null;
     this.inUse = false;
     if (st !== null) st.free();
-    this.queue.recycle(this);
+    this.queue.recycle();
     if (disconnect) this.queue.disconnectFromCore('host Disconnect command');
   }
 }

@@ -20,6 +20,7 @@ import type {
 } from '../core/fabrics-ops.js';
 import { NvmeStatus, STATUS_DNR } from '../../src/nvme/status.js';
 import { decodeCqe, type Cqe } from '../../src/nvme/cqe.js';
+import { sqeCid } from '../../src/nvme/sqe.js';
 
 /** What a submitted command comes back with. */
 export interface LoopCompletion {
@@ -46,6 +47,17 @@ interface Pending {
   responded: boolean;
 }
 
+/** One command slot of a queue (Linux struct nvme_loop_iod, which embeds its nvmet_req). */
+class LoopCmd {
+  /** The core's request embedded in this slot: allocated once, reused per command. */
+  readonly req: TransportRequest<LoopCmd>;
+  /** Initialized and not yet released. */
+  busy = false;
+  constructor(core: CoreQueue) {
+    this.req = core.allocRequest(this);
+  }
+}
+
 interface LoopPort {
   info: PortInfo;
   factory: CoreQueueFactory;
@@ -63,12 +75,13 @@ let nextQueueId = 1;
  * One queue pair. Target side: implements TransportQueue for the core. Host
  * side: `submit()`.
  */
-export class LoopQueue implements TransportQueue {
+export class LoopQueue implements TransportQueue<LoopCmd> {
   readonly peer: string;
   readonly localAddr = 'loop';
   private readonly core: CoreQueue;
   private readonly pending = new Map<number, Pending>();
-  private readonly outstanding = new Set<TransportRequest>();
+  private readonly cmds: LoopCmd[] = [];
+  private readonly freeCmds: LoopCmd[] = [];
   private closed = false;
   private reason = '';
   private readonly disconnectListeners: ((reason: string) => void)[] = [];
@@ -110,7 +123,7 @@ export class LoopQueue implements TransportQueue {
   submit(sqe: Uint8Array, data?: Uint8Array): Promise<LoopCompletion> {
     if (sqe.length !== 64) return Promise.reject(new RangeError(`SQE must be 64 bytes, got ${sqe.length}`));
     if (this.closed) return Promise.reject(new LoopDisconnectedError(this.reason));
-    const cid = sqe[2]! | (sqe[3]! << 8);
+    const cid = sqeCid(sqe);
     if (this.pending.has(cid)) return Promise.reject(new Error(`cid ${cid} already in flight on ${this.peer}`));
     const copy = sqe.slice();
     const out = data === undefined ? undefined : data.slice();
@@ -127,11 +140,11 @@ export class LoopQueue implements TransportQueue {
 
   // ------------------------------------------------------------ TransportQueue (target side)
 
-  queueResponse(req: TransportRequest): void {
+  queueResponse(req: TransportRequest<LoopCmd>): void {
+    const cmd = req.owner;
     const p = this.pending.get(req.cid);
     if (p === undefined || p.responded) {
-      req.release();
-      this.outstanding.delete(req);
+      this.releaseCmd(cmd);
       return;
     }
     p.responded = true;
@@ -145,9 +158,7 @@ export class LoopQueue implements TransportQueue {
     const completion: LoopCompletion = { cqe: c, status: c.status, dw0: c.dw0, dw1: c.dw1 };
     if (data !== undefined) completion.data = data;
     // The response is "on the wire" once delivered: release afterwards, as a socket transport would.
-    queueMicrotask(() => {
-      if (this.outstanding.delete(req)) req.release();
-    });
+    queueMicrotask(() => this.releaseCmd(cmd));
     p.resolve(completion);
   }
 
@@ -160,9 +171,14 @@ export class LoopQueue implements TransportQueue {
   private run(cid: number, sqe: Uint8Array, data: Uint8Array | undefined): void {
     const p = this.pending.get(cid);
     if (this.closed || p === undefined) return;
-    const req = this.core.initRequest(sqe);
-    this.outstanding.add(req);
-    if (p.responded) return; // completed during init (bad command)
+    let cmd = this.freeCmds.pop();
+    if (cmd === undefined) {
+      cmd = new LoopCmd(this.core);
+      this.cmds.push(cmd);
+    }
+    cmd.busy = true;
+    const req = cmd.req;
+    if (!req.init(sqe)) return; // completed during init (bad command)
     if (req.dataDir === DataDir.H2C && req.transferLen > 0) {
       if (data === undefined || data.length !== req.transferLen) {
         // What a fabric would see as a data length mismatch.
@@ -175,14 +191,20 @@ export class LoopQueue implements TransportQueue {
     req.execute();
   }
 
+  private releaseCmd(cmd: LoopCmd): void {
+    if (!cmd.busy) return;
+    cmd.busy = false;
+    if (!this.closed) this.freeCmds.push(cmd);
+    cmd.req.release();
+  }
+
   private teardown(reason: string): void {
     if (this.closed) return;
     this.closed = true;
     this.reason = reason;
     this.port.queues.delete(this);
     this.core.destroy();
-    for (const r of this.outstanding) r.release();
-    this.outstanding.clear();
+    for (const cmd of this.cmds) this.releaseCmd(cmd);
     const err = new LoopDisconnectedError(reason);
     for (const p of this.pending.values()) if (!p.responded) p.reject(err);
     this.pending.clear();

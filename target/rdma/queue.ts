@@ -19,13 +19,13 @@ import type { Logger } from '../core/log.js';
 import type { DmaDescriptor } from '../../src/copy/descriptor.js';
 import type { MemoryRegion } from '../../src/copy/region.js';
 import { NvmeStatus, STATUS_DNR } from '../../src/nvme/status.js';
-import { sglAddress, sglKey, SglId, sglType, SglType } from '../../src/nvme/sgl.js';
-import { SQE_SIZE } from '../../src/nvme/sqe.js';
+import { sglAddress, sglId, sglKey, SglId, sglType, SglType } from '../../src/nvme/sgl.js';
+import { SQE_SIZE, SqeOff } from '../../src/nvme/sqe.js';
 import { CQE_SIZE } from '../../src/nvme/cqe.js';
 import type { QpEndpoint, RemoteRange } from '../../src/rdma/fabric.js';
 
 /** DPTR in the SQE. */
-const DPTR = 24;
+const DPTR = SqeOff.Dptr;
 /** Commands a queue may have outstanding before the host is considered broken. */
 const MAX_OUTSTANDING = 0xffff;
 
@@ -56,7 +56,9 @@ function view(r: MemoryRegion, at: number, len: number): Uint8Array {
 }
 
 const enum CmdState {
-  /** Inside initRequest. */
+  /** Slot unused (request released). */
+  Free,
+  /** SQE handed to the core, data not moving yet. */
   Init,
   /** RDMA READ of the host's data into staging in flight. */
   Fetching,
@@ -67,15 +69,28 @@ const enum CmdState {
   Responded,
 }
 
+/** One command slot (Linux struct nvmet_rdma_rsp, which embeds its nvmet_req). */
 class RdmaCmd {
-  req: TransportRequest | null = null;
-  state = CmdState.Init;
+  /** The core's request embedded in this slot: allocated once, reused per command. */
+  readonly req: TransportRequest<RdmaCmd>;
+  state = CmdState.Free;
   /** Host memory a C2H command's data goes to. */
   remote: RemoteRange | null = null;
   /** rkey to invalidate at completion (Keyed SGL sub type Invalidate Key). */
   invalidate = 0;
   /** A DMA on the staging buffer is in flight: release waits for it. */
   dmaBusy = false;
+
+  constructor(core: CoreQueue) {
+    this.req = core.allocRequest(this);
+  }
+
+  reset(): void {
+    this.state = CmdState.Init;
+    this.remote = null;
+    this.invalidate = 0;
+    this.dmaBusy = false;
+  }
 }
 
 export interface RdmaPortRef {
@@ -86,8 +101,11 @@ export interface RdmaPortRef {
 export class RdmaQueue implements TransportQueue {
   readonly peer: string;
   private core: CoreQueue | null = null;
-  private readonly cmds = new Map<TransportRequest, RdmaCmd>();
-  private initializing: RdmaCmd | null = null;
+  /** Every command slot this queue created, and the free ones among them. */
+  private readonly cmds: RdmaCmd[] = [];
+  private readonly freeCmds: RdmaCmd[] = [];
+  /** Slots holding a command not yet released. */
+  private busy = 0;
   private closed = false;
 
   constructor(
@@ -111,7 +129,7 @@ export class RdmaQueue implements TransportQueue {
 
   /** Requests currently owned by this queue (tests). */
   get outstanding(): number {
-    return this.cmds.size;
+    return this.busy;
   }
 
   /** The RNIC owning the wire side of RDMA transfers ('' when the port has none: copies are not accounted). */
@@ -128,30 +146,26 @@ export class RdmaQueue implements TransportQueue {
   private onCapsule(msg: Uint8Array): void {
     const core = this.core;
     if (core === null || this.closed) return;
-    if (msg.length < SQE_SIZE || this.cmds.size >= MAX_OUTSTANDING) {
+    if (msg.length < SQE_SIZE || this.busy >= MAX_OUTSTANDING) {
       this.log.warn(`rdma ${this.peer}: ${msg.length < SQE_SIZE ? `${msg.length}-byte capsule` : 'too many outstanding commands'}; disconnecting`);
       this.disconnect('protocol error');
       return;
     }
     const sqe = msg.subarray(0, SQE_SIZE);
-    const cmd = new RdmaCmd();
-    this.initializing = cmd;
-    let req: TransportRequest;
-    try {
-      req = core.initRequest(sqe);
-    } finally {
-      this.initializing = null;
+    let cmd = this.freeCmds.pop();
+    if (cmd === undefined) {
+      cmd = new RdmaCmd(core);
+      this.cmds.push(cmd);
     }
-    if (cmd.req === null) {
-      cmd.req = req;
-      this.cmds.set(req, cmd);
-    }
-    if (cmd.state !== CmdState.Init) return; // completed during init (bad command)
+    cmd.reset();
+    this.busy++;
+    const req = cmd.req;
+    if (!req.init(sqe)) return; // completed during init (bad command)
     if (req.dataDir === DataDir.None || req.transferLen === 0) {
       this.execute(cmd);
       return;
     }
-    const id = sqe[DPTR + 15]!;
+    const id = sglId(sqe, DPTR);
     if (id === SglId.InCapsule) {
       this.inCapsule(cmd, sqe, msg.subarray(SQE_SIZE));
       return;
@@ -179,7 +193,7 @@ export class RdmaQueue implements TransportQueue {
 
   /** In-capsule data (Data Block, Offset): writes only, within the port's inline size (nvmet_rdma_map_sgl_inline). */
   private inCapsule(cmd: RdmaCmd, sqe: Uint8Array, data: Uint8Array): void {
-    const req = cmd.req!;
+    const req = cmd.req;
     if (req.dataDir !== DataDir.H2C) {
       req.completeWithStatus(NvmeStatus.InvalidField | STATUS_DNR);
       return;
@@ -209,7 +223,7 @@ export class RdmaQueue implements TransportQueue {
 
   /** RDMA READ (or inline copy) into staging, then execute. */
   private fetch(cmd: RdmaCmd, src: MemoryRegion): void {
-    const req = cmd.req!;
+    const req = cmd.req;
     cmd.state = CmdState.Fetching;
     cmd.dmaBusy = true;
     this.dma([{ src, dst: this.mover.regionOf(req.data!), length: req.transferLen }]).then(
@@ -232,24 +246,14 @@ export class RdmaQueue implements TransportQueue {
 
   private execute(cmd: RdmaCmd): void {
     cmd.state = CmdState.Executing;
-    cmd.req!.execute();
+    cmd.req.execute();
   }
 
   // ------------------------------------------------------------------ respond
 
-  queueResponse(req: TransportRequest): void {
-    let cmd = this.cmds.get(req);
-    if (cmd === undefined) {
-      const init = this.initializing;
-      if (init === null || init.req !== null) {
-        this.log.error(`rdma ${this.peer}: response for an unknown request (cid ${req.cid})`);
-        return;
-      }
-      cmd = init;
-      cmd.req = req;
-      this.cmds.set(req, cmd);
-    }
-    if (cmd.state === CmdState.Returning || cmd.state === CmdState.Responded) return;
+  queueResponse(req: TransportRequest<RdmaCmd>): void {
+    const cmd = req.owner;
+    if (cmd.state === CmdState.Free || cmd.state === CmdState.Returning || cmd.state === CmdState.Responded) return;
     if (this.closed) {
       cmd.state = CmdState.Responded;
       if (!cmd.dmaBusy) this.release(cmd);
@@ -276,7 +280,7 @@ export class RdmaQueue implements TransportQueue {
   private respond(cmd: RdmaCmd, status: number): void {
     cmd.dmaBusy = false;
     cmd.state = CmdState.Responded;
-    const req = cmd.req!;
+    const req = cmd.req;
     if (!this.closed) {
       let cqe = req.cqe;
       if (status > 0) {
@@ -291,8 +295,11 @@ export class RdmaQueue implements TransportQueue {
   }
 
   private release(cmd: RdmaCmd): void {
+    if (cmd.state === CmdState.Free) return;
     const req = cmd.req;
-    if (req === null || !this.cmds.delete(req)) return;
+    cmd.state = CmdState.Free;
+    this.busy--;
+    if (!this.closed) this.freeCmds.push(cmd);
     try {
       req.release();
     } catch (e) {
@@ -320,7 +327,7 @@ export class RdmaQueue implements TransportQueue {
       this.log.error(`rdma ${this.peer}: core queue destroy failed: ${String(e)}`);
     }
     // Requests with a DMA in flight are released when it lands; the rest now.
-    for (const cmd of [...this.cmds.values()]) if (!cmd.dmaBusy) this.release(cmd);
+    for (const cmd of this.cmds) if (!cmd.dmaBusy) this.release(cmd);
     this.onClosed(this);
   }
 }

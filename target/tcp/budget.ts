@@ -61,6 +61,8 @@ export class StagingBudget {
     const after = this.used + len;
     if (after <= this.limit && (!r2t || this.r2tUsed + len <= this.r2tLimit)) return true;
     if (own === 0 && after <= this.limit + this.reserve) return true;
+    // one command larger than budget + reserve (a small configured budget) still runs, alone
+    if (this.used === 0) return true;
     this.deferrals++;
     const now = Date.now();
     if (now - this.lastLog >= LOG_INTERVAL_MS) {

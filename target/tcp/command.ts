@@ -4,7 +4,7 @@
  * the command's slot number, so an H2CData PDU finds its command in O(1).
  */
 
-import type { TransportRequest } from '../core/fabrics-ops.js';
+import type { CoreQueue, TransportRequest } from '../core/fabrics-ops.js';
 import type { Releasable } from './tx.js';
 
 export const enum CmdState {
@@ -23,7 +23,8 @@ export const enum CmdState {
 
 export class TcpCmd implements Releasable {
   state = CmdState.Free;
-  req: TransportRequest | null = null;
+  /** The core's request embedded in this slot (Linux nvmet_tcp_cmd.req): allocated once, reused per command. */
+  readonly req: TransportRequest<TcpCmd>;
   /** Transport-detected status to complete with once the PDU's data is consumed (0 = none). */
   pendingStatus = 0;
   /** H2C: next expected DATAO (bytes received in order). */
@@ -39,11 +40,13 @@ export class TcpCmd implements Releasable {
 
   constructor(
     readonly ttag: number,
+    core: CoreQueue,
     private readonly onReleased: (cmd: TcpCmd) => void,
-  ) {}
+  ) {
+    this.req = core.allocRequest(this);
+  }
 
-  reset(req: TransportRequest | null): void {
-    this.req = req;
+  reset(): void {
     this.state = CmdState.Capsule;
     this.pendingStatus = 0;
     this.rcvd = 0;

@@ -90,11 +90,10 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
 
   private readonly cmds: TcpCmd[] = [];
   private readonly freeCmds: TcpCmd[] = [];
-  private readonly byReq = new Map<TransportRequest, TcpCmd>();
+  /** Commands taken from the free list and not yet released. */
+  private busy = 0;
   /** Command whose capsule / H2CData PDU is being received. */
   private cur: TcpCmd | null = null;
-  /** Command inside core.initRequest (it may complete synchronously). */
-  private initializing: TcpCmd | null = null;
 
   private readonly sqe = new Uint8Array(64);
   private readonly dataHdr = createDataPduHeader();
@@ -162,7 +161,7 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
 
   /** Commands currently owned by this connection (tests, stats). */
   get outstanding(): number {
-    return this.byReq.size;
+    return this.busy;
   }
 
   /** Staging bytes this connection holds now (tests, stats). */
@@ -344,13 +343,12 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
    * (nvmet_tcp_queue's `connect` cmd). Running out is fatal for the queue there
    * too (nvmet_tcp_done_recv_pdu: "out of commands").
    */
-  private allocCmd(): TcpCmd | null {
-    const core = this.core;
-    const max = core !== null && core.size > 0 ? 2 * core.size : 1;
+  private allocCmd(core: CoreQueue): TcpCmd | null {
+    const max = core.size > 0 ? 2 * core.size : 1;
     if (this.cmds.length - this.freeCmds.length >= max) return null;
     const c = this.freeCmds.pop();
     if (c !== undefined) return c;
-    const n = new TcpCmd(this.cmds.length, this.onCmdReleased);
+    const n = new TcpCmd(this.cmds.length, core, this.onCmdReleased);
     this.cmds.push(n);
     return n;
   }
@@ -365,7 +363,7 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
 
   private capsuleHeader(h: Uint8Array, off: number, pdu: PduLayout): void {
     const core = this.core;
-    const cmd = core === null ? null : this.allocCmd();
+    const cmd = core === null ? null : this.allocCmd(core);
     if (core === null || cmd === null) {
       const inUse = this.cmds.length - this.freeCmds.length;
       this.fatal(Fes.PduSequenceError, 0, h, off, pdu.hlen, `out of commands: ${inUse} in flight, queue size ${core?.size ?? 0}`);
@@ -374,20 +372,11 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
     const s = this.sqe;
     const base = off + CAPSULE_SQE_OFFSET;
     for (let i = 0; i < 64; i++) s[i] = h[base + i]!;
-    cmd.reset(null);
-    this.initializing = cmd;
-    let req: TransportRequest;
-    try {
-      req = core.initRequest(s);
-    } finally {
-      this.initializing = null;
-    }
-    if (cmd.req === null) {
-      cmd.req = req;
-      this.byReq.set(req, cmd);
-    }
+    cmd.reset();
+    this.busy++;
+    const req = cmd.req;
     this.cur = cmd;
-    if (cmd.state === CmdState.Responding) {
+    if (!req.init(s)) {
       // the core completed it during init (bad command): just drain its data
       this.framer.discardData();
       return;
@@ -442,10 +431,10 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
     const cmd = this.cur;
     this.cur = null;
     if (cmd === null || cmd.state !== CmdState.Capsule) return;
-    const req = cmd.req!;
+    const req = cmd.req;
     if (cmd.pendingStatus === 0 && req.dataDir === DataDir.H2C && req.data !== null) {
       const n = this.framer.pdu.dataLen;
-      if (n > 0) req.dataMoved?.(n); // in-capsule data landed in staging: the NIC's DMA
+      if (n > 0) req.dataMoved?.(n, this.ddgst); // in-capsule data landed in staging: the NIC's DMA
     }
     if (cmd.pendingStatus !== 0) {
       req.completeWithStatus(cmd.pendingStatus);
@@ -474,7 +463,7 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
    * else executes.
    */
   private start(cmd: TcpCmd): void {
-    const req = cmd.req!;
+    const req = cmd.req;
     const r2t = req.dataDir === DataDir.H2C;
     if (!this.stage(cmd, r2t)) {
       req.completeWithStatus(NvmeStatus.InternalError | STATUS_DNR);
@@ -504,7 +493,7 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
 
   /** Allocate the command's staging buffer and count it. */
   private stage(cmd: TcpCmd, r2t: boolean): boolean {
-    const req = cmd.req!;
+    const req = cmd.req;
     if (!this.alloc(req)) return false;
     const n = req.transferLen;
     cmd.staged = n;
@@ -543,7 +532,7 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
     const d = this.deferred;
     while (d.length !== 0 && this.state === QState.Live) {
       const cmd = d[0]!;
-      const req = cmd.req!;
+      const req = cmd.req;
       if (!this.fits(req.transferLen, req.dataDir === DataDir.H2C)) return false;
       d.shift();
       this.start(cmd);
@@ -565,7 +554,7 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
   };
 
   private sendR2Ts(cmd: TcpCmd): void {
-    const req = cmd.req!;
+    const req = cmd.req;
     const total = req.transferLen;
     const tx = this.tx;
     while (cmd.outstandingR2T < this.maxR2T && cmd.r2tEnd < total) {
@@ -580,7 +569,7 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
   /** End offset of the R2T window containing `offset` (R2Ts are MAXH2CDATA-sized, in order). */
   private r2tWindowEnd(cmd: TcpCmd, offset: number): number {
     const step = this.opts.maxH2CData;
-    return Math.min(cmd.req!.transferLen, (Math.floor(offset / step) + 1) * step);
+    return Math.min(cmd.req.transferLen, (Math.floor(offset / step) + 1) * step);
   }
 
   private h2cDataHeader(h: Uint8Array, off: number, pdu: PduLayout): void {
@@ -590,7 +579,7 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
       this.fatal(Fes.InvalidHeaderField, FieldOffset.dataTtag, h, off, pdu.hlen, `H2CData for unknown TTAG ${d.ttag}`);
       return;
     }
-    const req = cmd.req!;
+    const req = cmd.req;
     if (d.cccid !== req.cid) {
       this.fatal(Fes.InvalidHeaderField, FieldOffset.dataCccid, h, off, pdu.hlen, `H2CData CCCID ${d.cccid} does not match TTAG ${d.ttag}`);
       return;
@@ -623,10 +612,10 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
     const cmd = this.cur;
     this.cur = null;
     if (cmd === null || cmd.state !== CmdState.WaitData) return;
-    const req = cmd.req!;
+    const req = cmd.req;
     const start = cmd.rcvd;
     cmd.rcvd += this.framer.pdu.dataLen;
-    req.dataMoved?.(this.framer.pdu.dataLen);
+    req.dataMoved?.(this.framer.pdu.dataLen, this.ddgst);
     if (!ddgstOk && cmd.pendingStatus === 0) {
       this.log.warn(`tcp ${this.peer}: data digest error in H2CData of cid ${req.cid} at offset ${start}`);
       cmd.pendingStatus = NvmeStatus.TransientTransportError;
@@ -654,18 +643,8 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
 
   // ------------------------------------------------------------------ responses
 
-  queueResponse(req: TransportRequest): void {
-    let cmd = this.byReq.get(req);
-    if (cmd === undefined) {
-      const init = this.initializing;
-      if (init === null || init.req !== null) {
-        this.log.error(`tcp ${this.peer}: response for an unknown request (cid ${req.cid})`);
-        return;
-      }
-      cmd = init;
-      cmd.req = req;
-      this.byReq.set(req, cmd);
-    }
+  queueResponse(req: TransportRequest<TcpCmd>): void {
+    const cmd = req.owner;
     if (cmd.state === CmdState.Responding || cmd.state === CmdState.Free) return;
     cmd.state = CmdState.Responding;
     if (this.state === QState.Closed) return; // released by teardown
@@ -690,7 +669,7 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
         }
         at += n;
       }
-      req.dataMoved?.(len); // staging → wire: the NIC's DMA
+      req.dataMoved?.(len, this.ddgst); // staging → wire: the NIC's DMA
       if (!success) this.capsuleResp(req);
     } else {
       this.capsuleResp(req);
@@ -705,12 +684,11 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
   }
 
   private releaseCmd(cmd: TcpCmd): void {
+    if (cmd.state === CmdState.Free) return;
     const req = cmd.req;
-    if (req === null || cmd.state === CmdState.Free) return;
     this.unstage(cmd);
-    this.byReq.delete(req);
-    cmd.req = null;
     cmd.state = CmdState.Free;
+    this.busy--;
     if (this.state !== QState.Closed) this.freeCmds.push(cmd);
     try {
       req.release();
@@ -820,7 +798,7 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
     this.deferred.length = 0;
     this.port.budget.unwait(this);
     this.destroyCore();
-    for (const cmd of this.cmds) if (cmd.req !== null) this.releaseCmd(cmd);
+    for (const cmd of this.cmds) if (cmd.state !== CmdState.Free) this.releaseCmd(cmd);
     this.cur = null;
     this.onClosed(this);
   }

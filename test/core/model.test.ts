@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Nvmet } from '../../target/core/nvmet.js';
+import { createNvmet } from '../../target/create-nvmet.js';
 import { silentLogger } from '../../target/core/log.js';
 import { TrType } from '../../target/core/fabrics-ops.js';
 import type { FabricsOps, PortInfo, CoreQueueFactory } from '../../target/core/fabrics-ops.js';
@@ -16,7 +16,7 @@ afterEach(async () => {
 
 describe('object model', () => {
   it('validates configuration', () => {
-    const n = new Nvmet({ logger: silentLogger });
+    const n = createNvmet({ logger: silentLogger });
     expect(() => n.addSubsystem({ nqn: '' })).toThrow(RangeError);
     expect(() => n.addSubsystem({ nqn: 'x'.repeat(224) })).toThrow(RangeError);
     expect(() => n.addSubsystem({ nqn: 'nqn.2014-08.org.nvmexpress.discovery' })).toThrow(/reserved/);
@@ -37,7 +37,7 @@ describe('object model', () => {
   });
 
   it('a port needs a transport for its TRTYPE; the bound trsvcid is reported back', async () => {
-    const n = new Nvmet({ logger: silentLogger });
+    const n = createNvmet({ logger: silentLogger });
     const p = n.addPort({ portId: 2, trtype: TrType.TCP, traddr: '127.0.0.1', trsvcid: '0' });
     await expect(p.enable()).rejects.toThrow(/no transport/);
     expect(p.state).toBe('disabled');
@@ -62,7 +62,7 @@ describe('object model', () => {
   });
 
   it('a namespace whose backend cannot open stays disabled', async () => {
-    const n = new Nvmet({ logger: silentLogger });
+    const n = createNvmet({ logger: silentLogger });
     const s = n.addSubsystem({ nqn: 'nqn.a' });
     const ns = s.addNamespace({ nsid: 1, backend: { kind: 'file', path: '/nonexistent/dir/x.img', size: 4096 } });
     await expect(ns.enable()).rejects.toThrow();

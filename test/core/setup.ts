@@ -1,6 +1,7 @@
 /** Shared fixture: an Nvmet with a loop port, one NVM subsystem and a RAM namespace. */
 
-import { Nvmet } from '../../target/core/nvmet.js';
+import type { Nvmet } from '../../target/core/nvmet.js';
+import { createNvmet } from '../../target/create-nvmet.js';
 import { silentLogger } from '../../target/core/log.js';
 import { TrType } from '../../target/core/fabrics-ops.js';
 import type { Subsystem, SubsystemOptions } from '../../target/core/subsystem.js';
@@ -32,7 +33,7 @@ export async function setup(
     maxDataTransferSize?: number;
   } = {},
 ): Promise<Fixture> {
-  const nvmet = new Nvmet({ logger: silentLogger, maxDataTransferSize: o.maxDataTransferSize ?? 0 });
+  const nvmet = createNvmet({ logger: silentLogger, maxDataTransferSize: o.maxDataTransferSize ?? 0 });
   const loop = new LoopTransport(o.loop);
   nvmet.registerTransport(loop);
   const subsys = nvmet.addSubsystem({ nqn: SUBNQN, allowedHosts: [HOSTNQN], serial: 'SN-TEST-0001', ...o.subsys });

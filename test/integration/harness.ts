@@ -2,7 +2,8 @@
  * In-process target for integration tests: Nvmet core + NVMe/TCP transport on
  * 127.0.0.1, ephemeral port, RAM namespaces. Every test gets its own target.
  */
-import { Nvmet } from '../../target/core/nvmet.js';
+import type { Nvmet } from '../../target/core/nvmet.js';
+import { createNvmet } from '../../target/create-nvmet.js';
 import { TcpTransport } from '../../target/tcp/index.js';
 import type { TcpTransportOptions } from '../../target/tcp/index.js';
 import { TrType } from '../../target/core/fabrics-ops.js';
@@ -37,7 +38,7 @@ export interface TargetOptions {
 }
 
 export async function startTarget(o: TargetOptions = {}): Promise<TestTarget> {
-  const nvmet = new Nvmet(o.maxDataTransferSize !== undefined ? { maxDataTransferSize: o.maxDataTransferSize } : {});
+  const nvmet = createNvmet(o.maxDataTransferSize !== undefined ? { maxDataTransferSize: o.maxDataTransferSize } : {});
   nvmet.registerTransport(new TcpTransport(o.tcp ?? {}));
   const subsys = nvmet.addSubsystem({
     nqn: SUBNQN,

@@ -8,7 +8,8 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import * as tls from 'node:tls';
 import { connect, discover, TransportError } from '../../initiator/index.js';
-import { Nvmet } from '../../target/core/nvmet.js';
+import type { Nvmet } from '../../target/core/nvmet.js';
+import { createNvmet } from '../../target/create-nvmet.js';
 import { TcpTransport } from '../../target/tcp/index.js';
 import { TrType } from '../../target/core/fabrics-ops.js';
 import { silentLogger } from '../../target/core/log.js';
@@ -28,7 +29,7 @@ afterEach(async () => {
 });
 
 async function tlsTarget(treq: number): Promise<number> {
-  nvmet = new Nvmet({ logger: silentLogger });
+  nvmet = createNvmet({ logger: silentLogger });
   nvmet.registerTransport(new TcpTransport({ logger: silentLogger }));
   nvmet.addHost(HOSTNQN);
   nvmet.setHostTlsPsk(HOSTNQN, parseTlsPsk(KEY));

@@ -5,7 +5,8 @@
  */
 import { afterEach } from 'vitest';
 import { Controller } from '../../initiator/controller.js';
-import { Nvmet } from '../../target/core/nvmet.js';
+import type { Nvmet } from '../../target/core/nvmet.js';
+import { createNvmet } from '../../target/create-nvmet.js';
 import { TrType } from '../../target/core/fabrics-ops.js';
 import type { Subsystem } from '../../target/core/subsystem.js';
 import type { Port } from '../../target/core/port.js';
@@ -94,7 +95,7 @@ export async function startStack(o: StackOptions = {}): Promise<Stack> {
     ...(o.policy !== undefined ? { policy: o.policy } : {}),
     ...(o.random !== undefined ? { random: o.random } : {}),
   });
-  const nvmet = new Nvmet({ logger, ...dp.coreOptions() });
+  const nvmet = createNvmet({ logger, ...dp.coreOptions() });
   const tcp = new TcpTransport({ logger });
   nvmet.registerTransport(tcp);
   const fabric = new RdmaFabric();

@@ -3,7 +3,7 @@
  * no NIC placement: data still moves and verifies; what cannot be routed is not accounted.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Nvmet } from '../../target/core/nvmet.js';
+import { createNvmet } from '../../target/create-nvmet.js';
 import { TrType } from '../../target/core/fabrics-ops.js';
 import { silentLogger } from '../../target/core/log.js';
 import { RdmaFabric } from '../../src/rdma/fabric.js';
@@ -25,7 +25,7 @@ afterEach(async () => {
 describe('RdmaTransport without a PCIe model', () => {
   it('serves a verified workload on the core with plain RAM backends; disabling the port disconnects hosts', async () => {
     const fabric = new RdmaFabric();
-    const nvmet = new Nvmet({ logger: silentLogger });
+    const nvmet = createNvmet({ logger: silentLogger });
     const rdma = new RdmaTransport({ fabric, logger: silentLogger });
     nvmet.registerTransport(rdma);
     const sub = nvmet.addSubsystem({ nqn: SUBNQN, allowAnyHost: true });

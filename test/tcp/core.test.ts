@@ -4,7 +4,7 @@
  * Property Set, Identify over C2HData, I/O queue with SQ flow control disabled.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Nvmet } from '../../target/core/nvmet.js';
+import { createNvmet } from '../../target/create-nvmet.js';
 import { TrType } from '../../target/core/fabrics-ops.js';
 import { silentLogger } from '../../target/core/log.js';
 import { TcpTransport } from '../../target/tcp/index.js';
@@ -23,7 +23,7 @@ afterEach(async () => {
 });
 
 async function target(inline = 16384): Promise<number> {
-  const nvmet = new Nvmet({ logger: silentLogger });
+  const nvmet = createNvmet({ logger: silentLogger });
   nvmet.registerTransport(new TcpTransport({ logger: silentLogger }));
   const sub = nvmet.addSubsystem({ nqn: SUBNQN, allowAnyHost: true });
   await sub.addNamespace({ nsid: 1, backend: { kind: 'ram', size: 16 << 20 }, blockSize: 512 }).enable();

@@ -200,6 +200,37 @@ describe('back-pressure before execution', () => {
   });
 });
 
+describe('many hostile queues', () => {
+  it('20 non-reading queues x 16 reads of 1 MiB and 20 queues of never-answered writes stay within budget + reserve; all returned after', async () => {
+    const MiB = 1 << 20;
+    const { tcp, core, host } = await setup({ stagingBudget: 8 * MiB, stagingReserve: 4 * MiB, r2tBudget: 4 * MiB, limits: { queueDataLimit: 4 * MiB, queueR2tLimit: 4 * MiB } });
+    const blocks = MiB / BLOCK;
+    const hosts: RawHost[] = [];
+    for (let q = 0; q < 20; q++) {
+      const h = await host();
+      await h.ic();
+      h.sock.pause();
+      h.send(Buffer.concat(Array.from({ length: 16 }, (_, i) => capsuleBytes(ioSqe(OPC_READ, i, (i % 8) * blocks, blocks, SGL_TRANSPORT)))));
+      hosts.push(h);
+    }
+    for (let q = 0; q < 20; q++) {
+      const h = await host();
+      await h.ic();
+      h.send(Buffer.concat(Array.from({ length: 16 }, (_, i) => capsuleBytes(ioSqe(OPC_WRITE, i, (i % 8) * blocks, blocks, SGL_TRANSPORT)))));
+      hosts.push(h);
+    }
+    await waitFor(() => tcp.queueStats(1).filter((q) => q.deferredCommands > 0).length >= 20, 'most queues waiting for budget');
+    await sleep(300);
+    expect(tcp.budget.peak).toBeLessThanOrEqual(12 * MiB);
+    expect(tcp.budget.r2tPeak).toBeLessThanOrEqual(4 * MiB + 4 * MiB);
+    for (const h of hosts) h.end();
+    await waitFor(() => tcp.connections(1) === 0, 'all connections gone');
+    expect(tcp.budget.used).toBe(0);
+    expect(tcp.budget.r2tUsed).toBe(0);
+    await waitFor(() => core.released === core.inits, 'every request released');
+  });
+});
+
 describe('timeouts on the NVMe/TCP port', () => {
   it('no ICReq within icreq_timeout_ms: closed (also when it trickles in a byte at a time)', async () => {
     const { host } = await setup({ limits: { icreqTimeoutMs: 200 } });

@@ -212,7 +212,8 @@ export const OPC_BAD = 0x7f;
 /** Never completes until the queue is destroyed (like a held AER). */
 export const OPC_HOLD = 0x0c;
 
-class RamReq implements TransportRequest {
+class RamReq<Owner = unknown> implements TransportRequest<Owner> {
+  inUse = false;
   readonly sqe = new Uint8Array(64);
   readonly cqe = new Uint8Array(16);
   cid = 0;
@@ -222,7 +223,35 @@ class RamReq implements TransportRequest {
   status = 0;
   released = 0;
   done = false;
-  constructor(readonly q: RamQueue) {}
+  constructor(
+    readonly q: RamQueue,
+    readonly owner: Owner,
+  ) {}
+  init(sqe: Uint8Array): boolean {
+    if (this.inUse) throw new Error('request initialized again before release');
+    this.inUse = true;
+    this.q.core.inits++;
+    this.sqe.set(sqe);
+    this.cid = sqe[2]! | (sqe[3]! << 8);
+    this.dataDir = DataDir.None;
+    this.transferLen = 0;
+    this.data = null;
+    this.status = 0;
+    this.done = false;
+    const opc = sqe[0]!;
+    const len = ((sqe[48]! | (sqe[49]! << 8)) + 1) * BLOCK;
+    if (opc === OPC_WRITE) {
+      this.dataDir = DataDir.H2C;
+      this.transferLen = len;
+    } else if (opc === OPC_READ) {
+      this.dataDir = DataDir.C2H;
+      this.transferLen = len;
+    } else if (opc === OPC_BAD) {
+      this.completeWithStatus(0x4002);
+      return false;
+    }
+    return true;
+  }
   allocData(): void {
     if (this.data === null) {
       this.data = new Uint8Array(this.transferLen);
@@ -265,9 +294,10 @@ class RamReq implements TransportRequest {
     this.q.transport.queueResponse(this);
   }
   release(): void {
+    if (!this.inUse) this.q.core.doubleReleases++;
+    this.inUse = false;
     this.released++;
     this.q.core.released++;
-    if (this.released > 1) this.q.core.doubleReleases++;
   }
 }
 
@@ -285,23 +315,8 @@ class RamQueue implements CoreQueue {
     this.qid = core.qid;
     this.size = core.queueSize;
   }
-  initRequest(sqe: Uint8Array): TransportRequest {
-    const r = new RamReq(this);
-    this.core.inits++;
-    r.sqe.set(sqe);
-    r.cid = sqe[2]! | (sqe[3]! << 8);
-    const opc = sqe[0]!;
-    const len = ((sqe[48]! | (sqe[49]! << 8)) + 1) * BLOCK;
-    if (opc === OPC_WRITE) {
-      r.dataDir = DataDir.H2C;
-      r.transferLen = len;
-    } else if (opc === OPC_READ) {
-      r.dataDir = DataDir.C2H;
-      r.transferLen = len;
-    } else if (opc === OPC_BAD) {
-      r.completeWithStatus(0x4002);
-    }
-    return r;
+  allocRequest<Owner>(owner: Owner): TransportRequest<Owner> {
+    return new RamReq(this, owner);
   }
   destroy(): void {
     this.dead = true;

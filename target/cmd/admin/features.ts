@@ -5,13 +5,12 @@
  */
 
 import type { Request } from '../../core/request.js';
+import type { Command } from '../command.js';
 import { NvmeStatus, STATUS_DNR } from '../../../src/nvme/status.js';
-import { rd32 } from '../../../src/nvme/le.js';
-import { FeatureCap, FeatureId, FeatureSel } from '../../../src/nvme/features.js';
+import { FeatureCap, FeatureId, FeatureSel, featuresFid, featuresSave, featuresSel } from '../../../src/nvme/features.js';
+import { SqeOff, sqeCdw11 } from '../../../src/nvme/sqe.js';
 import { NVMET_AEN_CFG_ALL, NVMET_AEN_CFG_OPTIONAL } from '../../core/constants.js';
 
-const CDW10_LOC = 40;
-const CDW11_LOC = 44;
 
 function invalidField(req: Request, loc: number): number {
   req.errorLoc = loc;
@@ -21,34 +20,30 @@ function invalidField(req: Request, loc: number): number {
 /** Set Features of the Keep Alive Timer: restart the timer with the new value (ms). */
 export function setKato(req: Request): number {
   const ctrl = req.ctrl;
-  ctrl.kato = rd32(req.sqe, CDW11_LOC);
+  ctrl.kato = sqeCdw11(req.sqe);
   ctrl.restartKeepAlive();
   return 0;
 }
 
 /** Set Features of the Asynchronous Event Configuration, restricted to `mask`. */
 export function setAsyncEventConfig(req: Request, mask: number): number {
-  const v = rd32(req.sqe, CDW11_LOC);
-  if ((v & ~mask) >>> 0 !== 0) return invalidField(req, CDW11_LOC);
+  const v = sqeCdw11(req.sqe);
+  if ((v & ~mask) >>> 0 !== 0) return invalidField(req, SqeOff.Cdw11);
   req.ctrl.aenEnabled = v;
   return 0;
 }
 
-/** Save (cdw10 bit 31) is refused: nothing here persists across resets. */
-export function saveRequested(req: Request): boolean {
-  return (req.sqe[43]! & 0x80) !== 0;
-}
-
-export function executeSetFeatures(req: Request): void {
+function executeSetFeatures(req: Request): void {
   req.complete(setFeature(req));
 }
 
 function setFeature(req: Request): number {
   const ctrl = req.ctrl;
-  const fid = req.sqe[CDW10_LOC]!;
-  const cdw11 = rd32(req.sqe, CDW11_LOC);
-  if (saveRequested(req) && isSupported(fid)) {
-    req.errorLoc = CDW10_LOC;
+  const fid = featuresFid(req.sqe);
+  const cdw11 = sqeCdw11(req.sqe);
+  // Save is refused: nothing here persists across resets.
+  if (featuresSave(req.sqe) && isSupported(fid)) {
+    req.errorLoc = SqeOff.Cdw10;
     return NvmeStatus.FeatureNotSaveable | STATUS_DNR;
   }
   switch (fid) {
@@ -58,7 +53,7 @@ function setFeature(req: Request): number {
     case FeatureId.NumberOfQueues: {
       const nsqr = cdw11 & 0xffff;
       const ncqr = cdw11 >>> 16;
-      if (nsqr === 0xffff || ncqr === 0xffff) return invalidField(req, CDW11_LOC);
+      if (nsqr === 0xffff || ncqr === 0xffff) return invalidField(req, SqeOff.Cdw11);
       // Grant what was asked for, up to what the subsystem allows; qids above it are refused at Connect.
       const granted = Math.min(nsqr + 1, ncqr + 1, ctrl.subsys.maxQid);
       ctrl.grantedQueues = granted;
@@ -70,7 +65,7 @@ function setFeature(req: Request): number {
     case FeatureId.KeepAliveTimer:
       return setKato(req);
     default:
-      return invalidField(req, CDW10_LOC);
+      return invalidField(req, SqeOff.Cdw10);
   }
 }
 
@@ -83,16 +78,16 @@ function isSupported(fid: number): boolean {
   );
 }
 
-export function executeGetFeatures(req: Request): void {
+function executeGetFeatures(req: Request): void {
   req.complete(getFeature(req));
 }
 
 function getFeature(req: Request): number {
   const ctrl = req.ctrl;
-  const fid = req.sqe[CDW10_LOC]!;
-  const sel = req.sqe[41]! & 7;
-  if (!isSupported(fid)) return invalidField(req, CDW10_LOC);
-  if (sel > FeatureSel.SupportedCapabilities) return invalidField(req, CDW10_LOC);
+  const fid = featuresFid(req.sqe);
+  const sel = featuresSel(req.sqe);
+  if (!isSupported(fid)) return invalidField(req, SqeOff.Cdw10);
+  if (sel > FeatureSel.SupportedCapabilities) return invalidField(req, SqeOff.Cdw10);
   if (sel === FeatureSel.SupportedCapabilities) {
     req.setResult(FeatureCap.Changeable);
     return 0;
@@ -114,5 +109,8 @@ function getFeature(req: Request): number {
       req.setResult(current ? ctrl.kato : 0);
       return 0;
   }
-  return invalidField(req, CDW10_LOC);
+  return invalidField(req, SqeOff.Cdw10);
 }
+
+export const setFeatures: Command = { name: 'Set Features', execute: executeSetFeatures };
+export const getFeatures: Command = { name: 'Get Features', execute: executeGetFeatures };

@@ -6,12 +6,17 @@
  */
 
 import type { Request } from '../../core/request.js';
+import type { Command } from '../command.js';
+import { DataDir } from '../../core/fabrics-ops.js';
 import type { Controller } from '../../core/controller.js';
 import { NvmeStatus, STATUS_DNR } from '../../../src/nvme/status.js';
 import {
   LogId,
   copyLogWindow,
   getLogPageOffset,
+  getLogPageLength,
+  getLogPageLid,
+  getLogPageRae,
   encodeErrorLogEntry,
   ERROR_LOG_ENTRY_SIZE,
   encodeSmartLog,
@@ -21,17 +26,32 @@ import {
   encodeChangedNsList,
   CHANGED_NS_LIST_SIZE,
 } from '../../../src/nvme/log-pages.js';
-import { rd32, wr32 } from '../../../src/nvme/le.js';
-import { AenBit, NVMET_ERROR_LOG_SLOTS } from '../../core/constants.js';
+import { wr32 } from '../../../src/nvme/le.js';
+import { SqeOff, sqeNsid } from '../../../src/nvme/sqe.js';
+import { AenBit, NVMET_ERROR_LOG_SLOTS, NVMET_MAX_ADMIN_TRANSFER } from '../../core/constants.js';
 import type { Namespace } from '../../core/namespace.js';
 
-const NSID_LOC = 4;
-const CDW10_LOC = 40;
-const LPO_LOC = 48;
+/** Largest admin data transfer: MDTS if the transport has one, and never more than the logs we could serve. */
+function adminTransferLimit(req: Request): number {
+  const mdts = req.ctrl.mdtsBytes();
+  return mdts === 0 ? NVMET_MAX_ADMIN_TRANSFER : Math.min(mdts, NVMET_MAX_ADMIN_TRANSFER);
+}
+
+/** Get Log Page (admin and discovery): C2H transfer of NUMD dwords, bounded by the admin transfer limit. */
+export function parseGetLogPage(req: Request): number {
+  const len = getLogPageLength(req.sqe);
+  if (len > adminTransferLimit(req)) {
+    req.errorLoc = SqeOff.Cdw10;
+    return NvmeStatus.InvalidField | STATUS_DNR;
+  }
+  req.dataDir = DataDir.C2H;
+  req.transferLen = len;
+  return 0;
+}
 
 /** Retain Asynchronous Event (cdw10 bit 15). */
 export function logRae(req: Request): boolean {
-  return (req.sqe[41]! & 0x80) !== 0;
+  return getLogPageRae(req.sqe);
 }
 
 /**
@@ -42,7 +62,7 @@ export function sendLogWindow(req: Request, page: Uint8Array): number {
   const off = getLogPageOffset(req.sqe);
   // Offsets are dword aligned; starting past the page's end is an error (the page has no such byte).
   if (off % 4 !== 0 || (off !== 0 && off >= page.length)) {
-    req.errorLoc = LPO_LOC;
+    req.errorLoc = SqeOff.Cdw12;
     return NvmeStatus.InvalidField | STATUS_DNR;
   }
   copyLogWindow(page, off, req.data!);
@@ -102,14 +122,14 @@ function smartLogPage(ctrl: Controller, nss: readonly Namespace[]): Uint8Array {
 
 function executeSmart(req: Request): void {
   const ctrl = req.ctrl;
-  const nsid = rd32(req.sqe, NSID_LOC);
+  const nsid = sqeNsid(req.sqe);
   let nss: readonly Namespace[];
   if (nsid === 0xffffffff || nsid === 0) {
     nss = ctrl.subsys.enabledNamespaces();
   } else {
     const ns = ctrl.subsys.findNamespaceRef(nsid);
     if (ns === null) {
-      req.errorLoc = NSID_LOC;
+      req.errorLoc = SqeOff.Nsid;
       req.complete(NvmeStatus.InvalidNs | STATUS_DNR);
       return;
     }
@@ -139,9 +159,9 @@ function executeChangedNs(req: Request): void {
   req.complete(st);
 }
 
-export function executeGetLogPage(req: Request): void {
+function executeGetLogPage(req: Request): void {
   const ctrl = req.ctrl;
-  const lid = req.sqe[CDW10_LOC]!;
+  const lid = getLogPageLid(req.sqe);
   switch (lid) {
     case LogId.ErrorInfo:
       req.complete(sendLogWindow(req, errorLogPage(ctrl)));
@@ -157,7 +177,9 @@ export function executeGetLogPage(req: Request): void {
       executeChangedNs(req);
       return;
     default:
-      req.errorLoc = CDW10_LOC;
+      req.errorLoc = SqeOff.Cdw10;
       req.complete(NvmeStatus.InvalidLogPage | STATUS_DNR);
   }
 }
+
+export const getLogPage: Command = { name: 'Get Log Page', parse: parseGetLogPage, execute: executeGetLogPage };

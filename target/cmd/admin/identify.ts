@@ -6,9 +6,12 @@
 
 import { faultIdentifyController } from '../../core/fault-injection.js';
 import type { Request } from '../../core/request.js';
+import type { Command } from '../command.js';
+import { DataDir } from '../../core/fabrics-ops.js';
 import type { Controller } from '../../core/controller.js';
 import { NvmeStatus, STATUS_DNR } from '../../../src/nvme/status.js';
-import { Cns, Csi } from '../../../src/nvme/identify.js';
+import { Cns, Csi, IDENTIFY_DATA_SIZE, identifyCns, identifyCsi } from '../../../src/nvme/identify.js';
+import { SqeOff, sqeNsid } from '../../../src/nvme/sqe.js';
 import {
   encodeIdentifyController,
   CntrlType,
@@ -23,7 +26,6 @@ import {
 } from '../../../src/nvme/identify-ctrl.js';
 import { encodeIdentifyNamespace, Nmic } from '../../../src/nvme/identify-ns.js';
 import { encodeActiveNsList, encodeNsDescList, Nidt, type NsIdDescriptor } from '../../../src/nvme/identify-lists.js';
-import { rd32 } from '../../../src/nvme/le.js';
 import { TrType } from '../../core/fabrics-ops.js';
 import {
   NVMET_AEN_CFG_OPTIONAL,
@@ -33,8 +35,6 @@ import {
   NVMET_QUEUE_SIZE,
 } from '../../core/constants.js';
 
-const NSID_LOC = 4;
-const CDW10_LOC = 40;
 const NSID_ALL = 0xffffffff;
 
 /** SGLS as Linux reports it for fabrics: byte-aligned SGLs, keyed for RDMA, offsets for in-capsule data. */
@@ -94,13 +94,13 @@ export function identifyController(ctrl: Controller): Partial<IdentifyController
 }
 
 function invalidNs(req: Request): void {
-  req.errorLoc = NSID_LOC;
+  req.errorLoc = SqeOff.Nsid;
   req.complete(NvmeStatus.InvalidNs | STATUS_DNR);
 }
 
 /** Find the command's namespace and hold it for the command's lifetime; null if not active. */
 function findNs(req: Request): boolean {
-  const nsid = rd32(req.sqe, NSID_LOC);
+  const nsid = sqeNsid(req.sqe);
   const ns = req.ctrl.subsys.findNamespaceRef(nsid);
   if (ns === null) return false;
   req.ns = ns;
@@ -109,7 +109,7 @@ function findNs(req: Request): boolean {
 
 function identifyNamespace(req: Request): void {
   const data = req.data!;
-  const nsid = rd32(req.sqe, NSID_LOC);
+  const nsid = sqeNsid(req.sqe);
   if (nsid === NSID_ALL) {
     invalidNs(req);
     return;
@@ -163,7 +163,7 @@ function nsDescList(req: Request): void {
 }
 
 function activeNsList(req: Request): void {
-  const after = rd32(req.sqe, NSID_LOC);
+  const after = sqeNsid(req.sqe);
   // 0xfffffffe and 0xffffffff cannot start a list (no nsid can follow them).
   if (after >= 0xfffffffe) {
     invalidNs(req);
@@ -188,9 +188,16 @@ function csIndependentNamespace(req: Request): void {
   req.complete(0);
 }
 
-export function executeIdentify(req: Request): void {
-  const cns = req.sqe[CDW10_LOC]!;
-  const csi = req.sqe[47]!;
+/** Identify (admin and discovery): every CNS returns one 4 KiB data structure. */
+export function parseIdentify(req: Request): number {
+  req.dataDir = DataDir.C2H;
+  req.transferLen = IDENTIFY_DATA_SIZE;
+  return 0;
+}
+
+function executeIdentify(req: Request): void {
+  const cns = identifyCns(req.sqe);
+  const csi = identifyCsi(req.sqe);
   switch (cns) {
     case Cns.Namespace:
       identifyNamespace(req);
@@ -225,6 +232,8 @@ export function executeIdentify(req: Request): void {
       csIndependentNamespace(req);
       return;
   }
-  req.errorLoc = CDW10_LOC;
+  req.errorLoc = SqeOff.Cdw10;
   req.complete(NvmeStatus.InvalidField | STATUS_DNR);
 }
+
+export const identify: Command = { name: 'Identify', parse: parseIdentify, execute: executeIdentify };

@@ -10,11 +10,11 @@
 
 import { DataDir } from '../../core/fabrics-ops.js';
 import type { Request } from '../../core/request.js';
+import type { Command } from '../command.js';
 import type { Controller } from '../../core/controller.js';
 import type { CoreQueueImpl, QueueAuth } from '../../core/queue.js';
-import { AUTHREQ_ATR, FabricsOff } from '../../../src/nvme/fabrics.js';
+import { AUTHREQ_ATR, FabricsOff, authLength, authSecp, authSpsp0, authSpsp1 } from '../../../src/nvme/fabrics.js';
 import { NvmeStatus, STATUS_DNR } from '../../../src/nvme/status.js';
-import { rd32 } from '../../../src/nvme/le.js';
 import { AUTH_SECP_DHCHAP, AUTH_SPSP0, AUTH_SPSP1, AUTH_FAILURE_NAMES } from '../../../src/nvme/auth/ids.js';
 import { DhchapCtrlSession, type AuthStepResult } from '../../../src/nvme/auth/controller-session.js';
 import type { Subsystem } from '../../core/subsystem.js';
@@ -65,19 +65,19 @@ export const AUTH_REQUIRED_STATUS = NvmeStatus.AuthRequired | STATUS_DNR;
 
 function checkSecurityFields(req: Request): number {
   const sqe = req.sqe;
-  if (sqe[FabricsOff.AuthSecp] !== AUTH_SECP_DHCHAP) {
+  if (authSecp(sqe) !== AUTH_SECP_DHCHAP) {
     req.errorLoc = FabricsOff.AuthSecp;
     return NvmeStatus.InvalidField | STATUS_DNR;
   }
-  if (sqe[FabricsOff.AuthSpsp0] !== AUTH_SPSP0) {
+  if (authSpsp0(sqe) !== AUTH_SPSP0) {
     req.errorLoc = FabricsOff.AuthSpsp0;
     return NvmeStatus.InvalidField | STATUS_DNR;
   }
-  if (sqe[FabricsOff.AuthSpsp1] !== AUTH_SPSP1) {
+  if (authSpsp1(sqe) !== AUTH_SPSP1) {
     req.errorLoc = FabricsOff.AuthSpsp1;
     return NvmeStatus.InvalidField | STATUS_DNR;
   }
-  const len = rd32(sqe, FabricsOff.AuthLen);
+  const len = authLength(sqe);
   if (len === 0 || len > AUTH_MAX_PAYLOAD) {
     req.errorLoc = FabricsOff.AuthLen;
     return NvmeStatus.InvalidField | STATUS_DNR;
@@ -85,22 +85,28 @@ function checkSecurityFields(req: Request): number {
   return 0;
 }
 
-export function parseAuthSend(req: Request): number {
+function parseAuthSend(req: Request): number {
   const st = checkSecurityFields(req);
   if (st !== 0) return st;
   req.dataDir = DataDir.H2C;
-  req.transferLen = rd32(req.sqe, FabricsOff.AuthLen);
-  req.executeFn = executeAuthSend;
+  req.transferLen = authLength(req.sqe);
   return 0;
 }
 
-export function parseAuthReceive(req: Request): number {
+function parseAuthReceive(req: Request): number {
   const st = checkSecurityFields(req);
   if (st !== 0) return st;
   req.dataDir = DataDir.C2H;
-  req.transferLen = rd32(req.sqe, FabricsOff.AuthLen);
-  req.executeFn = executeAuthReceive;
+  req.transferLen = authLength(req.sqe);
   return 0;
+}
+
+/**
+ * Parse of the commands that wait for authentication like any other but sit in a
+ * table the authentication gate of the dispatcher does not cover (Property Get/Set).
+ */
+export function requireAuth(req: Request): number {
+  return authOk(req) ? 0 : AUTH_REQUIRED_STATUS;
 }
 
 function queueAuth(q: CoreQueueImpl, ctrl: Controller): QueueAuth {
@@ -154,7 +160,7 @@ function finish(req: Request, ctrl: Controller, auth: QueueAuth, r: AuthStepResu
   }
 }
 
-export function executeAuthSend(req: Request): void {
+function executeAuthSend(req: Request): void {
   const ctrl = req.ctrl;
   if (ctrl.dhchap === null) {
     // The host has no key here: Linux fails the Reply for want of a host key; nothing to
@@ -168,7 +174,7 @@ export function executeAuthSend(req: Request): void {
   finish(req, ctrl, auth, r);
 }
 
-export function executeAuthReceive(req: Request): void {
+function executeAuthReceive(req: Request): void {
   const ctrl = req.ctrl;
   if (ctrl.dhchap === null) {
     req.errorLoc = 0;
@@ -187,3 +193,6 @@ export function executeAuthReceive(req: Request): void {
   buf.set(out.data.subarray(0, Math.min(out.data.length, req.transferLen)), 0);
   finish(req, ctrl, auth, out.result);
 }
+
+export const authenticationSend: Command = { name: 'Authentication Send', parse: parseAuthSend, execute: executeAuthSend };
+export const authenticationReceive: Command = { name: 'Authentication Receive', parse: parseAuthReceive, execute: executeAuthReceive };

@@ -8,6 +8,8 @@
  */
 
 import type { Request } from '../../core/request.js';
+import type { Command } from '../command.js';
+import { DataDir } from '../../core/fabrics-ops.js';
 import { NvmeStatus, STATUS_DNR } from '../../../src/nvme/status.js';
 import {
   CNTLID_DYNAMIC,
@@ -20,6 +22,7 @@ import {
   connectResult,
   connectSqsize,
   CATTR_DISABLE_SQ_FLOW,
+  CONNECT_DATA_SIZE,
   decodeConnectData,
   FabricsOff,
 } from '../../../src/nvme/fabrics.js';
@@ -68,7 +71,7 @@ function installQueue(req: Request, ctrl: Controller, qid: number): number {
   return 0;
 }
 
-export function executeAdminConnect(req: Request): void {
+function executeAdminConnect(req: Request): void {
   const status = adminConnect(req);
   req.complete(status);
 }
@@ -130,7 +133,7 @@ function adminConnect(req: Request): number {
   return 0;
 }
 
-export function executeIoConnect(req: Request): void {
+function executeIoConnect(req: Request): void {
   const status = ioConnect(req);
   req.complete(status);
 }
@@ -162,3 +165,13 @@ function ioConnect(req: Request): number {
   req.setResult(connectResult(ctrl.cntlid, connectAuthreq(ctrl)));
   return 0;
 }
+
+/** Connect carries 1 KiB of Connect data; QID picks the admin or the I/O flavour. */
+function parseConnect(req: Request): number {
+  req.dataDir = DataDir.H2C;
+  req.transferLen = CONNECT_DATA_SIZE;
+  req.executeFn = connectQid(req.sqe) === 0 ? executeAdminConnect : executeIoConnect;
+  return 0;
+}
+
+export const connect: Command = { name: 'Connect', parse: parseConnect, execute: executeAdminConnect };

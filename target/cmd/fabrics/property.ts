@@ -1,35 +1,37 @@
 /** Property Get / Property Set (Linux nvmet_execute_prop_get/set). */
 
 import type { Request } from '../../core/request.js';
+import type { Command } from '../command.js';
+import { requireAuth } from './auth.js';
 import { NvmeStatus, STATUS_DNR } from '../../../src/nvme/status.js';
 import { Reg } from '../../../src/nvme/registers.js';
-import { rd32 } from '../../../src/nvme/le.js';
+import { FabricsOff, propAttrib, propertyAttribSize, propOffset, propValue32 } from '../../../src/nvme/fabrics.js';
 
-const ATTRIB_LOC = 40;
-const OFFSET_LOC = 44;
+const ATTRIB_LOC = FabricsOff.PropAttrib;
+const OFFSET_LOC = FabricsOff.PropOffset;
 
-export function executePropertySet(req: Request): void {
+function executePropertySet(req: Request): void {
   const sqe = req.sqe;
   // Only CC is writable, and it is a 4-byte property.
-  if ((sqe[ATTRIB_LOC]! & 7) !== 0) {
+  if ((propAttrib(sqe) & 7) !== 0) {
     req.errorLoc = ATTRIB_LOC;
     req.complete(NvmeStatus.InvalidField | STATUS_DNR);
     return;
   }
-  if (rd32(sqe, OFFSET_LOC) !== Reg.Cc) {
+  if (propOffset(sqe) !== Reg.Cc) {
     req.errorLoc = OFFSET_LOC;
     req.complete(NvmeStatus.InvalidField | STATUS_DNR);
     return;
   }
-  req.ctrl.updateCc(rd32(sqe, 48));
+  req.ctrl.updateCc(propValue32(sqe));
   req.complete(0);
 }
 
-export function executePropertyGet(req: Request): void {
+function executePropertyGet(req: Request): void {
   const sqe = req.sqe;
   const ctrl = req.ctrl;
-  const eight = (sqe[ATTRIB_LOC]! & 7) === 1;
-  const off = rd32(sqe, OFFSET_LOC);
+  const eight = propertyAttribSize(propAttrib(sqe)) === 8;
+  const off = propOffset(sqe);
   if (eight) {
     if (off === Reg.Cap) {
       req.setResult64(ctrl.cap);
@@ -55,3 +57,9 @@ export function executePropertyGet(req: Request): void {
   req.errorLoc = OFFSET_LOC;
   req.complete(NvmeStatus.InvalidField | STATUS_DNR);
 }
+
+// Both wait for authentication, as the spec requires of every command but Connect,
+// Authentication Send/Receive and Disconnect (Linux lets them through; no Linux host
+// sends them before authenticating).
+export const propertySet: Command = { name: 'Property Set', parse: requireAuth, execute: executePropertySet };
+export const propertyGet: Command = { name: 'Property Get', parse: requireAuth, execute: executePropertyGet };
