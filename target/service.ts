@@ -31,6 +31,7 @@ import { TcpTransport } from './tcp/index.js';
 import { RdmaTransport } from './rdma/transport.js';
 import { AdrFam, TcpSecType, Treq } from '../src/nvme/discovery-log.js';
 import { parseTlsPsk } from '../src/nvme/tls/psk.js';
+import { AnaState, anaStateFromName } from '../src/nvme/ana.js';
 import {
   configToJson,
   parseConfig,
@@ -163,6 +164,8 @@ export interface ServiceOptions {
    * core (staging in pooled system memory, no PCIe accounting).
    */
   dataPath?: boolean | { workers?: number };
+  /** Unique discovery NQN (CLI --discovery-nqn; Linux configfs discovery_nqn). */
+  discoveryNqn?: string;
 }
 
 /** What reconcile may do to objects in use: refuse like configfs (EBUSY), or tear down and rebuild. */
@@ -201,6 +204,22 @@ function backendOf(ns: ResolvedNamespace): BackendSpec {
 
 const key = (v: unknown): string => JSON.stringify(v);
 
+/**
+ * ana_groups of a live port → what the document says (configfs ports/N/ana_groups):
+ * groups the document drops go (group 1 stays, back to optimized), others are
+ * created or set. A group already moving to the wanted state (an API "change"
+ * window) is left alone.
+ */
+function syncAnaGroups(tp: ResolvedPort, port: Port): void {
+  const want = new Map(tp.anaGroups.map((g) => [g.grpid, anaStateFromName(g.state) ?? AnaState.Optimized]));
+  if (!want.has(1)) want.set(1, AnaState.Optimized);
+  for (const g of port.ana.groups()) if (!want.has(g)) port.ana.removeGroup(g);
+  for (const [g, st] of want) {
+    if (!port.ana.has(g)) port.ana.addGroup(g, st);
+    else if (port.ana.targetState(g) !== st) port.ana.setState(g, st);
+  }
+}
+
 /** What a core Subsystem is built from (changing any of it rebuilds the subsystem). */
 function subsysIdentity(s: ResolvedSubsystem): string {
   return key([s.serial, s.model, s.firmware, s.vs, s.ieeeOui, s.cntlidMin, s.cntlidMax, s.qidMax]);
@@ -208,7 +227,7 @@ function subsysIdentity(s: ResolvedSubsystem): string {
 
 /** What a core Namespace is built from. */
 function nsIdentity(n: ResolvedNamespace): string {
-  return key([n.backing, n.blockSize, n.uuid, n.nguid, n.nvme ?? null]);
+  return key([n.backing, n.blockSize, n.uuid, n.nguid, n.nvme ?? null, n.resv]);
 }
 
 function isZeroNguid(s: string): boolean {
@@ -255,7 +274,11 @@ export class NvmetService {
       this.dataPath = this.dp.serviceHooks();
     }
     // The data path plugs into the core through its seams (staging, enable hooks); the service registers the transports.
-    this.nvmet = createNvmet({ logger: opts.logger, ...(this.dp !== null ? this.dp.coreOptions() : {}) });
+    this.nvmet = createNvmet({
+      logger: opts.logger,
+      ...(this.dp !== null ? this.dp.coreOptions() : {}),
+      ...(opts.discoveryNqn !== undefined ? { discoveryNqn: opts.discoveryNqn } : {}),
+    });
     this.tcp = new TcpTransport({ logger: opts.logger });
     this.nvmet.registerTransport(this.tcp);
     if (this.dp !== null) this.nvmet.registerTransport(new RdmaTransport({ logger: opts.logger, mover: this.dp }));
@@ -652,6 +675,9 @@ export class NvmetService {
       backend,
       blockSize: ns.blockSize,
       uuid: ns.uuid,
+      anaGrpid: ns.anaGrpid,
+      resv: ns.resv,
+      ...(spec.kind === 'file' ? { resvFile: spec.path } : {}),
       ...(isZeroNguid(ns.nguid) ? {} : { nguid: ns.nguid }),
     });
     applied.namespaces.push(rec);
@@ -704,6 +730,8 @@ export class NvmetService {
         this.dp?.setNamespaceP2pmem(n, tn.p2pmem);
         an.p2pmem = tn.p2pmem;
       }
+      // ana_grpid moves live (nvmet_ns_ana_grpid_store), hosts get an ANA change event.
+      if (n !== undefined && n.anaGrpid !== tn.anaGrpid) n.setAnaGrpid(tn.anaGrpid);
       if (n !== undefined && !an.enabled && tn.enabled) {
         await n.enable();
         an.enabled = true;
@@ -786,7 +814,13 @@ export class NvmetService {
       });
       ap.referralIds.set(name, id);
     }
-    ap.res = { ...tp, subsystems: port.subsystems.map((s) => s.nqn), referrals: tp.referrals.map((r) => ({ ...r })) };
+    syncAnaGroups(tp, port);
+    ap.res = {
+      ...tp,
+      subsystems: port.subsystems.map((s) => s.nqn),
+      anaGroups: tp.anaGroups.map((g) => ({ ...g })),
+      referrals: tp.referrals.map((r) => ({ ...r })),
+    };
   }
 }
 

@@ -41,6 +41,8 @@ Options:
                           p2pmem of a provider compatible with the NIC and all namespaces
       --policy P          p2pdma distance policy: ${P2P_POLICIES.join(' | ')}
                           (default ${DEFAULT_POLICY})
+      --discovery-nqn NQN unique discovery NQN (TP8013, like configfs discovery_nqn);
+                          the well-known nqn.2014-08.org.nvmexpress.discovery still works
       --save FILE         write the running configuration to FILE on exit (and on
                           POST /api/save; without it, /api/save writes --config FILE)
       --log-level LEVEL   debug | info | warn | error | silent (default info)
@@ -98,6 +100,7 @@ export async function main(argv: string[]): Promise<number> {
         'allow-p2pmem': { type: 'boolean' },
         policy: { type: 'string' },
         save: { type: 'string' },
+        'discovery-nqn': { type: 'string' },
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -164,6 +167,7 @@ export async function main(argv: string[]): Promise<number> {
       ...(listen ? { listen } : {}),
       ...(o['allow-p2pmem'] ? { allowP2pmem: true } : {}),
       ...(o.save !== undefined ? { savePath: o.save } : o.config !== undefined ? { savePath: o.config } : {}),
+      ...(o['discovery-nqn'] !== undefined ? { discoveryNqn: o['discovery-nqn'] } : {}),
     });
   } catch (e) {
     process.stderr.write(`nvmet-ts: cannot start: ${(e as Error).message}\n`);

@@ -15,6 +15,7 @@ import { NVMET_DEFAULT_INLINE_DATA_SIZE } from './constants.js';
 import { AdrFam, TcpSecType, Treq } from '../../src/nvme/discovery-log.js';
 import { parsePskIdentity, tlsPsk, TlsPskError } from '../../src/nvme/tls/psk.js';
 import type { TlsPortPolicy } from './fabrics-ops.js';
+import { PortAnaGroups } from './ana.js';
 
 /** Transport address of a port or referral (discovery log entry fields). */
 export interface PortAddress {
@@ -79,6 +80,8 @@ export class Port implements CoreQueueFactory {
   readonly inlineDataSize: number;
   readonly limits: PortLimits | undefined;
   state: PortState = 'disabled';
+  /** ANA groups of this port (configfs ports/N/ana_groups; group 1 implicit). */
+  readonly ana: PortAnaGroups;
   private readonly subsysMap = new Map<string, Subsystem>();
   private readonly referralMap = new Map<number, Referral>();
 
@@ -106,6 +109,7 @@ export class Port implements CoreQueueFactory {
     const ids = opts.inlineDataSize ?? NVMET_DEFAULT_INLINE_DATA_SIZE;
     if (!Number.isInteger(ids) || ids < 0 || ids > 1 << 20) throw new RangeError(`inline data size ${ids} out of range`);
     this.inlineDataSize = ids;
+    this.ana = new PortAnaGroups(nvmet.ana, () => nvmet.anaChanged(this));
     this.limits = opts.limits;
   }
 
@@ -206,7 +210,7 @@ export class Port implements CoreQueueFactory {
 
   /** Subsystem reachable through this port by NQN (the discovery subsystem always is). */
   findSubsystem(nqn: string): Subsystem | undefined {
-    if (nqn === this.nvmet.discovery.nqn) return this.nvmet.discovery;
+    if (this.nvmet.isDiscoveryNqn(nqn)) return this.nvmet.discovery;
     return this.subsysMap.get(nqn);
   }
 
