@@ -573,7 +573,7 @@ function checkSecureChannel(addr: PortConfig['addr'], addrPath: string, ctx: Ctx
   const tsas = addr.tsas ?? '';
   const tcp = addr.trtype === 'tcp';
   if (tsas === 'tls1.3' && !tcp) ctx.sink.error(pathKey(addrPath, 'tsas'), `"tls1.3" is for NVMe/TCP ports (trtype "tcp"), not "${addr.trtype ?? ''}"`);
-  if ((tsas === 'connected' || tsas === 'datagram') && tcp) ctx.sink.error(pathKey(addrPath, 'tsas'), `"${tsas}" is not an NVMe/TCP security type; NVMe/TCP TLS uses "tls1.3" ("none" for plain)`);
+  if ((tsas === 'connected' || tsas === 'datagram') && tcp) ctx.sink.error(pathKey(addrPath, 'tsas'), `NVMe/TCP TLS is "tls1.3" ("none" for plain): "${tsas}" is not an NVMe/TCP security type`);
   if ((tsas === 'connected' || tsas === 'datagram') && !tcp) ctx.sink.error(pathKey(addrPath, 'tsas'), `"${tsas}" is not implemented by nvmet-ts`);
   if (tcp && addr.treq === 'required' && tsas !== 'tls1.3') {
     ctx.sink.error(pathKey(addrPath, 'treq'), 'NVMe/TCP TLS is what a required secure channel means here: set addr.tsas "tls1.3" (nvmet-ts would otherwise accept plain connections)');
