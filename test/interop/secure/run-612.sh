@@ -12,6 +12,18 @@ OUT="${1:-$(mktemp -d /tmp/nvmet-ts-secure.XXXXXX)}"; mkdir -p "$OUT"; OUT="$(cd
 BUILD_DIR="${BUILD_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/nvmet-ts/guest-trixie}"
 NS="nvmetts-sec-$$"
 [ "$(id -u)" = 0 ] || { echo "run-612.sh needs root (netns, QEMU)"; exit 2; }
+# What the guest build and the run use, installed from Debian (the system's own release) when missing.
+need=()
+for c in qemu-system-x86_64:qemu-system-x86 tshark:tshark ip:iproute2 cpio:cpio zstd:zstd xz:xz-utils; do
+  command -v "${c%%:*}" >/dev/null 2>&1 || need+=("${c##*:}")
+done
+[ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || need+=(debian-archive-keyring)
+if [ "${#need[@]}" -gt 0 ]; then
+  echo "installing ${need[*]} ..."
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >"$OUT/apt.log" 2>&1 \
+    || { apt-get update -qq >>"$OUT/apt.log" 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >>"$OUT/apt.log" 2>&1; } \
+    || { echo "could not install ${need[*]}: $OUT/apt.log"; exit 2; }
+fi
 if [ ! -f "$BUILD_DIR/vmlinuz" ] || [ ! -f "$BUILD_DIR/initramfs.cpio.gz" ]; then
   bash "$HERE/../guest/build-guest-trixie.sh" "$BUILD_DIR" >"$OUT/build.log" 2>&1 || { echo "guest build failed: $OUT/build.log"; exit 2; }
 fi
@@ -39,17 +51,20 @@ fi
 NETNS="$NS" BUILD_DIR="$BUILD_DIR" SMP="${SMP:-2}" TIMEOUT="${TIMEOUT:-540}" bash "$HERE/run-guest.sh" "$HERE/checks-612.sh" "$OUT/guest" >"$OUT/guest.log" 2>&1
 GRC=$?
 [ -n "$CPID" ] && { kill "$CPID" 2>/dev/null; wait "$CPID" 2>/dev/null; CPID=""; }
-WIRE="skip (no capture)"
+WIRE="no capture"; WIRE_OK=0
 if [ -s "$OUT/wire.pcap" ] && command -v tshark >/dev/null; then
   # Wireshark's NVMe/TCP dissector decodes the Authentication Send/Receive commands of port 4420.
   n=$(tshark -r "$OUT/wire.pcap" -d tcp.port==4420,nvme-tcp -Y 'nvme.fabrics.cmd.auth.secp == 0xe9' 2>/dev/null | wc -l)
   a=$(tshark -r "$OUT/wire.pcap" -d tcp.port==4420,nvme-tcp -Y 'nvme.fabrics.cqe.connect.authreq != 0' 2>/dev/null | wc -l)
   t=$(tshark -r "$OUT/wire.pcap" -Y 'tls.handshake.type == 1 && tcp.dstport == 4421' 2>/dev/null | wc -l)
-  WIRE="$n Authentication Send/Receive (SECP E9h) and $a Connect responses with AUTHREQ decoded on :4420, $t TLS ClientHello on :4421"
+  m=$(tshark -r "$OUT/wire.pcap" -d tcp.port==4420,nvme-tcp -Y '_ws.malformed || _ws.expert.severity == error' 2>/dev/null | wc -l)
+  WIRE="$n Authentication Send/Receive (SECP E9h) and $a Connect responses with AUTHREQ decoded on :4420, $t TLS ClientHello on :4421, $m malformed"
+  # The row passes only when the dissector saw the exchange and found nothing malformed.
+  [ "$n" -gt 0 ] && [ "$a" -gt 0 ] && [ "$t" -gt 0 ] && [ "$m" -eq 0 ] && WIRE_OK=1
 fi
 echo "guest exit $GRC ($(cat "$OUT/guest/uname.txt" 2>/dev/null | tr '\n' ' '))"
 printf '%-34s %-5s %s\n' ROW RESULT DETAIL
 while IFS="$(printf '\t')" read -r id st why; do printf '%-34s %-5s %s\n' "$id" "$st" "$why"; done <"$OUT/guest/results.txt"
-printf '%-34s %-5s %s\n' wire-check "$( [ "${WIRE%% *}" != skip ] && [ "${WIRE%% *}" -gt 0 ] 2>/dev/null && echo pass || echo info)" "$WIRE"
+printf '%-34s %-5s %s\n' wire-check "$( [ "$WIRE_OK" = 1 ] && echo pass || echo fail)" "$WIRE"
 echo "logs: $OUT"
-! grep -q "	fail	" "$OUT/guest/results.txt" && [ -s "$OUT/guest/results.txt" ]
+! grep -q "	fail	" "$OUT/guest/results.txt" && [ -s "$OUT/guest/results.txt" ] && [ "$WIRE_OK" = 1 ]
