@@ -5,7 +5,7 @@
  * management API on 127.0.0.1:9420.
  */
 
-import { activeFaults } from '../core/fault-injection.js';
+import { activeFaults } from '../fault/env.js';
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
