@@ -18,6 +18,7 @@ import { cloneJson } from '../config/json.js';
 import { ServiceError, type NvmetService } from '../service.js';
 import { toErrorBody } from './errors.js';
 import { NvmetMetrics } from './metrics.js';
+import { faultRoutes } from './routes-faults.js';
 import { buildOpenApi, type RouteInfo } from './openapi.js';
 import { subsystemRoutes } from './routes-subsystems.js';
 import { hostRoutes } from './routes-hosts.js';
@@ -135,6 +136,7 @@ export function buildApi(svc: NvmetService, opts: ApiOptions = {}): { app: Fasti
   portRoutes(app, ctx);
   pciRoutes(app, ctx);
   stateRoutes(app, ctx);
+  faultRoutes(app, ctx);
 
   app.get('/metrics', { schema: { summary: 'Prometheus metrics (text exposition format)' } }, async (_req, reply) => {
     const text = await metrics.text();

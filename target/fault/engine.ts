@@ -23,7 +23,7 @@ import { logNormalMs, seededRng, type Rng } from './random.js';
 /** What the API lists for a rule. */
 export interface FaultRuleState extends FaultRuleSpec {
   readonly id: string;
-  /** Commands that matched. */
+  /** Commands that matched while the rule was live (not spent). */
   readonly hits: number;
   /** Times the action was injected. */
   readonly injected: number;
