@@ -6,6 +6,8 @@
  */
 
 import { activeFaults } from '../fault/env.js';
+import { faultEngine } from '../fault/index.js';
+import { cliFaultRules } from './fault-rules.js';
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -39,6 +41,9 @@ Options:
                           p2pmem of a provider compatible with the NIC and all namespaces
       --policy P          p2pdma distance policy: ${P2P_POLICIES.join(' | ')}
                           (default ${DEFAULT_POLICY})
+      --fault-rule JSON   add a fault injection rule at start (repeatable; see README
+                          "Fault and latency injection"); live rules: /api/faults
+      --fault-rules FILE  add the fault rules of FILE (a JSON array) at start
       --save FILE         write the running configuration to FILE on exit (and on
                           POST /api/save; without it, /api/save writes --config FILE)
       --log-level LEVEL   debug | info | warn | error | silent (default info)
@@ -93,6 +98,8 @@ export async function main(argv: string[]): Promise<number> {
         'allow-p2pmem': { type: 'boolean' },
         policy: { type: 'string' },
         save: { type: 'string' },
+        'fault-rule': { type: 'string', multiple: true },
+        'fault-rules': { type: 'string' },
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -137,6 +144,9 @@ export async function main(argv: string[]): Promise<number> {
     return usageError(`--api ${api.traddr} is not a loopback address: set --api-token (or NVMET_TS_API_TOKEN) to expose the management API`);
   }
 
+  const faultRules = cliFaultRules(o['fault-rule'] ?? [], o['fault-rules']);
+  if (!faultRules.ok) return usageError(faultRules.error);
+
   const configPath = o.config ?? defaultConfigPath();
   const loaded = await loadConfigFile(configPath);
   if (!loaded.ok) {
@@ -163,6 +173,13 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     process.stderr.write(`nvmet-ts: cannot start: ${(e as Error).message}\n`);
     return 1;
+  }
+
+  try {
+    for (const r of faultRules.rules) faultEngine(svc.nvmet).add(r, 'cli');
+  } catch (e) {
+    await svc.stop();
+    return usageError((e as Error).message);
   }
 
   let server: ApiServer | null = null;
