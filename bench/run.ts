@@ -6,6 +6,7 @@
 import { tcpLoopbackBench, TCP_LOOPBACK_USAGE } from './tcp-loopback.js';
 import { stagingBench, STAGING_USAGE } from './staging/main.js';
 import { runCopyEngineBench, COPY_ENGINE_USAGE } from './copy-engine.js';
+import { nicKindsBench, NIC_BENCH_USAGE } from './nic-kinds.js';
 import { perfBench, PERF_USAGE } from './perf.js';
 import { profileBench, PROFILE_USAGE } from './profile.js';
 
@@ -36,6 +37,11 @@ export const BENCHES: Record<string, BenchEntry> = {
     run: profileBench,
     usage: PROFILE_USAGE,
     summary: 'where the target CPU goes for one perf job: perf stat syscalls, --cpu-prof areas, promises/GC per I/O (issue 13)',
+  },
+  nic: {
+    run: nicKindsBench,
+    usage: NIC_BENCH_USAGE,
+    summary: 'NIC kind (rdma | tcp-ddp | tcp) x staging: RC/DRAM/MMIO bytes per payload byte, projected throughput; provider removal under load (issue 16)',
   },
   staging: {
     run: stagingBench,

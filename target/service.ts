@@ -30,6 +30,7 @@ import type { NamespaceStats } from './core/namespace.js';
 import { TcpTransport } from './tcp/index.js';
 import { RdmaTransport } from './rdma/transport.js';
 import { AdrFam, Treq } from '../src/nvme/discovery-log.js';
+import { AnaState, anaStateFromName } from '../src/nvme/ana.js';
 import {
   configToJson,
   parseConfig,
@@ -54,7 +55,7 @@ import type { PciTopology } from '../src/pci/topology.js';
 import { DEFAULT_POLICY, type P2pPolicy } from '../src/p2pdma/policy.js';
 import type { DmaCounters } from '../src/copy/link-accounting.js';
 import { decidePort, providersOf, type PortDecision } from './api/p2p-explain.js';
-import { P2pDataPath, type DataPathState, type NamespaceP2pState } from './p2p/data-path.js';
+import { MODEL_SIMPLIFICATIONS, nicKindNote, P2pDataPath, type DataPathState, type NamespaceP2pState } from './p2p/data-path.js';
 import { faultEngine, type FaultRuleSpec } from './fault/index.js';
 
 // ---------------------------------------------------------------- errors
@@ -163,6 +164,8 @@ export interface ServiceOptions {
    * core (staging in pooled system memory, no PCIe accounting).
    */
   dataPath?: boolean | { workers?: number };
+  /** Unique discovery NQN (CLI --discovery-nqn; Linux configfs discovery_nqn). */
+  discoveryNqn?: string;
 }
 
 /** What reconcile may do to objects in use: refuse like configfs (EBUSY), or tear down and rebuild. */
@@ -201,6 +204,22 @@ function backendOf(ns: ResolvedNamespace): BackendSpec {
 
 const key = (v: unknown): string => JSON.stringify(v);
 
+/**
+ * ana_groups of a live port → what the document says (configfs ports/N/ana_groups):
+ * groups the document drops go (group 1 stays, back to optimized), others are
+ * created or set. A group already moving to the wanted state (an API "change"
+ * window) is left alone.
+ */
+function syncAnaGroups(tp: ResolvedPort, port: Port): void {
+  const want = new Map(tp.anaGroups.map((g) => [g.grpid, anaStateFromName(g.state) ?? AnaState.Optimized]));
+  if (!want.has(1)) want.set(1, AnaState.Optimized);
+  for (const g of port.ana.groups()) if (!want.has(g)) port.ana.removeGroup(g);
+  for (const [g, st] of want) {
+    if (!port.ana.has(g)) port.ana.addGroup(g, st);
+    else if (port.ana.targetState(g) !== st) port.ana.setState(g, st);
+  }
+}
+
 /** What a core Subsystem is built from (changing any of it rebuilds the subsystem). */
 function subsysIdentity(s: ResolvedSubsystem): string {
   return key([s.serial, s.model, s.firmware, s.vs, s.ieeeOui, s.cntlidMin, s.cntlidMax, s.qidMax]);
@@ -208,7 +227,7 @@ function subsysIdentity(s: ResolvedSubsystem): string {
 
 /** What a core Namespace is built from. */
 function nsIdentity(n: ResolvedNamespace): string {
-  return key([n.backing, n.blockSize, n.uuid, n.nguid, n.nvme ?? null]);
+  return key([n.backing, n.blockSize, n.uuid, n.nguid, n.nvme ?? null, n.resv]);
 }
 
 function isZeroNguid(s: string): boolean {
@@ -255,7 +274,11 @@ export class NvmetService {
       this.dataPath = this.dp.serviceHooks();
     }
     // The data path plugs into the core through its seams (staging, enable hooks); the service registers the transports.
-    this.nvmet = createNvmet({ logger: opts.logger, ...(this.dp !== null ? this.dp.coreOptions() : {}) });
+    this.nvmet = createNvmet({
+      logger: opts.logger,
+      ...(this.dp !== null ? this.dp.coreOptions() : {}),
+      ...(opts.discoveryNqn !== undefined ? { discoveryNqn: opts.discoveryNqn } : {}),
+    });
     this.tcp = new TcpTransport({ logger: opts.logger });
     this.nvmet.registerTransport(this.tcp);
     if (this.dp !== null) this.nvmet.registerTransport(new RdmaTransport({ logger: opts.logger, mover: this.dp }));
@@ -492,6 +515,8 @@ export class NvmetService {
       const d = this.portP2p(p.portid);
       lines.push(`  p2pmem: ${d.allowP2pmem ? (d.provider ?? 'none') : 'off'} — ${d.why}`);
       lines.push(`  staging: ${d.staging}${this.dp === null ? ' (data path off)' : ''}`);
+      const nicKind = this.dp?.portState(p.portid)?.nicKind ?? null;
+      if (nicKind !== null) lines.push(`  ${nicKindNote(nicKind)}`);
     }
     for (const s of this.nvmet.subsystems) {
       const res = this.appliedSubs.get(s.nqn);
@@ -503,6 +528,7 @@ export class NvmetService {
         lines.push(`  namespace ${ns.nsid}: ${describeBacking(r)} ${formatBytes(ns.size)} ${ns.blockSize} B blocks${where} (${ns.state}${p2p})`);
       }
     }
+    if (this.dp !== null) lines.push(`PCIe model: ${MODEL_SIMPLIFICATIONS}`);
     return lines.join('\n');
   }
 
@@ -657,6 +683,9 @@ export class NvmetService {
       backend,
       blockSize: ns.blockSize,
       uuid: ns.uuid,
+      anaGrpid: ns.anaGrpid,
+      resv: ns.resv,
+      ...(spec.kind === 'file' ? { resvFile: spec.path } : {}),
       ...(isZeroNguid(ns.nguid) ? {} : { nguid: ns.nguid }),
     });
     applied.namespaces.push(rec);
@@ -709,6 +738,8 @@ export class NvmetService {
         this.dp?.setNamespaceP2pmem(n, tn.p2pmem);
         an.p2pmem = tn.p2pmem;
       }
+      // ana_grpid moves live (nvmet_ns_ana_grpid_store), hosts get an ANA change event.
+      if (n !== undefined && n.anaGrpid !== tn.anaGrpid) n.setAnaGrpid(tn.anaGrpid);
       if (n !== undefined && !an.enabled && tn.enabled) {
         await n.enable();
         an.enabled = true;
@@ -790,7 +821,13 @@ export class NvmetService {
       });
       ap.referralIds.set(name, id);
     }
-    ap.res = { ...tp, subsystems: port.subsystems.map((s) => s.nqn), referrals: tp.referrals.map((r) => ({ ...r })) };
+    syncAnaGroups(tp, port);
+    ap.res = {
+      ...tp,
+      subsystems: port.subsystems.map((s) => s.nqn),
+      anaGroups: tp.anaGroups.map((g) => ({ ...g })),
+      referrals: tp.referrals.map((r) => ({ ...r })),
+    };
   }
 }
 

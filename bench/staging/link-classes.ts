@@ -93,5 +93,6 @@ export function counterDelta(before: DmaCounters, after: DmaCounters): DmaCounte
     dramBytes: after.dramBytes - before.dramBytes,
     dmaCount: after.dmaCount - before.dmaCount,
     dmaBytes: after.dmaBytes - before.dmaBytes,
+    cpu: Object.fromEntries(Object.entries(after.cpu).map(([k, v]) => [k, v - (before.cpu[k as keyof DmaCounters['cpu']] ?? 0)])) as unknown as DmaCounters['cpu'],
   };
 }

@@ -25,15 +25,41 @@ export interface LinkBytes {
   readonly down: number;
 }
 
+/**
+ * What the CPU moved itself (plain-TCP socket copies): not DMAs, but the same bytes on the
+ * same links, root complex and DRAM. p2pmem is MMIO to the CPU (p2pdma.rst: only the
+ * readX()/writeX() accessors, never memcpy), so its copies are counted as MMIO too.
+ */
+export interface CpuCounters {
+  /** Bytes the CPU copied (socket buffer <-> staging), system memory or MMIO. */
+  readonly copyBytes: number;
+  /** CPU writes to p2pmem through MMIO accessors (memcpy_toio): calls and bytes. */
+  readonly mmioWrites: number;
+  readonly mmioWriteBytes: number;
+  /** CPU reads of p2pmem through MMIO accessors (memcpy_fromio, a data digest over p2pmem): calls and bytes. */
+  readonly mmioReads: number;
+  readonly mmioReadBytes: number;
+  /** Of those reads, the bytes a data digest (CRC32C) read from p2pmem. */
+  readonly digestMmioReadBytes: number;
+  /** Bytes a data digest read from system memory (the CPU's CRC over staging in DRAM). */
+  readonly digestDramBytes: number;
+}
+
 export interface DmaCounters {
   /** Bytes per link id and direction; every link the table has seen, zeros included. */
   readonly links: Readonly<Record<string, LinkBytes>>;
+  /** DMA and CPU bytes through the root complex. */
   readonly rootComplexBytes: number;
+  /** DMA and CPU bytes read or written in system memory. */
   readonly dramBytes: number;
   /** Descriptors accounted, and their total length. */
   readonly dmaCount: number;
   readonly dmaBytes: number;
+  readonly cpu: CpuCounters;
 }
+
+type MutableCpu = { -readonly [K in keyof CpuCounters]: number };
+const zeroCpu = (): MutableCpu => ({ copyBytes: 0, mmioWrites: 0, mmioWriteBytes: 0, mmioReads: 0, mmioReadBytes: 0, digestMmioReadBytes: 0, digestDramBytes: 0 });
 
 export class LinkAccounting implements DmaAccounting {
   readonly routes: RouteTable;
@@ -42,6 +68,7 @@ export class LinkAccounting implements DmaAccounting {
   #dram = 0;
   #count = 0;
   #total = 0;
+  #cpu: MutableCpu = zeroCpu();
 
   /** Pass the same RouteTable to the pacer to share compiled routes. */
   constructor(routes: RouteTable | Router) {
@@ -70,6 +97,56 @@ export class LinkAccounting implements DmaAccounting {
     this.#total += bytes;
   }
 
+  /**
+   * The CPU copied `bytes` from `src` to `dst` (not a DMA): the same links, root complex
+   * and DRAM as a DMA would use, plus the CPU's own counters. An end in p2pmem (an owner
+   * other than "dram") is an MMIO access: `mmio` names which end.
+   */
+  recordCpuCopy(src: MemoryOwner, dst: MemoryOwner, bytes: number): void {
+    if (src === dst) {
+      // memcpy within system memory: read and write DRAM, no link.
+      this.#dram += 2 * bytes;
+    } else {
+      const r = this.routes.get(src, dst);
+      const slots = r.slots;
+      if (this.#bytes.length < this.routes.slotCount) this.#grow();
+      const c = this.#bytes;
+      for (let i = 0; i < slots.length; i++) c[slots[i]!]! += bytes;
+      if (r.viaRootComplex) this.#rootComplex += bytes;
+      this.#dram += bytes * r.dramEnds;
+    }
+    const cpu = this.#cpu;
+    cpu.copyBytes += bytes;
+    if (src !== 'dram') {
+      cpu.mmioReads++;
+      cpu.mmioReadBytes += bytes;
+    }
+    if (dst !== 'dram') {
+      cpu.mmioWrites++;
+      cpu.mmioWriteBytes += bytes;
+    }
+  }
+
+  /** The CPU computed a data digest over `bytes` staged in `where` (a read of DRAM, or of p2pmem through MMIO). */
+  recordCpuDigest(where: MemoryOwner, bytes: number): void {
+    const cpu = this.#cpu;
+    if (where === 'dram') {
+      this.#dram += bytes;
+      cpu.digestDramBytes += bytes;
+      return;
+    }
+    // An MMIO read of the provider's BAR: the TLPs cross the fabric from the BAR to the CPU.
+    const r = this.routes.get(where, 'dram');
+    const slots = r.slots;
+    if (this.#bytes.length < this.routes.slotCount) this.#grow();
+    const c = this.#bytes;
+    for (let i = 0; i < slots.length; i++) c[slots[i]!]! += bytes;
+    if (r.viaRootComplex) this.#rootComplex += bytes;
+    cpu.mmioReads++;
+    cpu.mmioReadBytes += bytes;
+    cpu.digestMmioReadBytes += bytes;
+  }
+
   snapshot(): DmaCounters {
     const links: Record<string, LinkBytes> = {};
     const ids = this.routes.links;
@@ -82,6 +159,7 @@ export class LinkAccounting implements DmaAccounting {
       dramBytes: this.#dram,
       dmaCount: this.#count,
       dmaBytes: this.#total,
+      cpu: { ...this.#cpu },
     };
   }
 
@@ -91,6 +169,7 @@ export class LinkAccounting implements DmaAccounting {
     this.#dram = 0;
     this.#count = 0;
     this.#total = 0;
+    this.#cpu = zeroCpu();
   }
 
   #grow(): void {

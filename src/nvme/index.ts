@@ -18,3 +18,5 @@ export * from './log-pages.js';
 export * from './features.js';
 export * from './async-event.js';
 export * from './dsm.js';
+export * from './ana.js';
+export * from './reservations.js';

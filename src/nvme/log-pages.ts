@@ -8,9 +8,11 @@
  *   cdw14: UUID index 6:0, OT 23, CSI 31:24
  *   NUMD = (NUMDU:NUMDL) + 1 dwords.
  *
- * Pages: Error Information entries (64 B), SMART / Health (512 B), Firmware Slot
- * (512 B), Changed Namespace List (4096 B), Commands Supported and Effects (4096 B).
- * The Discovery log page lives in discovery-log.ts (re-exported here).
+ * Pages: Supported Log Pages (1024 B), Error Information entries (64 B), SMART /
+ * Health (512 B), Firmware Slot (512 B), Changed Namespace List (4096 B), Commands
+ * Supported and Effects (4096 B). The Discovery log page lives in discovery-log.ts
+ * (re-exported here); ANA (0Ch) in ana.ts, Reservation Notification (80h) in
+ * reservations.ts.
  */
 
 import { AdminOpcode } from './opcodes.js';
@@ -153,6 +155,40 @@ export function copyLogWindow(page: Uint8Array, offset: number, dest: Uint8Array
   if (n > 0) dest.set(page.subarray(start, start + n), 0);
   dest.fill(0, Math.max(n, 0));
   return Math.max(n, 0);
+}
+
+// ---------------------------------------------------------------- Supported Log Pages (00h)
+
+/** Supported Log Pages: one LID Supported and Effects dword per LID 00h..FFh. */
+export const SUPPORTED_LOG_PAGES_SIZE = 1024;
+
+/** LID Supported and Effects bits (NVMe 2.0 Figure "LID Supported and Effects Data Structure"). */
+export const LidEffects = {
+  /** LSUPP: the log page is supported. */
+  Supported: 1 << 0,
+  /** IOS: the Index Offset (OT) form of LPO is supported for this page. */
+  IndexOffset: 1 << 1,
+} as const;
+
+/** Encode the Supported Log Pages page from LID → LID Supported and Effects. */
+export function encodeSupportedLogPages(lids: ReadonlyMap<number, number>): Uint8Array {
+  const b = new Uint8Array(SUPPORTED_LOG_PAGES_SIZE);
+  for (const [lid, fx] of lids) {
+    if (!Number.isInteger(lid) || lid < 0 || lid > 0xff) throw new RangeError(`log page id ${lid} out of range 0..255`);
+    wr32(b, lid * 4, fx);
+  }
+  return b;
+}
+
+/** Decode the Supported Log Pages page into a map of its non-zero entries. */
+export function decodeSupportedLogPages(b: Uint8Array, o = 0): Map<number, number> {
+  need(b, o, SUPPORTED_LOG_PAGES_SIZE, 'Supported log pages');
+  const out = new Map<number, number>();
+  for (let lid = 0; lid < 256; lid++) {
+    const v = rd32(b, o + lid * 4);
+    if (v !== 0) out.set(lid, v);
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------- Error Information (01h)

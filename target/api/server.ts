@@ -23,7 +23,9 @@ import { buildOpenApi, type RouteInfo } from './openapi.js';
 import { subsystemRoutes } from './routes-subsystems.js';
 import { hostRoutes } from './routes-hosts.js';
 import { portRoutes } from './routes-ports.js';
+import { anaRoutes } from './routes-ana.js';
 import { pciRoutes } from './routes-pci.js';
+import { p2pProviderRoutes } from './routes-p2p.js';
 import { stateRoutes, MSGPACK } from './routes-state.js';
 import type { ApiContext } from './context.js';
 
@@ -134,7 +136,9 @@ export function buildApi(svc: NvmetService, opts: ApiOptions = {}): { app: Fasti
   subsystemRoutes(app, ctx);
   hostRoutes(app, ctx);
   portRoutes(app, ctx);
+  anaRoutes(app, ctx);
   pciRoutes(app, ctx);
+  p2pProviderRoutes(app, ctx);
   stateRoutes(app, ctx);
   faultRoutes(app, ctx);
 

@@ -8,6 +8,20 @@
  * only await when a promise comes back, so the RAM hot path stays allocation-free.
  */
 
+/**
+ * A backend failure that carries its own NVMe status (DNR decided by the thrower), e.g. a
+ * retryable Transient Transport Error, instead of the media error the I/O handler would use.
+ */
+export class BackendStatusError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'BackendStatusError';
+  }
+}
+
 export type MaybePromise = void | Promise<void>;
 
 export interface NamespaceBackend {

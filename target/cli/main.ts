@@ -18,10 +18,12 @@ import { isP2pPolicy, P2P_POLICIES, DEFAULT_POLICY } from '../../src/p2pdma/poli
 import { createLogger, isLogLevel, type LogFormat } from './logger.js';
 import { checkCommand } from './check.js';
 import { topologyCommand } from './topology.js';
+import { providerCommand } from './provider.js';
 
 const USAGE = `Usage: nvmet-ts [options]
        nvmet-ts topology [--policy P] [--json] FILE
        nvmet-ts check [--json] FILE
+       nvmet-ts provider remove|add [--mode dmabuf|pgmap] [--api ADDR:PORT] BDF
 
 Runs a userspace NVMe-over-TCP target (with emulated PCIe p2pdma staging) and its
 management API.
@@ -44,6 +46,8 @@ Options:
       --fault-rule JSON   add a fault injection rule at start (repeatable; see README
                           "Fault and latency injection"); live rules: /api/faults
       --fault-rules FILE  add the fault rules of FILE (a JSON array) at start
+      --discovery-nqn NQN unique discovery NQN (TP8013, like configfs discovery_nqn);
+                          the well-known nqn.2014-08.org.nvmexpress.discovery still works
       --save FILE         write the running configuration to FILE on exit (and on
                           POST /api/save; without it, /api/save writes --config FILE)
       --log-level LEVEL   debug | info | warn | error | silent (default info)
@@ -55,6 +59,8 @@ Subcommands:
   topology FILE           render the PCIe tree of a topology or configuration file and
                           every p2pmem provider decision with its reasoning
   check FILE              validate a configuration; errors name the JSON path at fault
+  provider remove|add BDF hot-remove (dmabuf move_notify, or pgmap drain) or hot-add a p2pmem
+                          provider of a running target through its API
 `;
 
 function version(): string {
@@ -78,6 +84,7 @@ const stdio = {
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'topology') return topologyCommand(argv.slice(1), stdio);
   if (argv[0] === 'check') return checkCommand(argv.slice(1), stdio);
+  if (argv[0] === 'provider') return providerCommand(argv.slice(1), stdio);
   if (argv[0] === 'help') {
     process.stdout.write(USAGE);
     return 0;
@@ -100,6 +107,7 @@ export async function main(argv: string[]): Promise<number> {
         save: { type: 'string' },
         'fault-rule': { type: 'string', multiple: true },
         'fault-rules': { type: 'string' },
+        'discovery-nqn': { type: 'string' },
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -169,6 +177,7 @@ export async function main(argv: string[]): Promise<number> {
       ...(listen ? { listen } : {}),
       ...(o['allow-p2pmem'] ? { allowP2pmem: true } : {}),
       ...(o.save !== undefined ? { savePath: o.save } : o.config !== undefined ? { savePath: o.config } : {}),
+      ...(o['discovery-nqn'] !== undefined ? { discoveryNqn: o['discovery-nqn'] } : {}),
     });
   } catch (e) {
     process.stderr.write(`nvmet-ts: cannot start: ${(e as Error).message}\n`);

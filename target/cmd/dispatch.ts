@@ -21,6 +21,8 @@ import { connectCommands, fabricsAdminCommands, fabricsIoCommands } from './fabr
 import { discoveryCommands } from './discovery/commands.js';
 import { ioCommands } from './io/commands.js';
 import { AUTH_REQUIRED_STATUS, authOk } from './fabrics/auth.js';
+import { anaIoStatus } from '../core/ana.js';
+import { checkReservationAccess } from './io/reservation.js';
 
 /** Parse `req` (SQE copied in): set its execute, data direction and length; return an NVMe status (0 = accepted). */
 export function parseCommand(req: Request): number {
@@ -62,5 +64,16 @@ export function parseCommand(req: Request): number {
     return NvmeStatus.InvalidNs | STATUS_DNR;
   }
   req.ns = ns;
+  // nvmet_check_ana_state: no DNR, so a multipath host retries on another path.
+  const ana = anaIoStatus(ctrl.port.ana.state(ns.anaGrpid));
+  if (ana !== null) {
+    req.errorLoc = SqeOff.Nsid;
+    return ana === 'inaccessible' ? NvmeStatus.AnaInaccessible : ana === 'persistent-loss' ? NvmeStatus.AnaPersistentLoss : NvmeStatus.AnaTransition;
+  }
+  // nvmet_pr_check_cmd_access: a reservation holder's type keeps this host out.
+  if (ns.pr !== null) {
+    const st = checkReservationAccess(req, ns);
+    if (st !== 0) return st;
+  }
   return dispatchFrom(ioCommands, op, SqeOff.Opcode, req);
 }

@@ -17,6 +17,7 @@ import {
   parseBackingSpec,
   versionToVs,
   type AdrFam,
+  type AnaState,
   type BackingSpec,
   type BlockSize,
   type Treq,
@@ -58,6 +59,8 @@ export interface ResolvedNamespace {
   uuid: string;
   nguid: string;
   anaGrpid: number;
+  /** resv/enable: persistent reservations on this namespace (Linux resv_enable, default off). */
+  resv: boolean;
   p2pmem: P2pmemSetting;
   /** BDF of the NVMe SSD the media lives on; undefined = the runtime places it. */
   nvme?: string;
@@ -100,6 +103,8 @@ export interface ResolvedPort {
   /** BDF of the NIC; undefined = the runtime places it. */
   nic?: string;
   subsystems: string[];
+  /** ana_groups beyond the implicit group 1 (and group 1 when the document names it), ascending. */
+  anaGroups: { grpid: number; state: AnaState }[];
   referrals: { name: string; trtype: TrType | ''; adrfam: AdrFam | ''; traddr: string; trsvcid: string; portid: number; enabled: boolean }[];
 }
 
@@ -189,6 +194,7 @@ export function resolveConfig(config: NvmetConfig, baseDir: string = process.cwd
           uuid: ns.device.uuid ?? defaultNamespaceUuid(s.nqn, ns.nsid),
           nguid: ns.device.nguid ?? DEFAULTS.nguid,
           anaGrpid: ns.anaGrpid ?? ns.ana?.grpid ?? DEFAULTS.anaGrpid,
+          resv: ns.resv?.enable ?? false,
           p2pmem: ns.p2pmem ?? DEFAULTS.p2pmem,
         };
         if (ns.nvmetTs?.nvme !== undefined) r.nvme = ns.nvmetTs.nvme;
@@ -208,6 +214,9 @@ export function resolveConfig(config: NvmetConfig, baseDir: string = process.cwd
       maxQueueSize: p.param?.maxQueueSize ?? DEFAULTS.maxQueueSize,
       allowP2pmem: p.param?.allowP2pmem ?? DEFAULTS.allowP2pmem,
       subsystems: [...p.subsystems],
+      anaGroups: (p.anaGroups ?? [])
+        .map((g) => ({ grpid: g.grpid, state: g.ana.state === undefined || g.ana.state === '' ? ('optimized' as const) : g.ana.state }))
+        .sort((a, b) => a.grpid - b.grpid),
       referrals: p.referrals.map((ref) => ({
         name: ref.name,
         trtype: ref.addr.trtype ?? '',

@@ -48,11 +48,12 @@ export const AenCfg = {
 /** Bit numbers used for the per-controller "event outstanding, masked until the log is read" state. */
 export const AenBit = {
   NsAttr: 8,
+  AnaChange: 11,
   DiscChange: 31,
 } as const;
 
-/** AEN configuration an I/O controller starts with and may be set to. */
-export const NVMET_AEN_CFG_OPTIONAL = AenCfg.NsAttr;
+/** AEN configuration an I/O controller starts with and may be set to (Linux: NS_ATTR | ANA_CHANGE). */
+export const NVMET_AEN_CFG_OPTIONAL = AenCfg.NsAttr | AenCfg.AnaChange;
 export const NVMET_AEN_CFG_ALL = (0x1f | NVMET_AEN_CFG_OPTIONAL) >>> 0;
 /** AEN configuration a discovery controller may be set to. */
 export const NVMET_DISC_AEN_CFG_OPTIONAL = AenCfg.DiscChange >>> 0;

@@ -31,6 +31,7 @@ import {
 import { NvmeStatus, STATUS_DNR } from '../../src/nvme/status.js';
 import { LogId } from '../../src/nvme/log-pages.js';
 import { AerNotice, AerType } from '../../src/nvme/async-event.js';
+import { ResvLogQueue } from './reservation-log.js';
 import {
   CC_EN,
   CC_SHN_SHIFT,
@@ -100,6 +101,8 @@ export class Controller {
   readonly errorSlots: ErrorSlot[] = [];
   errorCount = 0;
   readonly createdAt = Date.now();
+  /** Reservation Notification log entries waiting for the host (pr_log_mgr). */
+  readonly resvLog = new ResvLogQueue();
   /**
    * DH-HMAC-CHAP settings when the host must authenticate (Linux ctrl->host_key set by
    * nvmet_setup_auth at Connect, reloaded on re-authentication of the admin queue).
@@ -410,6 +413,13 @@ export class Controller {
     this.addToChangedNsLog(nsid);
     if (this.aenBitDisabled(AenBit.NsAttr)) return;
     this.addAsyncEvent(AerType.Notice, AerNotice.NsAttributeChanged, LogId.ChangedNsList);
+  }
+
+  /** An ANA state this controller reports changed (nvmet_port_send_ana_event for one controller). */
+  anaChanged(): void {
+    if (this.state === 'deleted' || this.isDiscovery) return;
+    if (this.aenBitDisabled(AenBit.AnaChange)) return;
+    this.addAsyncEvent(AerType.Notice, AerNotice.AnaChange, LogId.Ana);
   }
 
   /** Discovery log changed for this (discovery) controller. */

@@ -78,10 +78,11 @@ export interface TransportRequest<Owner = unknown> {
   /**
    * Optional for transports to call: `bytes` of data just moved between the wire
    * and `data` (H2C received into it, C2H handed to the wire from it). This copy is
-   * the NIC's DMA in the PCIe model, which accounts it. Transports whose data
+   * the NIC's DMA in the PCIe model, which accounts it. `digest`: the transport also
+   * computes a data digest over these bytes in software (NVMe/TCP DDGST). Transports whose data
    * movement is itself a modelled DMA (the simulated RDMA transport) do not call it.
    */
-  dataMoved?(bytes: number): void;
+  dataMoved?(bytes: number, digest?: boolean): void;
   /** 16-byte completion queue entry, valid in queueResponse. */
   readonly cqe: Uint8Array;
   /** NVMe status (SCT << 8 | SC, DNR as bit 14, MORE bit 13) of the completion; 0 = success. */

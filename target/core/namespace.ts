@@ -12,6 +12,8 @@ import type { Subsystem } from './subsystem.js';
 import type { BackendSpec, NamespaceBackend } from '../backend/backend.js';
 import { createBackend, isBackend } from '../backend/create.js';
 import { uuidToBytes, bytesToUuid } from '../../src/nvme/fabrics.js';
+import { checkAnaGrpid, NVMET_DEFAULT_ANA_GRPID } from './ana.js';
+import { NamespaceReservations } from './ns-reservations.js';
 
 export type NamespaceState = 'disabled' | 'enabling' | 'enabled' | 'disabling';
 
@@ -27,6 +29,15 @@ export interface NamespaceOptions {
   nguid?: string;
   /** EUI-64, 16 hex digits; zero (not reported) when omitted. */
   eui64?: string;
+  /** ANA group (configfs namespaces/N/ana_grpid), 1..128; default 1. */
+  anaGrpid?: number;
+  /** Persistent reservations (configfs namespaces/N/resv_enable); default off. */
+  resv?: boolean;
+  /**
+   * Backing file the reservation state (PTPL) and its single-owner lock live
+   * beside; defaults to the path of a `{ kind: 'file' }` backend spec.
+   */
+  resvFile?: string;
 }
 
 /** Per-namespace I/O counters (SMART / Health log). */
@@ -56,6 +67,9 @@ export class Namespace {
   readonly backend: NamespaceBackend;
   readonly stats: NamespaceStats = { readCommands: 0, writeCommands: 0, bytesRead: 0, bytesWritten: 0 };
   state: NamespaceState = 'disabled';
+  /** Reservations (Linux ns->pr), null unless enabled for this namespace. */
+  readonly pr: NamespaceReservations | null;
+  private grpid: number;
 
   private inflight = 0;
   private drained: (() => void) | null = null;
@@ -74,6 +88,36 @@ export class Namespace {
     this.nguid = opts.nguid === undefined ? new Uint8Array(16) : hexBytes(opts.nguid, 16, 'nguid');
     this.eui64 = opts.eui64 === undefined ? new Uint8Array(8) : hexBytes(opts.eui64, 8, 'eui64');
     this.backend = isBackend(opts.backend) ? opts.backend : createBackend(opts.backend);
+    const resvFile = opts.resvFile ?? (!isBackend(opts.backend) && opts.backend.kind === 'file' ? opts.backend.path : null);
+    this.pr = opts.resv === true ? new NamespaceReservations(resvFile) : null;
+    this.grpid = checkAnaGrpid(opts.anaGrpid ?? NVMET_DEFAULT_ANA_GRPID);
+    subsys.nvmet.ana.ref(this.grpid);
+  }
+
+  /** ANA group id (Identify Namespace ANAGRPID). */
+  get anaGrpid(): number {
+    return this.grpid;
+  }
+
+  /**
+   * Move to another ANA group (nvmet_ns_ana_grpid_store): the new group is
+   * enabled target-wide if it was not, the change count moves, and the
+   * subsystem's controllers get an ANA change event.
+   */
+  setAnaGrpid(grpid: number): void {
+    checkAnaGrpid(grpid);
+    if (grpid === this.grpid) return;
+    const ana = this.subsys.nvmet.ana;
+    ana.ref(grpid);
+    ana.unref(this.grpid);
+    this.grpid = grpid;
+    ana.bump();
+    this.subsys.nvmet.anaChanged(null, this.subsys);
+  }
+
+  /** @internal The namespace left its subsystem: drop its ANA group reference. */
+  released(): void {
+    this.subsys.nvmet.ana.unref(this.grpid);
   }
 
   get enabled(): boolean {
@@ -125,11 +169,13 @@ export class Namespace {
       try {
         await this.backend.open();
         if (this.backend.size < this.blockSize) throw new Error(`namespace ${this.nsid}: backend smaller than one block`);
+        await this.pr?.open();
         await this.subsys.nvmet.enableHooks.namespaceEnabling?.(this);
         this.state = 'enabled';
         this.subsys.namespaceChanged(this.nsid);
       } catch (e) {
         this.state = 'disabled';
+        await this.pr?.close().catch(() => {});
         await this.backend.close().catch(() => {});
         throw e;
       }
@@ -150,6 +196,7 @@ export class Namespace {
       if (this.inflight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
       this.subsys.namespaceChanged(this.nsid);
       try {
+        await this.pr?.close();
         await this.backend.close();
       } finally {
         this.state = 'disabled';

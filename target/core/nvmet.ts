@@ -25,6 +25,7 @@ import { defaultLogger, type Logger } from './log.js';
 import type { FaultHook } from './fault-hook.js';
 import type { CommandParser } from './request.js';
 import { DISCOVERY_NQN } from '../../src/nvme/fabrics.js';
+import { AnaRegistry } from './ana.js';
 
 /**
  * Hooks of the PCIe/p2pdma data path (target/p2p) around enabling ports and
@@ -57,6 +58,11 @@ export interface NvmetOptions {
   maxDataTransferSize?: number;
   /** Serial number of the discovery subsystem (random by default). */
   discoverySerial?: string;
+  /**
+   * Unique discovery NQN (TP8013; configfs discovery_nqn): Identify and the
+   * discovery log report it, and Connect accepts it as well as the well-known NQN.
+   */
+  discoveryNqn?: string;
 }
 
 export class Nvmet {
@@ -75,6 +81,8 @@ export class Nvmet {
   readonly discovery: Subsystem;
   /** Discovery log generation counter (GENCTR): bumped on every change a discovery log could show. */
   genctr = 0;
+  /** ANA groups enabled target-wide and the ANA change count (nvmet_ana_group_enabled[], nvmet_ana_chgcnt). */
+  readonly ana = new AnaRegistry();
   /** When this target started (SMART power-on hours). */
   readonly startedAt = Date.now();
   private readonly subsysMap = new Map<string, Subsystem>();
@@ -97,6 +105,22 @@ export class Nvmet {
       { nqn: DISCOVERY_NQN, model: 'nvmet-ts discovery', ...(opts.discoverySerial !== undefined ? { serial: opts.discoverySerial } : {}) },
       'discovery',
     );
+    if (opts.discoveryNqn !== undefined) this.setDiscoveryNqn(opts.discoveryNqn);
+  }
+
+  /**
+   * Set the unique discovery NQN (nvmet_root_discovery_nqn_store): refused when a
+   * subsystem already has that NQN. Existing discovery controllers keep their association.
+   */
+  setDiscoveryNqn(nqn: string): void {
+    checkNqn(nqn, 'discovery NQN');
+    if (this.subsysMap.has(nqn)) throw new RangeError(`discovery NQN ${nqn} is the NQN of an existing subsystem`);
+    this.discovery.renameDiscovery(nqn);
+  }
+
+  /** A Connect to this NQN reaches the discovery subsystem: the well-known or the unique one (nvmet_find_get_subsys). */
+  isDiscoveryNqn(nqn: string): boolean {
+    return nqn === DISCOVERY_NQN || nqn === this.discovery.nqn;
   }
 
   // ------------------------------------------------------------ transports
@@ -123,7 +147,7 @@ export class Nvmet {
 
   addSubsystem(opts: SubsystemOptions): Subsystem {
     if (this.closing) throw new Error('target is shutting down');
-    if (opts.nqn === DISCOVERY_NQN) throw new Error('the discovery NQN is reserved');
+    if (this.isDiscoveryNqn(opts.nqn)) throw new Error(`${opts.nqn} is reserved: it is the discovery subsystem's NQN`);
     if (this.subsysMap.has(opts.nqn)) throw new Error(`subsystem ${opts.nqn} already exists`);
     const s = new Subsystem(this, opts);
     this.subsysMap.set(s.nqn, s);
@@ -211,6 +235,21 @@ export class Nvmet {
     await p.disable();
     for (const s of p.subsystems) p.removeSubsystem(s.nqn);
     this.portMap.delete(portId);
+    p.ana.dispose();
+  }
+
+  // ------------------------------------------------------------ ANA change notification
+
+  /**
+   * An ANA state that `port` reports changed (nvmet_port_send_ana_event): every
+   * controller connected through it gets an ANA change event. With `subsys`, only
+   * that subsystem's controllers (nvmet_send_ana_event); with no port, all ports.
+   */
+  anaChanged(port: Port | null, subsys: Subsystem | null = null): void {
+    for (const s of subsys !== null ? [subsys] : this.allSubsystems()) {
+      if (s.isDiscovery) continue;
+      for (const c of s.controllers) if (port === null || c.port === port) c.anaChanged();
+    }
   }
 
   // ------------------------------------------------------------ discovery change notification

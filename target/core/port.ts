@@ -13,6 +13,7 @@ import type { Subsystem } from './subsystem.js';
 import { CoreQueueImpl } from './queue.js';
 import { NVMET_DEFAULT_INLINE_DATA_SIZE } from './constants.js';
 import { AdrFam, Treq } from '../../src/nvme/discovery-log.js';
+import { PortAnaGroups } from './ana.js';
 
 /** Transport address of a port or referral (discovery log entry fields). */
 export interface PortAddress {
@@ -73,6 +74,8 @@ export class Port implements CoreQueueFactory {
   readonly inlineDataSize: number;
   readonly limits: PortLimits | undefined;
   state: PortState = 'disabled';
+  /** ANA groups of this port (configfs ports/N/ana_groups; group 1 implicit). */
+  readonly ana: PortAnaGroups;
   private readonly subsysMap = new Map<string, Subsystem>();
   private readonly referralMap = new Map<number, Referral>();
 
@@ -92,6 +95,7 @@ export class Port implements CoreQueueFactory {
     const ids = opts.inlineDataSize ?? NVMET_DEFAULT_INLINE_DATA_SIZE;
     if (!Number.isInteger(ids) || ids < 0 || ids > 1 << 20) throw new RangeError(`inline data size ${ids} out of range`);
     this.inlineDataSize = ids;
+    this.ana = new PortAnaGroups(nvmet.ana, () => nvmet.anaChanged(this));
     this.limits = opts.limits;
   }
 
@@ -163,7 +167,7 @@ export class Port implements CoreQueueFactory {
 
   /** Subsystem reachable through this port by NQN (the discovery subsystem always is). */
   findSubsystem(nqn: string): Subsystem | undefined {
-    if (nqn === this.nvmet.discovery.nqn) return this.nvmet.discovery;
+    if (this.nvmet.isDiscoveryNqn(nqn)) return this.nvmet.discovery;
     return this.subsysMap.get(nqn);
   }
 

@@ -176,9 +176,9 @@ export class Request<Owner = unknown> implements TransportRequest<Owner>, Stagin
     this.data = this.staging.bytes;
   }
 
-  dataMoved(bytes: number): void {
+  dataMoved(bytes: number, digest = false): void {
     const st = this.staging;
-    if (st !== null && st.dataMoved !== undefined && bytes > 0) st.dataMoved(bytes, this.dataDir);
+    if (st !== null && st.dataMoved !== undefined && bytes > 0) st.dataMoved(bytes, this.dataDir, digest);
   }
 
   execute(): void {

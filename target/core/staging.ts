@@ -15,9 +15,10 @@ export interface StagingBuffer {
   /**
    * The transport moved `bytes` of the command's data between the wire and this
    * buffer (the NIC's DMA: into it for H2C, out of it for C2H). Optional: lets a
-   * PCIe model account the DMA where the bytes really moved.
+   * PCIe model account the DMA where the bytes really moved. `digest`: the transport
+   * computes a data digest over them in software (a CPU read of the staging buffer).
    */
-  dataMoved?(bytes: number, dir: DataDir): void;
+  dataMoved?(bytes: number, dir: DataDir, digest: boolean): void;
 }
 
 /** What an allocator may look at to decide where a request's data goes (p2pmem policy input). */

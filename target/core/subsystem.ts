@@ -59,7 +59,7 @@ export function checkNqn(nqn: string, what = 'NQN'): string {
 }
 
 export class Subsystem {
-  readonly nqn: string;
+  private subnqn: string;
   readonly type: SubsystemType;
   readonly serial: string;
   readonly model: string;
@@ -82,7 +82,7 @@ export class Subsystem {
     opts: SubsystemOptions,
     type: SubsystemType = 'nvme',
   ) {
-    this.nqn = checkNqn(opts.nqn, 'subsystem NQN');
+    this.subnqn = checkNqn(opts.nqn, 'subsystem NQN');
     this.type = type;
     this.serial = checkAscii(opts.serial ?? randomBytes(10).toString('hex'), 20, 'serial');
     this.model = checkAscii(opts.model ?? NVMET_DEFAULT_MODEL, 40, 'model');
@@ -113,6 +113,16 @@ export class Subsystem {
       nvmet.addHost(h);
     }
     this.nextCntlid = this.cntlidMin;
+  }
+
+  get nqn(): string {
+    return this.subnqn;
+  }
+
+  /** @internal Nvmet.setDiscoveryNqn: the discovery subsystem's NQN is settable (configfs discovery_nqn). */
+  renameDiscovery(nqn: string): void {
+    if (!this.isDiscovery) throw new Error('only the discovery subsystem can be renamed');
+    this.subnqn = checkNqn(nqn, 'discovery NQN');
   }
 
   get isDiscovery(): boolean {
@@ -174,7 +184,10 @@ export class Subsystem {
     const ns = this.nsMap.get(nsid);
     if (ns === undefined) throw new Error(`nsid ${nsid} does not exist in ${this.nqn}`);
     await ns.disable();
-    if (this.nsMap.get(nsid) === ns) this.nsMap.delete(nsid);
+    if (this.nsMap.get(nsid) === ns) {
+      this.nsMap.delete(nsid);
+      ns.released();
+    }
   }
 
   getNamespace(nsid: number): Namespace | undefined {

@@ -30,10 +30,13 @@ import type { Port } from '../core/port.js';
 import { defaultLogger, type Logger } from '../core/log.js';
 import type { BackendSpec, NamespaceBackend } from '../backend/backend.js';
 import { createBackend } from '../backend/create.js';
-import type { PciFunction } from '../../src/pci/model.js';
+import type { NicKind, PciFunction } from '../../src/pci/model.js';
 import type { PciTopology } from '../../src/pci/topology.js';
 import { formatSize } from '../../src/pci/units.js';
 import { P2pdma, type P2pmemStats } from '../../src/p2pdma/p2pdma.js';
+import { P2pProviderLifecycle, type P2pImporter, type RemovalMode, type RemovalReport } from '../../src/p2pdma/lifecycle.js';
+import { BackendStatusError } from '../backend/backend.js';
+import { NvmeStatus } from '../../src/nvme/status.js';
 import { P2pError } from '../../src/p2pdma/errors.js';
 import { DEFAULT_POLICY, type P2pPolicy } from '../../src/p2pdma/policy.js';
 import { DmaEngine, type DmaEngineStats } from '../../src/copy/dma-engine.js';
@@ -89,6 +92,8 @@ export interface PortP2pState {
   readonly portId: number;
   readonly enabled: boolean;
   readonly nic: string | null;
+  /** The NIC's kind (topology `nic`): what p2pmem staging can save on this port. */
+  readonly nicKind: NicKind | null;
   readonly allowP2pmem: boolean;
   /** The port option found a provider: every I/O of the port is staged in it. */
   readonly p2pmemInUse: boolean;
@@ -102,11 +107,17 @@ export interface PortP2pState {
   readonly p2pAllocations: number;
   readonly systemAllocations: number;
   readonly fallbacks: number;
+  /** Live provider changes (move_notify, hot-add), the last one, and commands failed by a revocation. */
+  readonly providerChanges: number;
+  readonly lastProviderChange: { readonly from: string | null; readonly to: string | null; readonly why: string } | null;
+  readonly revokedCommands: number;
   readonly namespaces: readonly NamespaceP2pState[];
 }
 
 export interface ProviderP2pState extends P2pmemStats {
   readonly bdf: string;
+  /** Hot-removed (no p2pmem registered until a hot-add). */
+  readonly removed: boolean;
   readonly kind: 'cmb' | 'p2pmem' | 'other';
   readonly allocations: number;
   readonly fallbacks: number;
@@ -120,6 +131,8 @@ export interface DataPathState {
   readonly dma: DmaCounters;
   readonly engine: DmaEngineStats;
   readonly systemStaging: { readonly outstandingBytes: number; readonly outstandingBuffers: number };
+  /** Provider removals / hot-adds so far, buffers revoked by move_notify and the commands that failed (retryably) because of it. */
+  readonly lifecycle: { readonly removals: number; readonly additions: number; readonly revokedBuffers: number; readonly revokedCommands: number };
 }
 
 /** What the management service reads (target/service.ts DataPathHooks). */
@@ -130,9 +143,35 @@ export interface DataPathServiceHooks {
   portProvider(portid: number): string | null;
 }
 
+/** What a NIC kind means for the bytes p2pmem staging saves (summaries, the CLI, the API). */
+export function nicKindNote(kind: NicKind): string {
+  switch (kind) {
+    case 'tcp-ddp':
+      return 'NIC kind tcp-ddp: NVMe/TCP direct data placement and CRC offload put TCP payload straight into the staging buffer, so p2pmem keeps it off the root complex and DRAM';
+    case 'rdma':
+      return 'NIC kind rdma: RDMA READ/WRITE DMA straight to/from p2pmem; NVMe/TCP on it is plain TCP (socket buffers in system memory, CPU copies)';
+    case 'tcp':
+      return 'NIC kind tcp: TCP payload lands in socket buffers in system memory and the CPU copies it to/from the staging buffer (MMIO for p2pmem), so p2pmem saves no root-complex traffic here';
+  }
+}
+
+/** Where the model simplifies physics (said in every summary; README "What the model simplifies"). */
+export const MODEL_SIMPLIFICATIONS =
+  'byte counts, not TLPs (no headers, no flow-control credits, no cache/prefetch effects); a CPU copy is counted once per byte on each end, MMIO reads and writes are counted, not timed; the emulator really moves every byte through SharedArrayBuffers, so its own speed is not the hardware\'s';
+
 const NO_PLACEMENT: NamespacePlacement = Object.freeze({ device: null, p2pmem: false });
 
-export class P2pDataPath {
+/**
+ * A command whose staging buffer was revoked completes with Transient Transport Error,
+ * DNR clear (NVMe Base 2.0, Generic Command Status 22h: "a transient transport error was
+ * detected; if the command is retried on the same controller, the command is likely to
+ * succeed"): the staging memory is the transport's data placement, not the media, and a
+ * retry gets a buffer from the re-chosen provider or system memory. Linux hosts retry it
+ * (nvme_decide_disposition: no DNR → retry, up to nvme_max_retries).
+ */
+export const REVOKED_STATUS = NvmeStatus.TransientTransportError;
+
+export class P2pDataPath implements P2pImporter {
   readonly topology: PciTopology;
   readonly p2pdma: P2pdma;
   readonly accounting: LinkAccounting;
@@ -140,6 +179,8 @@ export class P2pDataPath {
   readonly dram = new DramPool();
   readonly staging: P2pStagingAllocator;
   readonly log: Logger;
+  /** Provider hot-remove (pgmap drain or DMABUF move_notify) and hot-add; this data path is an importer. */
+  readonly lifecycle: P2pProviderLifecycle;
   private readonly bindings = new Map<number, PortBinding>();
   private readonly mediaChunk: number;
   private closed: Promise<void> | null = null;
@@ -167,6 +208,44 @@ export class P2pDataPath {
       log,
       binding: (id) => this.bindings.get(id),
     });
+    this.lifecycle = new P2pProviderLifecycle(this.p2pdma, (m) => log.info(`p2pdma: ${m}`));
+    this.lifecycle.addImporter(this);
+  }
+
+  // ------------------------------------------------------------ provider lifecycle (importer side)
+
+  /** Hot-remove a provider (API / CLI): `dmabuf` invalidates importers first, `pgmap` waits for every allocation. */
+  removeProvider(bdf: string, mode: RemovalMode = 'dmabuf'): Promise<RemovalReport> {
+    return this.lifecycle.remove(bdf, mode);
+  }
+
+  /** Hot-add (re-probe) a provider removed earlier. */
+  addProvider(bdf: string): PciFunction {
+    return this.lifecycle.add(bdf);
+  }
+
+  /**
+   * move_notify: ports staging in `provider` choose again at once (another provider or
+   * system memory; new commands go there), every live buffer in it is revoked, and this
+   * resolves once the last one is released — its command completed (with the retryable
+   * status if it had not finished) or its connection went away. Nothing waits on a host.
+   */
+  moveNotify(provider: PciFunction): Promise<void> {
+    for (const b of this.bindings.values()) if (b.uses(provider)) b.rechoose(`provider ${provider.bdf} removed (move_notify)`);
+    return this.staging.revoke(provider);
+  }
+
+  providerAdded(provider: PciFunction): void {
+    // Ports that lost their provider (or never found one) look again.
+    for (const b of this.bindings.values()) if (b.enabled && b.allowP2pmem && b.provider === null) b.rechoose(`provider ${provider.bdf} added`);
+  }
+
+  private checkMapped(bytes: Uint8Array): void {
+    const b = this.staging.bufferOf(bytes);
+    if (b === undefined || !b.revoked) return;
+    this.staging.revokedCommands++;
+    if (b.binding !== undefined) b.binding.revokedCommands++;
+    throw new BackendStatusError(REVOKED_STATUS, `staging buffer in p2pmem of ${b.provider?.bdf ?? '?'} was revoked (move_notify): Transient Transport Error, retryable`);
   }
 
   /** What the core takes from the data path: `new Nvmet({ logger, ...dp.coreOptions() })`. */
@@ -204,7 +283,7 @@ export class P2pDataPath {
     const p2pmem = checkP2pmemSetting(this.p2pdma, placement.p2pmem ?? false);
     const pl: NamespacePlacement = { device, p2pmem };
     const media = spec.kind === 'ram' ? { kind: 'ram' as const, size: spec.size, chunkSize: spec.chunkSize ?? this.mediaChunk } : spec;
-    return new DeviceBackend(media, pl, { engine: this.engine, accounting: this.accounting, regionOf: (b) => this.staging.regionOf(b) });
+    return new DeviceBackend(media, pl, { engine: this.engine, accounting: this.accounting, regionOf: (b) => this.staging.regionOf(b), checkMapped: (b) => this.checkMapped(b) });
   }
 
   /** A plain core backend (no fabric placement at all): for comparison and tests. */
@@ -296,6 +375,7 @@ export class P2pDataPath {
       portId,
       enabled: b.enabled,
       nic: b.nic?.bdf ?? null,
+      nicKind: b.nic?.nicKind ?? null,
       allowP2pmem: b.allowP2pmem,
       p2pmemInUse: b.provider !== null,
       provider: b.provider?.bdf ?? null,
@@ -305,15 +385,20 @@ export class P2pDataPath {
       p2pAllocations: b.p2pAllocations,
       systemAllocations: b.systemAllocations,
       fallbacks: b.fallbacks,
+      providerChanges: b.providerChanges,
+      lastProviderChange: b.lastChange,
+      revokedCommands: b.revokedCommands,
       namespaces,
     };
   }
 
   providerState(bdf: string): ProviderP2pState | undefined {
     const f = this.topology.get(bdf);
-    if (f === undefined || !this.p2pdma.providers().includes(f)) return undefined;
+    if (f === undefined) return undefined;
+    const removed = this.lifecycle.isRemoved(f) && !this.p2pdma.providers().includes(f);
+    if (!removed && !this.p2pdma.providers().includes(f)) return undefined;
     const c = this.staging.countersOf(f.bdf);
-    return { bdf: f.bdf, kind: f.kind === 'nvme' ? 'cmb' : f.kind === 'p2pmem' ? 'p2pmem' : 'other', ...this.p2pdma.stats(f), allocations: c.allocations, fallbacks: c.fallbacks };
+    return { bdf: f.bdf, removed, kind: f.kind === 'nvme' ? 'cmb' : f.kind === 'p2pmem' ? 'p2pmem' : 'other', ...this.p2pdma.stats(f), allocations: c.allocations, fallbacks: c.fallbacks };
   }
 
   state(): DataPathState {
@@ -321,10 +406,11 @@ export class P2pDataPath {
       topology: this.topology.name,
       policy: this.policy,
       ports: [...this.bindings.keys()].sort((a, b) => a - b).map((id) => this.portState(id)!),
-      providers: this.p2pdma.providers().map((f) => this.providerState(f.bdf)!),
+      providers: this.topology.functions.map((f) => this.providerState(f.bdf)).filter((p): p is ProviderP2pState => p !== undefined),
       dma: this.accounting.snapshot(),
       engine: this.engine.stats,
       systemStaging: { outstandingBytes: this.dram.outstandingBytes, outstandingBuffers: this.dram.outstandingBuffers },
+      lifecycle: { removals: this.lifecycle.removals, additions: this.lifecycle.additions, revokedBuffers: this.staging.revokedBuffers, revokedCommands: this.staging.revokedCommands },
     };
   }
 
@@ -347,13 +433,24 @@ export class P2pDataPath {
       const when = p.enabled ? '' : p.last === null ? ' (never enabled)' : ' (while enabled)';
       lines.push(`  port ${p.portId}: NIC ${p.nic ?? '(none)'}, allow_p2pmem=${p.allowP2pmem ? 1 : 0}, ${d.provider !== null ? `p2pmem ${d.provider}` : 'system memory'}${when}`);
       lines.push(`    ${d.reason}`);
+      if (p.nicKind !== null) lines.push(`    ${nicKindNote(p.nicKind)}`);
       lines.push(`    I/O staged: ${p.p2pAllocations} in p2pmem, ${p.systemAllocations} in system memory (${p.fallbacks} pool fallbacks)`);
+      if (p.providerChanges > 0 || p.revokedCommands > 0) {
+        lines.push(`    provider changes: ${p.providerChanges} (last: ${p.lastProviderChange?.from ?? 'system memory'} -> ${p.lastProviderChange?.to ?? 'system memory'}, ${p.lastProviderChange?.why ?? ''}); ${p.revokedCommands} commands failed retryably by a revocation`);
+      }
     }
     for (const v of s.providers) {
+      if (v.removed) {
+        lines.push(`  provider ${v.bdf} (${v.kind}): removed`);
+        continue;
+      }
       lines.push(`  provider ${v.bdf} (${v.kind}${v.published ? '' : ', unpublished'}): ${formatSize(v.size)}, ${formatSize(v.available)} available, ${v.allocations} allocations, ${v.fallbacks} fallbacks`);
     }
     const d = s.dma;
     lines.push(`  DMA: ${d.dmaCount} descriptors, ${d.dmaBytes} bytes; root complex ${d.rootComplexBytes} bytes; system memory ${d.dramBytes} bytes`);
+    const c = d.cpu;
+    lines.push(`  CPU (included above): ${c.copyBytes} bytes copied between socket buffers and staging; p2pmem MMIO ${c.mmioWriteBytes} bytes written (${c.mmioWrites} memcpy_toio), ${c.mmioReadBytes} bytes read (${c.mmioReads} reads, ${c.digestMmioReadBytes} of them for data digests); digests over system memory ${c.digestDramBytes} bytes`);
+    lines.push(`  model: ${MODEL_SIMPLIFICATIONS}`);
     for (const [id, l] of Object.entries(d.links)) {
       if (l.up === 0 && l.down === 0) continue;
       lines.push(`    link ${id}: up ${l.up}, down ${l.down}`);

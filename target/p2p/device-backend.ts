@@ -32,6 +32,11 @@ export interface MediaDmaContext {
   readonly accounting: LinkAccounting;
   /** The region behind a staging buffer's bytes (see P2pStagingAllocator.regionOf). */
   regionOf(bytes: Uint8Array): MemoryRegion;
+  /**
+   * Throws a retryable BackendStatusError when the staging buffer behind `bytes` was
+   * revoked (its provider's MMIO invalidated by move_notify).
+   */
+  checkMapped(bytes: Uint8Array): void;
 }
 
 export type DeviceMediaSpec = { kind: 'ram'; size: number; chunkSize?: number } | { kind: 'file'; path: string; size?: number };
@@ -90,8 +95,9 @@ export class DeviceBackend implements NamespaceBackend {
   }
 
   read(offset: number, dst: Uint8Array): MaybePromise {
+    this.ctx.checkMapped(dst);
     const staging = this.ctx.regionOf(dst);
-    if (this.file !== null) return this.fileRead(offset, dst, staging.owner);
+    if (this.file !== null) return this.fileRead(offset, dst, staging.owner).then(() => this.ctx.checkMapped(dst));
     const descs: DmaDescriptor[] = [];
     const cs = this.chunkSize;
     const len = dst.length;
@@ -105,12 +111,14 @@ export class DeviceBackend implements NamespaceBackend {
       else descs.push({ src: c, dst: staging, length: n, srcOffset: inChunk, dstOffset: done });
       done += n;
     }
-    return this.ctx.engine.submit(descs);
+    // A DMA in flight cannot be called back: it lands, then the revocation is seen.
+    return this.ctx.engine.submit(descs).then(() => this.ctx.checkMapped(dst));
   }
 
   write(offset: number, src: Uint8Array): MaybePromise {
+    this.ctx.checkMapped(src);
     const staging = this.ctx.regionOf(src);
-    if (this.file !== null) return this.fileWrite(offset, src, staging.owner);
+    if (this.file !== null) return this.fileWrite(offset, src, staging.owner).then(() => this.ctx.checkMapped(src));
     const descs: DmaDescriptor[] = [];
     const cs = this.chunkSize;
     const len = src.length;
@@ -127,7 +135,7 @@ export class DeviceBackend implements NamespaceBackend {
       descs.push({ src: staging, dst: c, length: n, srcOffset: done, dstOffset: inChunk });
       done += n;
     }
-    return this.ctx.engine.submit(descs);
+    return this.ctx.engine.submit(descs).then(() => this.ctx.checkMapped(src));
   }
 
   flush(): MaybePromise {

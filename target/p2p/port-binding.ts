@@ -225,9 +225,34 @@ export class PortBinding {
     this.decide0();
   }
 
-  /** (Re-)run the port's provider choice: at enable, and live when its provider goes away or comes back. */
-  rechoose(): void {
-    if (this.port !== null) this.decide0();
+  /** Live provider changes (move_notify, hot-add) and the last one. */
+  providerChanges = 0;
+  lastChange: { readonly from: string | null; readonly to: string | null; readonly why: string } | null = null;
+  /** Commands failed with a retryable status because move_notify revoked their staging buffer. */
+  revokedCommands = 0;
+
+  /**
+   * Re-run the port's provider choice live (its provider is being removed, or one came
+   * back), counted and explained. Cached per-namespace decisions are dropped too.
+   */
+  rechoose(why: string): void {
+    this.decisions.clear();
+    if (this.port === null || !this.allowP2pmem) return;
+    const from = this.provider;
+    this.decide0();
+    this.reason = `${why}: ${this.reason}`;
+    if (from !== this.provider) {
+      this.providerChanges++;
+      this.lastChange = { from: from?.bdf ?? null, to: this.provider?.bdf ?? null, why };
+      this.deps.log.info(`port ${this.portId}: ${this.reason}`);
+    }
+  }
+
+  /** Does this port (or one of its namespace decisions) stage in `f`? */
+  uses(f: PciFunction): boolean {
+    if (this.provider === f) return true;
+    for (const d of this.decisions.values()) if (d.provider === f) return true;
+    return false;
   }
 
   private decide0(): void {

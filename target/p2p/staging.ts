@@ -15,7 +15,7 @@
 import type { StagingAllocator, StagingBuffer, StagingContext } from '../core/staging.js';
 import { DataDir } from '../core/fabrics-ops.js';
 import type { Logger } from '../core/log.js';
-import type { PciFunction } from '../../src/pci/model.js';
+import type { NicKind, PciFunction } from '../../src/pci/model.js';
 import type { P2pdma } from '../../src/p2pdma/p2pdma.js';
 import type { P2pSgl } from '../../src/p2pdma/region.js';
 import { DRAM, type MemoryRegion } from '../../src/copy/region.js';
@@ -46,6 +46,11 @@ interface TaggedView extends Uint8Array {
 
 export class StagedBuffer implements StagingBuffer {
   live = true;
+  /**
+   * The provider's MMIO was invalidated (DMABUF move_notify) while this buffer was mapped:
+   * the command owning it must not DMA it any more and completes with a retryable error.
+   */
+  revoked = false;
 
   constructor(
     readonly owner: P2pStagingAllocator,
@@ -54,20 +59,51 @@ export class StagedBuffer implements StagingBuffer {
     readonly region: MemoryRegion,
     /** The NIC of the request's port (null: unknown, the wire side is not accounted). */
     readonly nic: string | null,
+    /** What that NIC does with TCP payload (null without a NIC). */
+    readonly nicKind: NicKind | null,
     readonly provider: PciFunction | null,
     readonly sgl: P2pSgl | null,
     readonly dram: DramChunk | null,
+    /** The port binding of the command (counters), if any. */
+    readonly binding: PortBinding | undefined,
   ) {}
 
   free(): void {
     this.owner.release(this);
   }
 
-  dataMoved(bytes: number, dir: DataDir): void {
+  /**
+   * The TCP transport moved `bytes` between the wire and this buffer. What that was on
+   * the fabric depends on the NIC kind (src/pci/model.ts NicKind):
+   *  - tcp-ddp: the NIC placed / fetched the payload itself (direct data placement) and
+   *    checked or generated the data digest (CRC offload): one NIC DMA, no CPU.
+   *  - tcp (and rdma, whose NVMe/TCP is plain TCP): the payload is in socket buffers in
+   *    system memory. Receive: NIC DMA into DRAM, then the CPU copies it into the buffer
+   *    (memcpy in DRAM; into p2pmem an MMIO write, memcpy_toio). Send: from system memory
+   *    the NIC DMAs straight from the buffer (nvmet-tcp sends with MSG_SPLICE_PAGES); from
+   *    p2pmem the CPU first copies it out through MMIO reads (memcpy_fromio) into a socket
+   *    buffer. A software data digest (nvmet_tcp_calc_ddgst over req->sg) reads the
+   *    buffer: DRAM, or p2pmem through MMIO.
+   */
+  dataMoved(bytes: number, dir: DataDir, digest: boolean): void {
     const nic = this.nic;
     if (nic === null) return;
-    if (dir === DataDir.H2C) this.owner.accounting.record(nic, this.region.owner, bytes);
-    else if (dir === DataDir.C2H) this.owner.accounting.record(this.region.owner, nic, bytes);
+    const acc = this.owner.accounting;
+    const where = this.region.owner;
+    if (this.nicKind === 'tcp-ddp') {
+      if (dir === DataDir.H2C) acc.record(nic, where, bytes);
+      else if (dir === DataDir.C2H) acc.record(where, nic, bytes);
+      return;
+    }
+    if (dir === DataDir.H2C) {
+      acc.record(nic, DRAM, bytes);
+      acc.recordCpuCopy(DRAM, where, bytes);
+      if (digest) acc.recordCpuDigest(where, bytes);
+    } else if (dir === DataDir.C2H) {
+      if (digest) acc.recordCpuDigest(where, bytes);
+      if (where !== DRAM) acc.recordCpuCopy(where, DRAM, bytes);
+      acc.record(DRAM, nic, bytes);
+    }
   }
 }
 
@@ -87,6 +123,13 @@ export class P2pStagingAllocator implements StagingAllocator {
   outstandingP2p = 0;
   outstandingSystem = 0;
   private lastFallbackLog = 0;
+  /** Live p2pmem buffers per provider (what a move_notify must stop and unmap). */
+  private readonly mapped = new Map<PciFunction, Set<StagedBuffer>>();
+  /** move_notify in progress: resolved when the provider's last buffer is released. */
+  private readonly unmapWaiters = new Map<PciFunction, () => void>();
+  /** Buffers invalidated by move_notify, and commands failed because of it. */
+  revokedBuffers = 0;
+  revokedCommands = 0;
 
   constructor(private readonly deps: P2pStagingDeps) {
     this.accounting = deps.accounting;
@@ -95,6 +138,7 @@ export class P2pStagingAllocator implements StagingAllocator {
   alloc(len: number, ctx: StagingContext): StagingBuffer {
     const b = this.deps.binding(ctx.portId);
     const nic = b?.nic?.bdf ?? null;
+    const nicKind = b?.nic?.nicKind ?? null;
     // p2pmem only for I/O-queue commands on a namespace (nvmet: sq->qid && req->ns).
     const ns = ctx.qid !== 0 ? ctx.ns : null;
     if (b !== undefined && ns !== null) {
@@ -108,7 +152,13 @@ export class P2pStagingAllocator implements StagingAllocator {
           this.outstandingP2p++;
           const entry = r.value.entries[0];
           const region: MemoryRegion = { memory: entry.bar.memory(), offset: entry.barOffset, length: len, owner: provider.bdf };
-          const buf = new StagedBuffer(this, entry.bytes, region, nic, provider, r.value, null);
+          const buf = new StagedBuffer(this, entry.bytes, region, nic, nicKind, provider, r.value, null, b);
+          let set = this.mapped.get(provider);
+          if (set === undefined) {
+            set = new Set();
+            this.mapped.set(provider, set);
+          }
+          set.add(buf);
           (buf.bytes as TaggedView)[STAGED] = buf;
           return buf;
         }
@@ -121,7 +171,7 @@ export class P2pStagingAllocator implements StagingAllocator {
     const chunk = this.deps.dram.alloc(len);
     this.outstandingSystem++;
     const region: MemoryRegion = { memory: chunk.memory, offset: 0, length: len, owner: DRAM };
-    const buf = new StagedBuffer(this, chunk.bytes, region, nic, null, null, chunk);
+    const buf = new StagedBuffer(this, chunk.bytes, region, nic, nicKind, null, null, chunk, b);
     (buf.bytes as TaggedView)[STAGED] = buf;
     return buf;
   }
@@ -134,6 +184,18 @@ export class P2pStagingAllocator implements StagingAllocator {
     (buf.bytes as TaggedView)[STAGED] = undefined;
     if (buf.sgl !== null && buf.provider !== null) {
       this.outstandingP2p--;
+      const set = this.mapped.get(buf.provider);
+      if (set !== undefined) {
+        set.delete(buf);
+        if (set.size === 0) {
+          this.mapped.delete(buf.provider);
+          const w = this.unmapWaiters.get(buf.provider);
+          if (w !== undefined) {
+            this.unmapWaiters.delete(buf.provider);
+            queueMicrotask(w);
+          }
+        }
+      }
       const r = this.deps.p2pdma.freeSgl(buf.provider, buf.sgl);
       if (!r.ok) this.deps.log.error(`p2pmem free on ${buf.provider.bdf} failed: ${r.error.message}`);
     } else if (buf.dram !== null) {
@@ -150,6 +212,38 @@ export class P2pStagingAllocator implements StagingAllocator {
     const b = (bytes as TaggedView)[STAGED];
     if (b !== undefined && b.owner === this) return b.region;
     return { memory: bytes, offset: 0, length: bytes.length, owner: DRAM };
+  }
+
+  /**
+   * The importer's half of move_notify: every live buffer in `provider`'s p2pmem is
+   * revoked (no new DMA may use it; its command completes with a retryable status), and
+   * the promise resolves once the last of them is released, i.e. nothing is mapped.
+   */
+  revoke(provider: PciFunction): Promise<void> {
+    const set = this.mapped.get(provider);
+    if (set === undefined || set.size === 0) return Promise.resolve();
+    for (const b of set) {
+      if (!b.revoked) this.revokedBuffers++;
+      b.revoked = true;
+    }
+    return new Promise<void>((resolve) => {
+      const prev = this.unmapWaiters.get(provider);
+      this.unmapWaiters.set(provider, () => {
+        prev?.();
+        resolve();
+      });
+    });
+  }
+
+  /** Live p2pmem buffers of a provider. */
+  mappedCount(provider: PciFunction): number {
+    return this.mapped.get(provider)?.size ?? 0;
+  }
+
+  /** The staging buffer behind `bytes`, if it is a live one of this allocator. */
+  bufferOf(bytes: Uint8Array): StagedBuffer | undefined {
+    const b = (bytes as TaggedView)[STAGED];
+    return b !== undefined && b.owner === this ? b : undefined;
   }
 
   countersOf(bdf: string): ProviderCounters {

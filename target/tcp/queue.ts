@@ -434,7 +434,7 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
     const req = cmd.req;
     if (cmd.pendingStatus === 0 && req.dataDir === DataDir.H2C && req.data !== null) {
       const n = this.framer.pdu.dataLen;
-      if (n > 0) req.dataMoved?.(n); // in-capsule data landed in staging: the NIC's DMA
+      if (n > 0) req.dataMoved?.(n, this.ddgst); // in-capsule data landed in staging: the NIC's DMA
     }
     if (cmd.pendingStatus !== 0) {
       req.completeWithStatus(cmd.pendingStatus);
@@ -615,7 +615,7 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
     const req = cmd.req;
     const start = cmd.rcvd;
     cmd.rcvd += this.framer.pdu.dataLen;
-    req.dataMoved?.(this.framer.pdu.dataLen);
+    req.dataMoved?.(this.framer.pdu.dataLen, this.ddgst);
     if (!ddgstOk && cmd.pendingStatus === 0) {
       this.log.warn(`tcp ${this.peer}: data digest error in H2CData of cid ${req.cid} at offset ${start}`);
       cmd.pendingStatus = NvmeStatus.TransientTransportError;
@@ -669,7 +669,7 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
         }
         at += n;
       }
-      req.dataMoved?.(len); // staging → wire: the NIC's DMA
+      req.dataMoved?.(len, this.ddgst); // staging → wire: the NIC's DMA
       if (!success) this.capsuleResp(req);
     } else {
       this.capsuleResp(req);

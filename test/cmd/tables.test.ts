@@ -39,7 +39,11 @@ describe('command tables', () => {
     expect(entries(discoveryCommands).map(([, n]) => n).sort()).toEqual(
       ['Asynchronous Event Request', 'Get Features', 'Get Log Page', 'Identify', 'Keep Alive', 'Set Features'].sort(),
     );
-    expect(entries(ioCommands).map(([, n]) => n).sort()).toEqual(['Dataset Management', 'Flush', 'Read', 'Write', 'Write Zeroes'].sort());
+    // Reservation commands since Linux 6.13 (pr.c; refused at parse unless the namespace has resv enabled).
+    expect(entries(ioCommands).map(([, n]) => n).sort()).toEqual(
+      ['Dataset Management', 'Flush', 'Read', 'Write', 'Write Zeroes',
+        'Reservation Register', 'Reservation Report', 'Reservation Acquire', 'Reservation Release'].sort(),
+    );
     expect(entries(connectCommands).map(([, n]) => n)).toEqual(['Connect']);
   });
 

@@ -75,6 +75,7 @@ describe('resolveConfig', () => {
       maxQueueSize: -1,
       allowP2pmem: false,
       subsystems: ['nqn.2024-01.io.example:r'],
+      anaGroups: [],
       referrals: [],
     });
     expect(r.hosts).toEqual([]);

@@ -34,14 +34,14 @@ describe('Set/Get Features', () => {
     expect(f.subsys.getController(c.cntlid)!.kato).toBe(15000);
   });
 
-  it('Asynchronous Event Configuration: NS attribute notices by default, unsupported bits refused', async () => {
+  it('Asynchronous Event Configuration: NS attribute and ANA change notices by default (Linux NVMET_AEN_CFG_OPTIONAL), unsupported bits refused', async () => {
     f = await setup();
     const c = await f.ready();
-    expect((await c.getFeatures(FID.aec)).dw0).toBe(1 << 8);
+    expect((await c.getFeatures(FID.aec)).dw0).toBe((1 << 8) | (1 << 11));
     expect((await c.setFeatures(FID.aec, 0)).status).toBe(0);
     expect((await c.getFeatures(FID.aec)).dw0).toBe(0);
     expect(noMore((await c.setFeatures(FID.aec, 1 << 9)).status)).toBe(NvmeStatus.InvalidField | STATUS_DNR);
-    expect((await c.getFeatures(FID.aec, 1)).dw0).toBe(1 << 8); // default
+    expect((await c.getFeatures(FID.aec, 1)).dw0).toBe((1 << 8) | (1 << 11)); // default
   });
 
   it('Volatile Write Cache: enabled by default, can be turned off', async () => {

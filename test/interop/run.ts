@@ -27,7 +27,7 @@ import type { Started } from './lib/proc.js';
 import { collectRows, counts, table } from './lib/report.js';
 import { GUEST_CHECKS, ROWS } from './lib/rows.js';
 import type { RowResult } from './lib/rows.js';
-import { Target, p2pState } from './lib/target.js';
+import { Target, p2pState, setAnaState } from './lib/target.js';
 import { p2pSummary, p2pVerdict } from './lib/p2pmem.js';
 import type { P2pState } from './lib/p2pmem.js';
 import { analyze, dropsFromLog, startCapture, wireSummary, wireVerdict } from './lib/wire.js';
@@ -266,6 +266,11 @@ async function inner(specFile: string): Promise<number> {
     'ns-add': async () => {
       if (!target || !planRef) throw new Error('no target process');
       return target.addNamespace(planRef, planRef.added);
+    },
+    ana: async (q) => {
+      const port = Number(q.get('port') ?? '2');
+      const state = q.get('state') ?? 'optimized';
+      return setAnaState(API_PORT, port, state);
     },
     'keepalive-drop': async (q) => {
       const kato = Number(q.get('kato') ?? '5');

@@ -264,3 +264,17 @@ describe('Discovery log page', () => {
     );
   });
 });
+
+describe('Supported Log Pages (00h)', () => {
+  it('one LID Supported and Effects dword per LID; decode keeps the non-zero ones', async () => {
+    const { encodeSupportedLogPages, decodeSupportedLogPages, LidEffects, SUPPORTED_LOG_PAGES_SIZE } = await import('../../src/nvme/log-pages.js');
+    const m = new Map([[0x00, LidEffects.Supported], [0x05, LidEffects.Supported], [0x80, LidEffects.Supported | LidEffects.IndexOffset]]);
+    const b = encodeSupportedLogPages(m);
+    expect(b.length).toBe(SUPPORTED_LOG_PAGES_SIZE);
+    expect(toHex(b.subarray(0, 8))).toBe('01000000' + '00000000');
+    expect(toHex(b.subarray(0x05 * 4, 0x05 * 4 + 4))).toBe('01000000');
+    expect(toHex(b.subarray(0x80 * 4, 0x80 * 4 + 4))).toBe('03000000');
+    expect(decodeSupportedLogPages(b)).toEqual(m);
+    expect(() => encodeSupportedLogPages(new Map([[256, 1]]))).toThrow(RangeError);
+  });
+});

@@ -1,6 +1,7 @@
 /**
  * Get Log Page for I/O controllers (Linux admin-cmd.c nvmet_execute_get_log_page):
- * Error Information, SMART / Health, Firmware Slot, Changed Namespace List.
+ * Supported Log Pages, Error Information, SMART / Health, Firmware Slot, Changed
+ * Namespace List, Commands Supported and Effects, ANA, Reservation Notification.
  * Every page is built whole and the host's window [LPO, LPO + NUMD*4) copied out,
  * zero-filled past the page's end.
  */
@@ -17,6 +18,7 @@ import {
   getLogPageLength,
   getLogPageLid,
   getLogPageRae,
+  decodeGetLogPageCommand,
   encodeErrorLogEntry,
   ERROR_LOG_ENTRY_SIZE,
   encodeSmartLog,
@@ -30,6 +32,9 @@ import { wr32 } from '../../../src/nvme/le.js';
 import { SqeOff, sqeNsid } from '../../../src/nvme/sqe.js';
 import { AenBit, NVMET_ERROR_LOG_SLOTS, NVMET_MAX_ADMIN_TRANSFER } from '../../core/constants.js';
 import type { Namespace } from '../../core/namespace.js';
+import { commandEffectsPage, supportedLogPagesPage } from './supported-logs.js';
+import { ANA_LOG_RGO, encodeAnaLog, type AnaGroupDescriptor } from '../../../src/nvme/ana.js';
+import { encodeResvNotificationLog } from '../../../src/nvme/reservations.js';
 
 /** Largest admin data transfer: MDTS if the transport has one, and never more than the logs we could serve. */
 function adminTransferLimit(req: Request): number {
@@ -159,10 +164,63 @@ function executeChangedNs(req: Request): void {
   req.complete(st);
 }
 
+const CSI_NVM = 0x00;
+const CSI_ZNS = 0x02;
+
+/** nvmet_execute_get_log_cmd_effects_ns: NVM only; ZNS is a known set we do not implement. */
+function executeCommandEffects(req: Request): void {
+  const csi = decodeGetLogPageCommand(req.sqe).csi;
+  if (csi === CSI_ZNS) {
+    req.complete(NvmeStatus.InvalidIoCommandSet);
+    return;
+  }
+  if (csi !== CSI_NVM) {
+    req.complete(NvmeStatus.InvalidLogPage);
+    return;
+  }
+  req.complete(sendLogWindow(req, commandEffectsPage()));
+}
+
+/**
+ * nvmet_execute_get_log_page_ana: every group enabled target-wide, with the state
+ * the host's port reports, the target-wide change count, and (unless RGO) the
+ * enabled namespaces of the subsystem in each group. Reading re-arms the ANA
+ * change event unless RAE.
+ */
+function executeAna(req: Request): void {
+  const ctrl = req.ctrl;
+  const nvmet = ctrl.subsys.nvmet;
+  const rgo = (decodeGetLogPageCommand(req.sqe).lsp & ANA_LOG_RGO) !== 0;
+  const nss = rgo ? [] : ctrl.subsys.enabledNamespaces();
+  const chgcnt = nvmet.ana.chgcnt;
+  const groups: AnaGroupDescriptor[] = nvmet.ana.enabledGroups().map((grpid) => ({
+    grpid,
+    chgcnt,
+    state: ctrl.port.ana.state(grpid),
+    nsids: nss.filter((n) => n.anaGrpid === grpid).map((n) => n.nsid),
+  }));
+  const st = sendLogWindow(req, encodeAnaLog({ chgcnt, groups }));
+  if (st === 0) ctrl.clearAenBit(AenBit.AnaChange, logRae(req));
+  req.complete(st);
+}
+
 function executeGetLogPage(req: Request): void {
   const ctrl = req.ctrl;
   const lid = getLogPageLid(req.sqe);
   switch (lid) {
+    case LogId.SupportedLogPages:
+      req.complete(sendLogWindow(req, supportedLogPagesPage()));
+      return;
+    case LogId.CommandEffects:
+      executeCommandEffects(req);
+      return;
+    case LogId.Ana:
+      executeAna(req);
+      return;
+    case LogId.ReservationNotification:
+      // pr.c nvmet_execute_get_log_page_resv: one entry per read, oldest first.
+      req.complete(sendLogWindow(req, encodeResvNotificationLog(ctrl.resvLog.take())));
+      return;
     case LogId.ErrorInfo:
       req.complete(sendLogWindow(req, errorLogPage(ctrl)));
       return;

@@ -25,6 +25,10 @@ import {
 } from '../../../src/nvme/identify-ctrl.js';
 import { encodeIdentifyNamespace, Nmic } from '../../../src/nvme/identify-ns.js';
 import { encodeActiveNsList, encodeNsDescList, Nidt, type NsIdDescriptor } from '../../../src/nvme/identify-lists.js';
+import { wr32 } from '../../../src/nvme/le.js';
+import { AnaState, Anacap } from '../../../src/nvme/ana.js';
+import { RESCAP_ALL_TYPES, Rescap } from '../../../src/nvme/reservations.js';
+import { NVMET_ANATT, NVMET_MAX_ANAGRPS } from '../../core/ana.js';
 import { TrType } from '../../core/fabrics-ops.js';
 import {
   NVMET_AEN_CFG_OPTIONAL,
@@ -56,7 +60,8 @@ export function identifyController(ctrl: Controller): Partial<IdentifyController
     fr: s.firmwareRev,
     rab: 6,
     ieee: s.ieeeOui,
-    cmic: Cmic.MultiPort | Cmic.MultiController,
+    // Multiple ports, multiple controllers and ANA reporting, as Linux.
+    cmic: Cmic.MultiPort | Cmic.MultiController | Cmic.Ana,
     mdts: ctrl.mdts(),
     cntlid: ctrl.cntlid,
     ver: s.version,
@@ -68,7 +73,8 @@ export function identifyController(ctrl: Controller): Partial<IdentifyController
     aerl: NVMET_ASYNC_EVENTS - 1,
     // One read-only firmware slot.
     frmw: (1 << 0) | (1 << 1),
-    lpa: Lpa.SmartPerNamespace | Lpa.ExtendedData,
+    // Bit 1: hosts read the Commands Supported and Effects log (Linux sets 0x7 too).
+    lpa: Lpa.SmartPerNamespace | Lpa.CommandEffects | Lpa.ExtendedData,
     elpe: NVMET_ERROR_LOG_SLOTS - 1,
     npss: 0,
     kas: NVMET_KAS,
@@ -77,7 +83,8 @@ export function identifyController(ctrl: Controller): Partial<IdentifyController
     maxcmd: NVMET_QUEUE_SIZE,
     nn: s.maxNamespaces,
     mnan: s.maxNamespaces,
-    oncs: Oncs.DatasetManagement | Oncs.WriteZeroes,
+    // Reservations are per namespace (resv_enable); Linux sets the ONCS bit regardless.
+    oncs: Oncs.DatasetManagement | Oncs.WriteZeroes | Oncs.Reservations,
     vwc: Vwc.Present,
     sgls: fabricsSgls(ctrl),
     subnqn: s.nqn,
@@ -87,6 +94,11 @@ export function identifyController(ctrl: Controller): Partial<IdentifyController
     icdoff: 0,
     msdbd: 1,
     ofcs: Ofcs.Disconnect,
+    // Every ANA state (Linux: 0x1f), its ANATT and group limits (NVMET_MAX_ANAGRPS).
+    anacap: Anacap.Optimized | Anacap.NonOptimized | Anacap.Inaccessible | Anacap.PersistentLoss | Anacap.Change,
+    anatt: NVMET_ANATT,
+    anagrpmax: NVMET_MAX_ANAGRPS,
+    nanagrpid: NVMET_MAX_ANAGRPS,
     // qemu's numbers, as Linux: we have no power states to speak of.
     psd: [{ mp: 0x9c4, flags: 0, enlat: 0x10, exlat: 0x4, rrt: 0, rrl: 0, rwt: 0, rwl: 0, idlp: 0, ips: 0, actp: 0, apwAps: 0 }],
   };
@@ -122,11 +134,17 @@ function identifyNamespace(req: Request): void {
   const ns = req.ns!;
   const nsze = BigInt(ns.nsze);
   const dealloc = ns.backend.deallocatedReadsZeroes;
+  // Linux reports NUSE 0 through a path whose group is inaccessible or lost.
+  const anaState = req.ctrl.port.ana.state(ns.anaGrpid);
+  const reachable = anaState !== AnaState.Inaccessible && anaState !== AnaState.PersistentLoss;
   encodeIdentifyNamespace(
     {
       nsze,
       ncap: nsze,
-      nuse: nsze,
+      nuse: reachable ? nsze : 0n,
+      anagrpid: ns.anaGrpid,
+      // Every type with 1.3 IEKEY semantics (Linux), plus PTPL where a backing file can keep it.
+      rescap: ns.pr === null ? 0 : RESCAP_ALL_TYPES | (ns.pr.state.ptplCapable ? Rescap.PersistThroughPowerLoss : 0),
       nlbaf: 0,
       flbas: 0,
       nmic: Nmic.Shared,
@@ -182,6 +200,7 @@ function csIndependentNamespace(req: Request): void {
   const d = req.data!;
   d.fill(0);
   d[1] = Nmic.Shared;
+  wr32(d, 4, req.ns!.anaGrpid);
   // NSTAT bit 0: namespace ready.
   d[14] = 1;
   req.complete(0);

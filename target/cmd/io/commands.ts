@@ -6,6 +6,7 @@ import { flush } from './flush.js';
 import { read, write } from './read-write.js';
 import { writeZeroes } from './write-zeroes.js';
 import { datasetManagement } from './dataset-management.js';
+import { reservationAcquire, reservationRegister, reservationRelease, reservationReport } from './reservation.js';
 
 export const ioCommands = commandTable([
   [IoOpcode.Flush, flush],
@@ -13,4 +14,8 @@ export const ioCommands = commandTable([
   [IoOpcode.Read, read],
   [IoOpcode.WriteZeroes, writeZeroes],
   [IoOpcode.DatasetManagement, datasetManagement],
+  [IoOpcode.ReservationRegister, reservationRegister],
+  [IoOpcode.ReservationReport, reservationReport],
+  [IoOpcode.ReservationAcquire, reservationAcquire],
+  [IoOpcode.ReservationRelease, reservationRelease],
 ]);

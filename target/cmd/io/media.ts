@@ -5,10 +5,16 @@
  */
 
 import type { Request } from '../../core/request.js';
-import type { MaybePromise } from '../../backend/backend.js';
+import { BackendStatusError, type MaybePromise } from '../../backend/backend.js';
 import { STATUS_DNR } from '../../../src/nvme/status.js';
 
 export function mediaError(req: Request, status: number, e: unknown): void {
+  // A backend that knows its status (e.g. a retryable Transient Transport Error) keeps it, DNR as it says.
+  if (e instanceof BackendStatusError) {
+    req.queue.logger().warn(`nsid ${req.nsid}: ${e.message}`);
+    req.complete(e.status);
+    return;
+  }
   req.queue.logger().error(`nsid ${req.nsid}: ${req.ns?.backend.kind ?? '?'} I/O failed: ${String(e)}`);
   req.complete(status | STATUS_DNR);
 }

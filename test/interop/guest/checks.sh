@@ -101,13 +101,17 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 # ctl ACTION [QUERY]: ask for a target-side action; 0 ok, 78 pending, 1 error
 ctl() {
   if [ "$MODE" = kernel-local ]; then
-    "local_$(echo "$1" | tr - _)"; return $?
+    "local_$(echo "$1" | tr - _)" "$@"; return $?
   fi
   resp="$(timeout "${CTL_TIMEOUT:-90}" wget -q -O - "http://$HOST_IP:$CTL_PORT/$1?${2:-}" 2>&1)"; rc=$?
   echo "ctl $1 ${2:-}: rc=$rc: $resp"
   case "$resp" in ok*) return 0 ;; pending*) CTL_REPLY="$resp"; return 78 ;; *) CTL_REPLY="$resp"; return 1 ;; esac
 }
 
+local_ana() { # kernel-local: ANA group 1 of a port through configfs
+  q="${2:-}"; port=$(echo "$q" | sed -n 's/.*port=\([0-9]*\).*/\1/p'); st=$(echo "$q" | sed -n 's/.*state=\([a-z-]*\).*/\1/p')
+  echo "$st" >"$NVMET/ports/$port/ana_groups/1/ana/state"
+}
 local_port() { # id trsvcid
   p="$NVMET/ports/$1"
   mkdir -p "$p"
@@ -237,6 +241,71 @@ chk_get_feature_7() {
   nsqa=$(((v & 0xffff) + 1)); ncqa=$(((v >> 16) + 1)); ioq=$(($(cattr "$c" queue_count) - 1))
   [ "$nsqa" -ge "$ioq" ] && [ "$ncqa" -ge "$ioq" ] || fail "NSQA $nsqa / NCQA $ncqa < $ioq I/O queues in use"
   why "$v: $nsqa SQs / $ncqa CQs allocated, $ioq in use"
+}
+
+chk_effects_log() {
+  c="$(main_ctrl)" || exit 1
+  # without --csi, nvme-cli 2.3 reads CAP.CSS from a PCI BAR and prints nothing on fabrics
+  out="$(run nvme effects-log "/dev/$c" --csi=0 2>&1)"; rc=$?; echo "$out"
+  [ $rc = 0 ] || fail "nvme effects-log --csi=0 exited $rc"
+  run nvme effects-log "/dev/$c" --csi=0 -o json >"$A/effects-log.json" 2>&1; cat "$A/effects-log.json"
+  # Read (I/O opcode 02h) and Identify (admin 06h) must be marked supported (CSUPP)
+  n="$(echo "$out" | grep -c '0000000[13]')"
+  [ "$n" -ge 2 ] || fail "fewer than two supported commands listed"
+  why "$n commands listed as supported"
+}
+chk_supported_log_pages() {
+  c="$(main_ctrl)" || exit 1
+  nvme help 2>&1 | grep -q supported-log-pages || skip "this nvme-cli has no supported-log-pages command"
+  out="$(run nvme supported-log-pages "/dev/$c" 2>&1)"; rc=$?; echo "$out"
+  [ $rc = 0 ] || fail "nvme supported-log-pages exited $rc"
+  run nvme supported-log-pages "/dev/$c" -o json >"$A/supported-log-pages.json" 2>&1; cat "$A/supported-log-pages.json"
+  why "ok ($(echo "$out" | grep -ci 'lid') lines naming a LID)"
+}
+# the per-path ANA state the host keeps (/sys/block/nvmeXcYnZ/ana_state) of namespace 1 via controller $1
+path_ana() {
+  for p in /sys/class/nvme/"$1"/nvme*c*n*; do
+    [ "$(cat "$p/nsid" 2>/dev/null)" = 1 ] || continue
+    cat "$p/ana_state" 2>/dev/null; return 0
+  done
+  echo none
+}
+wait_ana() { # ctrl state seconds
+  i=0
+  while [ $i -lt $(($3 * 5)) ]; do
+    [ "$(path_ana "$1")" = "$2" ] && return 0
+    sleep 0.2; i=$((i + 1))
+  done
+  echo "path of $1 is $(path_ana "$1"), not $2 after $3 s"; return 1
+}
+chk_ana_paths() {
+  # connect() and ctrls() assign $c (sh has no locals): keep the main path in $mc
+  mc="$(main_ctrl)" || exit 1
+  [ -n "${DISC_PORT:-}" ] || skip "no second port"
+  CPORT="$DISC_PORT" connect || fail "second path (port $DISC_PORT) did not connect"
+  pc2="$CTRL"; echo "$pc2" >"$ST/second"
+  run nvme list-subsys -o json >"$A/list-subsys.json" 2>&1; cat "$A/list-subsys.json"
+  run nvme list-subsys
+  paths=$(grep -c '"Name"' "$A/list-subsys.json")
+  wait_ana "$mc" optimized 10 || fail "first path not optimized"
+  wait_ana "$pc2" optimized 10 || fail "second path not optimized"
+  d="$(ns_dev 1)" || fail "namespace 1 has no block device"
+  # with a namespace, nvme-cli prints each path's ANA state
+  run nvme list-subsys "$d" -o json >"$A/list-subsys-ns1.json" 2>&1; cat "$A/list-subsys-ns1.json"
+  run nvme list-subsys "$d"
+  ctl ana "port=1&state=inaccessible"; rc=$?
+  [ $rc = 78 ] && { disconnect_ctrl "$pc2"; pending "${CTL_REPLY:-target cannot change ANA states}"; }
+  [ $rc = 0 ] || { disconnect_ctrl "$pc2"; fail "target did not change the ANA state: ${CTL_REPLY:-}"; }
+  wait_ana "$mc" inaccessible 20 || { ctl ana "port=1&state=optimized"; disconnect_ctrl "$pc2"; fail "host did not see port 1 inaccessible"; }
+  run nvme list-subsys "$d"
+  dd if=/dev/urandom of="$ST/ana" bs=65536 count=16 2>/dev/null
+  run dd if="$ST/ana" of="$d" bs=65536 seek=64 conv=fsync oflag=direct 2>&1 || { ctl ana "port=1&state=optimized"; disconnect_ctrl "$pc2"; fail "write through the optimized path failed while port 1 was inaccessible"; }
+  ctl ana "port=1&state=optimized" || { disconnect_ctrl "$pc2"; fail "could not restore port 1"; }
+  wait_ana "$mc" optimized 20 || { disconnect_ctrl "$pc2"; fail "host did not see port 1 optimized again"; }
+  run dd if="$d" of="$ST/ana.back" bs=65536 skip=64 count=16 iflag=direct 2>&1 || { disconnect_ctrl "$pc2"; fail "read back failed"; }
+  cmp "$ST/ana" "$ST/ana.back" || { disconnect_ctrl "$pc2"; fail "data read back differs"; }
+  disconnect_ctrl "$pc2"; rm -f "$ST/second"
+  why "$paths paths listed; port 1 optimized -> inaccessible -> optimized seen by the host, 1 MiB written meanwhile read back intact"
 }
 
 fio_ns() { # nsid
@@ -489,6 +558,9 @@ run_check ns-descs 30
 run_check smart-log 45
 run_check error-log 45
 run_check get-feature-7 30
+run_check effects-log 30
+run_check supported-log-pages 30
+run_check ana-paths 120
 run_check fio-nsid1 150
 run_check fio-nsid2 150
 run_check ext4 150

@@ -92,6 +92,21 @@ export class Target {
   }
 }
 
+/** Set ANA group 1 of `portid` to `state` over the management API (PUT /api/ports/:portid/ana_groups/1). */
+export async function setAnaState(apiPort: number, portid: number, state: string): Promise<string> {
+  const url = `http://127.0.0.1:${apiPort}/api/ports/${portid}/ana_groups/1`;
+  let res: Response;
+  try {
+    res = await fetch(url, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ state }), signal: AbortSignal.timeout(15_000) });
+  } catch (e) {
+    return `pending: needs management API (PUT ${url}: ${e instanceof Error ? e.message : String(e)})`;
+  }
+  const text = (await res.text()).slice(0, 300);
+  if (res.status === 404 || res.status === 405) return `pending: needs the ANA API (PUT ${url} -> ${res.status} ${text})`;
+  if (!res.ok) throw new Error(`PUT ${url} -> ${res.status} ${text}`);
+  return `ok: port ${portid} group 1 ${state}`;
+}
+
 /** nvmet-ts's p2pmem data path state, or null when the target has none to give. */
 export async function p2pState(apiPort: number): Promise<P2pState | null> {
   try {

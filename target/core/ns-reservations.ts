@@ -1,0 +1,155 @@
+/**
+ * Reservations of one namespace with what surrounds the pure state machine
+ * (Linux struct nvmet_pr: the notification mask, and — beyond Linux, which
+ * reports PTPLS 0 — Persist Through Power Loss):
+ *
+ * - PTPL: with a file-backed namespace, the state is written beside the backing
+ *   file (`<file>.nvmet-resv.json`, write to a temporary file + rename, so a
+ *   crash leaves the old or the new state, never half of one) whenever it
+ *   changes while PTPL is on, and read back when the namespace is enabled. With
+ *   PTPL off the file is removed, so a restart starts without reservations.
+ * - One owner: reservation state lives in this process only. Two nvmet-ts
+ *   processes (or two namespaces of one process) with reservations on one
+ *   backing file would each enforce a different state, so enabling takes an
+ *   exclusive owner file (`<file>.nvmet-resv.lock`, created O_EXCL, holding the
+ *   pid); a second owner is refused with an error naming the holder. A lock left
+ *   by a dead process is taken over.
+ */
+
+import { open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { ReservationState, type ResvSnapshot } from './reservation.js';
+
+/** Files beside the backing file. */
+export function resvStatePath(backingFile: string): string {
+  return `${backingFile}.nvmet-resv.json`;
+}
+export function resvLockPath(backingFile: string): string {
+  return `${backingFile}.nvmet-resv.lock`;
+}
+
+/** Error of a second owner of the same backing file's reservations. */
+export class ReservationOwnerError extends Error {
+  constructor(
+    readonly file: string,
+    readonly ownerPid: number,
+  ) {
+    super(
+      `reservations on ${file} are already owned by ${ownerPid === process.pid ? 'another namespace of this process' : `nvmet-ts pid ${ownerPid}`}; ` +
+        'reservation state is per process, so only one namespace may enable resv on a backing file',
+    );
+    this.name = 'ReservationOwnerError';
+  }
+}
+
+/** Lock files this process holds (two namespaces of one process are two owners too). */
+const heldHere = new Set<string>();
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function takeLock(lock: string, file: string): Promise<void> {
+  if (heldHere.has(lock)) throw new ReservationOwnerError(file, process.pid);
+  // Two attempts: the second after removing a lock whose owner is gone.
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fh = await open(lock, 'wx', 0o644);
+      try {
+        await fh.writeFile(`${process.pid}\n`);
+      } finally {
+        await fh.close();
+      }
+      heldHere.add(lock);
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number.parseInt((await readFile(lock, 'utf8').catch(() => '')).trim(), 10);
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) throw new ReservationOwnerError(file, pid);
+      await unlink(lock).catch(() => undefined);
+    }
+  }
+  throw new ReservationOwnerError(file, -1);
+}
+
+export class NamespaceReservations {
+  /** Set Features Reservation Notification Mask (FID 82h); Linux keeps it per namespace. */
+  notifyMask = 0;
+  private st: ReservationState;
+  private locked = false;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    /** Backing file (PTPL and ownership); null for RAM namespaces (no PTPL, nothing to share). */
+    readonly file: string | null,
+  ) {
+    this.st = new ReservationState(file !== null);
+  }
+
+  get state(): ReservationState {
+    return this.st;
+  }
+
+  /** Namespace enabling: take ownership and load a persisted state (nvmet_pr_init_ns). */
+  async open(): Promise<void> {
+    this.st = new ReservationState(this.file !== null);
+    this.notifyMask = 0;
+    if (this.file === null) return;
+    await takeLock(resvLockPath(this.file), this.file);
+    this.locked = true;
+    let text: string;
+    try {
+      text = await readFile(resvStatePath(this.file), 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      await this.close();
+      throw e;
+    }
+    try {
+      const snap = JSON.parse(text) as ResvSnapshot;
+      this.st.restore(snap);
+    } catch (e) {
+      await this.close();
+      throw new Error(`${resvStatePath(this.file)}: not a reservation state: ${(e as Error).message}`);
+    }
+  }
+
+  /** Namespace disabled: wait for the last write and give up ownership (nvmet_pr_exit_ns). */
+  async close(): Promise<void> {
+    await this.writing;
+    if (this.file !== null && this.locked) {
+      const lock = resvLockPath(this.file);
+      heldHere.delete(lock);
+      this.locked = false;
+      await unlink(lock).catch(() => undefined);
+    }
+  }
+
+  /**
+   * After a change: with PTPL on, write the state (atomically); with PTPL off,
+   * remove any persisted state. Writes are serialized in call order.
+   */
+  persist(): Promise<void> {
+    const file = this.file;
+    if (file === null) return Promise.resolve();
+    const path = resvStatePath(file);
+    const snap = this.st.ptpl ? JSON.stringify(this.st.snapshot(), null, 2) + '\n' : null;
+    const next = this.writing.then(async () => {
+      if (snap === null) {
+        await unlink(path).catch((e: NodeJS.ErrnoException) => {
+          if (e.code !== 'ENOENT') throw e;
+        });
+        return;
+      }
+      const tmp = `${path}.${process.pid}.tmp`;
+      await writeFile(tmp, snap, { mode: 0o644 });
+      await rename(tmp, path);
+    });
+    this.writing = next.catch(() => undefined);
+    return next;
+  }
+}
