@@ -2,9 +2,10 @@
 export { P2pError, ERRNO, unwrap, ok, fail, type P2pErrorCode, type Result } from './errors.js';
 export { GenPool, type PoolAllocation, type PoolChunk } from './genpool.js';
 export {
-  P2P_POLICIES, DEFAULT_POLICY, HOST_BRIDGE_PENALTY, DISTANCE_INCOMPATIBLE, DISTANCE_ACS_REDIRECT,
-  pairDistance, listDistance, upstreamBridgePort, isP2pPolicy,
-  type P2pPolicy, type PairVerdict, type ListVerdict,
+  P2P_POLICIES, P2P_POLICY_ALIASES, P2P_POLICY_NAMES, DEFAULT_POLICY, DISTANCE_INCOMPATIBLE, PCI_P2PDMA_WHITELIST,
+  pairDistance, listDistance, upstreamBridgePort, isP2pPolicy, canonicalPolicy,
+  type P2pPolicyId, type P2pPolicyAlias, type P2pPolicy, type PairVerdict, type ListVerdict, type MapType, type RefusalCode,
+  type KernelLogLine, type PolicyEnv, type DistanceOptions,
 } from './policy.js';
 export { P2pClientList, type ClientEntry } from './client-list.js';
 export { P2pMemRegion, type P2pSgl } from './region.js';

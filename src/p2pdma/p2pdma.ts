@@ -17,7 +17,10 @@ import { route as routeIn, type Route } from '../pci/route.js';
 import { P2pClientList } from './client-list.js';
 import { fail, ok, type P2pErrorCode, type Result } from './errors.js';
 import { GenPool } from './genpool.js';
-import { DEFAULT_POLICY, listDistance, pairDistance, type ListVerdict, type P2pPolicy, type PairVerdict } from './policy.js';
+import {
+  canonicalPolicy, DEFAULT_POLICY, listDistance, pairDistance,
+  type DistanceOptions, type KernelLogLine, type ListVerdict, type P2pPolicyId, type P2pPolicy, type PairVerdict,
+} from './policy.js';
 import { P2pMemRegion, type P2pSgl } from './region.js';
 import { summarizeFind, withChoice } from './explain.js';
 
@@ -32,7 +35,7 @@ export const MAX_SGL_LENGTH = 0xffff_ffff;
 export type DeviceRef = DeviceLike | string;
 
 export interface P2pdmaOptions {
-  /** Distance policy (default 'same-switch', the series' v3). */
+  /** Distance policy or alias (default 'v3', the seed series; alias 'same-switch'). */
   readonly policy?: P2pPolicy;
   /** Uniform [0, 1) source for breaking ties in `find` (default Math.random). */
   readonly random?: () => number;
@@ -69,7 +72,7 @@ export interface ProviderCandidate {
 }
 
 export interface FindExplanation {
-  readonly policy: P2pPolicy;
+  readonly policy: P2pPolicyId;
   readonly clients: readonly string[];
   /** Every device with registered p2pmem, in bus order. */
   readonly candidates: readonly ProviderCandidate[];
@@ -81,6 +84,8 @@ export interface FindExplanation {
    * dryRunFind the first of the ties by BDF (find itself picks one of them at random).
    */
   readonly chosen: string | null;
+  /** What the kernel prints while pci_p2pmem_find() checks every provider (quiet checks). */
+  readonly log: readonly KernelLogLine[];
   /** Clients pci_p2pdma_add_client refused before the list was evaluated (then nothing is chosen). */
   readonly refused: readonly { readonly client: string; readonly reason: string }[];
   /** The decision and its reason in one line. */
@@ -142,7 +147,7 @@ export function providerKind(f: PciFunction): 'cmb' | 'p2pmem' | 'other' {
 
 export class P2pdma {
   readonly topology: PciTopology;
-  private policyName: P2pPolicy;
+  private policyName: P2pPolicyId;
   private readonly random: () => number;
   private readonly log: (message: string) => void;
   private readonly states = new Map<PciFunction, ProviderState>();
@@ -156,7 +161,7 @@ export class P2pdma {
   constructor(topology: PciTopology, opts: P2pdmaOptions = {}) {
     this.topology = topology;
     this.members = new Set(topology.functions.filter((f) => topology.get(f.bdf) === f));
-    this.policyName = opts.policy ?? DEFAULT_POLICY;
+    this.policyName = canonicalPolicy(opts.policy ?? DEFAULT_POLICY);
     this.random = opts.random ?? Math.random;
     this.log = opts.log ?? (() => {});
     if (opts.probe ?? true) {
@@ -167,12 +172,13 @@ export class P2pdma {
     }
   }
 
-  get policy(): P2pPolicy {
+  get policy(): P2pPolicyId {
     return this.policyName;
   }
 
+  /** Accepts an alias ('same-switch', 'upstream-bridge'); reads back the policy it denotes. */
   set policy(p: P2pPolicy) {
-    this.policyName = p;
+    this.policyName = canonicalPolicy(p);
   }
 
   // ---------------------------------------------------------------------------
@@ -433,7 +439,7 @@ export class P2pdma {
     if (!a.ok) return a;
     const b = end(to);
     if (!b.ok) return b;
-    return ok(routeIn(this.topology, a.value, b.value, { ignoreAcs: this.policyName === 'same-switch' }));
+    return ok(routeIn(this.topology, a.value, b.value, { ignoreAcs: this.policyName === 'v3' }));
   }
 
   // ---------------------------------------------------------------------------
@@ -461,7 +467,7 @@ export class P2pdma {
     }
     const provider = list.provider;
     if (provider) {
-      const v = pairDistance(this.policyName, this.topology.hostBridge, provider, client);
+      const v = pairDistance(this.policyName, this.topology, provider, client);
       if (v.distance < 0) return fail('EXDEV', `${client.bdf} cannot use the list's provider ${provider.bdf}: ${v.reason}`);
     }
     list._push(client, typeof dev === 'string' ? client : dev, provider);
@@ -484,11 +490,15 @@ export class P2pdma {
     return this.explainDistance(provider, list).distance;
   }
 
-  /** The distance with per-client verdicts and the reason for a rejection. */
-  explainDistance(provider: DeviceRef, list: P2pClientList): ListVerdict {
+  /**
+   * The distance with per-client verdicts, map types and the reason for a refusal.
+   * `verbose` is pci_p2pdma_distance(…, true): every client checked, every reason logged.
+   */
+  explainDistance(provider: DeviceRef, list: P2pClientList, opts: DistanceOptions = {}): ListVerdict {
     const r = this.resolve(provider);
-    if (!r.ok) return { provider: String(typeof provider === 'string' ? provider : provider.name), distance: -1, reason: r.error.message, clients: [] };
-    return listDistance(this.policyName, this.topology.hostBridge, r.value, list.clients);
+    if (!r.ok) return { provider: String(typeof provider === 'string' ? provider : provider.name), distance: -1, refusal: null, reason: r.error.message, clients: [], log: [] };
+    // The kernel's lines for this check are in v.log; callers print them where the kernel would.
+    return listDistance(this.policyName, this.topology, r.value, list.clients, opts);
   }
 
   /** pci_p2pdma_assign_provider: bind `provider` to every entry unless incompatible. */
@@ -535,6 +545,7 @@ export class P2pdma {
     const candidates: ProviderCandidate[] = [];
     let closest = Infinity;
     let ties: string[] = [];
+    const log: KernelLogLine[] = [];
     if (refused.length === 0) {
       for (const f of this.providers()) {
         const st = this.states.get(f)!;
@@ -547,7 +558,8 @@ export class P2pdma {
           candidates.push({ ...base, considered: false, distance: null, reason: 'being unbound', clients: [] });
           continue;
         }
-        const v = listDistance(policy, this.topology.hostBridge, f, clients);
+        const v = listDistance(policy, this.topology, f, clients);
+        log.push(...v.log);
         candidates.push({ ...base, considered: true, distance: v.distance, reason: v.reason, clients: v.clients });
         if (v.distance < 0 || v.distance > closest) continue;
         if (v.distance < closest) {
@@ -558,12 +570,13 @@ export class P2pdma {
       }
     }
     const e = {
-      policy,
+      policy: canonicalPolicy(policy),
       clients: clients.map((c) => c.bdf),
       candidates,
       closestDistance: ties.length ? closest : null,
       ties,
       chosen: null,
+      log,
       refused,
       summary: '',
     };

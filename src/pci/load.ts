@@ -39,6 +39,7 @@ export const BUILTIN_TOPOLOGIES = [
   'two-level-switch',
   'acs-redirect',
   'host-bridge-offset',
+  'qemu-q35-pxb',
   'jbof-plain-tcp',
 ] as const;
 export type BuiltinTopology = (typeof BUILTIN_TOPOLOGIES)[number];

@@ -36,7 +36,7 @@ export function describeFunction(f: PciFunction, opts: RenderOptions = {}): stri
     s += ` p2pmem ${formatSize(size)}`;
   }
   if (f.virtDmaOps) s += ' (dma_virt_ops)';
-  if (f.acs) s += ` ACS ${acsNames(f.acs).join(',')}`;
+  s += describeAcs(f);
   if (opts.links && f.link && f.link.gen !== null) s += ` Gen${f.link.gen} x${f.link.width}`;
   return s;
 }
@@ -81,7 +81,51 @@ export function renderTree(topo: PciTopology, opts: RenderOptions = {}): string 
     printIt(p);
   };
 
-  const hb = topo.hostBridge;
-  showBus(topo.rootPorts, put(0, `-[${hex4(hb.domain)}:${hex2(hb.rootBus)}]-`));
+  const hbs = topo.hostBridges;
+  if (hbs.length === 1) {
+    const hb = hbs[0]!;
+    showBus(hb.rootBusDevices, put(0, `-[${hex4(hb.domain)}:${hex2(hb.rootBus)}]-`));
+  } else {
+    // pciutils' forest: one branch per root bus.
+    put(0, '-');
+    hbs.forEach((hb, i) => {
+      const q = put(1, i < hbs.length - 1 ? '+-' : '\\-');
+      showBus(hb.rootBusDevices, put(q, `[${hex4(hb.domain)}:${hex2(hb.rootBus)}]-`));
+    });
+  }
   return out.join('\n') + '\n';
+}
+
+/**
+ * " ACS SV,RR,CR,UF" when control equals the capability (the original format), else the
+ * two registers apart; control bits on a function without the capability are shown as
+ * ignored, because the kernel never reads them (pci_bridge_has_acs_redir checks acs_cap).
+ */
+export function describeAcs(f: PciFunction): string {
+  const cap = f.acsCap;
+  if (cap === null) return f.firmwareAcs ? ` ACS ctrl ${acsNames(f.firmwareAcs).join(',')} ignored (no ACS capability)` : '';
+  const ctrl = acsNames(f.acs).join(',') || '-';
+  if (f.acs === cap) return ` ACS ${ctrl}`;
+  return ` ACS ${ctrl} (cap ${acsNames(cap).join(',') || '-'})`;
+}
+
+/**
+ * ACS of every function that has the capability or a control value, one line each
+ * (`lspci -vv` shows these as ACSCap/ACSCtl; the tree has no room for them):
+ *
+ *   0000:02:01.0 switch-downstream: ACSCap SV,RR,CR,UF  ACSCtl SV,RR,CR,UF  (P2P redirect)
+ */
+export function renderAcs(topo: PciTopology): string[] {
+  const out: string[] = [];
+  for (const f of topo.functions) {
+    if (f.acsCap === null && !f.firmwareAcs) continue;
+    const names = (m: number): string => acsNames(m).join(',') || '-';
+    if (f.acsCap === null) {
+      out.push(`${f.bdf} ${f.role}: no ACS capability (control ${names(f.firmwareAcs)} declared, never read by the kernel)`);
+      continue;
+    }
+    const boot = f.acs !== (f.firmwareAcs & f.acsCap) ? ` (firmware ${names(f.firmwareAcs & f.acsCap)})` : '';
+    out.push(`${f.bdf} ${f.role}: ACSCap ${names(f.acsCap)}  ACSCtl ${names(f.acs)}${boot}${f.acsRedirect ? '  (P2P redirect)' : ''}`);
+  }
+  return out;
 }

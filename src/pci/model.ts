@@ -12,7 +12,15 @@ import { formatBdf, formatSlot, type Bdf } from './bdf.js';
 import { acsNames, hasAcsRedirect, type AcsFlagName } from './acs.js';
 import type { Link } from './link.js';
 
-export type PciRole = 'root-port' | 'switch-upstream' | 'switch-downstream' | 'pci-bridge' | 'endpoint';
+/**
+ * 'host-bridge' is the type-0 function a host bridge often shows at devfn 00.0 of its root
+ * bus (class 0600, e.g. QEMU q35's 8086:29c0). It is not a PCI-to-PCI bridge:
+ * pci_upstream_bridge() never returns it; only the 6.1 allow list looks at its IDs.
+ */
+export type PciRole = 'host-bridge' | 'root-port' | 'switch-upstream' | 'switch-downstream' | 'pci-bridge' | 'endpoint';
+
+/** Roles whose function has a secondary bus (a type-1 header). */
+export const BRIDGE_ROLES: readonly PciRole[] = ['root-port', 'switch-upstream', 'switch-downstream', 'pci-bridge'];
 export type EndpointKind = 'rnic' | 'nvme' | 'p2pmem' | 'other';
 export type BarType = 'mem' | 'io';
 
@@ -123,8 +131,13 @@ export class PciFunction {
   /** "0000:03:00": shared by all functions of one device. */
   readonly slot: string;
   readonly address: Bdf;
-  readonly acsFlags: readonly AcsFlagName[];
   private readonly barList: Bar[] = [];
+  /** Supported ACS features (ACS Capability register); null = no ACS extended capability. */
+  private acsCapBits: number | null;
+  /** ACS Control after boot (firmware value, then pci_enable_acs / disable_acs_redir). */
+  private acsCtrl: number;
+  private hb: HostBridge | null = null;
+  private drv: string | null = null;
   private up: PciFunction | null = null;
   private readonly kids: PciFunction[] = [];
   private upLink: Link | null = null;
@@ -144,8 +157,11 @@ export class PciFunction {
     readonly deviceId: number,
     /** Human description for renderings ("NVMe SSD", "PCIe Switch Downstream Port", …). */
     readonly label: string,
-    /** ACS control bits (mask of ACS_FLAGS). */
-    readonly acs: number,
+    /**
+     * ACS Control as platform firmware left it (mask of ACS_FLAGS). Without an ACS
+     * capability (see `_setAcs`) there is no such register and the kernel never reads it.
+     */
+    readonly firmwareAcs: number,
     readonly virtDmaOps: boolean,
     readonly cmb: CmbConfig | null,
     readonly p2pmem: P2pmemConfig | null,
@@ -156,16 +172,51 @@ export class PciFunction {
     this.bdf = formatBdf(address);
     this.name = this.bdf;
     this.slot = formatSlot(address);
-    this.acsFlags = acsNames(acs);
+    this.acsCapBits = firmwareAcs !== 0 ? firmwareAcs : null;
+    this.acsCtrl = firmwareAcs;
   }
 
   get isBridge(): boolean {
-    return this.role !== 'endpoint';
+    return BRIDGE_ROLES.includes(this.role);
   }
 
-  /** Any of ACS RR/CR/EC set: P2P TLPs through this function are redirected upstream. */
+  /** The ACS Control register after boot; 0 for a function without the ACS capability. */
+  get acs(): number {
+    return this.acsCapBits === null ? 0 : this.acsCtrl;
+  }
+
+  get acsFlags(): readonly AcsFlagName[] {
+    return acsNames(this.acs);
+  }
+
+  /** The ACS Capability register (supported features), or null: no ACS extended capability (dev->acs_cap == 0). */
+  get acsCap(): number | null {
+    return this.acsCapBits;
+  }
+
+  /**
+   * pci_bridge_has_acs_redir() (drivers/pci/p2pdma.c, 4.20 and 6.1): the function has the
+   * ACS capability and any of RR/CR/EC set in its control register, so peer TLPs through
+   * it are redirected up to the root complex.
+   */
   get acsRedirect(): boolean {
-    return hasAcsRedirect(this.acs);
+    return this.acsCapBits !== null && hasAcsRedirect(this.acsCtrl);
+  }
+
+  /** The host bridge whose root bus this function's hierarchy hangs from. */
+  get hostBridge(): HostBridge {
+    if (this.hb === null) throw new Error(`${this.bdf}: not attached to a host bridge`);
+    return this.hb;
+  }
+
+  /** dev_driver_string(): the bound driver's name, or "pci" (the bus name) when none is bound. */
+  get driver(): string {
+    return this.drv ?? 'pci';
+  }
+
+  /** True for a device on a root bus without a root port above it (an RCiEP, or the host bridge function). */
+  get onRootBus(): boolean {
+    return this.up === null;
   }
 
   get bars(): readonly Bar[] {
@@ -248,6 +299,19 @@ export class PciFunction {
     this.subBus = subordinate;
   }
   /** @internal */
+  _setAcs(cap: number | null, ctrl: number): void {
+    this.acsCapBits = cap;
+    this.acsCtrl = ctrl;
+  }
+  /** @internal */
+  _setHostBridge(hb: HostBridge): void {
+    this.hb = hb;
+  }
+  /** @internal */
+  _setDriver(name: string | null): void {
+    this.drv = name;
+  }
+  /** @internal */
   _sortChildren(order: (f: PciFunction) => number): void {
     this.kids.sort((a, b) => order(a) - order(b));
   }
@@ -263,6 +327,8 @@ export class PciSwitch {
 }
 
 export class HostBridge {
+  private rootDevs: PciFunction[] = [];
+
   constructor(
     /** Linux names the host bridge device "pci0000:00" (domain:root bus). */
     readonly name: string,
@@ -271,10 +337,33 @@ export class HostBridge {
     readonly rootBus: number,
     /** CPU physical − PCI bus address for BARs behind this host bridge. */
     readonly busOffset: number,
-    /** The root complex forwards P2P TLPs between its root ports (a whitelisted host bridge). */
-    readonly p2pBetweenRootPorts: boolean,
+    /** System memory as seen from the fabric (one DRAM link per topology, shared by every host bridge). */
     readonly dramLink: Link,
+    /** Where this host bridge is declared in the topology JSON. */
+    readonly jsonPath: string = 'rootComplex',
   ) {}
+
+  /** Functions on the root bus (host bridge function, root ports, RCiEPs) in devfn order. */
+  get rootBusDevices(): readonly PciFunction[] {
+    return this.rootDevs;
+  }
+
+  /**
+   * pci_host_bridge_dev() (drivers/pci/p2pdma.c, 6.1): the first device on the root bus
+   * if it is devfn 00.0 or a PCIe root port, else null. Its vendor:device is what
+   * __host_bridge_whitelist() looks up in pci_p2pdma_whitelist[].
+   */
+  get hostBridgeDev(): PciFunction | null {
+    const first = this.rootDevs[0];
+    if (!first) return null;
+    if (first.address.device === 0 && first.address.fn === 0) return first;
+    return first.role === 'root-port' ? first : null;
+  }
+
+  /** @internal */
+  _setRootBusDevices(devs: PciFunction[]): void {
+    this.rootDevs = [...devs].sort((a, b) => (a.address.device * 8 + a.address.fn) - (b.address.device * 8 + b.address.fn));
+  }
 }
 
 export function isPciFunction(d: unknown): d is PciFunction {

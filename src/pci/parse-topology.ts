@@ -31,6 +31,7 @@ import { ACS_FLAGS, isAcsFlagName } from './acs.js';
 import { linkId, PCIE_GENS, PCIE_WIDTHS, pciBusBandwidth, pcieBandwidth, type Link, type LinkKind, type PcieGen } from './link.js';
 import { Bar, HostBridge, PciFunction, PciSwitch, type BarType, type CmbConfig, type EndpointKind, type NicKind, type P2pmemConfig, type PciRole, NIC_KINDS } from './model.js';
 import { PciTopology } from './topology.js';
+import { parseBootConfig, parseCpu, applyBootAcs } from './boot.js';
 import { describe, hexAddr, parseAddress, parseId16, parseSignedAddress, parseSize } from './units.js';
 
 export interface TopologyIssue {
@@ -61,8 +62,11 @@ export const DEFAULT_MMIO32_BUS_BASE = 0x8000_0000;
 /** Default DRAM bandwidth: two channels of DDR4-3200. */
 export const DEFAULT_DRAM_BANDWIDTH = 51.2e9;
 
+// Defaults are QEMU's devices (pcie-root-port 1b36:000c) so that an undeclared root port
+// never lands on the 6.1 p2pdma allow list by accident (8086:2030 is on it).
 const DEFAULT_IDS: Record<PciRole | EndpointKind, [number, number, string]> = {
-  'root-port': [0x8086, 0x2030, 'PCIe Root Port'],
+  'host-bridge': [0x8086, 0x29c0, 'Host bridge'],
+  'root-port': [0x1b36, 0x000c, 'PCIe Root Port'],
   'switch-upstream': [0x11f8, 0x8546, 'PCIe Switch Upstream Port'],
   'switch-downstream': [0x11f8, 0x8546, 'PCIe Switch Downstream Port'],
   'pci-bridge': [0x1b36, 0x0001, 'PCI-to-PCI Bridge'],
@@ -108,6 +112,9 @@ interface FnDecl {
   device: number;
   label: string;
   acs: number;
+  /** ACS Capability register; null = no ACS capability. */
+  acsCap: number | null;
+  driver: string | null;
   virtDmaOps: boolean;
   link: LinkSpec | null;
   rcLink: LinkSpec | null;
@@ -225,24 +232,43 @@ const join = (prefix: string, key: string): string => (prefix ? `${prefix}.${key
 function build(ctx: Ctx, json: unknown, prefix: string): PciTopology | null {
   const root = ctx.obj(json, prefix || '$');
   if (!root) return null;
-  ctx.keys(root, prefix || '$', ['name', 'rootComplex', 'rootPorts', 'switches', 'bridges', 'endpoints']);
+  ctx.keys(root, prefix || '$', ['name', 'rootComplex', 'hostBridges', 'cpu', 'boot', 'rootPorts', 'switches', 'bridges', 'endpoints']);
 
-  // ---- root complex -------------------------------------------------------
-  const rcPath = join(prefix, 'rootComplex');
-  const rcRaw = root['rootComplex'] === undefined ? {} : ctx.obj(root['rootComplex'], rcPath) ?? {};
-  ctx.keys(rcRaw, rcPath, ['label', 'domain', 'bus', 'busOffset', 'p2pBetweenRootPorts', 'mmioBase', 'dram']);
-  const domain = ctx.int(rcRaw, 'domain', rcPath, 0, 0, 0xffff);
-  const rootBus = ctx.int(rcRaw, 'bus', rcPath, 0, 0, 255);
-  const busOffset = ctx.num(rcRaw, 'busOffset', rcPath, parseSignedAddress) ?? 0;
-  const p2pBetweenRootPorts = ctx.bool(rcRaw, 'p2pBetweenRootPorts', rcPath, false);
-  const mmioBase = ctx.num(rcRaw, 'mmioBase', rcPath, parseAddress) ?? DEFAULT_MMIO_BASE + Math.max(0, busOffset);
-  const hbName = `pci${domain.toString(16).padStart(4, '0')}:${rootBus.toString(16).padStart(2, '0')}`;
-  const hbLabel = ctx.str(rcRaw, 'label', rcPath) ?? 'Host bridge';
-  let dramSpec: LinkSpec = { bandwidth: DEFAULT_DRAM_BANDWIDTH };
-  if (rcRaw['dram'] !== undefined) dramSpec = parseLinkSpec(ctx, rcRaw['dram'], `${rcPath}.dram`) ?? dramSpec;
-  const dramLink = makeLink('dram', hbName, 'dram', dramSpec);
-  if (mmioBase - busOffset < 0) ctx.err(`${rcPath}.mmioBase`, `MMIO window ${hexAddr(mmioBase)} is below busOffset ${hexAddr(busOffset)}: bus addresses would be negative`);
-  const hostBridge = new HostBridge(hbName, hbLabel, domain, rootBus, busOffset, p2pBetweenRootPorts, dramLink);
+  // ---- host bridges (root buses) -----------------------------------------
+  // One "rootComplex" object, or a "hostBridges" list for several root buses (a second
+  // socket, QEMU's pxb-pcie). Each may name the vendor:device of the host bridge function
+  // at devfn 00.0 of its root bus, which the 6.1 allow list looks up.
+  const hbDecls: HbDecl[] = [];
+  if (root['rootComplex'] !== undefined && root['hostBridges'] !== undefined) {
+    ctx.err(join(prefix, 'hostBridges'), 'give either "rootComplex" (one host bridge) or "hostBridges" (a list), not both');
+  }
+  if (root['hostBridges'] !== undefined) {
+    const hbPath = join(prefix, 'hostBridges');
+    const list = ctx.arr(root['hostBridges'], hbPath) ?? [];
+    if (Array.isArray(root['hostBridges']) && list.length === 0) ctx.err(hbPath, 'a topology needs at least one host bridge');
+    list.forEach((raw, i) => {
+      const o = ctx.obj(raw, `${hbPath}[${i}]`);
+      if (o) hbDecls.push(parseHostBridge(ctx, o, `${hbPath}[${i}]`, i === 0));
+    });
+  } else {
+    const rcPath = join(prefix, 'rootComplex');
+    const rcRaw = root['rootComplex'] === undefined ? {} : ctx.obj(root['rootComplex'], rcPath) ?? {};
+    hbDecls.push(parseHostBridge(ctx, rcRaw, rcPath, true));
+  }
+  if (hbDecls.length === 0) hbDecls.push(parseHostBridge(ctx, {}, join(prefix, 'rootComplex'), true));
+  const seenRoot = new Map<string, HbDecl>();
+  for (const h of hbDecls) {
+    const key = `${h.domain}:${h.bus}`;
+    const prev = seenRoot.get(key);
+    if (prev) ctx.err(`${h.path}.bus`, `root bus ${hex4(h.domain)}:${hex2(h.bus)} is already declared at ${prev.path}`);
+    else seenRoot.set(key, h);
+  }
+  const domain = hbDecls[0]!.domain;
+  const dramLink = makeLink('dram', hbDecls[0]!.name, 'dram', hbDecls[0]!.dram ?? { bandwidth: DEFAULT_DRAM_BANDWIDTH });
+  for (const h of hbDecls) h.hb = new HostBridge(h.name, h.label, h.domain, h.bus, h.busOffset, dramLink, h.path);
+  const hbOfRoot = (dom: number, bus: number): HbDecl | undefined => seenRoot.get(`${dom}:${bus}`);
+  const cpu = parseCpu(ctx, root['cpu'], join(prefix, 'cpu'));
+  const boot = parseBootConfig(ctx, root['boot'], join(prefix, 'boot'));
 
   // ---- declarations -------------------------------------------------------
   const decls: FnDecl[] = [];
@@ -250,14 +276,29 @@ function build(ctx: Ctx, json: unknown, prefix: string): PciTopology | null {
   const rootPortDecls: FnDecl[] = [];
   const namedUnits = new Map<string, Unit>();
 
+  // The host bridge function at 00.0 of a root bus, when declared.
+  for (const h of hbDecls) {
+    if (h.fnVendor === null) continue;
+    const d: FnDecl = {
+      path: h.path, bdf: { domain: h.domain, bus: h.bus, device: 0, fn: 0 }, role: 'host-bridge', kind: null,
+      vendor: h.fnVendor, device: h.fnDevice ?? 0, label: h.label, acs: 0, acsCap: null, driver: null, virtDmaOps: false,
+      link: null, rcLink: null, bars: [], cmbRaw: null, p2pmemRaw: null, nicKind: null, secondaryBus: null, children: null, pciBus: null, fn: null,
+    };
+    decls.push(d);
+    units.push({ type: 'endpoint', path: h.path, head: d });
+  }
+
   const rpPath = join(prefix, 'rootPorts');
   const rpList = ctx.arr(root['rootPorts'], rpPath) ?? [];
-  if (rpList.length === 0 && ctx.errors.length === 0) ctx.err(rpPath, 'a topology needs at least one root port');
+  const epList = Array.isArray(root['endpoints']) ? root['endpoints'] : [];
+  if (rpList.length === 0 && epList.length === 0 && !hbDecls.some((h) => h.fnVendor !== null) && ctx.errors.length === 0) {
+    ctx.err(rpPath, 'a topology needs at least one root port or root-bus device (an endpoint on a root bus is a root-complex integrated endpoint)');
+  }
   rpList.forEach((raw, i) => {
     const p = `${rpPath}[${i}]`;
     const o = ctx.obj(raw, p);
     if (!o) return;
-    ctx.keys(o, p, ['bdf', 'label', 'vendor', 'device', 'link', 'rcLink', 'acs', 'children', 'secondaryBus', 'bars']);
+    ctx.keys(o, p, ['bdf', 'label', 'vendor', 'device', 'link', 'rcLink', 'acs', 'acsCap', 'driver', 'children', 'secondaryBus', 'bars']);
     const d = parseFnDecl(ctx, o, p, 'root-port', null, domain);
     if (!d) return;
     if (o['rcLink'] !== undefined) d.rcLink = parseLinkSpec(ctx, o['rcLink'], `${p}.rcLink`);
@@ -279,7 +320,7 @@ function build(ctx: Ctx, json: unknown, prefix: string): PciTopology | null {
     const upRaw = ctx.obj(o['upstream'], upPath);
     let usp: FnDecl | null = null;
     if (upRaw) {
-      ctx.keys(upRaw, upPath, ['bdf', 'label', 'vendor', 'device', 'link', 'acs', 'bars']);
+      ctx.keys(upRaw, upPath, ['bdf', 'label', 'vendor', 'device', 'link', 'acs', 'acsCap', 'driver', 'bars']);
       usp = parseFnDecl(ctx, upRaw, upPath, 'switch-upstream', null, domain, vendor, device);
       if (usp) decls.push(usp);
     }
@@ -292,7 +333,7 @@ function build(ctx: Ctx, json: unknown, prefix: string): PciTopology | null {
       const dp = `${dsPath}[${j}]`;
       const od = ctx.obj(rawDs, dp);
       if (!od) return;
-      ctx.keys(od, dp, ['bdf', 'label', 'vendor', 'device', 'link', 'acs', 'children', 'secondaryBus', 'bars']);
+      ctx.keys(od, dp, ['bdf', 'label', 'vendor', 'device', 'link', 'acs', 'acsCap', 'driver', 'children', 'secondaryBus', 'bars']);
       const d = parseFnDecl(ctx, od, dp, 'switch-downstream', null, domain, vendor, device);
       if (d) {
         decls.push(d);
@@ -311,7 +352,7 @@ function build(ctx: Ctx, json: unknown, prefix: string): PciTopology | null {
     const p = `${brPath}[${i}]`;
     const o = ctx.obj(raw, p);
     if (!o) return;
-    ctx.keys(o, p, ['name', 'bdf', 'label', 'vendor', 'device', 'link', 'bus', 'acs', 'children', 'secondaryBus', 'bars']);
+    ctx.keys(o, p, ['name', 'bdf', 'label', 'vendor', 'device', 'link', 'bus', 'acs', 'acsCap', 'driver', 'children', 'secondaryBus', 'bars']);
     const d = parseFnDecl(ctx, o, p, 'pci-bridge', null, domain);
     const name = ctx.str(o, 'name', p) ?? (d ? formatBdf(d.bdf) : null);
     let bus = { mhz: 33, bits: 32 };
@@ -338,7 +379,7 @@ function build(ctx: Ctx, json: unknown, prefix: string): PciTopology | null {
     const p = `${epPath}[${i}]`;
     const o = ctx.obj(raw, p);
     if (!o) return;
-    ctx.keys(o, p, ['bdf', 'kind', 'nic', 'label', 'vendor', 'device', 'link', 'acs', 'bars', 'cmb', 'p2pmem', 'virtDmaOps']);
+    ctx.keys(o, p, ['bdf', 'kind', 'nic', 'label', 'vendor', 'device', 'link', 'acs', 'acsCap', 'driver', 'bars', 'cmb', 'p2pmem', 'virtDmaOps']);
     let kind: EndpointKind = 'other';
     const k = o['kind'];
     if (k === undefined) ctx.err(`${p}.kind`, `an endpoint needs a kind (${ENDPOINT_KINDS.join(', ')})`);
@@ -372,7 +413,7 @@ function build(ctx: Ctx, json: unknown, prefix: string): PciTopology | null {
     const prev = byBdf.get(key);
     if (prev) ctx.err(`${d.path}.bdf`, `duplicate BDF ${key} (also at ${prev.path}.bdf)`);
     else byBdf.set(key, d);
-    if (d.bdf.domain !== domain) ctx.err(`${d.path}.bdf`, `${key} is in PCI domain ${d.bdf.domain.toString(16).padStart(4, '0')} but the root complex is domain ${domain.toString(16).padStart(4, '0')}`);
+    if (!hbDecls.some((h) => h.domain === d.bdf.domain)) ctx.err(`${d.path}.bdf`, `${key} is in PCI domain ${hex4(d.bdf.domain)} but no host bridge is (${hbDecls.map((h) => h.name).join(', ')})`);
   }
   const slots = new Map<string, FnDecl[]>();
   for (const d of decls) {
@@ -399,6 +440,8 @@ function build(ctx: Ctx, json: unknown, prefix: string): PciTopology | null {
   for (const d of decls) {
     d.fn = new PciFunction(d.bdf, d.role, d.kind, d.vendor, d.device, d.label, d.acs, d.virtDmaOps,
       cmbOf.get(d) ?? null, p2pOf.get(d) ?? null, d.path);
+    d.fn._setAcs(d.acsCap, d.acs);
+    d.fn._setDriver(d.driver ?? defaultDriver(d.role, d.kind));
     d.fn.nicKind = d.nicKind;
   }
 
@@ -436,16 +479,18 @@ function build(ctx: Ctx, json: unknown, prefix: string): PciTopology | null {
   }
 
   // ---- walk from the root ports: attach, buses, links ---------------------
-  const busOwner = new Map<number, string>([[rootBus, `host bridge ${hbName}`]]);
+  // Bus numbers are per PCI domain.
+  const busOwner = new Map<string, string>(hbDecls.map((h) => [`${h.domain}:${h.bus}`, `host bridge ${h.name}`]));
+  const busKey = (dom: number, bus: number): string => `${dom}:${bus}`;
   const links: Link[] = [dramLink];
   const reached = new Set<Unit>();
   const childless: FnDecl[] = [];
   const switches: PciSwitch[] = [];
 
   const claimBus = (bus: number, owner: FnDecl, path: string): void => {
-    const prev = busOwner.get(bus);
-    if (prev !== undefined) ctx.err(path, `bus ${hex2(bus)} is already the secondary bus of ${prev}`);
-    else busOwner.set(bus, `${formatBdf(owner.bdf)} (${owner.path})`);
+    const prev = busOwner.get(busKey(owner.bdf.domain, bus));
+    if (prev !== undefined) ctx.err(path, `bus ${hex2(bus)} is already ${prev.startsWith('host bridge') ? 'the root bus of' : 'the secondary bus of'} ${prev}`);
+    else busOwner.set(busKey(owner.bdf.domain, bus), `${formatBdf(owner.bdf)} (${owner.path})`);
   };
 
   const visitPort = (port: FnDecl, depth: number): void => {
@@ -527,7 +572,7 @@ function build(ctx: Ctx, json: unknown, prefix: string): PciTopology | null {
       ctx.err(`${port.path}.link`, 'no link attributes: give { "gen", "width" } on the root port (or "rcLink")');
       return;
     }
-    const l = makeLink('root-complex', hbName, formatBdf(port.bdf), spec);
+    const l = makeLink('root-complex', hbOfRoot(port.bdf.domain, port.bdf.bus)?.name ?? hbDecls[0]!.name, formatBdf(port.bdf), spec);
     port.fn!._setRcLink(l);
     links.push(l);
   };
@@ -556,8 +601,27 @@ function build(ctx: Ctx, json: unknown, prefix: string): PciTopology | null {
   };
 
   for (const rp of rootPortDecls) {
-    if (rp.bdf.bus !== rootBus) ctx.err(`${rp.path}.bdf`, `a root port sits on the root bus ${hex2(rootBus)}, not bus ${hex2(rp.bdf.bus)}`);
+    if (!hbOfRoot(rp.bdf.domain, rp.bdf.bus)) {
+      ctx.err(`${rp.path}.bdf`, hbDecls.length === 1
+        ? `a root port sits on the root bus ${hex2(hbDecls[0]!.bus)}, not bus ${hex2(rp.bdf.bus)}`
+        : `a root port sits on a root bus (${hbDecls.map((h) => `${hex4(h.domain)}:${hex2(h.bus)}`).join(', ')}), not bus ${hex4(rp.bdf.domain)}:${hex2(rp.bdf.bus)}`);
+    }
     visitPort(rp, 0);
+  }
+  // Devices on a root bus that no port lists: root-complex integrated endpoints (no root
+  // port above them; pci_upstream_bridge() is NULL), the host bridge function, or a
+  // PCIe-to-PCI bridge integrated in the root complex.
+  for (const u of units) {
+    if (reached.has(u) || parentOf.has(u)) continue;
+    if (!hbOfRoot(u.head.bdf.domain, u.head.bdf.bus)) continue;
+    if (u.type === 'switch') {
+      ctx.err(`${u.head.path}.bdf`, `switch "${u.name}": an upstream port links to a root or downstream port; it cannot sit on root bus ${hex2(u.head.bdf.bus)}`);
+      reached.add(u);
+      continue;
+    }
+    reached.add(u);
+    u.head.fn!._setLink(null);
+    if (u.type === 'bridge') visitPort(u.head, 0);
   }
   for (const u of units) {
     if (reached.has(u)) continue;
@@ -574,17 +638,17 @@ function build(ctx: Ctx, json: unknown, prefix: string): PciTopology | null {
       continue;
     }
     let b = port.bdf.bus + 1;
-    while (b <= 255 && busOwner.has(b)) b++;
+    while (b <= 255 && busOwner.has(busKey(port.bdf.domain, b))) b++;
     if (b > 255) {
       ctx.err(port.path, 'no free bus number left for this port');
       continue;
     }
-    busOwner.set(b, formatBdf(port.bdf));
+    busOwner.set(busKey(port.bdf.domain, b), formatBdf(port.bdf));
     port.secondaryBus = b;
   }
 
   // Bus ranges [secondary, subordinate] and their nesting.
-  const bridges = decls.filter((d) => d.role !== 'endpoint' && d.fn !== null);
+  const bridges = decls.filter((d) => d.fn !== null && d.fn.isBridge);
   const subordinate = (f: PciFunction, d: FnDecl): number => {
     let max = d.secondaryBus ?? f.address.bus;
     for (const c of f.children) {
@@ -623,8 +687,22 @@ function build(ctx: Ctx, json: unknown, prefix: string): PciTopology | null {
     }
   }
 
+  // ---- which host bridge each function hangs from --------------------------
+  const hbOfDecl = new Map<FnDecl, HbDecl>();
+  for (const d of decls) {
+    if (!d.fn) continue;
+    let top: PciFunction = d.fn;
+    while (top.upstream) top = top.upstream;
+    const h = hbOfRoot(top.address.domain, top.address.bus) ?? hbDecls[0]!;
+    hbOfDecl.set(d, h);
+    d.fn._setHostBridge(h.hb!);
+  }
+  for (const h of hbDecls) {
+    h.hb!._setRootBusDevices(decls.filter((d) => d.fn && d.fn.upstream === null && hbOfRoot(d.bdf.domain, d.bdf.bus) === h).map((d) => d.fn!));
+  }
+
   // ---- BARs ---------------------------------------------------------------
-  assignBars(ctx, decls, busOffset, mmioBase);
+  assignBars(ctx, decls, (d) => hbOfDecl.get(d) ?? hbDecls[0]!);
 
   if (ctx.errors.length > 0) return null;
 
@@ -642,11 +720,68 @@ function build(ctx: Ctx, json: unknown, prefix: string): PciTopology | null {
   });
   const name = typeof root['name'] === 'string' ? root['name'] : 'topology';
   const rootPorts = rootPortDecls.map((d) => d.fn!).sort((a, b) => bdfOrder(a.address) - bdfOrder(b.address));
-  return new PciTopology(name, hostBridge, rootPorts, switches, functions, links);
+  const hostBridges = hbDecls.map((h) => h.hb!).sort((a, b) => a.domain - b.domain || a.rootBus - b.rootBus);
+  // What the kernel does to ACS Control while enumerating (pci_acs_init → pci_enable_acs).
+  const bootLog = applyBootAcs(functions, boot);
+  return new PciTopology(name, hostBridges[0]!, rootPorts, switches, functions, links, hostBridges, cpu, boot, bootLog);
 }
 
 function hex2(n: number): string {
   return n.toString(16).padStart(2, '0');
+}
+
+function hex4(n: number): string {
+  return n.toString(16).padStart(4, '0');
+}
+
+interface HbDecl {
+  path: string;
+  name: string;
+  label: string;
+  domain: number;
+  bus: number;
+  busOffset: number;
+  mmioBase: number;
+  dram: LinkSpec | null;
+  /** vendor:device of the host bridge function at 00.0, when declared. */
+  fnVendor: number | null;
+  fnDevice: number | null;
+  hb: HostBridge | null;
+}
+
+function parseHostBridge(ctx: Ctx, o: Obj, path: string, first: boolean): HbDecl {
+  ctx.keys(o, path, ['label', 'domain', 'bus', 'busOffset', 'p2pBetweenRootPorts', 'mmioBase', 'dram', 'vendor', 'device']);
+  const domain = ctx.int(o, 'domain', path, 0, 0, 0xffff);
+  const bus = ctx.int(o, 'bus', path, 0, 0, 255);
+  const busOffset = ctx.num(o, 'busOffset', path, parseSignedAddress) ?? 0;
+  if (o['p2pBetweenRootPorts'] !== undefined && o['p2pBetweenRootPorts'] !== false) {
+    // The old abstract flag matched no kernel: whether P2P may cross the host bridge is now
+    // decided per policy from what the kernel looks at (CPU, host bridge IDs, ACS).
+    ctx.err(`${path}.p2pBetweenRootPorts`, 'no longer supported: linux-6.1 allows P2P through the host bridge when the CPU is AMD family >= 0x17 ("cpu": { "vendor": "AuthenticAMD", "family": 25 }) or when the host bridge\'s vendor:device is on pci_p2pdma_whitelist (declare "vendor"/"device" here, e.g. "0x8086"/"0x2020"); v3 and linux-4.20 never allow it');
+  }
+  const mmioBase = ctx.num(o, 'mmioBase', path, parseAddress) ?? DEFAULT_MMIO_BASE + Math.max(0, busOffset);
+  if (mmioBase - busOffset < 0) ctx.err(`${path}.mmioBase`, `MMIO window ${hexAddr(mmioBase)} is below busOffset ${hexAddr(busOffset)}: bus addresses would be negative`);
+  let dram: LinkSpec | null = null;
+  if (o['dram'] !== undefined) {
+    if (!first) ctx.err(`${path}.dram`, 'the topology has one system memory; declare "dram" on the first host bridge');
+    else dram = parseLinkSpec(ctx, o['dram'], `${path}.dram`);
+  }
+  const fnVendor = ctx.num(o, 'vendor', path, parseId16);
+  const fnDevice = ctx.num(o, 'device', path, parseId16);
+  if ((o['vendor'] === undefined) !== (o['device'] === undefined)) {
+    ctx.err(o['vendor'] === undefined ? `${path}.vendor` : `${path}.device`, 'give both "vendor" and "device" of the host bridge function at 00.0');
+  }
+  return {
+    path, name: `pci${hex4(domain)}:${hex2(bus)}`, label: ctx.str(o, 'label', path) ?? 'Host bridge', domain, bus, busOffset, mmioBase, dram,
+    fnVendor, fnDevice, hb: null,
+  };
+}
+
+/** dev_driver_string() of a function: the driver Linux binds by default ("pci" = none). */
+function defaultDriver(role: PciRole, kind: EndpointKind | null): string | null {
+  if (role === 'root-port' || role === 'switch-upstream' || role === 'switch-downstream') return 'pcieport';
+  if (kind === 'nvme') return 'nvme';
+  return null;
 }
 
 function normalizeRef(ref: string, domain: number): string | null {
@@ -694,14 +829,22 @@ function parseFnDecl(
   const vendor = ctx.num(o, 'vendor', path, parseId16) ?? vendorDefault ?? dv;
   const device = ctx.num(o, 'device', path, parseId16) ?? deviceDefault ?? dd;
   const label = ctx.str(o, 'label', path) ?? dl;
-  let acs = 0;
-  if (o['acs'] !== undefined) {
-    const list = ctx.arr(o['acs'], `${path}.acs`) ?? [];
-    list.forEach((f, i) => {
-      if (typeof f === 'string' && isAcsFlagName(f.toUpperCase())) acs |= ACS_FLAGS[f.toUpperCase() as keyof typeof ACS_FLAGS];
-      else ctx.err(`${path}.acs[${i}]`, `unknown ACS flag ${describe(f)} (expected ${Object.keys(ACS_FLAGS).join(', ')})`);
+  const acs = o['acs'] === undefined ? 0 : acsMask(ctx, o['acs'], `${path}.acs`);
+  // ACS Capability: absent = the bits named in "acs" (the original format); false = no ACS
+  // capability (then "acs" is a control value the kernel never reads); true = every feature.
+  let acsCap: number | null = acs !== 0 ? acs : null;
+  const capRaw = o['acsCap'];
+  if (capRaw === false) acsCap = null;
+  else if (capRaw === true) acsCap = ACS_ALL;
+  else if (capRaw !== undefined) acsCap = acsMask(ctx, capRaw, `${path}.acsCap`);
+  if (capRaw !== undefined && capRaw !== false && acsCap !== null && Array.isArray(o['acs'])) {
+    (o['acs'] as unknown[]).forEach((f, i) => {
+      if (typeof f !== 'string') return;
+      const bit = ACS_FLAGS[f.toUpperCase() as keyof typeof ACS_FLAGS];
+      if (bit !== undefined && (acsCap! & bit) === 0) ctx.err(`${path}.acs[${i}]`, `ACS control bit ${f.toUpperCase()} is set but "acsCap" does not support it (the bit is hardwired to 0)`);
     });
   }
+  const driver = ctx.str(o, 'driver', path);
   const link = o['link'] === undefined ? null : parseLinkSpec(ctx, o['link'], `${path}.link`);
   let children: ChildList | null = null;
   if (role === 'root-port' || role === 'switch-downstream' || role === 'pci-bridge') {
@@ -724,9 +867,21 @@ function parseFnDecl(
     checkBarSlots(ctx, bars, role);
   }
   return {
-    path, bdf, role, kind, vendor, device, label, acs, virtDmaOps: false, link, rcLink: null,
+    path, bdf, role, kind, vendor, device, label, acs, acsCap, driver, virtDmaOps: false, link, rcLink: null,
     bars, cmbRaw: null, p2pmemRaw: null, nicKind: null, secondaryBus, children, pciBus: null, fn: null,
   };
+}
+
+const ACS_ALL = Object.values(ACS_FLAGS).reduce((a, b) => a | b, 0);
+
+function acsMask(ctx: Ctx, v: unknown, path: string): number {
+  let mask = 0;
+  const list = ctx.arr(v, path) ?? [];
+  list.forEach((f, i) => {
+    if (typeof f === 'string' && isAcsFlagName(f.toUpperCase())) mask |= ACS_FLAGS[f.toUpperCase() as keyof typeof ACS_FLAGS];
+    else ctx.err(`${path}[${i}]`, `unknown ACS flag ${describe(f)} (expected ${Object.keys(ACS_FLAGS).join(', ')})`);
+  });
+  return mask;
 }
 
 function nullableInt(ctx: Ctx, o: Obj, key: string, path: string, min: number, max: number): number | null {
@@ -843,16 +998,16 @@ function checkBarSlots(ctx: Ctx, bars: BarDecl[], role: PciRole): void {
   }
 }
 
-function assignBars(ctx: Ctx, decls: FnDecl[], busOffset: number, mmioBase: number): void {
+function assignBars(ctx: Ctx, decls: FnDecl[], hbOf: (d: FnDecl) => HbDecl): void {
   interface Placed { cpu: number; size: number; path: string; type: BarType }
   const placed: Placed[] = [];
   const pending: { d: FnDecl; b: BarDecl }[] = [];
   const sorted = [...decls].sort((a, b) => bdfOrder(a.bdf) - bdfOrder(b.bdf));
-  const offsetFor = (t: BarType): number => (t === 'mem' ? busOffset : 0);
+  const offsetFor = (d: FnDecl, t: BarType): number => (t === 'mem' ? hbOf(d).busOffset : 0);
 
   for (const d of sorted) {
     for (const b of d.bars) {
-      const off = offsetFor(b.type);
+      const off = offsetFor(d, b.type);
       let cpu = b.cpuAddr;
       let bus = b.busAddr;
       if (cpu !== null && bus !== null && cpu - bus !== off) {
@@ -895,10 +1050,17 @@ function assignBars(ctx: Ctx, decls: FnDecl[], busOffset: number, mmioBase: numb
   // Auto-assign the rest, naturally aligned, avoiding the explicit ones. Larger BARs first
   // (as the kernel's resource sizing does) keeps the window compact.
   pending.sort((x, y) => y.b.size - x.b.size || bdfOrder(x.d.bdf) - bdfOrder(y.d.bdf) || x.b.index - y.b.index);
-  const cursors = { mem64: mmioBase - busOffset, mem32: DEFAULT_MMIO32_BUS_BASE, io: 0x1000 };
-  for (const { b } of pending) {
+  // One window per host bridge (its mmioBase); the clash check below keeps CPU ranges apart.
+  const cursorsOf = new Map<HbDecl, { mem64: number; mem32: number; io: number }>();
+  for (const { d, b } of pending) {
+    const h = hbOf(d);
+    let cursors = cursorsOf.get(h);
+    if (!cursors) {
+      cursors = { mem64: h.mmioBase - h.busOffset, mem32: DEFAULT_MMIO32_BUS_BASE, io: 0x1000 };
+      cursorsOf.set(h, cursors);
+    }
     const key = b.type === 'io' ? 'io' : b.bits === 32 ? 'mem32' : 'mem64';
-    const off = offsetFor(b.type);
+    const off = offsetFor(d, b.type);
     let bus = alignUp(cursors[key], b.size);
     for (;;) {
       const clash = placed.find((p) => p.type === b.type && bus + off < p.cpu + p.size && p.cpu < bus + off + b.size);

@@ -7,12 +7,46 @@ import { normalizeBdf } from './bdf.js';
 import type { Link } from './link.js';
 import type { Bar, EndpointKind, HostBridge, PciFunction, PciSwitch } from './model.js';
 
+/** CPUID vendor strings the kernel distinguishes (x86 `c->x86_vendor`). */
+export type CpuVendor = 'AuthenticAMD' | 'GenuineIntel' | 'HygonGenuine' | 'CentaurHauls' | 'Shanghai' | 'unknown';
+export type CpuArch = 'x86_64' | 'aarch64' | 'riscv64' | 'ppc64le' | 's390x';
+
+/** The boot CPU (cpu_data(0)) as far as p2pdma looks at it. */
+export interface CpuInfo {
+  readonly arch: CpuArch;
+  readonly vendor: CpuVendor;
+  /** x86 family (c->x86), e.g. 0x17 for Zen/Zen 2, 0x19 for Zen 3/4, 6 for Intel Core/Xeon. */
+  readonly family: number;
+  /** True when the topology declared no CPU (the defaults above were assumed). */
+  readonly assumed: boolean;
+}
+
+/** Kernel boot state that changes what p2pdma sees: IOMMU and ACS overrides. */
+export interface BootConfig {
+  /**
+   * An IOMMU driver called pci_request_acs() (intel_iommu=on, AMD-Vi, SMMU, …): at
+   * enumeration pci_std_enable_acs() sets SV, RR, CR and UF wherever the ACS capability
+   * supports them.
+   */
+  readonly iommu: boolean;
+  /** The `pci=disable_acs_redir=` value (pci_dev_str_match syntax), or null. */
+  readonly disableAcsRedir: string | null;
+}
+
+/** A kernel log line emitted at enumeration (ACS set-up). */
+export interface BootLogLine {
+  readonly level: 'info' | 'warn';
+  readonly device: string;
+  readonly text: string;
+}
+
 export class PciTopology {
   private readonly byBdf = new Map<string, PciFunction>();
   private readonly byLinkId = new Map<string, Link>();
 
   constructor(
     readonly name: string,
+    /** The first host bridge (the only one on most machines). */
     readonly hostBridge: HostBridge,
     readonly rootPorts: readonly PciFunction[],
     readonly switches: readonly PciSwitch[],
@@ -20,6 +54,11 @@ export class PciTopology {
     readonly functions: readonly PciFunction[],
     /** Every link: DRAM, root-port↔root-complex, then device links in enumeration order. */
     readonly links: readonly Link[],
+    /** Every host bridge (root bus), in (domain, bus) order; hostBridges[0] === hostBridge. */
+    readonly hostBridges: readonly HostBridge[] = [hostBridge],
+    readonly cpu: CpuInfo = { arch: 'x86_64', vendor: 'unknown', family: 0, assumed: true },
+    readonly boot: BootConfig = { iommu: false, disableAcsRedir: null },
+    readonly bootLog: readonly BootLogLine[] = [],
   ) {
     for (const f of functions) this.byBdf.set(f.bdf, f);
     for (const l of links) this.byLinkId.set(l.id, l);

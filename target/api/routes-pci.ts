@@ -10,6 +10,7 @@ import type { Link } from '../../src/pci/link.js';
 import { describeLink } from '../../src/pci/link.js';
 import { renderTree } from '../../src/pci/lspci.js';
 import { hexAddr } from '../../src/pci/units.js';
+import { acsNames } from '../../src/pci/acs.js';
 import type { P2pPolicy } from '../../src/p2pdma/policy.js';
 import { ServiceError } from '../service.js';
 import { explainClients } from './p2p-explain.js';
@@ -37,7 +38,9 @@ function functionView(f: PciFunction): Record<string, unknown> {
     children: f.children.map((c) => c.bdf),
     link: linkView(f.link ?? f.rcLink),
     acs: f.acsFlags,
+    acs_cap: f.acsCap === null ? null : acsNames(f.acsCap),
     acs_redirect: f.acsRedirect,
+    driver: f.driver,
     dma_virt_ops: f.virtDmaOps,
     bars: f.bars.map((b) => ({
       index: b.index,
@@ -69,9 +72,19 @@ export function pciRoutes(app: FastifyInstance, ctx: ApiContext): void {
         domain: hb.domain,
         root_bus: hb.rootBus,
         bus_offset: hexAddr(hb.busOffset),
-        p2p_between_root_ports: hb.p2pBetweenRootPorts,
+        host_bridge_dev: hb.hostBridgeDev ? { bdf: hb.hostBridgeDev.bdf, vendor: hex4(hb.hostBridgeDev.vendorId), device: hex4(hb.hostBridgeDev.deviceId) } : null,
         dram: linkView(hb.dramLink),
       },
+      host_bridges: t.hostBridges.map((h) => ({
+        name: h.name,
+        domain: h.domain,
+        root_bus: h.rootBus,
+        bus_offset: hexAddr(h.busOffset),
+        host_bridge_dev: h.hostBridgeDev ? { bdf: h.hostBridgeDev.bdf, vendor: hex4(h.hostBridgeDev.vendorId), device: hex4(h.hostBridgeDev.deviceId) } : null,
+        root_bus_devices: h.rootBusDevices.map((f) => f.bdf),
+      })),
+      cpu: t.cpu,
+      boot: { iommu: t.boot.iommu, disable_acs_redir: t.boot.disableAcsRedir, log: t.bootLog.map((l) => l.text) },
       functions: t.functions.map(functionView),
       switches: t.switches.map((s) => ({ name: s.name, upstream: s.upstreamPort.bdf, downstream: s.downstreamPorts.map((d) => d.bdf) })),
       links: t.links.map(linkView),

@@ -23,7 +23,7 @@ import {
   type FieldCodec,
 } from '../config/schema.js';
 import { NQN_MAX_BYTES, PATH_MAX } from '../config/validators.js';
-import { P2P_POLICIES } from '../../src/p2pdma/policy.js';
+import { P2P_POLICY_NAMES } from '../../src/p2pdma/policy.js';
 
 export type Schema = Record<string, unknown>;
 
@@ -271,7 +271,7 @@ export const explainQuery: Schema = {
   properties: {
     /** Comma-separated BDFs. */
     clients: { type: 'string', minLength: 1, maxLength: 2048 },
-    policy: { type: 'string', enum: [...P2P_POLICIES] },
+    policy: { type: 'string', enum: [...P2P_POLICY_NAMES] },
   },
 };
 

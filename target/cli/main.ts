@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { loadConfigFile, defaultConfigPath, packageRoot, formatIssue } from '../config/index.js';
 import { NvmetService } from '../service.js';
 import { startApi, DEFAULT_API_HOST, DEFAULT_API_PORT, isLoopback, type ApiServer } from '../api/server.js';
-import { isP2pPolicy, P2P_POLICIES, DEFAULT_POLICY } from '../../src/p2pdma/policy.js';
+import { isP2pPolicy, P2P_POLICY_NAMES, DEFAULT_POLICY, describePolicyNames } from '../../src/p2pdma/policy.js';
 import { createLogger, isLogLevel, type LogFormat } from './logger.js';
 import { checkCommand } from './check.js';
 import { topologyCommand } from './topology.js';
@@ -41,7 +41,7 @@ Options:
                           live in (default: the current directory)
       --allow-p2pmem      set the allow_p2pmem port option on every port: stage I/O in
                           p2pmem of a provider compatible with the NIC and all namespaces
-      --policy P          p2pdma distance policy: ${P2P_POLICIES.join(' | ')}
+      --policy P          p2pdma distance policy: ${describePolicyNames()}
                           (default ${DEFAULT_POLICY})
       --fault-rule JSON   add a fault injection rule at start (repeatable; see README
                           "Fault and latency injection"); live rules: /api/faults
@@ -136,7 +136,7 @@ export async function main(argv: string[]): Promise<number> {
   const format = o['log-format'] ?? 'text';
   if (format !== 'text' && format !== 'json') return usageError('--log-format must be text or json');
   const policy = o.policy ?? DEFAULT_POLICY;
-  if (!isP2pPolicy(policy)) return usageError(`--policy must be one of ${P2P_POLICIES.join(', ')}`);
+  if (!isP2pPolicy(policy)) return usageError(`--policy must be one of ${P2P_POLICY_NAMES.join(', ')}`);
   const logger = createLogger(level, format as LogFormat);
 
   let listen;

@@ -11,9 +11,10 @@ import { readFile } from 'node:fs/promises';
 import { loadConfigFile, formatIssue, type NvmetConfig } from '../config/index.js';
 import { parseTopology } from '../../src/pci/parse-topology.js';
 import { loadBuiltinTopology } from '../../src/pci/load.js';
-import { renderTree } from '../../src/pci/lspci.js';
+import { renderAcs, renderTree } from '../../src/pci/lspci.js';
+import { describePlatform } from '../../src/p2pdma/explain.js';
 import type { PciTopology } from '../../src/pci/topology.js';
-import { isP2pPolicy, P2P_POLICIES, DEFAULT_POLICY, type P2pPolicy } from '../../src/p2pdma/policy.js';
+import { isP2pPolicy, P2P_POLICY_NAMES, DEFAULT_POLICY, describePolicyNames, type P2pPolicy } from '../../src/p2pdma/policy.js';
 import { decidePort, describeProvider, explainClients, formatExplanation, providersOf, type Explanation } from '../api/p2p-explain.js';
 
 export const TOPOLOGY_USAGE = `Usage: nvmet-ts topology [--policy P] [--json] FILE
@@ -22,7 +23,7 @@ Render the PCIe topology of FILE (a topology file, or an nvmet-ts configuration)
 and every p2pmem provider decision with its reasoning.
 
 Options:
-  --policy P   same-switch | upstream-bridge | host-bridge-whitelist (default ${DEFAULT_POLICY})
+  --policy P   ${describePolicyNames()}
   --json       machine-readable output
 `;
 
@@ -91,7 +92,7 @@ export async function topologyCommand(argv: string[], io: Out): Promise<number> 
   }
   const policy = args.values.policy ?? DEFAULT_POLICY;
   if (!isP2pPolicy(policy)) {
-    io.err(`nvmet-ts topology: --policy must be one of ${P2P_POLICIES.join(', ')}\n`);
+    io.err(`nvmet-ts topology: --policy must be one of ${P2P_POLICY_NAMES.join(', ')}\n`);
     return 2;
   }
   const file = args.positionals[0]!;
@@ -140,14 +141,18 @@ export async function topologyCommand(argv: string[], io: Out): Promise<number> 
   const decisions = cfg ? configDecisions(cfg, topo, policy) : topologyDecisions(topo, policy);
 
   if (args.values.json) {
-    io.out(JSON.stringify({ name: topo.name, source, policy, tree: renderTree(topo, { links: true }), providers, decisions }, null, 2) + '\n');
+    io.out(JSON.stringify({ name: topo.name, source, policy, tree: renderTree(topo, { links: true }), platform: describePlatform(topo), acs: renderAcs(topo), providers, decisions }, null, 2) + '\n');
     return 0;
   }
   const lines: string[] = [];
-  lines.push(`topology ${topo.name} (${source}): ${topo.functions.length} PCI functions, host bridge ${topo.hostBridge.name}` +
-    `${topo.hostBridge.p2pBetweenRootPorts ? ' (P2P between root ports)' : ''}`);
+  lines.push(`topology ${topo.name} (${source}): ${topo.functions.length} PCI functions, host bridge${topo.hostBridges.length > 1 ? 's' : ''} ${topo.hostBridges.map((h) => h.name).join(', ')}`);
   lines.push('');
   lines.push(renderTree(topo, { links: true }).trimEnd());
+  lines.push('');
+  // What the kernel policies look at besides the tree.
+  lines.push(...describePlatform(topo));
+  const acs = renderAcs(topo);
+  if (acs.length > 0) lines.push('ACS:', ...acs.map((l) => `  ${l}`));
   lines.push('');
   lines.push(`p2pmem providers (${providers.length}):`);
   if (providers.length === 0) lines.push('  none');

@@ -138,7 +138,7 @@ export function checkOwnP2pmem(p2pdma: P2pdma, what: string, pl: NamespacePlacem
   if (typeof pl.p2pmem === 'string') {
     const f = p2pdma.topology.get(pl.p2pmem);
     if (f === undefined || !p2pdma.hasP2pmem(f)) throw new P2pError('ENODEV', `${what}: p2pmem ${pl.p2pmem} has no published peer-to-peer memory`);
-    const v = listDistance(p2pdma.policy, p2pdma.topology.hostBridge, f, [pl.device]);
+    const v = listDistance(p2pdma.policy, p2pdma.topology, f, [pl.device]);
     if (v.distance < 0) throw new P2pError('EINVAL', `${what}: p2pmem ${f.bdf} is not usable by ${pl.device.bdf}: ${v.reason}`);
     return;
   }
@@ -157,7 +157,7 @@ export function namespaceChoice(p2pdma: P2pdma, nic: PciFunction | null, portPro
   if (pl.p2pmem === false) {
     if (portProvider === null) return { provider: null, reason: portReason };
     if (pl.device === null) return { provider: null, reason: 'not behind a PCI device: staging in system memory' };
-    const v = pairDistance(p2pdma.policy, p2pdma.topology.hostBridge, portProvider, pl.device);
+    const v = pairDistance(p2pdma.policy, p2pdma.topology, portProvider, pl.device);
     if (v.distance < 0) return { provider: null, reason: `${pl.device.bdf} cannot use ${portProvider.bdf}: ${v.reason}; staging in system memory` };
     return { provider: portProvider, reason: `port provider ${portProvider.bdf}` };
   }
@@ -166,7 +166,7 @@ export function namespaceChoice(p2pdma: P2pdma, nic: PciFunction | null, portPro
   if (typeof pl.p2pmem === 'string') {
     const f = p2pdma.topology.get(pl.p2pmem);
     if (f === undefined || !p2pdma.hasP2pmem(f)) return { provider: null, reason: `${pl.p2pmem} has no published p2pmem; staging in system memory` };
-    const v = listDistance(p2pdma.policy, p2pdma.topology.hostBridge, f, [nic, pl.device]);
+    const v = listDistance(p2pdma.policy, p2pdma.topology, f, [nic, pl.device]);
     if (v.distance < 0) return { provider: null, reason: `${f.bdf} is not usable by ${nic.bdf} and ${pl.device.bdf}: ${v.reason}; staging in system memory` };
     return { provider: f, reason: `namespace p2pmem ${f.bdf} (distance ${v.distance})` };
   }
@@ -304,7 +304,7 @@ export class PortBinding {
       throw new P2pError('ENODEV', `nsid ${ns.nsid} of ${ns.subsys.nqn} is not behind a PCI device and cannot use peer-to-peer memory (${where})`);
     }
     if (pl.device.virtDmaOps) throw new P2pError('ENODEV', `${pl.device.bdf} cannot be used for peer-to-peer DMA (dma_virt_ops); ${where}`);
-    const v = pairDistance(this.deps.p2pdma.policy, this.deps.p2pdma.topology.hostBridge, provider, pl.device);
+    const v = pairDistance(this.deps.p2pdma.policy, this.deps.p2pdma.topology, provider, pl.device);
     if (v.distance < 0) {
       throw new P2pError('EXDEV', `nsid ${ns.nsid} of ${ns.subsys.nqn}: ${pl.device.bdf} cannot use ${provider.bdf}: ${v.reason} (${where})`);
     }

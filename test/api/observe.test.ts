@@ -130,7 +130,7 @@ describe('PCIe topology and p2pmem', () => {
   test('GET /api/p2p/state has the data path: port bindings, provider pools, DMA counters', async () => {
     const r = await s.http('GET', '/api/p2p/state');
     expect(r.status).toBe(200);
-    expect(r.json.policy).toBe('same-switch');
+    expect(r.json.policy).toBe('v3');
     expect(r.json.ports[0]).toMatchObject({ portId: 1, enabled: true, nic: '0000:03:00.0', allowP2pmem: false, p2pmemInUse: false });
     expect(r.json.providers.map((p: { bdf: string }) => p.bdf)).toEqual(['0000:04:00.0', '0000:05:00.0', '0000:06:00.0']);
     expect(Object.keys(r.json.dma.links).length).toBeGreaterThan(0);
@@ -139,14 +139,14 @@ describe('PCIe topology and p2pmem', () => {
   test('GET /api/p2p/explain gives the decision and every provider verdict', async () => {
     const r = await s.http('GET', '/api/p2p/explain?clients=0000:03:00.0,0000:04:00.0,0000:05:00.0');
     expect(r.status).toBe(200);
-    expect(r.json.policy).toBe('same-switch');
+    expect(r.json.policy).toBe('v3');
     expect(r.json.candidates).toHaveLength(3);
     // Under same-switch: each CMB is distance 0 to itself + 1 per other client = 2; the card is 3.
     expect(r.json.ties).toEqual(['0000:04:00.0', '0000:05:00.0']);
     expect(r.json.chosen).toBe('0000:04:00.0');
     expect(r.json.summary).toMatch(/random/);
     const up = await s.http('GET', '/api/p2p/explain?clients=0000:03:00.0,0000:04:00.0&policy=upstream-bridge');
-    expect(up.json.policy).toBe('upstream-bridge');
+    expect(up.json.policy).toBe('linux-4.20');
     expect(up.json.chosen).toBe('0000:04:00.0');
     const bad = await s.http('GET', '/api/p2p/explain?clients=0000:77:00.0');
     expect(bad.status).toBe(200);
@@ -184,7 +184,7 @@ describe('documents and access', () => {
 
   test('status and unknown routes', async () => {
     const st = await s.http('GET', '/api/status');
-    expect(st.json).toMatchObject({ version: 'test', subsystems: 1, ports: 1, policy: 'same-switch' });
+    expect(st.json).toMatchObject({ version: 'test', subsystems: 1, ports: 1, policy: 'v3' });
     const nf = await s.http('GET', '/api/nothing');
     expect(nf.status).toBe(404);
     expect(nf.json.error).toMatch(/no route GET \/api\/nothing/);

@@ -130,7 +130,7 @@ describe('nvmet-ts topology', () => {
     const acs = await run(['topology', '--json', join(ROOT, 'config', 'topologies', 'acs-redirect.json')]);
     expect(acs.code, acs.stderr).toBe(0);
     const doc = JSON.parse(acs.stdout);
-    expect(doc.policy).toBe('same-switch');
+    expect(doc.policy).toBe('v3');
     expect(doc.tree).toMatch(/^-\[0000:00\]/);
     expect(doc.decisions.length).toBeGreaterThan(0);
   });
@@ -138,7 +138,7 @@ describe('nvmet-ts topology', () => {
   test('bad policy and bad files', async () => {
     const bad = await run(['topology', '--policy', 'nearest', join(ROOT, 'config', 'default.json')]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/--policy must be one of same-switch, upstream-bridge, host-bridge-whitelist/);
+    expect(bad.stderr).toMatch(/--policy must be one of v3, linux-4.20, linux-6.1, same-switch, upstream-bridge/);
     writeFileSync(join(dir, 'broken-topology.json'), JSON.stringify({ rootComplex: {}, rootPorts: [{ bdf: 'zz' }] }));
     const broken = await run(['topology', join(dir, 'broken-topology.json')]);
     expect(broken.code).toBe(1);

@@ -31,7 +31,7 @@ export function slowFabric(linkBandwidth?: number): PciTopology {
   const gen1x1 = linkBandwidth === undefined ? { gen: 1, width: 1 } : { gen: 1, width: 1, bandwidth: linkBandwidth };
   return parseTopologyOrThrow({
     name: 'slow',
-    rootComplex: { p2pBetweenRootPorts: true, dram: { bandwidth: 1e9 } },
+    rootComplex: { dram: { bandwidth: 1e9 } },
     rootPorts: [
       { bdf: '0000:00:01.0', link: gen1x1, children: [SLOW_NIC] },
       { bdf: '0000:00:02.0', link: gen1x1, children: [SLOW_SSD] },

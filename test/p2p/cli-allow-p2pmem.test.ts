@@ -53,7 +53,7 @@ describe('nvmet-ts --allow-p2pmem', () => {
         if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no start-up summary\n${stdout}\n${stderr}`);
         await new Promise((r) => setTimeout(r, 20));
       }
-      expect(stderr).toMatch(/port 1: p2pmem from 0000:0[456]:00\.0 \(distance \d+, policy same-switch/);
+      expect(stderr).toMatch(/port 1: p2pmem from 0000:0[456]:00\.0 \(distance \d+, policy v3/);
       const host = await Controller.connect({ host: '127.0.0.1', port: Number(m[1]), subnqn: 'nqn.2014-08.org.nvmexpress:nvmet-ts', queues: 2, kato: 0 });
       let commands = 0;
       try {

@@ -48,7 +48,7 @@ describe('data path state', () => {
     await verifiedWorkload(t.host, { count: 2 });
     const s = t.stack.dp.state();
     expect(s.topology).toBe('jbof');
-    expect(s.policy).toBe('same-switch');
+    expect(s.policy).toBe('v3');
     expect(s.ports).toHaveLength(1);
     const p = s.ports[0]!;
     expect(p).toMatchObject({ portId: 1, enabled: true, nic: NIC, allowP2pmem: true, p2pmemInUse: true });

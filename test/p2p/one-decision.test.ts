@@ -36,7 +36,7 @@ describe('one p2p decision', () => {
     expect(b.provider).toBe(SSD2);
     expect(dry.provider).toBe(SSD1);
     expect(dry.explanation!.summary).toMatch(/2 providers tie \(Linux picks one at random; this is the first by BDF\)/);
-    expect(live.reason).toMatch(/^p2pmem from 0000:05:00\.0 \(distance 2, policy same-switch, clients 0000:03:00\.0, 0000:04:00\.0, 0000:05:00\.0.*2 providers tie, picked at random\)$/);
+    expect(live.reason).toMatch(/^p2pmem from 0000:05:00\.0 \(distance 2, policy v3, clients 0000:03:00\.0, 0000:04:00\.0, 0000:05:00\.0.*2 providers tie, picked at random\)$/);
   });
 
   it('a dry run binds nothing and draws no random number', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  formatFindExplanation, HOST_BRIDGE_PENALTY, pairDistance, unwrap, type P2pdma, type P2pPolicy,
+  formatFindExplanation, pairDistance, unwrap, type P2pdma, type P2pPolicy,
 } from '../../src/p2pdma/index.js';
 import { loadBuiltinTopology } from '../../src/pci/index.js';
 import { dev, parsed, seq, sys, withPolicy } from './helpers.js';
@@ -23,13 +23,14 @@ function distances(p: P2pdma, ...clients: string[]): Record<string, number | str
 }
 
 function pair(p: P2pdma, a: string, b: string) {
-  return pairDistance(p.policy, p.topology.hostBridge, dev(p, a), dev(p, b));
+  return pairDistance(p.policy, p.topology, dev(p, a), dev(p, b));
 }
 
-describe('same-switch policy (v3)', () => {
+describe('v3 policy (the seed series; alias same-switch)', () => {
   it('JBOF: 0 for the provider itself, +1 per other client behind the switch', () => {
     const p = sys('default');
-    expect(p.policy).toBe('same-switch');
+    expect(p.policy).toBe('v3');
+    expect(withPolicy('default', 'same-switch').policy).toBe('v3');
     expect(distances(p, '03:00.0', '04:00.0', '05:00.0')).toEqual({ '04:00.0': 2, '05:00.0': 2, '06:00.0': 3 });
     expect(distances(p, '03:00.0', '04:00.0')).toEqual({ '04:00.0': 1, '05:00.0': 2, '06:00.0': 2 });
     expect(distances(p, '03:00.0')).toEqual({ '04:00.0': 1, '05:00.0': 1, '06:00.0': 1 });
@@ -108,7 +109,7 @@ describe('same-switch policy (v3)', () => {
   });
 });
 
-describe('upstream-bridge policy (Linux 4.20)', () => {
+describe('linux-4.20 policy (alias upstream-bridge)', () => {
   it('0 same function, 2 two functions of one device, 4 under one switch', () => {
     const jbof = withPolicy('default', 'upstream-bridge');
     expect(pair(jbof, '04:00.0', '04:00.0').distance).toBe(0);
@@ -142,7 +143,7 @@ describe('upstream-bridge policy (Linux 4.20)', () => {
     const p = withPolicy('different-switches', 'upstream-bridge');
     const v = pair(p, '08:00.0', '03:00.0');
     expect(v.distance).toBe(-1);
-    expect(v.reason).toBe('no common upstream bridge below the root complex (0000:08:00.0 is under root port 0000:00:02.0, 0000:03:00.0 under 0000:00:01.0)');
+    expect(v.reason).toBe('no common upstream bridge below the root complex (0000:08:00.0 is under root port 0000:00:02.0, 0000:03:00.0 under root port 0000:00:01.0)');
     expect(p.find(listOf(p, '03:00.0', '07:00.0'))).toBeNull();
     expect(p.find(listOf(p, '03:00.0', '04:00.0'))?.bdf).toBe('0000:04:00.0');
     const rp = withPolicy('root-ports', 'upstream-bridge');
@@ -151,55 +152,57 @@ describe('upstream-bridge policy (Linux 4.20)', () => {
     expect(distances(rp, '05:00.0', '05:00.1')['05:00.0']).toBe(2);
   });
 
-  it('−2 when ACS redirect is set on the path, naming the port', () => {
+  it('refuses (−1, as pci_p2pdma_distance_many returns for upstream_bridge_distance\'s −2) when ACS redirect is set on the path, naming the port', () => {
     const p = withPolicy('acs-redirect', 'upstream-bridge');
-    expect(pair(p, '04:00.0', '03:00.0')).toMatchObject({ distance: -2, reason: 'ACS redirect on 0000:02:01.0' });
-    expect(pair(p, '06:00.0', '04:00.0')).toMatchObject({ distance: -2, reason: 'ACS redirect on 0000:02:01.0' });
-    expect(pair(p, '04:00.0', '05:00.0')).toMatchObject({ distance: -2, reason: 'ACS redirect on 0000:02:01.0, 0000:02:02.0' });
+    expect(pair(p, '04:00.0', '03:00.0')).toMatchObject({ distance: -1, refusal: 'acs-redirect', reason: 'ACS redirect on 0000:02:01.0' });
+    expect(pair(p, '06:00.0', '04:00.0')).toMatchObject({ distance: -1, refusal: 'acs-redirect', reason: 'ACS redirect on 0000:02:01.0' });
+    expect(pair(p, '04:00.0', '05:00.0')).toMatchObject({ distance: -1, refusal: 'acs-redirect', reason: 'ACS redirect on 0000:02:01.0, 0000:02:02.0' });
     expect(pair(p, '06:00.0', '03:00.0').distance).toBe(4); // SV alone does not redirect
-    expect(p.distance('04:00.0', listOf(p, '03:00.0', '04:00.0'))).toBe(-2);
+    expect(p.distance('04:00.0', listOf(p, '03:00.0', '04:00.0'))).toBe(-1);
     expect(p.find(listOf(p, '03:00.0', '04:00.0'))).toBeNull();
     expect(p.find(listOf(p, '03:00.0'))?.bdf).toBe('0000:06:00.0');
   });
 });
 
-describe('host-bridge-whitelist policy', () => {
-  it('allows P2P through a P2P-capable root complex at a large penalty', () => {
-    const p = withPolicy('root-ports', 'host-bridge-whitelist');
-    expect(p.topology.hostBridge.p2pBetweenRootPorts).toBe(true);
+describe('linux-6.1 policy: through the host bridge when the CPU or the allow list says so', () => {
+  it('allows P2P between root ports under an allow-listed host bridge, at the plain hop distance', () => {
+    const p = withPolicy('root-ports', 'linux-6.1');
+    expect(p.topology.hostBridge.hostBridgeDev?.deviceId).toBe(0x2020);
     const v = pair(p, '02:00.0', '01:00.0');
-    expect(v).toMatchObject({ distance: HOST_BRIDGE_PENALTY + 4, reason: null, viaRootComplex: true });
+    // no common bridge: dist_a + dist_b = 2 + 2; no 0x1000 penalty in 6.1
+    expect(v).toMatchObject({ distance: 4, reason: null, viaRootComplex: true, mapType: 'thru-host-bridge' });
     expect(distances(p, '01:00.0', '02:00.0')).toEqual({
-      '02:00.0': 0x1004,
-      '04:00.0': 0x2008,
-      '05:00.0': 0x2008,
-      '05:00.1': 0x2008,
+      '02:00.0': 4,
+      '04:00.0': 8,
+      '05:00.0': 8,
+      '05:00.1': 8,
     });
     expect(p.find(listOf(p, '01:00.0', '02:00.0'))?.bdf).toBe('0000:02:00.0');
-    // paths below a common bridge keep their small distance and so are preferred
-    expect(pair(p, '05:00.0', '05:00.1').distance).toBe(2);
+    // two functions of one device keep bus addresses
+    expect(pair(p, '05:00.0', '05:00.1')).toMatchObject({ distance: 2, mapType: 'bus-addr' });
   });
 
-  it('behaves like upstream-bridge when the root complex is not P2P-capable', () => {
-    const p = withPolicy('different-switches', 'host-bridge-whitelist');
+  it('refuses like linux-4.20 when neither the CPU nor the host bridge qualifies', () => {
+    const p = withPolicy('different-switches', 'linux-6.1');
     const v = pair(p, '07:00.0', '03:00.0');
     expect(v.distance).toBe(-1);
-    expect(v.reason).toMatch(/no common upstream bridge below the root complex .* and host bridge pci0000:00 is not P2P-capable$/);
-    const acs = withPolicy('acs-redirect', 'host-bridge-whitelist');
-    expect(pair(acs, '04:00.0', '03:00.0').distance).toBe(-2);
+    expect(v.refusal).toBe('host-bridge-not-whitelisted');
+    expect(v.reason).toMatch(/^no common upstream bridge below the root complex .*nor host bridge pci0000:00 \[1b36:000c\] is on the P2PDMA allow list$/);
+    const acs = withPolicy('acs-redirect', 'linux-6.1');
+    expect(pair(acs, '04:00.0', '03:00.0')).toMatchObject({ distance: -1, refusal: 'acs-redirect' });
   });
 
-  it('ACS-redirected traffic is allowed through a P2P-capable root complex, penalised', () => {
+  it('ACS-redirected traffic goes through an allow-listed host bridge, without a penalty', () => {
     const j = JSON.parse(readFileSync(builtinTopologyPath('acs-redirect'), 'utf8'));
-    j.rootComplex = { p2pBetweenRootPorts: true };
-    const p = sys(parsed(j), { policy: 'host-bridge-whitelist' });
-    expect(pair(p, '04:00.0', '03:00.0')).toMatchObject({ distance: 0x1004, viaRootComplex: true });
-    expect(distances(p, '03:00.0', '04:00.0')).toEqual({ '04:00.0': 0x1004, '05:00.0': 0x2008, '06:00.0': 0x1008 });
+    j.rootComplex = { vendor: '0x8086', device: '0x2020' };
+    const p = sys(parsed(j), { policy: 'linux-6.1' });
+    expect(pair(p, '04:00.0', '03:00.0')).toMatchObject({ distance: 4, viaRootComplex: true, mapType: 'thru-host-bridge' });
+    expect(distances(p, '03:00.0', '04:00.0')).toEqual({ '04:00.0': 4, '05:00.0': 8, '06:00.0': 8 });
     expect(p.find(listOf(p, '03:00.0', '04:00.0'))?.bdf).toBe('0000:04:00.0');
   });
 
   it('the same lists differ by policy on the same fabric', () => {
-    const results = (['same-switch', 'upstream-bridge', 'host-bridge-whitelist'] as P2pPolicy[]).map((policy) => {
+    const results = (['v3', 'linux-4.20', 'linux-6.1'] as P2pPolicy[]).map((policy) => {
       const p = sys(loadBuiltinTopology('root-ports'), { policy, random: () => 0 });
       return p.find(listOf(p, '01:00.0', '04:00.0'))?.bdf ?? null;
     });
@@ -222,7 +225,7 @@ describe('explanations', () => {
       ['0000:08:00.0', 1, null],
     ]);
     const text = formatFindExplanation(explanation);
-    expect(text).toContain('policy same-switch; clients 0000:07:00.0');
+    expect(text).toContain('policy v3; clients 0000:07:00.0');
     expect(text).toContain('0000:04:00.0  skipped: not published');
     expect(text).toContain('0000:07:00.0  distance 0  (chosen)');
     expect(text).toContain('0000:08:00.0  distance 1');
@@ -235,10 +238,11 @@ describe('explanations', () => {
   it('explains ACS and root-complex decisions', () => {
     const p = withPolicy('acs-redirect', 'upstream-bridge');
     const e = p.explainFind(listOf(p, '03:00.0', '04:00.0'));
-    expect(e.candidates.find((c) => c.provider === '0000:04:00.0')).toMatchObject({ distance: -2, reason: '0000:03:00.0: ACS redirect on 0000:02:01.0' });
-    const w = withPolicy('root-ports', 'host-bridge-whitelist');
+    expect(e.candidates.find((c) => c.provider === '0000:04:00.0')).toMatchObject({ distance: -1, reason: '0000:03:00.0: ACS redirect on 0000:02:01.0' });
+    const w = withPolicy('root-ports', 'linux-6.1');
     const text = formatFindExplanation(w.explainFind(listOf(w, '01:00.0')));
-    expect(text).toMatch(/0000:01:00.0: 4100 — through the root complex pci0000:00 \(P2P-capable host bridge/);
+    expect(text).toContain('0000:02:00.0  distance 4 (through the host bridge)');
+    expect(text).toMatch(/0000:01:00.0: 4 — through the host bridge \(no common upstream bridge .*; allowed by host bridge pci0000:00 \[8086:2020\] on pci_p2pdma_whitelist\)/);
   });
 });
 

@@ -28,7 +28,8 @@ describe('lspci -tv style rendering', () => {
     const rp = renderTree(topo('root-ports'), { verbose: false });
     expect(rp).toBe(
       [
-        '-[0000:00]-+-01.0-[01]----00.0',
+        '-[0000:00]-+-00.0',
+        '           +-01.0-[01]----00.0',
         '           +-02.0-[02]----00.0',
         '           +-03.0-[03]----00.0',
         '           +-04.0-[04]----00.0',

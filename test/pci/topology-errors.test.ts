@@ -66,8 +66,24 @@ const cases: [string, Mutate, string, RegExp][] = [
     j.switches[0].downstream[1].children = ['0000:03:00.1'];
   }, 'topology.switches[0].downstream[1].children', /bus 03 is already the secondary bus of 0000:02:00.0/],
   ['p2pmem card without a memory BAR', (j) => { j.endpoints[2].bars = []; }, 'topology.endpoints[2].bars', /needs a memory BAR/],
-  ['no root ports', (j) => { j.rootPorts = []; j.switches = []; j.endpoints = []; }, 'topology.rootPorts', /at least one root port/],
+  ['no devices at all', (j) => { j.rootPorts = []; j.switches = []; j.endpoints = []; }, 'topology.rootPorts', /at least one root port or root-bus device/],
   ['bad ACS flag', (j) => { j.switches[0].downstream[0].acs = ['RR', 'XX']; }, 'topology.switches[0].downstream[0].acs[1]', /unknown ACS flag "XX"/],
+  ['ACS control bit the capability lacks', (j) => { j.switches[0].downstream[1].acsCap = ['SV', 'UF']; j.switches[0].downstream[1].acs = ['SV', 'RR']; },
+    'topology.switches[0].downstream[1].acs[1]', /RR is set but "acsCap" does not support it/],
+  ['bad ACS capability flag', (j) => { j.switches[0].downstream[1].acsCap = ['QQ']; }, 'topology.switches[0].downstream[1].acsCap[0]', /unknown ACS flag "QQ"/],
+  ['the old p2pBetweenRootPorts flag', (j) => { j.rootComplex = { p2pBetweenRootPorts: true }; }, 'topology.rootComplex.p2pBetweenRootPorts', /no longer supported: linux-6.1 allows P2P through the host bridge when the CPU is AMD family >= 0x17/],
+  ['host bridge vendor without device', (j) => { j.rootComplex = { vendor: '0x8086' }; }, 'topology.rootComplex.device', /give both "vendor" and "device"/],
+  ['rootComplex and hostBridges together', (j) => { j.rootComplex = {}; j.hostBridges = [{ bus: 0 }]; }, 'topology.hostBridges', /either "rootComplex" .* or "hostBridges"/],
+  ['two host bridges on one root bus', (j) => { j.hostBridges = [{ bus: 0 }, { bus: 0 }]; }, 'topology.hostBridges[1].bus', /root bus 0000:00 is already declared at topology.hostBridges\[0\]/],
+  ['a root port on no root bus', (j) => { j.hostBridges = [{ bus: 0 }, { bus: 0x80 }]; j.rootPorts[0].bdf = '0000:40:01.0'; }, 'topology.rootPorts[0].bdf', /sits on a root bus \(0000:00, 0000:80\), not bus 0000:40/],
+  ['a switch on a root bus', (j) => { j.switches[0].upstream.bdf = '0000:00:05.0'; j.rootPorts[0].children = []; }, 'topology.switches[0].upstream.bdf', /cannot sit on root bus 00/],
+  ['an endpoint in an unknown domain', (j) => { j.endpoints[0].bdf = '0001:03:00.0'; j.switches[0].downstream[0].children = ['0001:03:00.0']; }, 'topology.endpoints[0].bdf', /in PCI domain 0001 but no host bridge is/],
+  ['CPU vendor', (j) => { j.cpu = { vendor: 'ARM Ltd', family: 1 }; }, 'topology.cpu.vendor', /expected a CPUID vendor/],
+  ['CPU family missing', (j) => { j.cpu = { vendor: 'AuthenticAMD' }; }, 'topology.cpu.family', /compares it with 0x17/],
+  ['CPU family not a number', (j) => { j.cpu = { vendor: 'amd', family: 'zen' }; }, 'topology.cpu.family', /x86 family as an integer/],
+  ['unknown CPU field', (j) => { j.cpu = { vendor: 'amd', family: 25, model: 1 }; }, 'topology.cpu.model', /unknown field "model"/],
+  ['disable_acs_redir syntax', (j) => { j.boot = { disableAcsRedir: '0000:02:01;x' }; }, 'topology.boot.disableAcsRedir', /cannot parse "0000:02:01;x"/],
+  ['IOMMU not a boolean', (j) => { j.boot = { iommu: 'on' }; }, 'topology.boot.iommu', /expected true or false/],
 ];
 
 describe('topology validation', () => {
