@@ -22,7 +22,7 @@ import { discoveryCommands } from './discovery/commands.js';
 import { ioCommands } from './io/commands.js';
 import { AUTH_REQUIRED_STATUS, authOk } from './fabrics/auth.js';
 import { anaIoStatus } from '../core/ana.js';
-import { checkReservationAccess } from './io/reservation.js';
+import { checkReservationAccess, countReservationCommand } from './io/reservation.js';
 
 /** Parse `req` (SQE copied in): set its execute, data direction and length; return an NVMe status (0 = accepted). */
 export function parseCommand(req: Request): number {
@@ -74,6 +74,7 @@ export function parseCommand(req: Request): number {
   if (ns.pr !== null) {
     const st = checkReservationAccess(req, ns);
     if (st !== 0) return st;
+    countReservationCommand(req, ns);
   }
   return dispatchFrom(ioCommands, op, SqeOff.Opcode, req);
 }

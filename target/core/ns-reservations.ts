@@ -81,6 +81,9 @@ export class NamespaceReservations {
   notifyMask = 0;
   private st: ReservationState;
   private locked = false;
+  /** Commands in flight per host (Linux nvmet_pr_per_ctrl_ref, here per host identifier). */
+  private readonly inflight = new Map<string, number>();
+  private readonly drainWaiters = new Map<string, (() => void)[]>();
   private writing: Promise<void> = Promise.resolve();
 
   constructor(
@@ -92,6 +95,55 @@ export class NamespaceReservations {
 
   get state(): ReservationState {
     return this.st;
+  }
+
+  /** A command of `host` on this namespace started (counted until commandDone). */
+  commandStarted(host: string): void {
+    this.inflight.set(host, (this.inflight.get(host) ?? 0) + 1);
+  }
+
+  commandDone(host: string): void {
+    const n = (this.inflight.get(host) ?? 1) - 1;
+    if (n > 0) {
+      this.inflight.set(host, n);
+      return;
+    }
+    this.inflight.delete(host);
+    const w = this.drainWaiters.get(host);
+    if (w !== undefined) {
+      this.drainWaiters.delete(host);
+      for (const f of w) f();
+    }
+  }
+
+  /** Commands of `host` in flight on this namespace. */
+  inflightOf(host: string): number {
+    return this.inflight.get(host) ?? 0;
+  }
+
+  /**
+   * Preempt-and-abort (nvmet_pr_do_abort): wait until the preempted hosts have no
+   * command left on this namespace — nvmet-ts aborts nothing, it waits, as Linux
+   * does. Bounded by `timeoutMs`; resolves false if commands were still running then.
+   */
+  drain(hosts: readonly string[], timeoutMs = 30_000): Promise<boolean> {
+    const pending = hosts.filter((h) => this.inflightOf(h) > 0);
+    if (pending.length === 0) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      let left = pending.length;
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      timer.unref();
+      for (const h of pending) {
+        const list = this.drainWaiters.get(h) ?? [];
+        list.push(() => {
+          if (--left === 0) {
+            clearTimeout(timer);
+            resolve(true);
+          }
+        });
+        this.drainWaiters.set(h, list);
+      }
+    });
   }
 
   /** Namespace enabling: take ownership and load a persisted state (nvmet_pr_init_ns). */

@@ -69,6 +69,8 @@ export class Request<Owner = unknown> implements TransportRequest<Owner>, Stagin
   completionFault: CompletionFault | null = null;
   /** True while the fault hook holds the completion (delay, never complete). */
   private held = false;
+  /** Host key this command is counted under on a namespace with reservations (Linux pc_ref); null if not counted. */
+  prHost: string | null = null;
   /** performance.now() at init, for the I/O observer (0 = not observed). */
   private startedAt = 0;
 
@@ -149,6 +151,7 @@ export class Request<Owner = unknown> implements TransportRequest<Owner>, Stagin
     this.status = 0;
     this.executeFn = null;
     this.ns = null;
+    this.prHost = null;
     this.errorLoc = NO_ERROR_LOC;
     this.errorLba = 0;
     this.offset = 0;
@@ -295,6 +298,11 @@ export class Request<Owner = unknown> implements TransportRequest<Owner>, Stagin
     const ns = this.ns;
     if (ns !== null) {
       this.ns = null;
+      // Reservations count each host's commands on the namespace (preempt-and-abort waits for them).
+      if (this.prHost !== null) {
+        ns.pr?.commandDone(this.prHost);
+        this.prHost = null;
+      }
       ns.put();
     }
   }

@@ -241,3 +241,26 @@ describe('ResvLogQueue (pr.c log manager)', () => {
     expect(last.count).toBe(BigInt(NVMET_PR_LOG_QUEUE_SIZE + 3));
   });
 });
+
+describe('NamespaceReservations: per-host command counts and the preempt-and-abort drain', () => {
+  it('drain waits for the named hosts only, resolves at once when idle, and is bounded', async () => {
+    const { NamespaceReservations } = await import('../../target/core/ns-reservations.js');
+    const pr = new NamespaceReservations(null);
+    expect(await pr.drain([H1])).toBe(true);
+    pr.commandStarted(H1);
+    pr.commandStarted(H1);
+    pr.commandStarted(H2);
+    let done = false;
+    const p = pr.drain([H1]).then((ok) => {
+      done = ok;
+    });
+    pr.commandDone(H1);
+    await Promise.resolve();
+    expect(done).toBe(false);
+    pr.commandDone(H1);
+    await p;
+    expect(done).toBe(true);
+    expect(pr.inflightOf(H2)).toBe(1);
+    expect(await pr.drain([H2], 20)).toBe(false);
+  });
+});

@@ -268,3 +268,49 @@ describe('Persist Through Power Loss', () => {
     await expect(startTarget(file)).rejects.toThrow(ReservationOwnerError);
   });
 });
+
+describe('preempt-and-abort waits for the preempted host\'s commands', () => {
+  test('a write of the preempted host still in flight completes before the preempt does', async () => {
+    const { createBackend } = await import('../../target/backend/create.js');
+    const ram = createBackend({ kind: 'ram', size: 1 << 20 });
+    let release: (() => void) | null = null;
+    let writesStarted = 0;
+    // Media that holds writes until the test lets them go (a slow disk).
+    const slow = Object.assign(Object.create(Object.getPrototypeOf(ram) as object) as typeof ram, ram, {
+      write(offset: number, src: Uint8Array): Promise<void> {
+        writesStarted++;
+        return new Promise<void>((r) => {
+          release = () => {
+            void Promise.resolve(ram.write(offset, src)).then(r);
+          };
+        });
+      },
+    });
+    const nvmet = createNvmet({ logger: silentLogger });
+    nvmet.registerTransport(new TcpTransport({}));
+    cleanup.push(() => nvmet.shutdown());
+    const subsys = nvmet.addSubsystem({ nqn: SUBNQN, allowAnyHost: true });
+    await subsys.addNamespace({ nsid: 1, resv: true, backend: slow }).enable();
+    const port = nvmet.addPort({ portId: 1, trtype: TrType.TCP, traddr: '127.0.0.1', trsvcid: '0' });
+    port.addSubsystem(subsys);
+    await port.enable();
+    const t = { nvmet, port: Number(port.addr.trsvcid), stop: () => nvmet.shutdown() };
+    const a = await host(t, HOST_A);
+    const b = await host(t, HOST_B);
+    await register(a, ResvRegisterAction.Register, 0n, 1n);
+    await register(b, ResvRegisterAction.Register, 0n, 2n);
+    await acquire(a, ResvAcquireAction.Acquire, ResvType.WriteExclusiveRegistrantsOnly, 1n);
+    const w = a.write(1, 0, pattern(512, 9));
+    await until(() => writesStarted === 1, 'held write');
+    let preempted = false;
+    const pre = acquire(b, ResvAcquireAction.PreemptAndAbort, ResvType.WriteExclusive, 2n, 1n).then((st) => {
+      preempted = true;
+      return st;
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(preempted).toBe(false);
+    release!();
+    await w;
+    expect(await pre).toBe(0);
+  });
+});

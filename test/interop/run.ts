@@ -145,10 +145,10 @@ export function parseArgs(argv: readonly string[], root: string): Options {
   return o;
 }
 
-/** Rows of this run: --only, else all (p2pmem-staging only with --p2pmem). */
+/** Rows of this run: --only, else all (p2pmem-staging and p2pmem-removal only with --p2pmem). */
 export function wantedRows(o: Options): string[] {
   if (o.only.length > 0) return o.only;
-  return ROWS.map((r) => r.id).filter((id) => id !== 'p2pmem-staging' || o.p2pmem);
+  return ROWS.map((r) => r.id).filter((id) => (id !== 'p2pmem-staging' && id !== 'p2pmem-removal') || o.p2pmem);
 }
 
 const log = (s: string): void => { console.log(`[interop] ${s}`); };
@@ -255,6 +255,7 @@ async function inner(specFile: string): Promise<number> {
 
   // control channel first: its port goes into the guest's params
   const p2pLives: (P2pState | null)[] = [];
+  let p2pRemoved: string | null = null;
   let planRef: Plan | null = null;
   const ctl = await startCtlServer({
     restart: async () => {
@@ -266,6 +267,32 @@ async function inner(specFile: string): Promise<number> {
     'ns-add': async () => {
       if (!target || !planRef) throw new Error('no target process');
       return target.addNamespace(planRef, planRef.added);
+    },
+    // p2pmem-removal: hot-remove the provider the I/O port stages in (dmabuf: move_notify,
+    // the port re-chooses, in-flight staged I/O fails retryably), then add it back.
+    'p2p-remove': async () => {
+      if (!opts.p2pmem) return 'pending: not a --p2pmem run';
+      const api = `http://127.0.0.1:${API_PORT}`;
+      const st = (await (await fetch(`${api}/api/p2p/state`, { signal: AbortSignal.timeout(10_000) })).json()) as {
+        ports: { portId: number; provider: string | null; namespaces: { nsid: number; provider: string | null }[] }[];
+      };
+      // The provider nsid 1's I/O is staged in (its own p2pmem attribute, or the port's).
+      const from = st.ports.flatMap((p) => p.namespaces).find((n) => n.nsid === 1 && n.provider !== null)?.provider ?? st.ports.find((p) => p.provider !== null)?.provider;
+      if (!from) throw new Error('no port stages in p2pmem');
+      const res = await fetch(`${api}/api/p2p/providers/${from}/remove`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"mode":"dmabuf"}', signal: AbortSignal.timeout(60_000) });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`remove ${from} -> ${res.status} ${text}`);
+      const r = JSON.parse(text) as { ms: number; outstandingAtStart: number; ports: { portid: number; provider: string | null }[] };
+      p2pRemoved = from;
+      return `ok: ${from} removed (dmabuf) in ${r.ms.toFixed(1)} ms with ${r.outstandingAtStart} staging buffer(s) mapped; ${r.ports.map((p) => `port ${p.portid} -> ${p.provider ?? 'system memory'}`).join(', ')}`;
+    },
+    'p2p-add': async () => {
+      if (p2pRemoved === null) return 'pending: nothing removed';
+      const res = await fetch(`http://127.0.0.1:${API_PORT}/api/p2p/providers/${p2pRemoved}/add`, { method: 'POST', signal: AbortSignal.timeout(10_000) });
+      if (!res.ok) throw new Error(`add ${p2pRemoved} -> ${res.status} ${await res.text()}`);
+      const added = p2pRemoved;
+      p2pRemoved = null;
+      return `ok: ${added} added back`;
     },
     ana: async (q) => {
       const port = Number(q.get('port') ?? '2');

@@ -73,6 +73,13 @@ export function checkReservationAccess(req: Request, ns: Namespace): number {
   return NvmeStatus.ReservationConflict | STATUS_DNR;
 }
 
+/** nvmet_pr_get_ns_pc_ref: count the command under its host until it completes (Request.putNamespace). */
+export function countReservationCommand(req: Request, ns: Namespace): void {
+  const host = hostIdKey(req.ctrl.hostid);
+  ns.pr!.commandStarted(host);
+  req.prHost = host;
+}
+
 /**
  * nvmet_parse_io_cmd sends reservation commands to nvmet_parse_pr_cmd only when
  * the namespace has reservations enabled; otherwise they are unknown opcodes.
@@ -153,6 +160,12 @@ async function finish(req: Request, out: ResvOutcome): Promise<void> {
   notify(ns, out.notices);
   // PTPL: the new state is on disk before the host hears it succeeded.
   if (out.changed) await ns.pr!.persist();
+  // Preempt-and-abort completes once the preempted hosts' commands on this namespace are done.
+  const self = hostIdKey(req.ctrl.hostid);
+  const others = out.aborted.filter((h) => h !== self);
+  if (others.length > 0 && !(await ns.pr!.drain(others))) {
+    ns.subsys.nvmet.log.warn(`nsid ${ns.nsid}: preempt-and-abort: commands of preempted hosts still running after 30 s`);
+  }
   req.complete(0);
 }
 

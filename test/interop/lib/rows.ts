@@ -25,6 +25,7 @@ export const ROWS: readonly RowSpec[] = [
   { id: 'ana-paths', title: 'two paths (4420 + 8009): list-subsys ANA states, I/O across an ANA flip' },
   { id: 'fio-nsid1', title: 'fio randwrite 4k-1m + crc32c verify, nsid 1 (file)' },
   { id: 'fio-nsid2', title: 'fio randwrite 4k-1m + crc32c verify, nsid 2' },
+  { id: 'p2pmem-removal', title: 'fio verify across a p2pmem provider hot-removal (dmabuf, API) (--p2pmem)' },
   { id: 'ext4', title: 'mkfs.ext4, files, sync, umount, fsck, remount, checksums' },
   { id: 'ns-add', title: 'namespace added while connected appears (AEN/rescan)' },
   { id: 'disconnect', title: 'nvme disconnect -n' },
