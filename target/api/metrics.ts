@@ -131,7 +131,7 @@ export class NvmetMetrics implements IoObserver {
     const faults = faultEngine(svc.nvmet);
     new Counter({
       name: 'nvmet_faults_injected_total',
-      help: 'Faults injected by fault rules, by action (status, delay, hang, corrupt-data, controller-fatal, keep-alive-expire)',
+      help: 'Faults injected by fault rules (target/fault/), by action',
       labelNames: ['action'],
       registers: reg,
       collect() {

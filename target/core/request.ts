@@ -67,6 +67,8 @@ export class Request<Owner = unknown> implements TransportRequest<Owner>, Stagin
   length = 0;
   /** Set by the fault hook (target/fault/) to act on this request's completion; null = none. */
   completionFault: CompletionFault | null = null;
+  /** WireFault bits (./fabrics-ops.ts) the transport applies to this response. */
+  wireFault = 0;
   /** True while the fault hook holds the completion (delay, never complete). */
   private held = false;
   /** Host key this command is counted under on a namespace with reservations (Linux pc_ref); null if not counted. */
@@ -163,6 +165,7 @@ export class Request<Owner = unknown> implements TransportRequest<Owner>, Stagin
     this.released = false;
     this.disconnectAfterResponse = false;
     this.completionFault = null;
+    this.wireFault = 0;
     this.held = false;
     this.startedAt = this.queue.qid > 0 && this.queue.ioObserver() !== null ? performance.now() : 0;
   }

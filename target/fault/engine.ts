@@ -14,7 +14,7 @@ import type { CompletionFault, FaultHook } from '../core/fault-hook.js';
 import type { Request } from '../core/request.js';
 import type { Controller } from '../core/controller.js';
 import type { Logger } from '../core/log.js';
-import { DataDir } from '../core/fabrics-ops.js';
+import { DataDir, WireFault } from '../core/fabrics-ops.js';
 import { NvmeStatus, STATUS_DNR, STATUS_MORE } from '../../src/nvme/status.js';
 import { ACTION_TYPES, type FaultActionType, type FaultAction, type FaultRuleSpec, FaultRuleError } from './rule.js';
 import { matchesCommand, type CommandOrigin } from './match.js';
@@ -246,6 +246,15 @@ export class FaultEngine implements FaultHook {
         ctrl.fatalError(`${why} (fault rule ${rule.id})`);
         req.abandon();
         return true;
+      }
+      case 'corrupt-header-digest':
+      case 'corrupt-data-digest':
+      case 'drop-connection': {
+        // The transport applies it to the response's PDUs (core/fabrics-ops.ts WireFault); the command runs.
+        const bit = a.type === 'drop-connection' ? WireFault.DropConnection : a.type === 'corrupt-data-digest' ? WireFault.DataDigest : WireFault.HeaderDigest;
+        req.wireFault |= bit;
+        this.injectedOn(rule, req, `${a.type} asked of the transport`);
+        return false;
       }
       default:
         // delay, hang, corrupt-data act when the handler completes.

@@ -61,10 +61,26 @@ export type FaultAction =
   /** The controller fails (CSTS.CFS set, queues torn down) instead of running the command. */
   | { readonly type: 'controller-fatal' }
   /** The controller's keep-alive timer expires now (as if no Keep Alive had come in KATO). */
-  | { readonly type: 'keep-alive-expire' };
+  | { readonly type: 'keep-alive-expire' }
+  /** NVMe/TCP: run the command; the header digest of its response's last PDU is wrong (needs HDGST negotiated). */
+  | { readonly type: 'corrupt-header-digest' }
+  /** NVMe/TCP: run the command; the data digest of its first C2HData PDU is wrong (needs DDGST and C2H data). */
+  | { readonly type: 'corrupt-data-digest' }
+  /** NVMe/TCP: run the command; drop the connection where its response was due. */
+  | { readonly type: 'drop-connection' };
 
 export type FaultActionType = FaultAction['type'];
-export const ACTION_TYPES: readonly FaultActionType[] = ['status', 'delay', 'hang', 'corrupt-data', 'controller-fatal', 'keep-alive-expire'];
+export const ACTION_TYPES: readonly FaultActionType[] = [
+  'status',
+  'delay',
+  'hang',
+  'corrupt-data',
+  'controller-fatal',
+  'keep-alive-expire',
+  'corrupt-header-digest',
+  'corrupt-data-digest',
+  'drop-connection',
+];
 
 export interface FaultRuleSpec {
   /** Optional name; the engine assigns one (`rule-N`) when absent. */
@@ -228,6 +244,9 @@ function parseAction(v: unknown, path: string): FaultAction {
     case 'hang':
     case 'controller-fatal':
     case 'keep-alive-expire':
+    case 'corrupt-header-digest':
+    case 'corrupt-data-digest':
+    case 'drop-connection':
       onlyKeys(o, ['type'], path);
       return { type } as FaultAction;
   }
