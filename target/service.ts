@@ -49,6 +49,8 @@ import {
 import type { TopologyDocument } from './config/topology.js';
 import type { JsonValue } from './config/json.js';
 import type { BackendSpec } from './backend/backend.js';
+import { BackingPathPolicy } from './backend/path-policy.js';
+import { ListenPolicy } from './config/listen-policy.js';
 import { parseTopology } from '../src/pci/parse-topology.js';
 import { loadBuiltinTopology } from '../src/pci/load.js';
 import type { PciTopology } from '../src/pci/topology.js';
@@ -147,6 +149,18 @@ export interface ServiceOptions {
   config: NvmetConfig;
   /** Directory relative backing paths resolve against (the config file's directory). Default: cwd. */
   baseDir?: string;
+  /**
+   * Which files namespaces may be backed by (data directory, --allow-path). The
+   * start-up configuration's own files are trusted on top of it. Default: the
+   * data directory ./nvmet-ts-data, nothing else.
+   */
+  paths?: BackingPathPolicy;
+  /**
+   * Addresses ports may be created on after start-up (API changes), besides
+   * loopback and the start-up configuration's own addresses (--allow-listen).
+   * "*" allows any address.
+   */
+  allowListen?: readonly string[];
   /** The document a `"topology": "file.json"` reference points to (LoadResult.topology). */
   topologyDocument?: TopologyDocument;
   logger: Logger;
@@ -197,9 +211,9 @@ export function trtypeName(t: TrType): string {
   return String(t);
 }
 
-function backendOf(ns: ResolvedNamespace): BackendSpec {
+function backendOf(ns: ResolvedNamespace, paths: BackingPathPolicy): BackendSpec {
   if (ns.backing === null) throw new Error(`namespace ${ns.nsid} has no device path`);
-  return ns.backing.kind === 'ram' ? { kind: 'ram', size: ns.backing.bytes } : { kind: 'file', path: ns.backing.path };
+  return ns.backing.kind === 'ram' ? { kind: 'ram', size: ns.backing.bytes } : { kind: 'file', path: ns.backing.path, open: paths.open };
 }
 
 const key = (v: unknown): string => JSON.stringify(v);
@@ -240,6 +254,8 @@ export class NvmetService {
   readonly nvmet: Nvmet;
   readonly tcp: TcpTransport;
   readonly logger: Logger;
+  /** Which local files namespaces may be backed by, checked at every open. */
+  readonly paths: BackingPathPolicy;
   policy: P2pPolicy;
   savePath: string | undefined;
   private doc: NvmetConfig = { hosts: [], ports: [], subsystems: [] };
@@ -258,12 +274,16 @@ export class NvmetService {
   /** I/O counts of namespaces that no longer exist (so counters never go down). */
   private readonly retired: Record<'read' | 'write', IoTotals> = { read: { commands: 0, bytes: 0 }, write: { commands: 0, bytes: 0 } };
   private stopped = false;
+  /** Where ports created after start-up may listen. */
+  readonly listenPolicy: ListenPolicy;
 
   private constructor(readonly opts: ServiceOptions) {
     this.logger = opts.logger;
     this.policy = opts.policy ?? DEFAULT_POLICY;
     this.savePath = opts.savePath;
     this.baseDir = opts.baseDir ?? process.cwd();
+    this.paths = opts.paths ?? new BackingPathPolicy();
+    this.listenPolicy = new ListenPolicy(opts.allowListen);
     this.topologyDoc = opts.topologyDocument;
     const t = this.topologyFor(opts.config);
     this.topo = t.topology;
@@ -295,7 +315,11 @@ export class NvmetService {
       }
     }
     try {
-      await svc.reconcile(resolveConfig(opts.config, svc.baseDir));
+      const resolved = resolveConfig(opts.config, svc.baseDir);
+      // The operator's own configuration may name files anywhere: pin them now.
+      for (const s of resolved.subsystems) for (const ns of s.namespaces) if (ns.backing?.kind === 'file') await svc.paths.trust(ns.backing.path);
+      for (const p of resolved.ports) svc.listenPolicy.addStartup(svc.effectiveAddr(p).traddr);
+      await svc.reconcile(resolved);
       svc.doc = opts.config;
     } catch (e) {
       await svc.nvmet.shutdown();
@@ -364,6 +388,7 @@ export class NvmetService {
       const topo = this.topologyFor(next);
       const target = resolveConfig(next, this.baseDir);
       // Refusals come before any change, so they need no rollback.
+      this.checkListen(target);
       if (mode === 'refuse') this.precheck(target);
       try {
         await this.reconcile(target);
@@ -565,6 +590,20 @@ export class NvmetService {
     return key([p.trtype, p.adrfam, a.traddr, a.trsvcid, p.treq, p.inlineDataSize, p.limits ?? null, ...p2p]);
   }
 
+  /** A TCP port that would newly listen on an address the operator did not allow. */
+  private checkListen(target: ResolvedConfig): void {
+    target.ports.forEach((tp, i) => {
+      if (tp.trtype !== 'tcp') return;
+      const a = this.effectiveAddr(tp);
+      if (a.traddr === '' || this.appliedPorts.get(tp.portid)?.traddr === a.traddr || this.listenPolicy.allows(a.traddr)) return;
+      throw new ServiceError(
+        403,
+        'EACCES',
+        `ports[${i}].addr.traddr: ${a.traddr} is not an address new ports may listen on (loopback, the start-up configuration's addresses, or nvmet-ts --allow-listen ADDR)`,
+      );
+    });
+  }
+
   /** configfs refusals, checked before anything changes. */
   private precheck(target: ResolvedConfig): void {
     for (const ts of target.subsystems) {
@@ -676,7 +715,7 @@ export class NvmetService {
       applied.namespaces.push(rec);
       return;
     }
-    const spec = backendOf(ns);
+    const spec = backendOf(ns, this.paths);
     const backend = this.dp !== null ? this.dp.backendFor(spec, { nvme: ns.nvme ?? null, p2pmem: ns.p2pmem }) : spec;
     const n = sub.addNamespace({
       nsid: ns.nsid,

@@ -153,7 +153,8 @@ export class RdmaHostQueue implements FabricsQueue<RdmaCompletion> {
       }
     }
     const p: Pending = { resolve: w.resolve, reject: w.reject, mr, timer: null };
-    if (cmd.timeoutMs !== undefined) {
+    // 0 = no timeout (an AER waits as long as the controller has nothing to report).
+    if (cmd.timeoutMs !== undefined && cmd.timeoutMs > 0) {
       const ms = cmd.timeoutMs;
       p.timer = setTimeout(() => this.close(`command ${cid} timed out`), ms);
       p.timer.unref();

@@ -5,8 +5,6 @@ import type { NvmetMetrics } from './metrics.js';
 
 export interface ApiContext {
   readonly svc: NvmetService;
-  /** Absolute directory file-backed namespaces created over the API must live in. */
-  readonly dataDir: string;
   readonly metrics: NvmetMetrics;
   /** Package version for /api/status. */
   readonly version: string;

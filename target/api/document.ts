@@ -6,10 +6,9 @@
  * document ("subsystems[2].attr.serial: ..."), so the client sees its own field.
  */
 
-import { realpath, stat } from 'node:fs/promises';
-import { relative, isAbsolute, sep } from 'node:path';
 import { configToJson, type NvmetConfig } from '../config/index.js';
 import { validateBackingPath } from '../config/validators.js';
+import { BackingPathError, type BackingPathPolicy } from '../backend/path-policy.js';
 import type { JsonObject, JsonValue } from '../config/json.js';
 import { ServiceError, type NvmetService } from '../service.js';
 
@@ -61,35 +60,33 @@ export function notFound(what: string): ServiceError {
   return new ServiceError(404, 'ENOENT', `${what} does not exist`);
 }
 
-function inside(dir: string, p: string): boolean {
-  const rel = relative(dir, p);
-  return rel !== '' && !rel.startsWith('..' + sep) && rel !== '..' && !isAbsolute(rel);
-}
-
 /**
  * A namespace device path from an untrusted request: "ram:SIZE" passes through (the
  * parser checks the size); a file path must not contain NUL or ".." segments, must
- * resolve — symlinks followed — inside `dataDir`, and must name an existing regular
- * file (nvmet-ts, like Linux, does not create backing files). Returns the absolute
- * path to store. Nothing is created or opened here.
+ * lie — symlinks followed — in the data directory (or an --allow-path directory, or
+ * be a file the operator's configuration names), and must name an existing regular
+ * file that is not itself a symlink (nvmet-ts, like Linux, does not create backing
+ * files). Relative paths are relative to `base` (the data directory for namespace
+ * routes). Returns the absolute path to store. The same rule is applied again at
+ * every open (BackingPathPolicy.open), so what is checked here cannot be swapped later.
  */
-export async function checkBackingPath(raw: string, dataDir: string, field: string): Promise<string> {
+export async function checkBackingPath(raw: string, paths: BackingPathPolicy, field: string, base: string = paths.dataDir): Promise<string> {
   if (raw.startsWith('ram:')) return raw;
-  const v = validateBackingPath(raw, { allowedDirs: [dataDir], baseDir: dataDir });
-  if (!v.ok) throw new ServiceError(400, 'EINVAL', `${field}: ${v.message}`);
-  let real: string;
-  let realDir: string;
-  try {
-    realDir = await realpath(dataDir);
-    real = await realpath(v.value);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
-    throw new ServiceError(400, code, `${field}: ${v.value} cannot be resolved (${code}); the backing file must exist inside the data directory`);
+  const syntax = validateBackingPath(raw, { baseDir: base });
+  if (!syntax.ok) throw new ServiceError(400, 'EINVAL', `${field}: ${syntax.message}`);
+  const abs = syntax.value;
+  // A file-backed namespace request is what the data directory is created for (0700).
+  await paths.realDataDir();
+  if (!paths.isTrusted(abs) && !paths.lexicallyAllowed(abs)) {
+    throw new ServiceError(400, 'EACCES', `${field}: path must be inside ${paths.describeAllowed()}, got ${JSON.stringify(raw)}`);
   }
-  if (!inside(realDir, real)) throw new ServiceError(400, 'EINVAL', `${field}: ${raw} resolves outside the data directory ${dataDir}`);
-  const st = await stat(real);
-  if (!st.isFile()) throw new ServiceError(400, 'EINVAL', `${field}: ${raw} is not a regular file`);
-  return v.value;
+  try {
+    await paths.check(abs, raw);
+  } catch (e) {
+    if (e instanceof BackingPathError) throw new ServiceError(400, e.code, `${field}: ${e.message}`);
+    throw e;
+  }
+  return abs;
 }
 
 /** What GET shows instead of a DH-HMAC-CHAP secret (configfs shows them to root only). */

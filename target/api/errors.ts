@@ -7,6 +7,19 @@
 import type { FastifyError } from 'fastify';
 import { ServiceError } from '../service.js';
 import type { ConfigIssue } from '../config/index.js';
+import { securityFieldAnywhere, securityRefusal } from '../config/unsupported-security.js';
+
+/** A refusal decided by the API itself (guards, request shape): its HTTP status and an errno-like code. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
 
 export interface ErrorBody {
   statusCode: number;
@@ -37,8 +50,12 @@ export function formatAjvError(context: string, e: AjvError): ConfigIssue {
   const path = fieldPath(context, e.instancePath);
   const p = e.params;
   switch (e.keyword) {
-    case 'additionalProperties':
-      return { path: `${path}.${String(p['additionalProperty'])}`, message: 'unknown field' };
+    case 'additionalProperties': {
+      const key = String(p['additionalProperty']);
+      // A field naming a security feature nvmet-ts lacks says so, rather than just "unknown".
+      const sec = securityFieldAnywhere(key);
+      return { path: `${path}.${key}`, message: sec ? securityRefusal(sec) : 'unknown field' };
+    }
     case 'required':
       return { path: `${path}.${String(p['missingProperty'])}`, message: 'required field is missing' };
     case 'type':
@@ -62,6 +79,7 @@ export function formatAjvError(context: string, e: AjvError): ConfigIssue {
 
 /** Fastify/AJV/ServiceError/anything → status and body. */
 export function toErrorBody(err: unknown): ErrorBody {
+  if (err instanceof ApiError) return { statusCode: err.status, error: err.message, code: err.code };
   if (err instanceof ServiceError) {
     const body: ErrorBody = { statusCode: err.status, error: err.message, code: err.code };
     if (err.issues.length > 0) body.issues = [...err.issues];

@@ -3,7 +3,6 @@
  * MessagePack), POST /api/save (write it to the config file) and GET /api/status.
  */
 
-import { isAbsolute, resolve } from 'node:path';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { pack } from 'msgpackr';
 import { isJsonObject, type JsonObject } from '../config/json.js';
@@ -38,14 +37,7 @@ export function stateRoutes(app: FastifyInstance, ctx: ApiContext): void {
     { schema: { summary: 'Import a whole configuration (JSON or application/msgpack); objects that change are rebuilt, the rest stay live', body: S.stateBody } },
     async (req) => {
       const body = req.body;
-      // File-backed namespaces: paths already running are trusted; new ones must pass the data-directory rules.
-      const running = new Set<string>();
-      for (const s of svc.config.subsystems) {
-        for (const ns of s.namespaces) {
-          const p = ns.device.path;
-          if (p !== undefined) running.add(isAbsolute(p) ? p : resolve(svc.configDir, p));
-        }
-      }
+      // File-backed namespaces: every path passes the data-directory rules (the start-up configuration's own files are trusted).
       const subs = Array.isArray(body['subsystems']) ? body['subsystems'] : [];
       for (let i = 0; i < subs.length; i++) {
         const s = subs[i];
@@ -57,9 +49,8 @@ export function stateRoutes(app: FastifyInstance, ctx: ApiContext): void {
           const p = dev['path'];
           const spec = parseBackingSpec(p);
           if (!spec.ok || spec.value.kind === 'ram' || p === '(null)' || p === '') continue;
-          const abs = isAbsolute(p) ? p : resolve(svc.configDir, p);
-          if (running.has(abs)) continue;
-          await checkBackingPath(p, ctx.dataDir, `subsystems[${i}].namespaces[${k}].device.path`);
+          // Paths in a whole document are relative to the configuration file's directory, as at start-up.
+          await checkBackingPath(p, svc.paths, `subsystems[${i}].namespaces[${k}].device.path`, svc.configDir);
         }
       }
       await svc.update(() => ({ config: validateDoc(svc, restoreSecrets(body, svc.configJson()), undefined, { rejectUnknown: true }) }), 'recreate');
@@ -80,7 +71,7 @@ export function stateRoutes(app: FastifyInstance, ctx: ApiContext): void {
       policy: svc.policy,
       topology: svc.topologySource,
       save_path: svc.savePath ?? null,
-      data_dir: ctx.dataDir,
+      data_dir: svc.paths.dataDir,
       hosts: cfg.hosts.length,
       subsystems: cfg.subsystems.length,
       namespaces: cfg.subsystems.reduce((n, s) => n + s.namespaces.length, 0),

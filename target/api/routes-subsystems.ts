@@ -37,7 +37,7 @@ async function checkDevice(ctx: ApiContext, body: JsonObject, field: string): Pr
   if (!isJsonObject(dev) || dev['path'] === undefined) return;
   const p = dev['path'];
   if (typeof p !== 'string') throw new ServiceError(400, 'EINVAL', `${field}: must be a string`);
-  dev['path'] = await checkBackingPath(p, ctx.dataDir, field);
+  dev['path'] = await checkBackingPath(p, ctx.svc.paths, field);
 }
 
 /** Merge a PATCH-style object: groups (plain objects) merge key by key, everything else replaces. */

@@ -9,14 +9,13 @@
  * and never coerce types, then against target/config's validators.
  */
 
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { isIP } from 'node:net';
-import { resolve } from 'node:path';
 import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
 import { Unpackr } from 'msgpackr';
 import { cloneJson } from '../config/json.js';
 import { ServiceError, type NvmetService } from '../service.js';
 import { toErrorBody } from './errors.js';
+import { registerGuard } from './guard.js';
+import { isLoopback } from '../config/listen-policy.js';
 import { NvmetMetrics } from './metrics.js';
 import { faultRoutes } from './routes-faults.js';
 import { buildOpenApi, type RouteInfo } from './openapi.js';
@@ -40,11 +39,37 @@ export interface ApiOptions {
   port?: number;
   /** Bearer token; required when `host` is not a loopback address. */
   token?: string;
-  /** Directory file-backed namespaces created over the API must live in (default: cwd). */
+  /**
+   * Directory file-backed namespaces created over the API must live in: sets the
+   * service's data directory (NvmetService.paths). Default: the service's own.
+   */
   dataDir?: string;
+  /** Host header names accepted besides the bound address and loopback (DNS rebinding protection). */
+  allowedHosts?: readonly string[];
+  /** Timeouts (ms); see DEFAULT_TIMEOUTS. */
+  timeouts?: Partial<ApiTimeouts>;
   bodyLimit?: number;
   version?: string;
 }
+
+/**
+ * A client gets this long to send its request headers, and its whole request; an
+ * idle connection is closed after `idle`, a kept-alive one after `keepAlive`.
+ * Node checks header/request deadlines every `checkInterval` (its default is 30 s,
+ * which would let a slow sender hold a socket far past the deadline).
+ */
+export interface ApiTimeouts {
+  headers: number;
+  request: number;
+  idle: number;
+  keepAlive: number;
+  checkInterval: number;
+}
+
+export const DEFAULT_TIMEOUTS: ApiTimeouts = { headers: 10_000, request: 30_000, idle: 60_000, keepAlive: 5_000, checkInterval: 1_000 };
+
+/** Concurrent connections the API accepts (it serves one operator, not a crowd). */
+export const MAX_API_CONNECTIONS = 256;
 
 export interface ApiServer {
   readonly app: FastifyInstance;
@@ -56,25 +81,19 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-/** 127.0.0.0/8, ::1, ::ffff:127.x and "localhost". */
-export function isLoopback(host: string): boolean {
-  if (host === 'localhost') return true;
-  const h = host.replace(/^\[|\]$/g, '');
-  if (isIP(h) === 4) return h.startsWith('127.');
-  if (isIP(h) === 6) return h === '::1' || /^::ffff:127\./i.test(h);
-  return false;
-}
-
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s).digest();
-}
+export { isLoopback };
 
 /** Build the fastify instance (not listening). Tests may `inject` into it. */
 export function buildApi(svc: NvmetService, opts: ApiOptions = {}): { app: FastifyInstance; metrics: NvmetMetrics } {
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const t = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
   const app = Fastify({
     logger: false,
     bodyLimit,
+    connectionTimeout: t.idle,
+    keepAliveTimeout: t.keepAlive,
+    requestTimeout: t.request,
+    http: { headersTimeout: t.headers, requestTimeout: t.request, connectionsCheckingInterval: t.checkInterval },
     // NQNs are up to 223 bytes, and URL-encoding triples some characters.
     routerOptions: { maxParamLength: 1024 },
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: true, allowUnionTypes: true } },
@@ -84,7 +103,8 @@ export function buildApi(svc: NvmetService, opts: ApiOptions = {}): { app: Fasti
   app.addHook('onClose', async () => {
     if (svc.nvmet.ioObserver === metrics) svc.nvmet.ioObserver = null;
   });
-  const ctx: ApiContext = { svc, dataDir: resolve(opts.dataDir ?? process.cwd()), metrics, version: opts.version ?? '0.0.0' };
+  if (opts.dataDir !== undefined) svc.paths.useDataDir(opts.dataDir);
+  const ctx: ApiContext = { svc, metrics, version: opts.version ?? '0.0.0' };
   const log = svc.logger;
 
   const routes: RouteInfo[] = [];
@@ -92,17 +112,7 @@ export function buildApi(svc: NvmetService, opts: ApiOptions = {}): { app: Fasti
     routes.push({ method: r.method, url: r.url, schema: r.schema as Record<string, unknown> | undefined });
   });
 
-  if (opts.token !== undefined && opts.token !== '') {
-    const want = digest(`Bearer ${opts.token}`);
-    app.addHook('onRequest', async (req, reply) => {
-      const got = digest(req.headers.authorization ?? '');
-      if (!timingSafeEqual(got, want)) {
-        reply.header('www-authenticate', 'Bearer');
-        return reply.code(401).send({ statusCode: 401, error: 'missing or wrong bearer token', code: 'EACCES' });
-      }
-      return undefined;
-    });
-  }
+  registerGuard(app, { host: opts.host ?? DEFAULT_API_HOST, token: opts.token, ...(opts.allowedHosts ? { allowedHosts: opts.allowedHosts } : {}) });
 
   app.addHook('onResponse', async (req, reply) => {
     const line = `api ${req.method} ${req.url} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)} ms`;
@@ -163,6 +173,7 @@ export async function startApi(svc: NvmetService, opts: ApiOptions = {}): Promis
     throw new ServiceError(400, 'EACCES', `the management API on non-loopback address ${host} needs a bearer token (--api-token or NVMET_TS_API_TOKEN)`);
   }
   const { app, metrics } = buildApi(svc, opts);
+  app.server.maxConnections = MAX_API_CONNECTIONS;
   await app.listen({ host, port: opts.port ?? DEFAULT_API_PORT });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : (opts.port ?? DEFAULT_API_PORT);

@@ -8,6 +8,8 @@
  * only await when a promise comes back, so the RAM hot path stays allocation-free.
  */
 
+import type { BackingFileOpener } from './path-policy.js';
+
 /**
  * A backend failure that carries its own NVMe status (DNR decided by the thrower), e.g. a
  * retryable Transient Transport Error, instead of the media error the I/O handler would use.
@@ -50,4 +52,4 @@ export interface NamespaceBackend {
 /** How to build a backend from configuration. */
 export type BackendSpec =
   | { kind: 'ram'; size: number; chunkSize?: number }
-  | { kind: 'file'; path: string; size?: number };
+  | { kind: 'file'; path: string; size?: number; open?: BackingFileOpener };

@@ -8,7 +8,7 @@ export function createBackend(spec: BackendSpec): NamespaceBackend {
     case 'ram':
       return new RamBackend(spec.size, spec.chunkSize);
     case 'file':
-      return new FileBackend(spec.path, spec.size);
+      return new FileBackend(spec.path, spec.size, spec.open);
   }
 }
 

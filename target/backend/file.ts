@@ -5,8 +5,9 @@
  * Flush is fdatasync.
  */
 
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import type { NamespaceBackend } from './backend.js';
+import { openRegularFile, type BackingFileOpener } from './path-policy.js';
 
 /** Zeroes are written in slices of this size (Write Zeroes over a large range). */
 const ZERO_SLICE = 1 << 20;
@@ -22,6 +23,8 @@ export class FileBackend implements NamespaceBackend {
   constructor(
     readonly path: string,
     private readonly wantedSize?: number,
+    /** Who may open what (target/backend/path-policy.ts); default: any regular file, never through a symlink. */
+    private readonly opener: BackingFileOpener = openRegularFile,
   ) {
     if (wantedSize !== undefined && (!Number.isSafeInteger(wantedSize) || wantedSize <= 0)) {
       throw new RangeError(`file namespace size must be a positive integer, got ${wantedSize}`);
@@ -34,33 +37,22 @@ export class FileBackend implements NamespaceBackend {
 
   async open(): Promise<void> {
     if (this.fh !== null) return;
-    let existing: number | null = null;
+    // Every enable re-opens through the opener, so the path rule is applied again here (no stat-then-open race).
+    const fh = await this.opener(this.path, { create: this.wantedSize !== undefined });
     try {
-      const st = await stat(this.path);
-      if (!st.isFile()) throw new Error(`${this.path} is not a regular file`);
-      existing = st.size;
+      const existing = (await fh.stat()).size;
+      if (this.wantedSize !== undefined && existing < this.wantedSize) {
+        await fh.truncate(this.wantedSize);
+        this.bytes = this.wantedSize;
+      } else {
+        this.bytes = existing;
+      }
+      if (this.bytes === 0) throw new Error(`${this.path} is empty`);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      await fh.close();
+      throw e;
     }
-    if (existing === null) {
-      if (this.wantedSize === undefined) throw new Error(`${this.path} does not exist and no size was given to create it`);
-      this.fh = await open(this.path, 'w+');
-      await this.fh.truncate(this.wantedSize);
-      this.bytes = this.wantedSize;
-      return;
-    }
-    this.fh = await open(this.path, 'r+');
-    if (this.wantedSize !== undefined && existing < this.wantedSize) {
-      await this.fh.truncate(this.wantedSize);
-      this.bytes = this.wantedSize;
-    } else {
-      this.bytes = existing;
-    }
-    if (this.bytes === 0) {
-      await this.fh.close();
-      this.fh = null;
-      throw new Error(`${this.path} is empty`);
-    }
+    this.fh = fh;
   }
 
   async close(): Promise<void> {

@@ -17,6 +17,7 @@ import { startApi, DEFAULT_API_HOST, DEFAULT_API_PORT, isLoopback, type ApiServe
 import { isP2pPolicy, P2P_POLICY_NAMES, DEFAULT_POLICY, describePolicyNames } from '../../src/p2pdma/policy.js';
 import { createLogger, isLogLevel, type LogFormat } from './logger.js';
 import { checkCommand } from './check.js';
+import { BackingPathPolicy, DEFAULT_DATA_DIR } from '../backend/path-policy.js';
 import { topologyCommand } from './topology.js';
 import { providerCommand } from './provider.js';
 
@@ -35,10 +36,19 @@ Options:
   -l, --listen ADDR:PORT  override the address of every TCP port of the configuration
       --api ADDR:PORT     management API address (default ${DEFAULT_API_HOST}:${DEFAULT_API_PORT}; port 0 = any)
       --no-api            do not start the management API
-      --api-token TOKEN   bearer token the API requires (also NVMET_TS_API_TOKEN);
-                          mandatory when --api is not a loopback address
-      --data-dir DIR      directory file-backed namespaces created over the API must
-                          live in (default: the current directory)
+      --api-token-file F  read the bearer token the API requires from file F (first
+                          line); or set NVMET_TS_API_TOKEN. Mandatory when --api is
+                          not a loopback address
+      --api-token TOKEN   the token on the command line (visible to every local user
+                          in /proc; prefer --api-token-file or the environment)
+      --api-allow-host H  accept requests whose Host header is H (repeatable; the
+                          bound address and, on loopback, localhost always are)
+      --data-dir DIR      directory file-backed namespaces must live in (default
+                          ./${DEFAULT_DATA_DIR}, created 0700 on first use)
+      --allow-path DIR    also allow backing files under DIR (repeatable); files
+                          named in --config are the operator's own and always allowed
+      --allow-listen ADDR let ports created over the API listen on ADDR (repeatable,
+                          "*" = any); loopback and the --config addresses always may
       --allow-p2pmem      set the allow_p2pmem port option on every port: stage I/O in
                           p2pmem of a provider compatible with the NIC and all namespaces
       --policy P          p2pdma distance policy: ${describePolicyNames()}
@@ -76,6 +86,28 @@ export function parseListen(s: string, flag = '--listen'): { traddr: string; trs
   return { traddr: (m[1] ?? m[2])!, trsvcid: String(port) };
 }
 
+/**
+ * The API token: --api-token-file (first line), else --api-token, else
+ * NVMET_TS_API_TOKEN (an explicit flag beats an inherited environment).
+ */
+export function readToken(arg: string | undefined, file: string | undefined, env: string | undefined): string | undefined {
+  if (file !== undefined && arg !== undefined) throw new Error('give the API token one way: --api-token-file or --api-token');
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new Error(`--api-token-file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    const t = (text.split(/\r?\n/)[0] ?? '').trim();
+    if (t === '') throw new Error(`--api-token-file ${file}: the file is empty`);
+    if (/\s/.test(t)) throw new Error(`--api-token-file ${file}: the token must not contain whitespace`);
+    return t;
+  }
+  if (arg !== undefined) return arg;
+  return env !== undefined && env !== '' ? env : undefined;
+}
+
 const stdio = {
   out: (s: string): void => void process.stdout.write(s),
   err: (s: string): void => void process.stderr.write(s),
@@ -101,7 +133,11 @@ export async function main(argv: string[]): Promise<number> {
         api: { type: 'string' },
         'no-api': { type: 'boolean' },
         'api-token': { type: 'string' },
+        'api-token-file': { type: 'string' },
+        'api-allow-host': { type: 'string', multiple: true },
         'data-dir': { type: 'string' },
+        'allow-path': { type: 'string', multiple: true },
+        'allow-listen': { type: 'string', multiple: true },
         'allow-p2pmem': { type: 'boolean' },
         policy: { type: 'string' },
         save: { type: 'string' },
@@ -147,7 +183,18 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     return usageError((e as Error).message);
   }
-  const token = o['api-token'] ?? process.env['NVMET_TS_API_TOKEN'];
+  let token: string | undefined;
+  try {
+    token = readToken(o['api-token'], o['api-token-file'], process.env['NVMET_TS_API_TOKEN']);
+  } catch (e) {
+    return usageError((e as Error).message);
+  }
+  let paths: BackingPathPolicy;
+  try {
+    paths = new BackingPathPolicy({ ...(o['data-dir'] !== undefined ? { dataDir: o['data-dir'] } : {}), allowPaths: o['allow-path'] ?? [] });
+  } catch (e) {
+    return usageError(`--data-dir/--allow-path: ${(e as Error).message}`);
+  }
   if (api !== null && !isLoopback(api.traddr) && (token === undefined || token === '')) {
     return usageError(`--api ${api.traddr} is not a loopback address: set --api-token (or NVMET_TS_API_TOKEN) to expose the management API`);
   }
@@ -173,6 +220,8 @@ export async function main(argv: string[]): Promise<number> {
       baseDir: loaded.baseDir,
       logger,
       policy,
+      paths,
+      allowListen: o['allow-listen'] ?? [],
       ...(topologyDocument ? { topologyDocument } : {}),
       ...(listen ? { listen } : {}),
       ...(o['allow-p2pmem'] ? { allowP2pmem: true } : {}),
@@ -198,7 +247,7 @@ export async function main(argv: string[]): Promise<number> {
         host: api.traddr,
         port: Number(api.trsvcid),
         ...(token ? { token } : {}),
-        ...(o['data-dir'] !== undefined ? { dataDir: o['data-dir'] } : {}),
+        ...(o['api-allow-host'] ? { allowedHosts: o['api-allow-host'] } : {}),
         version: version(),
       });
     } catch (e) {

@@ -64,6 +64,7 @@ import {
 } from './validators.js';
 import { pciTopologyValidator } from './pci-topology.js';
 import { readNvmetTsRoot } from './faults.js';
+import { askingMember, securityField, securityRefusal, wherePath } from './unsupported-security.js';
 import { checkTopologyPlacement, type TopologyCheck, type TopologyDocument, type TopologyValidator } from './topology.js';
 
 export interface ParseOptions {
@@ -120,18 +121,48 @@ export function parseConfig(json: unknown, opts: ParseOptions = {}): ParseResult
 
 // ---------------------------------------------------------------- helpers
 
+/**
+ * A key that asks for a security feature nvmet-ts lacks (unsupported-security.ts):
+ * reports the error (at the first non-empty member of a group) and returns true.
+ */
+function refuseSecurity(ctx: Ctx, path: string, key: string, value: JsonValue): boolean {
+  const f = securityField(path, key);
+  if (f === undefined || !f.asks(value)) return false;
+  let p = pathKey(path, key);
+  const member = askingMember(value);
+  if (member !== undefined) p = pathKey(p, member);
+  ctx.sink.error(p, securityRefusal(f));
+  return true;
+}
+
+/**
+ * nvmetcli fields nvmet-ts does not model but that change nothing a host could
+ * notice (so loading them with a warning hides nothing): kept for the round trip.
+ * Keyed like unsupported-security.ts: "object path without indexes" + "." + key.
+ */
+const INERT_FIELDS: ReadonlyMap<string, string> = new Map([
+]);
+
 function unknownField(ctx: Ctx, path: string, key: string, value: unknown, extras: Extras, why?: string): void {
   const p = pathKey(path, key);
-  if (ctx.reject) {
-    ctx.sink.error(p, why ?? 'unknown field');
-    return;
-  }
   const c = cloneJson(value, { maxDepth: OPAQUE_MAX_DEPTH });
   if ('error' in c) {
     ctx.sink.error(p, `unknown field with an unusable value: ${c.error}`);
     return;
   }
-  ctx.sink.warn(p, why ? `${why}; kept but ignored` : 'unknown field, kept but ignored by nvmet-ts');
+  if (refuseSecurity(ctx, path, key, c.value)) return;
+  if (ctx.reject) {
+    ctx.sink.error(p, why ?? 'unknown field');
+    return;
+  }
+  // Security fields that ask for nothing (an empty TLS key, tsas "none") are inert.
+  const inert = securityField(path, key) !== undefined ? 'asks for no security feature' : INERT_FIELDS.get(`${wherePath(path)}.${key}`);
+  if (inert === undefined) {
+    // Never run a configuration with a part nvmet-ts does not understand: it may ask for something nvmet-ts would not do.
+    ctx.sink.error(p, why ?? 'unknown field: nvmet-ts does not know what it asks for (see target/config/README.md for the fields it reads)');
+    return;
+  }
+  ctx.sink.warn(p, `${inert}; kept but ignored by nvmet-ts`);
   setOwn(extras, key, c.value);
 }
 
@@ -177,8 +208,8 @@ function readGroup<G extends { extra?: Extras }>(raw: unknown, spec: GroupSpec<G
       continue;
     }
     const r = entry[1].read(obj[key]!);
-    if (r.ok) (out as Record<string, unknown>)[entry[0]] = r.value;
-    else ctx.sink.error(pathKey(path, key), r.message);
+    if (!r.ok) ctx.sink.error(pathKey(path, key), r.message);
+    else if (!refuseSecurity(ctx, path, key, obj[key]!)) (out as Record<string, unknown>)[entry[0]] = r.value;
   }
   return withExtras(out, extras);
 }
@@ -283,7 +314,12 @@ function readHost(raw: JsonValue, path: string, ctx: Ctx): HostConfig | undefine
       ctx.sink.error(pathKey(dpath, 'ctrl_key'), 'a controller key needs a host key (dhchap.key)');
     }
   }
-  for (const key of Object.keys(obj)) if (key !== 'nqn' && key !== 'dhchap') unknownField(ctx, path, key, obj[key], extras);
+  for (const key of Object.keys(obj)) {
+    if (key === 'nqn' || key === 'dhchap') continue;
+    // The configfs file names (dhchap_key, ...) are not nvmetcli's JSON: say where the key goes.
+    const why = /^dhchap_/.test(key) ? `unknown field: DH-HMAC-CHAP settings go in the nvmetcli "dhchap" group (dhchap.${key.slice(7)})` : undefined;
+    unknownField(ctx, path, key, obj[key], extras, why);
+  }
   if (nqn === undefined) return undefined;
   return withExtras<HostConfig>(dhchap !== undefined ? { nqn, dhchap } : { nqn }, extras);
 }

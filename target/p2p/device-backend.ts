@@ -18,6 +18,7 @@
 
 import type { MaybePromise, NamespaceBackend } from '../backend/backend.js';
 import { FileBackend } from '../backend/file.js';
+import type { BackingFileOpener } from '../backend/path-policy.js';
 import type { DmaDescriptor } from '../../src/copy/descriptor.js';
 import type { DmaEngine } from '../../src/copy/dma-engine.js';
 import type { LinkAccounting } from '../../src/copy/link-accounting.js';
@@ -39,7 +40,7 @@ export interface MediaDmaContext {
   checkMapped(bytes: Uint8Array): void;
 }
 
-export type DeviceMediaSpec = { kind: 'ram'; size: number; chunkSize?: number } | { kind: 'file'; path: string; size?: number };
+export type DeviceMediaSpec = { kind: 'ram'; size: number; chunkSize?: number } | { kind: 'file'; path: string; size?: number; open?: BackingFileOpener };
 
 export class DeviceBackend implements NamespaceBackend {
   readonly kind: 'ram' | 'file';
@@ -70,7 +71,7 @@ export class DeviceBackend implements NamespaceBackend {
     } else {
       this.chunkSize = 0;
       this.ramSize = 0;
-      this.file = new FileBackend(spec.path, spec.size);
+      this.file = new FileBackend(spec.path, spec.size, spec.open);
       this.deallocatedReadsZeroes = this.file.deallocatedReadsZeroes;
     }
   }

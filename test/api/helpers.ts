@@ -10,6 +10,7 @@ import { startApi, type ApiServer, type ApiOptions } from '../../target/api/serv
 import { parseConfig } from '../../target/config/index.js';
 import { silentLogger } from '../../target/core/log.js';
 import type { P2pPolicy } from '../../src/p2pdma/policy.js';
+import type { BackingPathPolicy } from '../../target/backend/path-policy.js';
 
 export const SUBNQN = 'nqn.2024-01.io.nvmet-ts:api-test';
 export const HOSTNQN = 'nqn.2014-08.org.nvmexpress:uuid:0b3c5d7e-1f2a-4b3c-8d4e-5f6a7b8c9d0e';
@@ -64,7 +65,7 @@ export interface Stack {
 
 export async function startStack(
   doc: Record<string, unknown> = baseDoc(),
-  opts: { policy?: P2pPolicy; api?: ApiOptions } = {},
+  opts: { policy?: P2pPolicy; api?: ApiOptions; allowListen?: string[]; paths?: BackingPathPolicy } = {},
 ): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'nvmet-ts-api-'));
   const dataDir = join(dir, 'data');
@@ -73,7 +74,7 @@ export async function startStack(
   const r = parseConfig(doc);
   if (!r.ok) throw new Error(`bad test doc: ${JSON.stringify(r.errors)}`);
   const savePath = join(dir, 'saved.json');
-  const svc = await NvmetService.start({ config: r.config, baseDir: dir, logger: silentLogger, savePath, ...(opts.policy ? { policy: opts.policy } : {}) });
+  const svc = await NvmetService.start({ config: r.config, baseDir: dir, logger: silentLogger, savePath, ...(opts.policy ? { policy: opts.policy } : {}), ...(opts.allowListen ? { allowListen: opts.allowListen } : {}), ...(opts.paths ? { paths: opts.paths } : {}) });
   let api: ApiServer;
   try {
     api = await startApi(svc, { host: '127.0.0.1', port: 0, dataDir, version: 'test', ...opts.api });

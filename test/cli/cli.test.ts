@@ -3,8 +3,8 @@
  * running target driven over its API and an initiator, then SIGTERM (clean exit,
  * --save written, the saved file loads and serializes to the same bytes).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,35 +12,11 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { connect } from '../../initiator/index.js';
 import { loadConfigFile, serializeConfig } from '../../target/config/index.js';
 import { request } from '../api/helpers.js';
+import { buildPrivate } from './build.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FIXTURES = join(ROOT, 'test', 'api', 'fixtures');
 let BIN = join(ROOT, 'bin', 'nvmet-ts.js');
-
-/**
- * `npm run build` into a private package tree (bin/ + dist/ + package.json, config/
- * and node_modules linked), so other engineers rebuilding dist/ at the same time
- * cannot hand this test a half-written tree. The launcher is the real bin/nvmet-ts.js.
- */
-function buildPrivate(): string {
-  const b = mkdtempSync(join(tmpdir(), 'nvmet-ts-cli-build-'));
-  try {
-    execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.json'), '--outDir', join(b, 'dist')], {
-      cwd: ROOT,
-      stdio: 'pipe',
-      timeout: 120_000,
-    });
-  } catch {
-    // Type errors elsewhere in the tree do not stop emit; the entry point must exist.
-  }
-  if (!existsSync(join(b, 'dist', 'target', 'cli', 'main.js'))) throw new Error('build failed: dist/target/cli/main.js missing');
-  mkdirSync(join(b, 'bin'));
-  copyFileSync(join(ROOT, 'bin', 'nvmet-ts.js'), join(b, 'bin', 'nvmet-ts.js'));
-  copyFileSync(join(ROOT, 'package.json'), join(b, 'package.json'));
-  symlinkSync(join(ROOT, 'config'), join(b, 'config'));
-  symlinkSync(join(ROOT, 'node_modules'), join(b, 'node_modules'));
-  return b;
-}
 
 interface Done {
   code: number | null;
