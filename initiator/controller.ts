@@ -10,7 +10,9 @@
 import { SQE_SIZE } from '../src/nvme/sqe.js';
 import { CATTR_DISABLE_SQ_FLOW, DISCOVERY_NQN } from '../src/nvme/fabrics.js';
 import { HostQueue } from './host-queue.js';
-import type { Completion, HostCommand } from './host-queue.js';
+import type { Completion, HostCommand, HostTls } from './host-queue.js';
+import { TransportError } from './errors.js';
+import { formatPskIdentity, hostPskIdentity, parseTlsPsk, pskCipher, tlsPsk } from '../src/nvme/tls/psk.js';
 import { HostController } from './host-controller.js';
 import type { IoOptions as BaseIoOptions } from './host-controller.js';
 import type { QueueCommand } from './fabrics-queue.js';
@@ -43,6 +45,17 @@ export interface IoOptions extends BaseIoOptions {
   forceR2T?: boolean;
 }
 
+/** Transport options with the TLS PSK and identity derived from `opts.tlsKey` (src/nvme/tls/psk.ts). */
+function withTls(opts: ConnectOptions, hostnqn: string): ConnectOptions & { tls?: HostTls } {
+  if (opts.tlsKey === undefined) return opts;
+  const configured = parseTlsPsk(opts.tlsKey);
+  if (pskCipher(configured) !== 1) {
+    throw new TransportError('connect', 'TLS PSKs for TLS_AES_256_GCM_SHA384 (hash 02 / 48-byte keys) are not supported; use a 32-byte key');
+  }
+  const id = hostPskIdentity(configured, hostnqn, opts.subnqn, opts.tlsIdentityVersion ?? 0);
+  return { ...opts, tls: { identity: formatPskIdentity(id), key: tlsPsk(configured, id) } };
+}
+
 export class Controller extends HostController<HostQueue, Completion, IoOptions> {
   readonly host: string;
   readonly port: number;
@@ -65,7 +78,7 @@ export class Controller extends HostController<HostQueue, Completion, IoOptions>
   }
 
   protected async openQueue(qid: number): Promise<HostQueue> {
-    const q = await HostQueue.open(this.opts);
+    const q = await HostQueue.open(withTls(this.opts, this.hostnqn));
     if (qid === 0) {
       q.inCapsuleMax = ADMIN_INCAPSULE_MAX;
     } else {

@@ -18,6 +18,9 @@ export interface DiscoverOptions extends TransportOptions {
   subnqn?: string;
   /** Keep Alive Timeout for the discovery association, ms (default 0). */
   kato?: number;
+  /** NVMe/TCP TLS PSK (interchange form), as for `connect`. */
+  tlsKey?: string;
+  tlsIdentityVersion?: 0 | 1;
 }
 
 /** Read the Discovery Log Page from an already-connected discovery controller. */

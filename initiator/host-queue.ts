@@ -19,6 +19,7 @@
  *    (queue at depth), so a batch of submissions leaves in one writev.
  */
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import { rd16, rd32, wr16 } from '../src/nvme/le.js';
 import { SQE_SIZE, SQE_FLAGS_PSDT_MASK, SQE_FLAGS_PSDT_SHIFT, Psdt, SqeOff } from '../src/nvme/sqe.js';
 import { writeInCapsuleSgl, writeTcpTransportSgl } from '../src/nvme/sgl.js';
@@ -68,6 +69,14 @@ export interface QueueTransportOptions {
   connectTimeoutMs?: number;
   /** Default per-command timeout, ms (default 30000; 0 disables). */
   commandTimeoutMs?: number;
+  /** NVMe/TCP TLS 1.3 with an external PSK (TLS_AES_128_GCM_SHA256) before ICReq. */
+  tls?: HostTls;
+}
+
+/** The TLS PSK and the identity the host presents (see src/nvme/tls/psk.ts). */
+export interface HostTls {
+  identity: string;
+  key: Uint8Array;
 }
 
 /** What ICResp settled. */
@@ -258,7 +267,7 @@ export class HostQueue implements PduSink, FabricsQueue<Completion> {
       // Large C2HData payloads are read by the kernel straight into the caller's
       // buffer (RxPlacement), so they are copied once.
       let q: HostQueue | null = null;
-      const sock = net.connect({
+      const sock: net.Socket = opts.tls !== undefined ? tlsConnect(opts, opts.tls, () => q) : net.connect({
         host: opts.host,
         port: opts.port,
         noDelay: true,
@@ -295,7 +304,7 @@ export class HostQueue implements PduSink, FabricsQueue<Completion> {
       sock.once('error', (e) => {
         settle(new TransportError('connect', `connect to ${opts.host}:${opts.port}: ${e.message}`, { cause: e }), null);
       });
-      sock.once('connect', () => {
+      sock.once(opts.tls !== undefined ? 'secureConnect' : 'connect', () => {
         const qq = new HostQueue(sock, opts);
         q = qq;
         qq.icWaiter = (err) => {
@@ -318,6 +327,17 @@ export class HostQueue implements PduSink, FabricsQueue<Completion> {
         sock.write(icreq);
       });
     });
+  }
+
+  /** @internal Bytes read by a stream without `onread` (TLS): copied into the receive placement. */
+  receiveChunk(chunk: Uint8Array): void {
+    for (let off = 0; off < chunk.length; ) {
+      const b = this.rx.next();
+      const n = Math.min(b.length, chunk.length - off);
+      b.set(chunk.subarray(off, off + n));
+      off += n;
+      this.rx.landed(n, b);
+    }
   }
 
   get closed(): boolean {
@@ -841,4 +861,32 @@ function resetCompletion(c: Completion): void {
   c.cid = 0;
   c.dataLen = 0;
   c.viaDataSuccess = false;
+}
+
+/**
+ * A TLS 1.3 connection with an external PSK (what tlshd does for a Linux host). TLS has
+ * no `onread`: decrypted chunks are copied into the queue's receive placement.
+ */
+function tlsConnect(opts: QueueTransportOptions, t: HostTls, queue: () => HostQueue | null): net.Socket {
+  const s = tls.connect({
+    host: opts.host,
+    port: opts.port,
+    minVersion: 'TLSv1.3',
+    maxVersion: 'TLSv1.3',
+    ciphers: 'TLS_AES_128_GCM_SHA256',
+    checkServerIdentity: () => undefined,
+    pskCallback: () => ({ psk: Buffer.from(t.key), identity: t.identity }),
+  });
+  s.setNoDelay(true);
+  s.on('data', (chunk: Buffer) => {
+    const q = queue();
+    if (q === null) return;
+    try {
+      q.receiveChunk(chunk);
+    } catch (e) {
+      q.teardown(new TransportError('protocol', `${q.describe()}: receive failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e }));
+      s.destroy();
+    }
+  });
+  return s;
 }

@@ -15,6 +15,13 @@ export interface ConnectOptions extends TransportOptions, ControllerOptions {
   kato?: number;
   /** Ask the controller to disable SQ flow control (Connect CATTR bit 2): C2HData may then carry SUCCESS. */
   disableSqFlow?: boolean;
+  /**
+   * NVMe/TCP TLS 1.3: the host's configured PSK in the interchange form
+   * (`NVMeTLSkey-1:01:<base64>:`, nvme connect --tls --tls-key); every queue runs TLS.
+   */
+  tlsKey?: string;
+  /** PSK identity version presented: 0 "NVMe0R01 <hostnqn> <subnqn>" (default) or 1 (with the PSK digest). */
+  tlsIdentityVersion?: 0 | 1;
 }
 
 export const DEFAULT_KATO_MS = 5000;

@@ -29,7 +29,8 @@ import type { Subsystem } from './core/subsystem.js';
 import type { NamespaceStats } from './core/namespace.js';
 import { TcpTransport } from './tcp/index.js';
 import { RdmaTransport } from './rdma/transport.js';
-import { AdrFam, Treq } from '../src/nvme/discovery-log.js';
+import { AdrFam, TcpSecType, Treq } from '../src/nvme/discovery-log.js';
+import { parseTlsPsk } from '../src/nvme/tls/psk.js';
 import { AnaState, anaStateFromName } from '../src/nvme/ana.js';
 import {
   configToJson,
@@ -587,7 +588,7 @@ export class NvmetService {
     const a = this.effectiveAddr(p);
     // With the data path, NIC and allow_p2pmem are bound at port enable (EBUSY while enabled): re-bind on change.
     const p2p = this.dp !== null ? [p.nic ?? null, this.opts.allowP2pmem === true || p.allowP2pmem] : [];
-    return key([p.trtype, p.adrfam, a.traddr, a.trsvcid, p.treq, p.inlineDataSize, p.limits ?? null, ...p2p]);
+    return key([p.trtype, p.adrfam, a.traddr, a.trsvcid, p.treq, p.tsas ?? '', p.inlineDataSize, p.limits ?? null, ...p2p]);
   }
 
   /** A TCP port that would newly listen on an address the operator did not allow. */
@@ -650,6 +651,10 @@ export class NvmetService {
     for (const h of target.hosts) if (!this.nvmet.hosts.includes(h)) this.nvmet.addHost(h);
     // DH-HMAC-CHAP settings apply from the next authentication transaction (as configfs).
     for (const h of target.hosts) this.nvmet.setHostDhchap(h, dhchapSettings(target.hostDhchap[h]));
+    for (const h of target.hosts) {
+      const psk = target.hostTlsPsk[h];
+      this.nvmet.setHostTlsPsk(h, psk !== undefined ? parseTlsPsk(psk) : undefined);
+    }
     const tSubs = new Map(target.subsystems.map((s) => [s.nqn, s]));
     const tPorts = new Map(target.ports.map((p) => [p.portid, p]));
 
@@ -813,6 +818,7 @@ export class NvmetService {
       trsvcid: a.trsvcid,
       ...(tp.adrfam !== '' && ADRFAMS[tp.adrfam] !== undefined ? { adrfam: ADRFAMS[tp.adrfam] } : {}),
       ...(tp.treq !== '' && TREQS[tp.treq] !== undefined ? { treq: TREQS[tp.treq] } : {}),
+      ...(tp.tsas === 'tls1.3' ? { tsas: TcpSecType.Tls13 } : {}),
       ...(tp.inlineDataSize >= 0 ? { inlineDataSize: tp.inlineDataSize } : {}),
       ...(tp.limits !== undefined ? { limits: tp.limits } : {}),
     });

@@ -89,13 +89,21 @@ export async function checkBackingPath(raw: string, paths: BackingPathPolicy, fi
   return abs;
 }
 
-/** What GET shows instead of a DH-HMAC-CHAP secret (configfs shows them to root only). */
+/** What GET shows instead of a secret (configfs shows DH-HMAC-CHAP keys to root only). */
 export const REDACTED_SECRET = '(write-only)';
-const SECRET_KEYS = ['key', 'ctrl_key'] as const;
+/** Secret-holding groups of a host and their secret keys: hosts[].dhchap.{key,ctrl_key}, hosts[].nvmet_ts.tls_psk. */
+const SECRETS: readonly (readonly [string, readonly string[]])[] = [
+  ['dhchap', ['key', 'ctrl_key']],
+  ['nvmet_ts', ['tls_psk']],
+];
+
+function obj(v: JsonValue | undefined): JsonObject | undefined {
+  return v !== null && v !== undefined && typeof v === 'object' && !Array.isArray(v) ? v : undefined;
+}
 
 /**
- * A copy of the document for an API response: hosts' DH-HMAC-CHAP secrets replaced by
- * REDACTED_SECRET (a set key) — never returned over HTTP.
+ * A copy of the document for an API response: hosts' secrets (DH-HMAC-CHAP keys, TLS
+ * PSK) replaced by REDACTED_SECRET when set — never returned over HTTP.
  */
 export function redactSecrets(json: JsonObject): JsonObject {
   const hosts = json['hosts'];
@@ -103,20 +111,25 @@ export function redactSecrets(json: JsonObject): JsonObject {
   return {
     ...json,
     hosts: hosts.map((h) => {
-      if (h === null || typeof h !== 'object' || Array.isArray(h)) return h;
-      const d = h['dhchap'];
-      if (d === null || typeof d !== 'object' || Array.isArray(d)) return h;
-      const red: JsonObject = { ...d };
-      for (const k of SECRET_KEYS) if (typeof red[k] === 'string' && red[k] !== '') red[k] = REDACTED_SECRET;
-      return { ...h, dhchap: red };
+      const host = obj(h);
+      if (host === undefined) return h;
+      const out: JsonObject = { ...host };
+      for (const [group, keys] of SECRETS) {
+        const g = obj(host[group]);
+        if (g === undefined) continue;
+        const red: JsonObject = { ...g };
+        for (const k of keys) if (typeof red[k] === 'string' && red[k] !== '') red[k] = REDACTED_SECRET;
+        out[group] = red;
+      }
+      return out;
     }),
   };
 }
 
 /**
  * A document sent back after a GET: a secret left as REDACTED_SECRET keeps the host's
- * current one (so GET → edit → PUT does not drop authentication). A placeholder for a
- * host without a current secret stays and fails validation, naming the field.
+ * current one (so GET → edit → PUT does not drop authentication or TLS). A placeholder for
+ * a host without a current secret stays and fails validation, naming the field.
  */
 export function restoreSecrets(body: JsonObject, cur: JsonObject): JsonObject {
   const hosts = body['hosts'];
@@ -124,21 +137,26 @@ export function restoreSecrets(body: JsonObject, cur: JsonObject): JsonObject {
   if (!Array.isArray(hosts) || !Array.isArray(curHosts)) return body;
   const byNqn = new Map<string, JsonObject>();
   for (const h of curHosts) {
-    if (h !== null && typeof h === 'object' && !Array.isArray(h) && typeof h['nqn'] === 'string') {
-      const d = h['dhchap'];
-      if (d !== null && typeof d === 'object' && !Array.isArray(d)) byNqn.set(h['nqn'], d);
-    }
+    const host = obj(h);
+    if (host !== undefined && typeof host['nqn'] === 'string') byNqn.set(host['nqn'], host);
   }
   return {
     ...body,
     hosts: hosts.map((h) => {
-      if (h === null || typeof h !== 'object' || Array.isArray(h) || typeof h['nqn'] !== 'string') return h;
-      const d = h['dhchap'];
-      const old = byNqn.get(h['nqn']);
-      if (d === null || typeof d !== 'object' || Array.isArray(d) || old === undefined) return h;
-      const out: JsonObject = { ...d };
-      for (const k of SECRET_KEYS) if (out[k] === REDACTED_SECRET && typeof old[k] === 'string') out[k] = old[k];
-      return { ...h, dhchap: out };
+      const host = obj(h);
+      if (host === undefined || typeof host['nqn'] !== 'string') return h;
+      const old = byNqn.get(host['nqn']);
+      if (old === undefined) return h;
+      const out: JsonObject = { ...host };
+      for (const [group, keys] of SECRETS) {
+        const g = obj(host[group]);
+        const og = obj(old[group]);
+        if (g === undefined || og === undefined) continue;
+        const restored: JsonObject = { ...g };
+        for (const k of keys) if (restored[k] === REDACTED_SECRET && typeof og[k] === 'string') restored[k] = og[k];
+        out[group] = restored;
+      }
+      return out;
     }),
   };
 }

@@ -14,27 +14,30 @@ export function hostRoutes(app: FastifyInstance, ctx: ApiContext): void {
     list(redactSecrets(docJson(svc.config)), 'hosts'),
   );
 
-  app.post<{ Body: { nqn: string; dhchap?: JsonObject } }>(
+  app.post<{ Body: { nqn: string; dhchap?: JsonObject; nvmet_ts?: JsonObject } }>(
     '/api/hosts',
-    { schema: { summary: 'Define a host NQN, optionally with its DH-HMAC-CHAP group', body: S.hostCreate } },
+    { schema: { summary: 'Define a host NQN, optionally with its DH-HMAC-CHAP group and TLS PSK (nvmet_ts.tls_psk)', body: S.hostCreate } },
     async (req, reply) => {
-      const { nqn, dhchap } = req.body;
+      const { nqn, dhchap, nvmet_ts } = req.body;
       await svc.update((cur) => {
         if (cur.hosts.some((h) => h.nqn === nqn)) throw new ServiceError(409, 'EEXIST', `body.nqn: host ${nqn} already exists`);
         const json = docJson(cur);
         const hosts = list(json, 'hosts');
-        hosts.push(dhchap !== undefined ? { nqn, dhchap } : { nqn });
+        const host: JsonObject = { nqn };
+        if (dhchap !== undefined) host['dhchap'] = dhchap;
+        if (nvmet_ts !== undefined) host['nvmet_ts'] = nvmet_ts;
+        hosts.push(host);
         return { config: validateDoc(svc, json, { prefix: `hosts[${hosts.length - 1}]`, label: 'body' }) };
       });
       return reply.code(201).send({ nqn });
     },
   );
 
-  app.patch<{ Params: { nqn: string }; Body: { dhchap: JsonObject } }>(
+  app.patch<{ Params: { nqn: string }; Body: { dhchap?: JsonObject; nvmet_ts?: JsonObject } }>(
     '/api/hosts/:nqn',
     {
       schema: {
-        summary: 'Change a host\'s DH-HMAC-CHAP settings live (applies from the next authentication, like configfs); "" clears a field',
+        summary: 'Change a host\'s DH-HMAC-CHAP settings or TLS PSK live (applies from the next authentication / connection, like configfs); "" clears a field',
         params: S.nqnParams,
         body: S.hostPatch,
       },
@@ -46,9 +49,12 @@ export function hostRoutes(app: FastifyInstance, ctx: ApiContext): void {
         if (i < 0) throw notFound(`host ${nqn}`);
         const json = docJson(cur);
         const host = list(json, 'hosts')[i]!;
-        const old = host['dhchap'];
-        const merged: JsonObject = { ...(old !== null && typeof old === 'object' && !Array.isArray(old) ? old : {}), ...req.body.dhchap };
-        host['dhchap'] = merged;
+        for (const group of ['dhchap', 'nvmet_ts'] as const) {
+          const change = req.body[group];
+          if (change === undefined) continue;
+          const old = host[group];
+          host[group] = { ...(old !== null && typeof old === 'object' && !Array.isArray(old) ? old : {}), ...change };
+        }
         return { config: validateDoc(svc, restoreSecrets(json, docJson(cur)), { prefix: `hosts[${i}]`, label: 'body' }) };
       });
       return hostView(nqn);

@@ -135,20 +135,27 @@ const hostDhchap: Schema = {
   },
 };
 
+/** hosts[].nvmet_ts (the TLS PSK in the interchange form). */
+const hostNvmetTs: Schema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { tls_psk: { type: 'string', maxLength: 256 } },
+};
+
 /** POST /api/hosts */
 export const hostCreate: Schema = {
   type: 'object',
   additionalProperties: false,
   required: ['nqn'],
-  properties: { nqn: nqnSchema, dhchap: hostDhchap },
+  properties: { nqn: nqnSchema, dhchap: hostDhchap, nvmet_ts: hostNvmetTs },
 };
 
 /** PATCH /api/hosts/:nqn */
 export const hostPatch: Schema = {
   type: 'object',
   additionalProperties: false,
-  required: ['dhchap'],
-  properties: { dhchap: hostDhchap },
+  minProperties: 1,
+  properties: { dhchap: hostDhchap, nvmet_ts: hostNvmetTs },
 };
 
 /** POST /api/hosts, POST .../allowed_hosts, POST /api/ports/:portid/subsystems */

@@ -23,6 +23,7 @@ import {
   NAMESPACE_RESV,
   PORT_ADDR,
   HOST_DHCHAP,
+  HOST_PLACEMENT,
   PORT_PARAM,
   PORT_PLACEMENT,
   REFERRAL_ADDR,
@@ -39,6 +40,7 @@ import type {
   Extras,
   HostConfig,
   HostDhchap,
+  HostPlacement,
   NamespaceConfig,
   NvmetConfig,
   PortConfig,
@@ -314,14 +316,19 @@ function readHost(raw: JsonValue, path: string, ctx: Ctx): HostConfig | undefine
       ctx.sink.error(pathKey(dpath, 'ctrl_key'), 'a controller key needs a host key (dhchap.key)');
     }
   }
+  let nvmetTs: HostPlacement | undefined;
+  if (hasOwn(obj, 'nvmet_ts')) nvmetTs = readGroup(obj.nvmet_ts, HOST_PLACEMENT, pathKey(path, 'nvmet_ts'), ctx, 'nvmet_ts');
   for (const key of Object.keys(obj)) {
-    if (key === 'nqn' || key === 'dhchap') continue;
+    if (key === 'nqn' || key === 'dhchap' || key === 'nvmet_ts') continue;
     // The configfs file names (dhchap_key, ...) are not nvmetcli's JSON: say where the key goes.
     const why = /^dhchap_/.test(key) ? `unknown field: DH-HMAC-CHAP settings go in the nvmetcli "dhchap" group (dhchap.${key.slice(7)})` : undefined;
     unknownField(ctx, path, key, obj[key], extras, why);
   }
   if (nqn === undefined) return undefined;
-  return withExtras<HostConfig>(dhchap !== undefined ? { nqn, dhchap } : { nqn }, extras);
+  const host: HostConfig = { nqn };
+  if (dhchap !== undefined) host.dhchap = dhchap;
+  if (nvmetTs !== undefined) host.nvmetTs = nvmetTs;
+  return withExtras<HostConfig>(host, extras);
 }
 
 // ---------------------------------------------------------------- subsystems
@@ -476,6 +483,7 @@ function readPort(raw: JsonValue, path: string, ctx: Ctx): PortConfig | undefine
   const addrPath = pathKey(path, 'addr');
   const addr = hasOwn(obj, 'addr') ? readGroup(obj.addr, PORT_ADDR, addrPath, ctx, 'addr') : {};
   const port: PortConfig = { portid: portid ?? 0, addr, subsystems: [], referrals: [] };
+  checkSecureChannel(addr, addrPath, ctx);
   if (hasOwn(obj, 'param')) port.param = readGroup(obj.param, PORT_PARAM, pathKey(path, 'param'), ctx, 'param');
   const subsystems = hasOwn(obj, 'subsystems')
     ? readArray(obj.subsystems, pathKey(path, 'subsystems'), ctx, 'subsystems', (v, p) => readNqnString(v, p, ctx))
@@ -560,6 +568,22 @@ function readReferral(raw: JsonValue, path: string, ctx: Ctx): ReferralConfig | 
     if (bad) ctx.sink.error(pathKey(addrPath, 'traddr'), bad);
   }
   return name === undefined ? undefined : withExtras(ref, extras);
+}
+
+/**
+ * addr.tsas / addr.treq as nvmet-ts implements them: TLS 1.3 on NVMe/TCP ports (Linux
+ * nvmet_addr_tsas_store); a "required" secure channel needs it; other TSAS values ask
+ * for something nvmet-ts does not do.
+ */
+function checkSecureChannel(addr: PortConfig['addr'], addrPath: string, ctx: Ctx): void {
+  const tsas = addr.tsas ?? '';
+  const tcp = addr.trtype === 'tcp';
+  if (tsas === 'tls1.3' && !tcp) ctx.sink.error(pathKey(addrPath, 'tsas'), `"tls1.3" is for NVMe/TCP ports (trtype "tcp"), not "${addr.trtype ?? ''}"`);
+  if ((tsas === 'connected' || tsas === 'datagram') && tcp) ctx.sink.error(pathKey(addrPath, 'tsas'), `NVMe/TCP TLS is "tls1.3" ("none" for plain): "${tsas}" is not an NVMe/TCP security type`);
+  if ((tsas === 'connected' || tsas === 'datagram') && !tcp) ctx.sink.error(pathKey(addrPath, 'tsas'), `"${tsas}" is not implemented by nvmet-ts`);
+  if (tcp && addr.treq === 'required' && tsas !== 'tls1.3') {
+    ctx.sink.error(pathKey(addrPath, 'treq'), 'NVMe/TCP TLS is what a required secure channel means here: set addr.tsas "tls1.3" (nvmet-ts would otherwise accept plain connections)');
+  }
 }
 
 const GRPID = intNum('grpid', 1, ANA_GRPID_MAX);

@@ -21,6 +21,7 @@ import {
   type BackingSpec,
   type BlockSize,
   type Treq,
+  type Tsas,
   type DhchapGroupName,
   type DhchapHashName,
   type TrType,
@@ -95,6 +96,8 @@ export interface ResolvedPort {
   /** Decimal port for tcp/rdma; "0" = any free port. */
   trsvcid: string;
   treq: Treq | '';
+  /** TSAS when the file sets one ("tls1.3": NVMe/TCP TLS). */
+  tsas?: Tsas;
   inlineDataSize: number;
   maxQueueSize: number;
   allowP2pmem: boolean;
@@ -120,6 +123,8 @@ export interface ResolvedConfig {
   hosts: string[];
   /** Hosts that have a DH-HMAC-CHAP key (dhchap.key set), by NQN. */
   hostDhchap: Record<string, ResolvedHostDhchap>;
+  /** Hosts' configured TLS PSKs (nvmet_ts.tls_psk), by NQN. */
+  hostTlsPsk: Record<string, string>;
   subsystems: ResolvedSubsystem[];
   ports: ResolvedPort[];
   topology?: TopologyRef;
@@ -210,6 +215,7 @@ export function resolveConfig(config: NvmetConfig, baseDir: string = process.cwd
       traddr: p.addr.traddr ?? '',
       trsvcid: p.addr.trsvcid ?? '',
       treq: p.addr.treq ?? DEFAULTS.treq,
+      ...(p.addr.tsas ? { tsas: p.addr.tsas } : {}),
       inlineDataSize: p.param?.inlineDataSize ?? DEFAULTS.inlineDataSize,
       maxQueueSize: p.param?.maxQueueSize ?? DEFAULTS.maxQueueSize,
       allowP2pmem: p.param?.allowP2pmem ?? DEFAULTS.allowP2pmem,
@@ -238,7 +244,9 @@ export function resolveConfig(config: NvmetConfig, baseDir: string = process.cwd
     if (d === undefined || (d.key ?? '') === '') continue;
     hostDhchap[h.nqn] = { key: d.key!, ctrlKey: d.ctrlKey ?? '', hash: d.hash || 'hmac(sha256)', dhgroup: d.dhgroup || 'null' };
   }
-  const out: ResolvedConfig = { hosts: config.hosts.map((h) => h.nqn), hostDhchap, subsystems, ports };
+  const hostTlsPsk: Record<string, string> = {};
+  for (const h of config.hosts) if ((h.nvmetTs?.tlsPsk ?? '') !== '') hostTlsPsk[h.nqn] = h.nvmetTs!.tlsPsk!;
+  const out: ResolvedConfig = { hosts: config.hosts.map((h) => h.nqn), hostDhchap, hostTlsPsk, subsystems, ports };
   if (config.topology) out.topology = config.topology;
   if (config.faults) out.faults = config.faults;
   return out;

@@ -12,6 +12,7 @@
 import type { JsonValue } from './json.js';
 import type {
   HostDhchap,
+  HostPlacement,
   NamespaceDevice,
   NamespacePlacement,
   P2pmemSetting,
@@ -27,6 +28,7 @@ import {
   DHCHAP_GROUPS,
   DHCHAP_HASHES,
   parseDhchapSecretAttr,
+  parseTlsPskAttr,
   ANA_STATES,
   BLOCK_SIZES,
   CNTLID_MAX,
@@ -137,6 +139,11 @@ function parseBlockSize(v: JsonValue): Check<BlockSize> {
 }
 
 // ---------------------------------------------------------------- group tables
+
+/** hosts[].nvmet_ts */
+export const HOST_PLACEMENT: GroupSpec<HostPlacement> = {
+  tlsPsk: strAttr('tls_psk', parseTlsPskAttr),
+};
 
 /** hosts[].dhchap: configfs hosts/<nqn>/dhchap_* as nvmetcli groups them. */
 export const HOST_DHCHAP: GroupSpec<HostDhchap> = {

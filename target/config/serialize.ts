@@ -11,6 +11,7 @@ import { dumpsPythonJson, hasOwn, setOwn, type JsonObject } from './json.js';
 import {
   ANA_GROUP_ANA,
   HOST_DHCHAP,
+  HOST_PLACEMENT,
   NAMESPACE_ANA,
   NAMESPACE_DEVICE,
   NAMESPACE_PLACEMENT,
@@ -72,6 +73,7 @@ function groupToJson<G extends { extra?: Extras }>(g: G, spec: GroupSpec<G>): Js
 function hostToJson(h: HostConfig): JsonObject {
   const out: JsonObject = { nqn: h.nqn };
   if (h.dhchap !== undefined) setOwn(out, 'dhchap', groupToJson(h.dhchap, HOST_DHCHAP));
+  if (h.nvmetTs !== undefined) setOwn(out, 'nvmet_ts', groupToJson(h.nvmetTs, HOST_PLACEMENT));
   return addExtras(out, h.extra);
 }
 

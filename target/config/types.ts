@@ -40,10 +40,18 @@ export interface HostDhchap {
   extra?: Extras;
 }
 
+/** nvmet-ts per-host settings: `"nvmet_ts": {"tls_psk": "NVMeTLSkey-1:01:<base64>:"}`. Write-only in the API. */
+export interface HostPlacement {
+  /** The host's configured TLS PSK (interchange form), as `nvme gen-tls-key` prints it. */
+  tlsPsk?: string;
+  extra?: Extras;
+}
+
 export interface HostConfig {
   /** Host NQN (`hosts[].nqn`). */
   nqn: string;
   dhchap?: HostDhchap;
+  nvmetTs?: HostPlacement;
   extra?: Extras;
 }
 

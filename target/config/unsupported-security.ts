@@ -39,14 +39,14 @@ function nonEmpty(v: JsonValue): boolean {
 
 export const UNSUPPORTED_SECURITY_FIELDS: readonly UnsupportedSecurityField[] = [
   // DH-HMAC-CHAP (hosts[].dhchap) is implemented (issue 11); its rows are gone from here.
-  // TLS pre-shared keys, however a tool names them.
+  // TLS pre-shared keys other than hosts[].nvmet_ts.tls_psk, however a tool names them.
   { where: 'hosts[]', key: /^(tls|psk)/, asks: nonEmpty, feature: TLS },
   { where: 'ports[]', key: /^(tls|psk)/, asks: nonEmpty, feature: TLS },
   { where: 'ports[].param', key: /^(tls|psk)/, asks: nonEmpty, feature: TLS },
-  // ports/<id>/addr_tsas: "tls1.3" asks for TLS; "none" (or unset) does not.
-  { where: 'ports[].addr', key: 'tsas', asks: (v) => typeof v === 'string' ? v !== '' && v !== 'none' : nonEmpty(v), feature: TLS },
-  // ports/<id>/addr_treq "required": a secure channel is required (TLS on NVMe/TCP).
-  { where: 'ports[].addr', key: 'treq', asks: (v) => typeof v === 'string' && v.trim() === 'required', feature: TLS },
+  // ports[].addr.tsas "tls1.3" / treq "required" are implemented (NVMe/TCP TLS 1.3, issue 11):
+  // parse.ts checkSecureChannel refuses what is not (tls1.3 off TCP, other TSAS values, a
+  // required secure channel without tls1.3). The host's PSK is hosts[].nvmet_ts.tls_psk; other
+  // tls*/psk* keys below (per-subsystem or per-port PSKs) stay refused.
   { where: 'subsystems[]', key: /^(tls|psk)/, asks: nonEmpty, feature: TLS },
   { where: 'subsystems[].attr', key: /^(tls|psk)/, asks: nonEmpty, feature: TLS },
 ];

@@ -9,6 +9,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { isAbsolute, resolve as resolvePath, relative as relativePath, sep } from 'node:path';
 import { jsonTypeName, showValue } from './issues.js';
 import { DhchapSecretError, parseDhchapSecret } from '../../src/nvme/auth/secret.js';
+import { parseTlsPsk, pskCipher, TlsPskError } from '../../src/nvme/tls/psk.js';
 
 export type Check<T> = { ok: true; value: T } | { ok: false; message: string };
 
@@ -251,6 +252,25 @@ export function parseDhchapSecretAttr(v: unknown): Check<string> {
     parseDhchapSecret(v);
   } catch (e) {
     if (e instanceof DhchapSecretError) return fail(`not a usable DH-HMAC-CHAP secret: ${e.message}`);
+    throw e;
+  }
+  return ok(v.trim());
+}
+
+/**
+ * A configured TLS PSK in the interchange form; "" = none. Only keys used with
+ * TLS_AES_128_GCM_SHA256 (hash 01, or 00 with a 32-byte key): see target/tcp/tls-accept.ts.
+ */
+export function parseTlsPskAttr(v: unknown): Check<string> {
+  if (typeof v !== 'string') return fail(`must be a string, got ${jsonTypeName(v)}`);
+  if (v === '') return ok('');
+  try {
+    const p = parseTlsPsk(v);
+    if (pskCipher(p) !== 1) {
+      return fail('TLS PSKs for TLS_AES_256_GCM_SHA384 (hash 02 or 48-byte keys) are not supported by nvmet-ts (node:tls PSKs pair with TLS_AES_128_GCM_SHA256 only)');
+    }
+  } catch (e) {
+    if (e instanceof TlsPskError) return fail(`not a usable TLS PSK: ${e.message}`);
     throw e;
   }
   return ok(v.trim());

@@ -140,6 +140,8 @@ export interface PortInfo {
   readonly inlineDataSize: number;
   /** Resource limits and timeouts from the port's `param` (unset = the transport's defaults). */
   readonly limits?: PortLimits;
+  /** NVMe/TCP TLS (TSAS SECTYPE tls1.3): set when the port runs TLS before ICReq. */
+  readonly tls?: TlsPortPolicy;
 }
 
 /**
@@ -159,6 +161,14 @@ export interface PortLimits {
   readonly queueDataLimit?: number;
   /** param queue_r2t_limit: bytes a queue may hold in buffers waiting for R2T'd write data. */
   readonly queueR2tLimit?: number;
+}
+
+/** A TLS port's requirement and PSK lookup (target/tcp/tls-accept.ts runs the handshake). */
+export interface TlsPortPolicy {
+  /** TREQ "required" (true) or "not required" (false). */
+  readonly required: boolean;
+  /** The TLS PSK for the identity a host presents, or why it is refused. */
+  psk(identity: string): { key: Uint8Array } | { why: string };
 }
 
 /**

@@ -14,6 +14,7 @@
  */
 
 import type { DhchapHostSettings } from '../../src/nvme/auth/controller-session.js';
+import type { ConfiguredPsk } from '../../src/nvme/tls/psk.js';
 import type { IoObserver } from './io-observer.js';
 import type { FabricsOps } from './fabrics-ops.js';
 import type { TrType } from './fabrics-ops.js';
@@ -90,6 +91,7 @@ export class Nvmet {
   private readonly transports = new Map<number, FabricsOps>();
   private readonly hostSet = new Set<string>();
   private readonly hostDhchapMap = new Map<string, DhchapHostSettings>();
+  private readonly hostTlsPskMap = new Map<string, ConfiguredPsk>();
   private closing = false;
 
   constructor(opts: NvmetOptions) {
@@ -198,9 +200,20 @@ export class Nvmet {
     return this.hostDhchapMap.get(hostnqn);
   }
 
+  /** Set or clear a host's configured TLS PSK (what `nvme tls-key --import` puts in the keyring). */
+  setHostTlsPsk(hostnqn: string, psk: ConfiguredPsk | undefined): void {
+    if (psk === undefined) this.hostTlsPskMap.delete(hostnqn);
+    else this.hostTlsPskMap.set(hostnqn, psk);
+  }
+
+  hostTlsPsk(hostnqn: string): ConfiguredPsk | undefined {
+    return this.hostTlsPskMap.get(hostnqn);
+  }
+
   /** Forget a host: it loses access to every subsystem (existing controllers stay, as in Linux). */
   removeHost(hostnqn: string): void {
     this.hostDhchapMap.delete(hostnqn);
+    this.hostTlsPskMap.delete(hostnqn);
     if (!this.hostSet.delete(hostnqn)) return;
     for (const s of this.subsysMap.values()) s.disallowHost(hostnqn);
   }

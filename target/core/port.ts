@@ -12,7 +12,9 @@ import type { Nvmet } from './nvmet.js';
 import type { Subsystem } from './subsystem.js';
 import { CoreQueueImpl } from './queue.js';
 import { NVMET_DEFAULT_INLINE_DATA_SIZE } from './constants.js';
-import { AdrFam, Treq } from '../../src/nvme/discovery-log.js';
+import { AdrFam, TcpSecType, Treq } from '../../src/nvme/discovery-log.js';
+import { parsePskIdentity, tlsPsk, TlsPskError } from '../../src/nvme/tls/psk.js';
+import type { TlsPortPolicy } from './fabrics-ops.js';
 import { PortAnaGroups } from './ana.js';
 
 /** Transport address of a port or referral (discovery log entry fields). */
@@ -22,6 +24,8 @@ export interface PortAddress {
   traddr: string;
   trsvcid: string;
   treq: number;
+  /** TSAS SECTYPE for NVMe/TCP (TcpSecType: 0 none, 2 TLS 1.3). */
+  tsas: number;
 }
 
 export interface PortOptions {
@@ -34,6 +38,8 @@ export interface PortOptions {
   trsvcid: string;
   /** Transport requirements (TREQ), default "not specified". */
   treq?: number;
+  /** NVMe/TCP TSAS SECTYPE (TcpSecType.Tls13 runs TLS before ICReq), default none. */
+  tsas?: number;
   /** In-capsule data bytes for I/O queues (Linux param_inline_data_size). */
   inlineDataSize?: number;
   /** Transport limits and timeouts (port `param`), handed to the transport as given. */
@@ -91,7 +97,15 @@ export class Port implements CoreQueueFactory {
       traddr: checkAddrString(opts.traddr, 256, 'traddr'),
       trsvcid: checkAddrString(opts.trsvcid, 32, 'trsvcid'),
       treq: opts.treq ?? Treq.SecureChannelNotSpecified,
+      tsas: opts.tsas ?? TcpSecType.None,
     };
+    if (this.addr.tsas === TcpSecType.Tls13 && opts.trtype !== TrType.TCP) throw new RangeError(`port ${opts.portId}: TLS 1.3 (tsas) is for NVMe/TCP ports only`);
+    if (this.addr.tsas !== TcpSecType.None && this.addr.tsas !== TcpSecType.Tls13) throw new RangeError(`port ${opts.portId}: TSAS SECTYPE ${this.addr.tsas} is not implemented (TLS 1.3 only)`);
+    // Linux nvmet_addr_tsas_store: TLS 1.3 makes the secure channel required unless TREQ says "not required".
+    if (this.addr.tsas === TcpSecType.Tls13 && (this.addr.treq & 3) === Treq.SecureChannelNotSpecified) this.addr.treq |= Treq.SecureChannelRequired;
+    if (this.addr.tsas === TcpSecType.None && (this.addr.treq & 3) === Treq.SecureChannelRequired && opts.trtype === TrType.TCP) {
+      throw new RangeError(`port ${opts.portId}: TREQ "required" needs a secure channel: set tsas "tls1.3"`);
+    }
     const ids = opts.inlineDataSize ?? NVMET_DEFAULT_INLINE_DATA_SIZE;
     if (!Number.isInteger(ids) || ids < 0 || ids > 1 << 20) throw new RangeError(`inline data size ${ids} out of range`);
     this.inlineDataSize = ids;
@@ -101,6 +115,34 @@ export class Port implements CoreQueueFactory {
 
   get enabled(): boolean {
     return this.state === 'enabled';
+  }
+
+  // ------------------------------------------------------------ TLS
+
+  /** The TLS policy the transport applies before ICReq (undefined: plain NVMe/TCP). */
+  tlsPolicy(): TlsPortPolicy | undefined {
+    if (this.addr.tsas !== TcpSecType.Tls13) return undefined;
+    return { required: (this.addr.treq & 3) !== Treq.SecureChannelNotRequired, psk: (identity) => this.tlsPsk(identity) };
+  }
+
+  /**
+   * The TLS PSK for a PSK identity a host presents (what tlshd looks up in the .nvme
+   * keyring on a Linux target): the host's configured key, derived for that identity.
+   */
+  tlsPsk(identity: string): { key: Uint8Array } | { why: string } {
+    const id = parsePskIdentity(identity);
+    if (id === undefined) return { why: `PSK identity "${identity.slice(0, 300)}" is not an NVMe TLS PSK identity` };
+    if (id.kind === 'G') return { why: `generated PSKs (secure channel concatenation) are not implemented: identity "${identity}"` };
+    if (id.cipher !== 1) return { why: `identity "${identity}" asks for TLS_AES_256_GCM_SHA384; nvmet-ts supports TLS_AES_128_GCM_SHA256 (hash 01) only` };
+    if (this.findSubsystem(id.subnqn) === undefined) return { why: `identity names subsystem ${id.subnqn}, not exported on port ${this.id}` };
+    const configured = this.nvmet.hostTlsPsk(id.hostnqn);
+    if (configured === undefined) return { why: `no TLS PSK configured for host ${id.hostnqn}` };
+    try {
+      return { key: tlsPsk(configured, id) };
+    } catch (e) {
+      if (e instanceof TlsPskError) return { why: `identity "${identity}": ${e.message}` };
+      throw e;
+    }
   }
 
   // ------------------------------------------------------------ CoreQueueFactory
@@ -125,6 +167,7 @@ export class Port implements CoreQueueFactory {
       traddr: this.addr.traddr,
       trsvcid: this.addr.trsvcid,
       inlineDataSize: this.inlineDataSize,
+      ...(this.tlsPolicy() !== undefined ? { tls: this.tlsPolicy()! } : {}),
       ...(this.limits !== undefined ? { limits: this.limits } : {}),
     };
     try {
@@ -206,6 +249,7 @@ export class Port implements CoreQueueFactory {
       traddr: checkAddrString(opts.traddr, 256, 'traddr'),
       trsvcid: checkAddrString(opts.trsvcid, 32, 'trsvcid'),
       treq: opts.treq ?? Treq.SecureChannelNotSpecified,
+      tsas: TcpSecType.None,
     };
     this.referralMap.set(r.id, r);
     this.nvmet.portDiscoveryChanged(this, null);

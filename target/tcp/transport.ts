@@ -13,6 +13,7 @@ import { adoptWithReader } from './accept.js';
 import { TcpQueue } from './queue.js';
 import type { TcpPortRef } from './queue.js';
 import { StagingBudget } from './budget.js';
+import { acceptTls, tlsTicketsDisabled } from './tls-accept.js';
 
 /**
  * Where an adopted connection's first read lands (registered before its queue
@@ -58,8 +59,24 @@ export class TcpTransport implements FabricsOps {
       budget: this.budget,
     };
     const queues = new Set<TcpQueue>();
+    const tls = port.tls;
+    if (tls !== undefined && !(await tlsTicketsDisabled())) {
+      throw new Error(
+        `tcp: port ${port.portId} needs TLS 1.3 without session tickets (a kernel host's kTLS cannot read them): ` +
+          'start node with --openssl-config=config/openssl-nvmet-ts.cnf (bin/nvmet-ts does when its --config file has a tls1.3 port; npm start always does)',
+      );
+    }
     // Paused on accept so the connection can be re-wrapped to read into its own buffer first.
     const server = createServer({ noDelay: true, pauseOnConnect: true }, (accepted: Socket) => {
+      if (tls !== undefined) {
+        // TLS ports (tls-accept.ts, H8): the handshake first, bounded like ICReq, then a queue on the TLS stream.
+        const peer = `${accepted.remoteAddress}:${accepted.remotePort}`;
+        acceptTls(accepted, tls, this.opts.logger, peer, limits.icreqTimeoutMs, (s) => {
+          const q = new TcpQueue(s, ref, core, this.opts, (gone) => queues.delete(gone), false);
+          queues.add(q);
+        });
+        return;
+      }
       let socket = accepted;
       try {
         let q: TcpQueue | null = null;

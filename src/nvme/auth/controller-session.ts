@@ -86,6 +86,8 @@ export class DhchapCtrlSession {
   authenticated = false;
   /** RESCODE_EXP of the last failure (0 = none). */
   status = 0;
+  /** What went wrong, for the log (no secret material). */
+  detail = '';
   /** The negotiated hash (the configured one, or the host's first usable as Linux falls back). */
   hash: AuthHash;
   private tid = -1;
@@ -135,6 +137,7 @@ export class DhchapCtrlSession {
     } catch {
       return this.failure2(AuthFailure.IncorrectMessage);
     }
+    this.detail = `message ${hdr.authType}/0x${hdr.authId.toString(16)} in step 0x${this.step.toString(16)}`;
     if (hdr.authType !== AuthType.Common && hdr.authType !== AuthType.Dhchap) return this.failure2(AuthFailure.IncorrectMessage);
     if (hdr.authType === AuthType.Common) {
       if (hdr.authId === AuthMsgId.Negotiate) {

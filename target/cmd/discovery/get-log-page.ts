@@ -9,7 +9,8 @@ import type { Port } from '../../core/port.js';
 import type { Command } from '../command.js';
 import { NvmeStatus, STATUS_DNR } from '../../../src/nvme/status.js';
 import { getLogPageLid, LogId } from '../../../src/nvme/log-pages.js';
-import { encodeDiscoveryLog, DiscSubtype, type DiscoveryLogEntry } from '../../../src/nvme/discovery-log.js';
+import { encodeDiscoveryLog, DiscSubtype, tcpTsas, type DiscoveryLogEntry } from '../../../src/nvme/discovery-log.js';
+import { TrType } from '../../core/fabrics-ops.js';
 import { CNTLID_DYNAMIC, DISCOVERY_NQN } from '../../../src/nvme/fabrics.js';
 import { SqeOff } from '../../../src/nvme/sqe.js';
 import { AenBit, NVME_AQ_DEPTH } from '../../core/constants.js';
@@ -35,6 +36,11 @@ function discTraddr(req: Request, port: Port): string {
  * linked subsystems the host may access, then referrals. EFLAGS stay 0 on every
  * entry: nvmet advertises neither DUPRETINFO nor EPCSD.
  */
+/** TSAS of an NVMe/TCP port's entries: SECTYPE (nvmet_port_init_tsas_tcp); other transports keep theirs. */
+function portTsas(port: Port): { tsas?: Uint8Array } {
+  return port.addr.trtype === TrType.TCP ? { tsas: tcpTsas(port.addr.tsas) } : {};
+}
+
 export function discoveryEntries(req: Request, ctrl: Controller): Partial<DiscoveryLogEntry>[] {
   const port = ctrl.port;
   const traddr = discTraddr(req, port);
@@ -44,6 +50,7 @@ export function discoveryEntries(req: Request, ctrl: Controller): Partial<Discov
       adrfam: port.addr.adrfam,
       subtype: DiscSubtype.CurrentDiscovery,
       treq: port.addr.treq,
+      ...portTsas(port),
       portid: port.id,
       cntlid: CNTLID_DYNAMIC,
       asqsz: NVME_AQ_DEPTH,
@@ -60,6 +67,7 @@ export function discoveryEntries(req: Request, ctrl: Controller): Partial<Discov
       adrfam: port.addr.adrfam,
       subtype: DiscSubtype.Nvme,
       treq: port.addr.treq,
+      ...portTsas(port),
       portid: port.id,
       cntlid: CNTLID_DYNAMIC,
       asqsz: NVME_AQ_DEPTH,

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Secure-connections interop run against a Debian 13 host (kernel 6.12, nvme-cli 2.13,
+# tlshd) under QEMU: builds/reuses the trixie guest, starts nvmet-ts (bin/nvmet-ts.js,
+# so with the OpenSSL settings TLS needs) inside a private netns on 127.0.0.1:4420 (plain,
+# DH-HMAC-CHAP) and :4421 (TLS 1.3 required), captures the exchange with tcpdump for the
+# tshark wire check, boots the guest with checks-612.sh and prints the row table.
+# Needs root. Usage: run-612.sh [OUTDIR]   Env: BUILD_DIR (guest cache), TIMEOUT.
+set -uo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../../.." && pwd)"
+OUT="${1:-$(mktemp -d /tmp/nvmet-ts-secure.XXXXXX)}"; mkdir -p "$OUT"; OUT="$(cd "$OUT" && pwd)"
+BUILD_DIR="${BUILD_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/nvmet-ts/guest-trixie}"
+NS="nvmetts-sec-$$"
+[ "$(id -u)" = 0 ] || { echo "run-612.sh needs root (netns, QEMU)"; exit 2; }
+if [ ! -f "$BUILD_DIR/vmlinuz" ] || [ ! -f "$BUILD_DIR/initramfs.cpio.gz" ]; then
+  bash "$HERE/../guest/build-guest-trixie.sh" "$BUILD_DIR" >"$OUT/build.log" 2>&1 || { echo "guest build failed: $OUT/build.log"; exit 2; }
+fi
+ip netns add "$NS" && ip -n "$NS" link set lo up
+TPID=""; CPID=""
+cleanup() {
+  [ -n "$CPID" ] && kill "$CPID" 2>/dev/null
+  [ -n "$TPID" ] && kill "$TPID" 2>/dev/null
+  sleep 1
+  ip netns del "$NS" 2>/dev/null
+}
+trap cleanup EXIT
+mkdir -p "$OUT/data"
+ip netns exec "$NS" node "$ROOT/bin/nvmet-ts.js" --config "$HERE/target-config.json" --data-dir "$OUT/data" --no-api >"$OUT/target.log" 2>&1 &
+TPID=$!
+for i in $(seq 1 50); do grep -q "port 2 enabled" "$OUT/target.log" 2>/dev/null && break; sleep 0.2; done
+grep -q "port 2 enabled" "$OUT/target.log" || { echo "target did not start:"; cat "$OUT/target.log"; exit 2; }
+if command -v tcpdump >/dev/null; then
+  ip netns exec "$NS" tcpdump -i lo -s 0 -w "$OUT/wire.pcap" 'tcp port 4420 or tcp port 4421' >"$OUT/capture.log" 2>&1 &
+  CPID=$!; sleep 1
+elif command -v dumpcap >/dev/null; then
+  ip netns exec "$NS" dumpcap -q -i lo -f 'tcp port 4420 or tcp port 4421' -w "$OUT/wire.pcap" >"$OUT/capture.log" 2>&1 &
+  CPID=$!; sleep 2
+fi
+NETNS="$NS" BUILD_DIR="$BUILD_DIR" SMP="${SMP:-2}" TIMEOUT="${TIMEOUT:-540}" bash "$HERE/run-guest.sh" "$HERE/checks-612.sh" "$OUT/guest" >"$OUT/guest.log" 2>&1
+GRC=$?
+[ -n "$CPID" ] && { kill "$CPID" 2>/dev/null; wait "$CPID" 2>/dev/null; CPID=""; }
+WIRE="skip (no capture)"
+if [ -s "$OUT/wire.pcap" ] && command -v tshark >/dev/null; then
+  # Wireshark's NVMe/TCP dissector decodes the Authentication Send/Receive commands of port 4420.
+  n=$(tshark -r "$OUT/wire.pcap" -d tcp.port==4420,nvme-tcp -Y 'nvme.fabrics.cmd.auth.secp == 0xe9' 2>/dev/null | wc -l)
+  a=$(tshark -r "$OUT/wire.pcap" -d tcp.port==4420,nvme-tcp -Y 'nvme.fabrics.cqe.connect.authreq != 0' 2>/dev/null | wc -l)
+  t=$(tshark -r "$OUT/wire.pcap" -Y 'tls.handshake.type == 1 && tcp.dstport == 4421' 2>/dev/null | wc -l)
+  WIRE="$n Authentication Send/Receive (SECP E9h) and $a Connect responses with AUTHREQ decoded on :4420, $t TLS ClientHello on :4421"
+fi
+echo "guest exit $GRC ($(cat "$OUT/guest/uname.txt" 2>/dev/null | tr '\n' ' '))"
+printf '%-34s %-5s %s\n' ROW RESULT DETAIL
+while IFS="$(printf '\t')" read -r id st why; do printf '%-34s %-5s %s\n' "$id" "$st" "$why"; done <"$OUT/guest/results.txt"
+printf '%-34s %-5s %s\n' wire-check "$( [ "${WIRE%% *}" != skip ] && [ "${WIRE%% *}" -gt 0 ] 2>/dev/null && echo pass || echo info)" "$WIRE"
+echo "logs: $OUT"
+! grep -q "	fail	" "$OUT/guest/results.txt" && [ -s "$OUT/guest/results.txt" ]
