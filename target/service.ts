@@ -28,6 +28,7 @@ import type { Port } from './core/port.js';
 import type { Subsystem } from './core/subsystem.js';
 import type { NamespaceStats } from './core/namespace.js';
 import { TcpTransport } from './tcp/index.js';
+import { ServiceError, asServiceError } from './service-error.js';
 import { RdmaTransport } from './rdma/transport.js';
 import { AdrFam, TcpSecType, Treq } from '../src/nvme/discovery-log.js';
 import { parseTlsPsk } from '../src/nvme/tls/psk.js';
@@ -38,7 +39,6 @@ import {
   resolveConfig,
   saveConfigFile,
   serializeConfig,
-  type ConfigIssue,
   type NvmetConfig,
   type ParseOptions,
   type ResolvedConfig,
@@ -61,9 +61,6 @@ import { decidePort, providersOf, type PortDecision } from './api/p2p-explain.js
 import { MODEL_SIMPLIFICATIONS, nicKindNote, P2pDataPath, type DataPathState, type NamespaceP2pState } from './p2p/data-path.js';
 import { faultEngine, type FaultRuleSpec } from './fault/index.js';
 
-// ---------------------------------------------------------------- errors
-
-/** A refused change: HTTP status, an errno-like code, a message naming what is wrong. */
 /** Resolved (validated) DH-HMAC-CHAP strings → the core's parsed settings. */
 function dhchapSettings(d: ResolvedHostDhchap | undefined): DhchapHostSettings | undefined {
   if (d === undefined) return undefined;
@@ -75,49 +72,7 @@ function dhchapSettings(d: ResolvedHostDhchap | undefined): DhchapHostSettings |
   };
 }
 
-export class ServiceError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly issues: readonly ConfigIssue[] = [],
-  ) {
-    super(message);
-    this.name = 'ServiceError';
-  }
-}
-
-/** Map what the core, a backend or a socket threw onto a ServiceError. */
-export function asServiceError(e: unknown): ServiceError {
-  if (e instanceof ServiceError) return e;
-  const err = e as NodeJS.ErrnoException;
-  const msg = err instanceof Error ? err.message : String(e);
-  switch (err?.code) {
-    case 'EADDRINUSE':
-      return new ServiceError(409, 'EADDRINUSE', msg);
-    case 'EADDRNOTAVAIL':
-    case 'ENOENT':
-    case 'EISDIR':
-    case 'ENOTDIR':
-    case 'EACCES':
-    case 'EPERM':
-    case 'ELOOP':
-      return new ServiceError(400, err.code, msg);
-  }
-  // p2pdma refusals (src/p2pdma P2pError): the topology cannot do what was asked.
-  switch (err?.code) {
-    case 'EXDEV':
-    case 'EBUSY':
-    case 'ENOMEM':
-      return new ServiceError(409, err.code, msg);
-    case 'ENODEV':
-    case 'EINVAL':
-      return new ServiceError(400, err.code, msg);
-  }
-  if (e instanceof RangeError) return new ServiceError(400, 'EINVAL', msg);
-  if (/is not a regular file|smaller than one block|already exists/.test(msg)) return new ServiceError(400, 'EINVAL', msg);
-  return new ServiceError(500, 'EIO', msg);
-}
+export { ServiceError, asServiceError, type Refusal } from './service-error.js';
 
 // ---------------------------------------------------------------- hooks for the data path
 
@@ -368,7 +323,7 @@ export class NvmetService {
     if (!r.ok) {
       const first = r.errors[0];
       const msg = first ? `${first.path}: ${first.message}` : 'invalid configuration';
-      throw new ServiceError(400, 'EINVAL', r.errors.length > 1 ? `${msg} (and ${r.errors.length - 1} more)` : msg, r.errors);
+      throw new ServiceError('invalid', 'EINVAL', r.errors.length > 1 ? `${msg} (and ${r.errors.length - 1} more)` : msg, r.errors);
     }
     return r.config;
   }
@@ -380,11 +335,11 @@ export class NvmetService {
    */
   async update<T = void>(build: (current: NvmetConfig) => { config: NvmetConfig; result?: T }, mode: ChangeMode = 'refuse'): Promise<T | undefined> {
     const run = async (): Promise<T | undefined> => {
-      if (this.stopped) throw new ServiceError(503, 'ESHUTDOWN', 'the target is shutting down');
+      if (this.stopped) throw new ServiceError('unavailable', 'ESHUTDOWN', 'the target is shutting down');
       const { config: next, result } = build(this.doc);
       const prev = this.doc;
       if (this.dp !== null && key(next.topology ?? null) !== key(prev.topology ?? null)) {
-        throw new ServiceError(409, 'EBUSY', 'topology: the PCIe topology cannot change while the target runs (the p2pmem data path is built on it); restart with the new configuration');
+        throw new ServiceError('conflict', 'EBUSY', 'topology: the PCIe topology cannot change while the target runs (the p2pmem data path is built on it); restart with the new configuration');
       }
       const topo = this.topologyFor(next);
       const target = resolveConfig(next, this.baseDir);
@@ -414,7 +369,7 @@ export class NvmetService {
   /** Write the running document (nvmetcli format) to `path` (default: savePath). Returns the path. */
   async save(path?: string): Promise<string> {
     const target = path ?? this.savePath;
-    if (target === undefined) throw new ServiceError(409, 'ENOENT', 'no file to save to: start nvmet-ts with --config FILE or --save FILE');
+    if (target === undefined) throw new ServiceError('conflict', 'ENOENT', 'no file to save to: start nvmet-ts with --config FILE or --save FILE');
     await saveConfigFile(target, relocate(this.doc, this.baseDir, dirname(resolvePath(target))));
     return target;
   }
@@ -476,7 +431,7 @@ export class NvmetService {
   /** The provider pci_p2pmem_find would give a port (its NIC plus every enabled namespace it exports) and where staging happens. */
   portP2p(portid: number): PortP2pDecision {
     const d = decidePort(this.doc, this.topo, this.policy, portid, this.opts.allowP2pmem === true, this.dp?.p2pdma);
-    if (d === undefined) throw new ServiceError(404, 'ENOENT', `port ${portid} does not exist`);
+    if (d === undefined) throw new ServiceError('not-found', 'ENOENT', `port ${portid} does not exist`);
     const st = this.dp?.portState(portid);
     if (st === undefined || !st.enabled) {
       const inUse = this.dataPath.portProvider?.(portid);
@@ -565,14 +520,14 @@ export class NvmetService {
     if (ref === undefined) return { topology: loadBuiltinTopology('default'), source: 'built-in default' };
     if (ref.kind === 'inline') {
       const r = parseTopology(ref.value, 'topology');
-      if (!r.ok) throw new ServiceError(400, 'EINVAL', `topology: ${r.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+      if (!r.ok) throw new ServiceError('invalid', 'EINVAL', `topology: ${r.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
       return { topology: r.topology, source: 'inline' };
     }
     if (this.topologyDoc === undefined || this.topologyDoc.file !== ref.path) {
-      throw new ServiceError(400, 'EINVAL', `topology: the file reference "${ref.path}" is not the one loaded at start-up; send the topology inline instead`);
+      throw new ServiceError('invalid', 'EINVAL', `topology: the file reference "${ref.path}" is not the one loaded at start-up; send the topology inline instead`);
     }
     const r = parseTopology(this.topologyDoc.value, 'topology');
-    if (!r.ok) throw new ServiceError(400, 'EINVAL', `topology: ${r.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+    if (!r.ok) throw new ServiceError('invalid', 'EINVAL', `topology: ${r.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
     return { topology: r.topology, source: ref.path };
   }
 
@@ -598,7 +553,7 @@ export class NvmetService {
       const a = this.effectiveAddr(tp);
       if (a.traddr === '' || this.appliedPorts.get(tp.portid)?.traddr === a.traddr || this.listenPolicy.allows(a.traddr)) return;
       throw new ServiceError(
-        403,
+        'forbidden',
         'EACCES',
         `ports[${i}].addr.traddr: ${a.traddr} is not an address new ports may listen on (loopback, the start-up configuration's addresses, or nvmet-ts --allow-listen ADDR)`,
       );
@@ -616,7 +571,7 @@ export class NvmetService {
         const enabled = sub.enabledNamespaces().length;
         if (ctrls > 0 || enabled > 0) {
           throw new ServiceError(
-            409,
+            'conflict',
             'EBUSY',
             `subsystem ${ts.nqn} is in use (${ctrls} controller(s), ${enabled} enabled namespace(s)): only allow_any_host and allowed hosts may change now (Linux: EBUSY once hosts discovered it)`,
           );
@@ -626,10 +581,10 @@ export class NvmetService {
         const an = as.namespaces.find((n) => n.nsid === tn.nsid);
         if (an === undefined || !an.enabled || !tn.enabled) continue;
         if (nsIdentity(an) !== nsIdentity(tn)) {
-          throw new ServiceError(409, 'EBUSY', `namespace ${tn.nsid} of ${ts.nqn} is enabled: disable it before changing its device (Linux: EBUSY)`);
+          throw new ServiceError('conflict', 'EBUSY', `namespace ${tn.nsid} of ${ts.nqn} is enabled: disable it before changing its device (Linux: EBUSY)`);
         }
         if (key(an.p2pmem) !== key(tn.p2pmem)) {
-          throw new ServiceError(409, 'EBUSY', `namespace ${tn.nsid} of ${ts.nqn} is enabled: disable it before changing p2pmem (Linux: EBUSY)`);
+          throw new ServiceError('conflict', 'EBUSY', `namespace ${tn.nsid} of ${ts.nqn} is enabled: disable it before changing p2pmem (Linux: EBUSY)`);
         }
       }
     }

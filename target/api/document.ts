@@ -52,12 +52,12 @@ export function validateDoc(svc: NvmetService, json: JsonObject, map?: PathMap, 
     const issues = e.issues.map((i) => ({ path: mapPath(i.path, map), message: i.message }));
     const first = issues[0];
     const msg = first ? `${first.path}: ${first.message}` : e.message;
-    throw new ServiceError(e.status, e.code, issues.length > 1 ? `${msg} (and ${issues.length - 1} more)` : msg, issues);
+    throw new ServiceError(e.reason, e.code, issues.length > 1 ? `${msg} (and ${issues.length - 1} more)` : msg, issues);
   }
 }
 
 export function notFound(what: string): ServiceError {
-  return new ServiceError(404, 'ENOENT', `${what} does not exist`);
+  return new ServiceError('not-found', 'ENOENT', `${what} does not exist`);
 }
 
 /**
@@ -73,17 +73,17 @@ export function notFound(what: string): ServiceError {
 export async function checkBackingPath(raw: string, paths: BackingPathPolicy, field: string, base: string = paths.dataDir): Promise<string> {
   if (raw.startsWith('ram:')) return raw;
   const syntax = validateBackingPath(raw, { baseDir: base });
-  if (!syntax.ok) throw new ServiceError(400, 'EINVAL', `${field}: ${syntax.message}`);
+  if (!syntax.ok) throw new ServiceError('invalid', 'EINVAL', `${field}: ${syntax.message}`);
   const abs = syntax.value;
   // A file-backed namespace request is what the data directory is created for (0700).
   await paths.realDataDir();
   if (!paths.isTrusted(abs) && !paths.lexicallyAllowed(abs)) {
-    throw new ServiceError(400, 'EACCES', `${field}: path must be inside ${paths.describeAllowed()}, got ${JSON.stringify(raw)}`);
+    throw new ServiceError('invalid', 'EACCES', `${field}: path must be inside ${paths.describeAllowed()}, got ${JSON.stringify(raw)}`);
   }
   try {
     await paths.check(abs, raw);
   } catch (e) {
-    if (e instanceof BackingPathError) throw new ServiceError(400, e.code, `${field}: ${e.message}`);
+    if (e instanceof BackingPathError) throw new ServiceError('invalid', e.code, `${field}: ${e.message}`);
     throw e;
   }
   return abs;

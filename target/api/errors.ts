@@ -5,7 +5,7 @@
  */
 
 import type { FastifyError } from 'fastify';
-import { ServiceError } from '../service.js';
+import { ServiceError, type Refusal } from '../service-error.js';
 import type { ConfigIssue } from '../config/index.js';
 import { securityFieldAnywhere, securityRefusal } from '../config/unsupported-security.js';
 
@@ -77,11 +77,21 @@ export function formatAjvError(context: string, e: AjvError): ConfigIssue {
   }
 }
 
+/** The one place a kind of refusal becomes an HTTP status. */
+export const STATUS_OF: Readonly<Record<Refusal, number>> = {
+  invalid: 400,
+  forbidden: 403,
+  'not-found': 404,
+  conflict: 409,
+  unavailable: 503,
+  failed: 500,
+};
+
 /** Fastify/AJV/ServiceError/anything → status and body. */
 export function toErrorBody(err: unknown): ErrorBody {
   if (err instanceof ApiError) return { statusCode: err.status, error: err.message, code: err.code };
   if (err instanceof ServiceError) {
-    const body: ErrorBody = { statusCode: err.status, error: err.message, code: err.code };
+    const body: ErrorBody = { statusCode: STATUS_OF[err.reason], error: err.message, code: err.code };
     if (err.issues.length > 0) body.issues = [...err.issues];
     return body;
   }

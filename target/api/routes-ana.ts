@@ -44,7 +44,7 @@ function findPortJson(json: JsonObject, portid: number): { index: number; port: 
 
 function checkGrpid(raw: string): number {
   const g = Number(raw);
-  if (!Number.isInteger(g) || g < 1 || g > NVMET_MAX_ANAGRPS) throw new ServiceError(400, 'EINVAL', `params.grpid: ${raw} must be 1..${NVMET_MAX_ANAGRPS}`);
+  if (!Number.isInteger(g) || g < 1 || g > NVMET_MAX_ANAGRPS) throw new ServiceError('invalid', 'EINVAL', `params.grpid: ${raw} must be 1..${NVMET_MAX_ANAGRPS}`);
   return g;
 }
 
@@ -84,7 +84,7 @@ export function anaRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const portid = Number(req.params.portid);
       const grpid = checkGrpid(req.params.grpid);
       const state = anaStateFromName(req.body.state);
-      if (state === undefined) throw new ServiceError(400, 'EINVAL', `body.state: "${req.body.state}" is not an ANA state`);
+      if (state === undefined) throw new ServiceError('invalid', 'EINVAL', `body.state: "${req.body.state}" is not an ANA state`);
       const ms = req.body.transition_ms ?? 0;
       findPortJson(docJson(svc.config), portid);
       const live = svc.nvmet.getPort(portid);

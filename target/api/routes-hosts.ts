@@ -20,7 +20,7 @@ export function hostRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (req, reply) => {
       const { nqn, dhchap, nvmet_ts } = req.body;
       await svc.update((cur) => {
-        if (cur.hosts.some((h) => h.nqn === nqn)) throw new ServiceError(409, 'EEXIST', `body.nqn: host ${nqn} already exists`);
+        if (cur.hosts.some((h) => h.nqn === nqn)) throw new ServiceError('conflict', 'EEXIST', `body.nqn: host ${nqn} already exists`);
         const json = docJson(cur);
         const hosts = list(json, 'hosts');
         const host: JsonObject = { nqn };
@@ -86,7 +86,7 @@ export function hostRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const i = cur.hosts.findIndex((h) => h.nqn === nqn);
       if (i < 0) throw notFound(`host ${nqn}`);
       const users = cur.subsystems.filter((s) => s.allowedHosts.includes(nqn)).map((s) => s.nqn);
-      if (users.length > 0) throw new ServiceError(409, 'EBUSY', `host ${nqn} is allowed by ${users.join(', ')}: remove it from their allowed_hosts first`);
+      if (users.length > 0) throw new ServiceError('conflict', 'EBUSY', `host ${nqn} is allowed by ${users.join(', ')}: remove it from their allowed_hosts first`);
       const json = docJson(cur);
       list(json, 'hosts').splice(i, 1);
       return { config: validateDoc(svc, json) };

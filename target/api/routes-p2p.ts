@@ -20,14 +20,14 @@ const removeBody = {
 
 /** p2pdma's errno as HTTP: EBUSY is a conflict with the provider's state, the rest a bad request. */
 function asHttp(e: unknown): unknown {
-  if (e instanceof P2pError) return new ServiceError(e.code === 'EBUSY' ? 409 : 400, e.code, e.message);
+  if (e instanceof P2pError) return new ServiceError(e.code === 'EBUSY' ? 'conflict' : 'invalid', e.code, e.message);
   return e;
 }
 
 export function p2pProviderRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const { svc } = ctx;
   const dp = () => {
-    if (svc.dp === null) throw new ServiceError(404, 'ENODEV', 'the p2pmem data path is off in this target');
+    if (svc.dp === null) throw new ServiceError('not-found', 'ENODEV', 'the p2pmem data path is off in this target');
     return svc.dp;
   };
 
@@ -36,7 +36,7 @@ export function p2pProviderRoutes(app: FastifyInstance, ctx: ApiContext): void {
     { schema: { summary: 'Hot-remove a p2pmem provider: dmabuf (move_notify to importers, then unmap) or pgmap (wait for every allocation)', params: S.bdfParams, body: removeBody } },
     async (req) => {
       const d = dp();
-      if (svc.topology.get(req.params.bdf) === undefined) throw new ServiceError(404, 'ENODEV', `no PCI function ${req.params.bdf} in the topology`);
+      if (svc.topology.get(req.params.bdf) === undefined) throw new ServiceError('not-found', 'ENODEV', `no PCI function ${req.params.bdf} in the topology`);
       const report = await d.removeProvider(req.params.bdf, req.body?.mode ?? 'dmabuf').catch((e: unknown) => {
         throw asHttp(e);
       });
@@ -49,7 +49,7 @@ export function p2pProviderRoutes(app: FastifyInstance, ctx: ApiContext): void {
     { schema: { summary: 'Hot-add (re-probe) a p2pmem provider removed earlier', params: S.bdfParams } },
     async (req) => {
       const d = dp();
-      if (svc.topology.get(req.params.bdf) === undefined) throw new ServiceError(404, 'ENODEV', `no PCI function ${req.params.bdf} in the topology`);
+      if (svc.topology.get(req.params.bdf) === undefined) throw new ServiceError('not-found', 'ENODEV', `no PCI function ${req.params.bdf} in the topology`);
       let f;
       try {
         f = d.addProvider(req.params.bdf);

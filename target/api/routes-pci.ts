@@ -93,7 +93,7 @@ export function pciRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   const device = (bdf: string): PciFunction => {
     const f = svc.topology.get(bdf);
-    if (f === undefined) throw new ServiceError(404, 'ENODEV', `no PCI function ${bdf} in the topology`);
+    if (f === undefined) throw new ServiceError('not-found', 'ENODEV', `no PCI function ${bdf} in the topology`);
     return f;
   };
 
@@ -107,14 +107,14 @@ export function pciRoutes(app: FastifyInstance, ctx: ApiContext): void {
     async (req) => {
       const f = device(req.params.bdf);
       const p = svc.providers().find((x) => x.bdf === f.bdf);
-      if (p === undefined) throw new ServiceError(404, 'ENODEV', `${f.bdf} registers no p2pmem (no p2pmem/ directory in sysfs)`);
+      if (p === undefined) throw new ServiceError('not-found', 'ENODEV', `${f.bdf} registers no p2pmem (no p2pmem/ directory in sysfs)`);
       return p;
     },
   );
 
   app.get('/api/p2p/state', { schema: { summary: 'The p2pmem data path: per-port binding and staging counters, provider pools, DMA bytes per link, root complex and DRAM' } }, async () => {
     const st = svc.dataPathState();
-    if (st === null) throw new ServiceError(404, 'ENODEV', 'the p2pmem data path is off in this target');
+    if (st === null) throw new ServiceError('not-found', 'ENODEV', 'the p2pmem data path is off in this target');
     return st;
   });
 
@@ -125,8 +125,8 @@ export function pciRoutes(app: FastifyInstance, ctx: ApiContext): void {
     { schema: { summary: 'What pci_p2pmem_find would choose for a client list (comma-separated BDFs), and why', querystring: S.explainQuery } },
     async (req) => {
       const clients = req.query.clients.split(',').map((s) => s.trim()).filter((s) => s !== '');
-      if (clients.length === 0) throw new ServiceError(400, 'EINVAL', 'querystring.clients: give at least one PCI address');
-      if (clients.length > 64) throw new ServiceError(400, 'EINVAL', 'querystring.clients: at most 64 clients');
+      if (clients.length === 0) throw new ServiceError('invalid', 'EINVAL', 'querystring.clients: give at least one PCI address');
+      if (clients.length > 64) throw new ServiceError('invalid', 'EINVAL', 'querystring.clients: at most 64 clients');
       return explainClients(svc.topology, req.query.policy ?? svc.policy, clients, svc.dp?.p2pdma);
     },
   );

@@ -31,7 +31,7 @@ export function portRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post<{ Body: JsonObject }>('/api/ports', { schema: { summary: 'Create a port (nvmetcli port object); it starts listening at once', body: S.portCreate } }, async (req, reply) => {
     const portid = Number(req.body['portid']);
     await svc.update((cur) => {
-      if (cur.ports.some((p) => p.portid === portid)) throw new ServiceError(409, 'EEXIST', `body.portid: port ${portid} already exists`);
+      if (cur.ports.some((p) => p.portid === portid)) throw new ServiceError('conflict', 'EEXIST', `body.portid: port ${portid} already exists`);
       const json = docJson(cur);
       const ports = list(json, 'ports');
       ports.push({ addr: {}, subsystems: [], referrals: [], ...req.body });
@@ -84,11 +84,11 @@ export function portRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const portid = Number(req.params.portid);
       const nqn = req.body.nqn;
       await svc.update((cur) => {
-        if (!cur.subsystems.some((s) => s.nqn === nqn)) throw new ServiceError(400, 'ENOENT', `body.nqn: subsystem ${nqn} does not exist`);
+        if (!cur.subsystems.some((s) => s.nqn === nqn)) throw new ServiceError('invalid', 'ENOENT', `body.nqn: subsystem ${nqn} does not exist`);
         const json = docJson(cur);
         const { index, port } = findPort(json, portid);
         const links = (port['subsystems'] as JsonValue[] | undefined) ?? [];
-        if (links.includes(nqn)) throw new ServiceError(409, 'EEXIST', `body.nqn: ${nqn} is already linked to port ${portid}`);
+        if (links.includes(nqn)) throw new ServiceError('conflict', 'EEXIST', `body.nqn: ${nqn} is already linked to port ${portid}`);
         port['subsystems'] = [...links, nqn];
         return { config: validateDoc(svc, json, { prefix: `ports[${index}]`, label: `port ${portid}` }) };
       });
@@ -130,7 +130,7 @@ export function portRoutes(app: FastifyInstance, ctx: ApiContext): void {
         const json = docJson(cur);
         const { index, port } = findPort(json, portid);
         const refs = list(port, 'referrals');
-        if (refs.some((r) => r['name'] === name)) throw new ServiceError(409, 'EEXIST', `body.name: referral ${name} already exists on port ${portid}`);
+        if (refs.some((r) => r['name'] === name)) throw new ServiceError('conflict', 'EEXIST', `body.name: referral ${name} already exists on port ${portid}`);
         refs.push({ addr: {}, ...req.body });
         return { config: validateDoc(svc, json, { prefix: `ports[${index}].referrals[${refs.length - 1}]`, label: 'body' }) };
       });

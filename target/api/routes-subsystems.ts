@@ -36,7 +36,7 @@ async function checkDevice(ctx: ApiContext, body: JsonObject, field: string): Pr
   const dev = body['device'];
   if (!isJsonObject(dev) || dev['path'] === undefined) return;
   const p = dev['path'];
-  if (typeof p !== 'string') throw new ServiceError(400, 'EINVAL', `${field}: must be a string`);
+  if (typeof p !== 'string') throw new ServiceError('invalid', 'EINVAL', `${field}: must be a string`);
   dev['path'] = await checkBackingPath(p, ctx.svc.paths, field);
 }
 
@@ -65,7 +65,7 @@ export function subsystemRoutes(app: FastifyInstance, ctx: ApiContext): void {
     await svc.update((cur) => {
       const json = docJson(cur);
       const subs = list(json, 'subsystems');
-      if (subs.some((s) => s['nqn'] === nqn)) throw new ServiceError(409, 'EEXIST', `body.nqn: subsystem ${nqn} already exists`);
+      if (subs.some((s) => s['nqn'] === nqn)) throw new ServiceError('conflict', 'EEXIST', `body.nqn: subsystem ${nqn} already exists`);
       subs.push({ attr: {}, allowed_hosts: [], namespaces: [], ...body });
       return { config: validateDoc(svc, json, { prefix: `subsystems[${subs.length - 1}]`, label: 'body' }) };
     });
@@ -123,8 +123,8 @@ export function subsystemRoutes(app: FastifyInstance, ctx: ApiContext): void {
         let id: number;
         if (body['nsid'] !== undefined) {
           id = Number(body['nsid']);
-          if (!Number.isInteger(id) || id < 1 || id > NSID_MAX) throw new ServiceError(400, 'EINVAL', `body.nsid: must be an integer 1..${NSID_MAX}`);
-          if (nss.some((n) => Number(n['nsid']) === id)) throw new ServiceError(409, 'EEXIST', `body.nsid: namespace ${id} already exists in ${nqn}`);
+          if (!Number.isInteger(id) || id < 1 || id > NSID_MAX) throw new ServiceError('invalid', 'EINVAL', `body.nsid: must be an integer 1..${NSID_MAX}`);
+          if (nss.some((n) => Number(n['nsid']) === id)) throw new ServiceError('conflict', 'EEXIST', `body.nsid: namespace ${id} already exists in ${nqn}`);
         } else {
           const used = new Set(nss.map((n) => Number(n['nsid'])));
           id = 1;
@@ -188,13 +188,13 @@ export function subsystemRoutes(app: FastifyInstance, ctx: ApiContext): void {
       const { nqn } = req.params;
       const host = req.body.nqn;
       await svc.update((cur) => {
-        if (!cur.hosts.some((h) => h.nqn === host)) throw new ServiceError(400, 'ENOENT', `body.nqn: host ${host} is not defined (POST /api/hosts first)`);
+        if (!cur.hosts.some((h) => h.nqn === host)) throw new ServiceError('invalid', 'ENOENT', `body.nqn: host ${host} is not defined (POST /api/hosts first)`);
         const json = docJson(cur);
         const { index, sub } = findSub(json, nqn);
         const attr = isJsonObject(sub['attr']) ? sub['attr'] : {};
-        if (attr['allow_any_host'] === '1') throw new ServiceError(400, 'EINVAL', `${nqn}: cannot add allowed hosts while allow_any_host is 1 (Linux: EINVAL)`);
+        if (attr['allow_any_host'] === '1') throw new ServiceError('invalid', 'EINVAL', `${nqn}: cannot add allowed hosts while allow_any_host is 1 (Linux: EINVAL)`);
         const hosts = (sub['allowed_hosts'] as JsonValue[] | undefined) ?? [];
-        if (hosts.includes(host)) throw new ServiceError(409, 'EEXIST', `body.nqn: host ${host} is already allowed`);
+        if (hosts.includes(host)) throw new ServiceError('conflict', 'EEXIST', `body.nqn: host ${host} is already allowed`);
         sub['allowed_hosts'] = [...hosts, host];
         return { config: validateDoc(svc, json, { prefix: `subsystems[${index}]`, label: nqn }) };
       });

@@ -128,11 +128,11 @@ export function buildApi(svc: NvmetService, opts: ApiOptions = {}): { app: Fasti
     try {
       value = unpackr.unpack(body as Buffer);
     } catch (e) {
-      done(new ServiceError(400, 'EINVAL', `body: invalid MessagePack (${(e as Error).message})`), undefined);
+      done(new ServiceError('invalid', 'EINVAL', `body: invalid MessagePack (${(e as Error).message})`), undefined);
       return;
     }
     const c = cloneJson(value, { maxDepth: 100 });
-    if ('error' in c) done(new ServiceError(400, 'EINVAL', `body: ${c.error}`), undefined);
+    if ('error' in c) done(new ServiceError('invalid', 'EINVAL', `body: ${c.error}`), undefined);
     else done(null, c.value);
   });
 
@@ -170,7 +170,7 @@ export function buildApi(svc: NvmetService, opts: ApiOptions = {}): { app: Fasti
 export async function startApi(svc: NvmetService, opts: ApiOptions = {}): Promise<ApiServer> {
   const host = opts.host ?? DEFAULT_API_HOST;
   if (!isLoopback(host) && (opts.token === undefined || opts.token === '')) {
-    throw new ServiceError(400, 'EACCES', `the management API on non-loopback address ${host} needs a bearer token (--api-token or NVMET_TS_API_TOKEN)`);
+    throw new ServiceError('invalid', 'EACCES', `the management API on non-loopback address ${host} needs a bearer token (--api-token or NVMET_TS_API_TOKEN)`);
   }
   const { app, metrics } = buildApi(svc, opts);
   app.server.maxConnections = MAX_API_CONNECTIONS;

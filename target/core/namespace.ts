@@ -168,7 +168,7 @@ export class Namespace {
     this.transition = (async () => {
       try {
         await this.backend.open();
-        if (this.backend.size < this.blockSize) throw new Error(`namespace ${this.nsid}: backend smaller than one block`);
+        if (this.backend.size < this.blockSize) throw Object.assign(new Error(`namespace ${this.nsid}: backend smaller than one block`), { code: 'EINVAL' });
         await this.pr?.open();
         await this.subsys.nvmet.enableHooks.namespaceEnabling?.(this);
         this.state = 'enabled';

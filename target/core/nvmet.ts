@@ -150,7 +150,7 @@ export class Nvmet {
   addSubsystem(opts: SubsystemOptions): Subsystem {
     if (this.closing) throw new Error('target is shutting down');
     if (this.isDiscoveryNqn(opts.nqn)) throw new Error(`${opts.nqn} is reserved: it is the discovery subsystem's NQN`);
-    if (this.subsysMap.has(opts.nqn)) throw new Error(`subsystem ${opts.nqn} already exists`);
+    if (this.subsysMap.has(opts.nqn)) throw Object.assign(new Error(`subsystem ${opts.nqn} already exists`), { code: 'EEXIST' });
     const s = new Subsystem(this, opts);
     this.subsysMap.set(s.nqn, s);
     return s;
@@ -228,7 +228,7 @@ export class Nvmet {
   /** Create a port (disabled): link subsystems, then `enable()` it. */
   addPort(opts: PortOptions): Port {
     if (this.closing) throw new Error('target is shutting down');
-    if (this.portMap.has(opts.portId)) throw new Error(`port ${opts.portId} already exists`);
+    if (this.portMap.has(opts.portId)) throw Object.assign(new Error(`port ${opts.portId} already exists`), { code: 'EEXIST' });
     const p = new Port(this, opts);
     this.portMap.set(p.id, p);
     return p;

@@ -173,7 +173,7 @@ export class Subsystem {
     if (!Number.isInteger(nsid) || nsid < 1 || nsid > this.maxNamespaces) {
       throw new RangeError(`nsid ${nsid} must be 1..${this.maxNamespaces}`);
     }
-    if (this.nsMap.has(nsid)) throw new Error(`nsid ${nsid} already exists in ${this.nqn}`);
+    if (this.nsMap.has(nsid)) throw Object.assign(new Error(`nsid ${nsid} already exists in ${this.nqn}`), { code: 'EEXIST' });
     const ns = new Namespace(this, opts);
     this.nsMap.set(nsid, ns);
     return ns;
