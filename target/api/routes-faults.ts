@@ -39,7 +39,7 @@ export function faultRoutes(app: FastifyInstance, ctx: ApiContext): void {
 
   app.get<{ Params: { id: string } }>('/api/faults/:id', { schema: { summary: 'One fault rule', params: idParams } }, async (req) => {
     const r = engine.get(req.params.id);
-    if (r === undefined) throw new ServiceError(404, 'ENOENT', `fault rule ${req.params.id} does not exist`);
+    if (r === undefined) throw new ServiceError('not-found', 'ENOENT', `fault rule ${req.params.id} does not exist`);
     return r;
   });
 
@@ -49,14 +49,14 @@ export function faultRoutes(app: FastifyInstance, ctx: ApiContext): void {
     } catch (e) {
       if (e instanceof FaultRuleError) {
         const exists = e.path === 'id';
-        throw new ServiceError(exists ? 409 : 400, exists ? 'EEXIST' : 'EINVAL', exists ? `body.${e.message}` : e.message);
+        throw new ServiceError(exists ? 'conflict' : 'invalid', exists ? 'EEXIST' : 'EINVAL', exists ? `body.${e.message}` : e.message);
       }
       throw e;
     }
   });
 
   app.delete<{ Params: { id: string } }>('/api/faults/:id', { schema: { summary: 'Remove a fault rule (held commands stay held until aborted or due)', params: idParams } }, async (req, reply) => {
-    if (!engine.remove(req.params.id)) throw new ServiceError(404, 'ENOENT', `fault rule ${req.params.id} does not exist`);
+    if (!engine.remove(req.params.id)) throw new ServiceError('not-found', 'ENOENT', `fault rule ${req.params.id} does not exist`);
     return reply.code(204).send();
   });
 
