@@ -715,7 +715,8 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
   /**
    * Called periodically by the transport (one sweep per port, no per-PDU timer):
    * ICReq within icreq_timeout_ms of accept, Connect within connect_timeout_ms
-   * of ICResp, and every PDU complete within pdu_timeout_ms of being started.
+   * of ICResp, every PDU complete within pdu_timeout_ms of being started, and
+   * some PDU within pdu_timeout_ms while an R2T waits for its H2CData.
    * A PDU counts as stalled only while we read: a queue paused by back-pressure
    * is waiting for us, not for the host. Keep-alive stays with the core.
    */
@@ -732,13 +733,19 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
       return;
     }
     const f = this.framer;
-    if (this.paused || f.idle || f.stopped) {
+    // Waiting on the host: a PDU it started, or H2CData for an R2T we sent (the
+    // staged write buffer is pinned until it comes; MAXR2T is no licence to hold it forever).
+    if (this.paused || f.stopped || (f.idle && this.r2tBytes === 0)) {
       this.stallMark = -1;
     } else if (this.stallMark !== f.pdusDone) {
       this.stallMark = f.pdusDone;
       this.stallSince = now;
     } else if (now - this.stallSince >= lim.pduTimeoutMs) {
-      this.timedOut(`a PDU started but not complete after ${lim.pduTimeoutMs} ms`);
+      this.timedOut(
+        f.idle
+          ? `H2CData for an R2T not received within ${lim.pduTimeoutMs} ms`
+          : `a PDU started but not complete after ${lim.pduTimeoutMs} ms`,
+      );
     }
   }
 

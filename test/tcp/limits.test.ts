@@ -313,6 +313,20 @@ describe('timeouts on the NVMe/TCP port', () => {
     }
   });
 
+  it('an R2T whose H2CData never comes: closed within pdu_timeout_ms, the staged buffer returned', async () => {
+    const { tcp, host, log } = await setup({ limits: { pduTimeoutMs: 300 } });
+    const h = await host();
+    await h.ic();
+    const from = h.pdus.length;
+    h.capsule(ioSqe(OPC_WRITE, 9, 0, (256 * 1024) / BLOCK, SGL_TRANSPORT));
+    await h.next(PduType.R2T, from);
+    expect(tcp.budget.r2tUsed).toBe(256 * 1024);
+    const ms = await closedWithin(h, 3000);
+    expect(ms).toBeGreaterThanOrEqual(200);
+    expect(log.warn.filter((m) => m.includes('H2CData for an R2T not received')).length).toBe(1);
+    await waitFor(() => tcp.budget.used === 0, 'budget returned');
+  });
+
   it('a host idle between PDUs is not a stalled PDU', async () => {
     const { host } = await setup({ limits: { pduTimeoutMs: 200 } });
     const h = await host();
