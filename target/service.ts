@@ -59,6 +59,7 @@ import { DEFAULT_POLICY, type P2pPolicy } from '../src/p2pdma/policy.js';
 import type { DmaCounters } from '../src/copy/link-accounting.js';
 import { decidePort, providersOf, type PortDecision } from './api/p2p-explain.js';
 import { MODEL_SIMPLIFICATIONS, nicKindNote, P2pDataPath, type DataPathState, type NamespaceP2pState } from './p2p/data-path.js';
+import { faultEngine, type FaultRuleSpec } from './fault/index.js';
 
 /** Resolved (validated) DH-HMAC-CHAP strings → the core's parsed settings. */
 function dhchapSettings(d: ResolvedHostDhchap | undefined): DhchapHostSettings | undefined {
@@ -590,6 +591,17 @@ export class NvmetService {
   }
 
   /** Make the live target match `target`, touching only what differs. */
+  /** The config's `nvmet_ts.faults` (target/fault/): replaced only when they change, so counters survive unrelated updates. */
+  private appliedFaults = '[]';
+  private applyFaultRules(rules: readonly FaultRuleSpec[]): void {
+    const json = JSON.stringify(rules);
+    if (json === this.appliedFaults) return;
+    const engine = faultEngine(this.nvmet);
+    engine.clear('config');
+    for (const r of rules) engine.add(r, 'config');
+    this.appliedFaults = json;
+  }
+
   private async reconcile(target: ResolvedConfig): Promise<void> {
     for (const h of target.hosts) if (!this.nvmet.hosts.includes(h)) this.nvmet.addHost(h);
     // DH-HMAC-CHAP settings apply from the next authentication transaction (as configfs).
@@ -621,6 +633,7 @@ export class NvmetService {
       if (this.appliedPorts.has(tp.portid)) this.updatePortLive(tp);
       else await this.addPortLive(tp);
     }
+    this.applyFaultRules(target.faults ?? []);
     const hosts = new Set(target.hosts);
     for (const h of this.nvmet.hosts) if (!hosts.has(h) && !target.subsystems.some((s) => s.allowedHosts.includes(h))) this.nvmet.removeHost(h);
   }

@@ -17,6 +17,7 @@ import type { NvmetService } from '../service.js';
 import { LatencyHistogram } from '../../src/stats/latency-histogram.js';
 
 import type { IoObserver, IoOp } from '../core/io-observer.js';
+import { faultEngine } from '../fault/index.js';
 
 /** Buckets from 10 µs to ~5 s: RAM namespaces over loopback sit at the low end, files at the high end. */
 export const LATENCY_BUCKETS = [1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -124,6 +125,26 @@ export class NvmetMetrics implements IoObserver {
           this.inc({ link: l.id, dir: 'up' }, b?.up ?? 0);
           this.inc({ link: l.id, dir: 'down' }, b?.down ?? 0);
         }
+      },
+    });
+    // Fault injection (target/fault/): every injected fault, by action; commands held now.
+    const faults = faultEngine(svc.nvmet);
+    new Counter({
+      name: 'nvmet_faults_injected_total',
+      help: 'Faults injected by fault rules (target/fault/), by action',
+      labelNames: ['action'],
+      registers: reg,
+      collect() {
+        this.reset();
+        for (const [action, n] of faults.injectedTotals()) this.inc({ action }, n);
+      },
+    });
+    new Gauge({
+      name: 'nvmet_faults_held_commands',
+      help: 'Commands whose completion a fault rule holds now (delay, hang)',
+      registers: reg,
+      collect() {
+        this.set(faults.heldCount);
       },
     });
     new Counter({

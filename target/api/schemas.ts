@@ -222,6 +222,8 @@ export const stateBody: Schema = {
     ports: { type: 'array', maxItems: LIST_MAX },
     subsystems: { type: 'array', maxItems: LIST_MAX },
     topology: { type: ['object', 'string'], maxLength: PATH_MAX },
+    /** nvmet-ts root section: fault rules (checked by target/config/faults.ts). */
+    nvmet_ts: { type: 'object' },
   },
 };
 

@@ -17,6 +17,7 @@ import { toErrorBody } from './errors.js';
 import { registerGuard } from './guard.js';
 import { isLoopback } from '../config/listen-policy.js';
 import { NvmetMetrics } from './metrics.js';
+import { faultRoutes } from './routes-faults.js';
 import { buildOpenApi, type RouteInfo } from './openapi.js';
 import { subsystemRoutes } from './routes-subsystems.js';
 import { hostRoutes } from './routes-hosts.js';
@@ -149,6 +150,7 @@ export function buildApi(svc: NvmetService, opts: ApiOptions = {}): { app: Fasti
   pciRoutes(app, ctx);
   p2pProviderRoutes(app, ctx);
   stateRoutes(app, ctx);
+  faultRoutes(app, ctx);
 
   app.get('/metrics', { schema: { summary: 'Prometheus metrics (text exposition format)' } }, async (_req, reply) => {
     const text = await metrics.text();

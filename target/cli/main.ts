@@ -5,7 +5,9 @@
  * management API on 127.0.0.1:9420.
  */
 
-import { activeFaults } from '../core/fault-injection.js';
+import { activeFaults } from '../fault/env.js';
+import { faultEngine } from '../fault/index.js';
+import { cliFaultRules } from './fault-rules.js';
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -51,6 +53,9 @@ Options:
                           p2pmem of a provider compatible with the NIC and all namespaces
       --policy P          p2pdma distance policy: ${describePolicyNames()}
                           (default ${DEFAULT_POLICY})
+      --fault-rule JSON   add a fault injection rule at start (repeatable; see README
+                          "Fault and latency injection"); live rules: /api/faults
+      --fault-rules FILE  add the fault rules of FILE (a JSON array) at start
       --discovery-nqn NQN unique discovery NQN (TP8013, like configfs discovery_nqn);
                           the well-known nqn.2014-08.org.nvmexpress.discovery still works
       --save FILE         write the running configuration to FILE on exit (and on
@@ -136,6 +141,8 @@ export async function main(argv: string[]): Promise<number> {
         'allow-p2pmem': { type: 'boolean' },
         policy: { type: 'string' },
         save: { type: 'string' },
+        'fault-rule': { type: 'string', multiple: true },
+        'fault-rules': { type: 'string' },
         'discovery-nqn': { type: 'string' },
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
@@ -192,6 +199,9 @@ export async function main(argv: string[]): Promise<number> {
     return usageError(`--api ${api.traddr} is not a loopback address: set --api-token (or NVMET_TS_API_TOKEN) to expose the management API`);
   }
 
+  const faultRules = cliFaultRules(o['fault-rule'] ?? [], o['fault-rules']);
+  if (!faultRules.ok) return usageError(faultRules.error);
+
   const configPath = o.config ?? defaultConfigPath();
   const loaded = await loadConfigFile(configPath);
   if (!loaded.ok) {
@@ -221,6 +231,13 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     process.stderr.write(`nvmet-ts: cannot start: ${(e as Error).message}\n`);
     return 1;
+  }
+
+  try {
+    for (const r of faultRules.rules) faultEngine(svc.nvmet).add(r, 'cli');
+  } catch (e) {
+    await svc.stop();
+    return usageError((e as Error).message);
   }
 
   let server: ApiServer | null = null;

@@ -65,6 +65,7 @@ import {
   type BackingPathPolicy,
 } from './validators.js';
 import { pciTopologyValidator } from './pci-topology.js';
+import { readNvmetTsRoot } from './faults.js';
 import { askingMember, securityField, securityRefusal, wherePath } from './unsupported-security.js';
 import { checkTopologyPlacement, type TopologyCheck, type TopologyDocument, type TopologyValidator } from './topology.js';
 
@@ -250,7 +251,7 @@ function readNqnString(v: JsonValue, path: string, ctx: Ctx): string | undefined
 
 // ---------------------------------------------------------------- root
 
-const ROOT_KEYS = new Set(['hosts', 'ports', 'subsystems', 'topology']);
+const ROOT_KEYS = new Set(['hosts', 'ports', 'subsystems', 'topology', 'nvmet_ts']);
 
 function readRoot(raw: unknown, ctx: Ctx): NvmetConfig | undefined {
   const obj = expectObject(raw, '$', ctx, 'the configuration');
@@ -265,6 +266,11 @@ function readRoot(raw: unknown, ctx: Ctx): NvmetConfig | undefined {
   if (hasOwn(obj, 'topology')) {
     const t = readTopologyRef(obj.topology, ctx);
     if (t) config.topology = t;
+  }
+  if (hasOwn(obj, 'nvmet_ts')) {
+    // Fault rules (target/config/faults.ts).
+    const faults = readNvmetTsRoot(obj.nvmet_ts, (p, m) => ctx.sink.error(p, m));
+    if (faults !== undefined) config.faults = faults;
   }
   for (const key of Object.keys(obj)) if (!ROOT_KEYS.has(key)) unknownField(ctx, '$', key, obj[key], extras);
   return withExtras(config, extras);

@@ -27,6 +27,7 @@ import {
   type TrType,
 } from './validators.js';
 import type { PortLimits } from '../core/fabrics-ops.js';
+import type { FaultRuleSpec } from '../fault/rule.js';
 
 export const DEFAULTS = {
   allowAnyHost: false,
@@ -127,6 +128,8 @@ export interface ResolvedConfig {
   subsystems: ResolvedSubsystem[];
   ports: ResolvedPort[];
   topology?: TopologyRef;
+  /** Fault rules of `nvmet_ts.faults` (target/fault/). */
+  faults?: readonly FaultRuleSpec[];
 }
 
 /** 16 hex digits derived from the NQN (Linux: random at subsystem creation). */
@@ -245,5 +248,6 @@ export function resolveConfig(config: NvmetConfig, baseDir: string = process.cwd
   for (const h of config.hosts) if ((h.nvmetTs?.tlsPsk ?? '') !== '') hostTlsPsk[h.nqn] = h.nvmetTs!.tlsPsk!;
   const out: ResolvedConfig = { hosts: config.hosts.map((h) => h.nqn), hostDhchap, hostTlsPsk, subsystems, ports };
   if (config.topology) out.topology = config.topology;
+  if (config.faults) out.faults = config.faults;
   return out;
 }

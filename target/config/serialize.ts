@@ -36,6 +36,8 @@ import type {
   SubsystemConfig,
 } from './types.js';
 
+import { nvmetTsRootToJson } from './faults.js';
+
 /** The config as the JSON object nvmetcli's dump() would build (management API responses use this). */
 export function configToJson(config: NvmetConfig): JsonObject {
   const out: JsonObject = {
@@ -44,6 +46,7 @@ export function configToJson(config: NvmetConfig): JsonObject {
     subsystems: config.subsystems.map(subsystemToJson),
   };
   if (config.topology) out.topology = config.topology.kind === 'inline' ? config.topology.value : config.topology.path;
+  if (config.faults) out.nvmet_ts = nvmetTsRootToJson(config.faults);
   return addExtras(out, config.extra);
 }
 

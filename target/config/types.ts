@@ -21,6 +21,7 @@
  *   namespace      "device": {"path": "ram:1G"}             (RAM backing; else a file path)
  */
 import type { JsonObject, JsonValue } from './json.js';
+import type { FaultRuleSpec } from '../fault/rule.js';
 import type { AdrFam, AnaState, BlockSize, DhchapGroupName, DhchapHashName, Treq, TrType, Tsas } from './validators.js';
 
 /** Keys the loader did not recognise, kept for the round trip. */
@@ -204,5 +205,7 @@ export interface NvmetConfig {
   subsystems: SubsystemConfig[];
   /** nvmet-ts: absent = the built-in default topology (config/topologies/default.json). */
   topology?: TopologyRef;
+  /** nvmet-ts root `nvmet_ts.faults`: fault rules loaded with the config (target/config/faults.ts). */
+  faults?: FaultRuleSpec[];
   extra?: Extras;
 }

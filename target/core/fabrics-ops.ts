@@ -37,9 +37,26 @@ export const enum DataDir {
  * its meaning. `owner` leads back from the request to the transport command, so
  * `queueResponse` needs no lookup.
  */
+/**
+ * Transport-level faults the fault engine (target/fault/) asks of one response,
+ * as bits of `TransportRequest.wireFault`. The transport applies them to the PDUs
+ * it sends without knowing why; a transport that cannot (no such PDU, digest not
+ * negotiated) sends the response unchanged.
+ */
+export const WireFault = {
+  /** Corrupt the header digest of the response's last PDU (CapsuleResp, or C2HData with SUCCESS). */
+  HeaderDigest: 1,
+  /** Corrupt the data digest of the first C2HData PDU. */
+  DataDigest: 2,
+  /** Drop the connection instead of sending the response. */
+  DropConnection: 4,
+} as const;
+
 export interface TransportRequest<Owner = unknown> {
   /** The transport command this request is embedded in, as given to `CoreQueue.allocRequest`. */
   readonly owner: Owner;
+  /** WireFault bits for this response (0 = none; set by the fault engine before completion). */
+  readonly wireFault: number;
   /**
    * nvmet_req_init: copy the 64-byte SQE (the transport may reuse its memory on
    * return) and parse it into what the command moves and runs. Returns false when

@@ -23,6 +23,7 @@ import { Port, type PortOptions } from './port.js';
 import type { Namespace } from './namespace.js';
 import { SystemStagingAllocator, type StagingAllocator } from './staging.js';
 import { defaultLogger, type Logger } from './log.js';
+import type { FaultHook } from './fault-hook.js';
 import type { CommandParser } from './request.js';
 import { DISCOVERY_NQN } from '../../src/nvme/fabrics.js';
 import { AnaRegistry } from './ana.js';
@@ -72,6 +73,8 @@ export class Nvmet {
   enableHooks: EnableHooks = {};
   /** Told of every completed I/O-queue command (metrics); null = nobody listens, nothing is timed. */
   ioObserver: IoObserver | null = null;
+  /** Fault and latency injection (target/fault/, installed by target/create-nvmet.ts); null = none. */
+  faultHook: FaultHook | null = null;
   readonly maxDataTransferSize: number;
   /** See NvmetOptions.parseCommand. */
   readonly parseCommand: CommandParser;

@@ -27,7 +27,7 @@ import { wr16, wr32, wr64n } from '../../src/nvme/le.js';
 import { sqeCid, sqeNsid, sqeOpcode } from '../../src/nvme/sqe.js';
 import { NvmeStatus, STATUS_DNR, STATUS_MORE, statusFromError } from '../../src/nvme/status.js';
 import { ioOpName } from './io-observer.js';
-import { faultDropCompletion } from './fault-injection.js';
+import type { CompletionFault } from './fault-hook.js';
 
 /** Marks "no parameter error location" (Linux NVMET_NO_ERROR_LOC). */
 export const NO_ERROR_LOC = 0xffff;
@@ -65,6 +65,12 @@ export class Request<Owner = unknown> implements TransportRequest<Owner>, Stagin
   /** I/O commands: media byte offset and length, as parsed. */
   offset = 0;
   length = 0;
+  /** Set by the fault hook (target/fault/) to act on this request's completion; null = none. */
+  completionFault: CompletionFault | null = null;
+  /** WireFault bits (./fabrics-ops.ts) the transport applies to this response. */
+  wireFault = 0;
+  /** True while the fault hook holds the completion (delay, never complete). */
+  private held = false;
   /** Host key this command is counted under on a namespace with reservations (Linux pc_ref); null if not counted. */
   prHost: string | null = null;
   /** performance.now() at init, for the I/O observer (0 = not observed). */
@@ -158,6 +164,9 @@ export class Request<Owner = unknown> implements TransportRequest<Owner>, Stagin
     this.done = false;
     this.released = false;
     this.disconnectAfterResponse = false;
+    this.completionFault = null;
+    this.wireFault = 0;
+    this.held = false;
     this.startedAt = this.queue.qid > 0 && this.queue.ioObserver() !== null ? performance.now() : 0;
   }
 
@@ -187,6 +196,8 @@ export class Request<Owner = unknown> implements TransportRequest<Owner>, Stagin
     }
     this.executing = true;
     if (this.data === null) this.allocData();
+    const hook = this.queue.port.nvmet.faultHook;
+    if (hook !== null && hook.beforeExecute(this)) return;
     try {
       const r = fn(this);
       if (r !== undefined) r.then(undefined, this.onExecError);
@@ -205,6 +216,14 @@ export class Request<Owner = unknown> implements TransportRequest<Owner>, Stagin
       return;
     }
     this.released = true;
+    if (this.held) {
+      // Held by an injected fault: nobody will complete it for this connection now.
+      this.held = false;
+      this.completionFault?.cancel(this);
+      this.completionFault = null;
+      this.abandon();
+      return;
+    }
     if (!this.executing || this.done) this.recycle();
     // else: the command still runs (backend I/O, held AER); recycle when it completes.
   }
@@ -230,6 +249,17 @@ export class Request<Owner = unknown> implements TransportRequest<Owner>, Stagin
    */
   complete(status: number): void {
     if (this.done || !this.inUse) return;
+    const fault = this.completionFault;
+    if (fault !== null) {
+      // Injected fault (target/fault/): it may change the data or hold this completion;
+      // the call that ends a hold comes back here with `held` set and goes through.
+      if (!this.held && fault.onComplete(this, status)) {
+        this.held = true;
+        return;
+      }
+      this.completionFault = null;
+      this.held = false;
+    }
     this.done = true;
     const q = this.queue;
     let st = status & 0x7fff;
@@ -254,8 +284,6 @@ export class Request<Owner = unknown> implements TransportRequest<Owner>, Stagin
       // The transport already let go (its connection died): nothing to send.
       this.recycle();
     } else if (q.isLive()) {
-      // Test-only (NVMET_TS_FAULT): lets the interop suite prove it notices a lost completion.
-      if (faultDropCompletion(this.sqe, this.qid)) return;
       q.transport.queueResponse(this);
     }
     // else: queue torn down by the core; the transport still owes release().

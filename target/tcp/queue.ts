@@ -14,7 +14,7 @@
 
 import type { Socket } from 'node:net';
 import type { CoreQueue, CoreQueueFactory, TransportQueue, TransportRequest } from '../core/fabrics-ops.js';
-import { DataDir } from '../core/fabrics-ops.js';
+import { DataDir, WireFault } from '../core/fabrics-ops.js';
 import type { Logger } from '../core/log.js';
 import {
   CAPSULE_SQE_OFFSET,
@@ -648,6 +648,13 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
     if (cmd.state === CmdState.Responding || cmd.state === CmdState.Free) return;
     cmd.state = CmdState.Responding;
     if (this.state === QState.Closed) return; // released by teardown
+    const wf = req.wireFault;
+    if (wf !== 0 && (wf & WireFault.DropConnection) !== 0) {
+      // Injected (target/fault/): the connection drops where this response was due.
+      this.log.warn(`tcp ${this.peer}: fault injection: dropping the connection instead of the response to cid ${req.cid}`);
+      this.destroyNow('fault injection: drop-connection');
+      return;
+    }
     const tx = this.tx;
     const data = req.data;
     const len = req.transferLen;
@@ -659,12 +666,16 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
         const last = at + n === len;
         const flags = last ? (success ? PduFlags.LAST_PDU | PduFlags.SUCCESS : PduFlags.LAST_PDU) : 0;
         const o = tx.reserve(MAX_PDU_HEADER_ROOM);
-        tx.commit(encodeC2HData(tx.buf, o, req.cid, at, n, flags, this.hdgst, this.ddgst, this.hpda));
+        const hl = encodeC2HData(tx.buf, o, req.cid, at, n, flags, this.hdgst, this.ddgst, this.hpda);
+        if (wf !== 0 && last && success && this.hdgst && (wf & WireFault.HeaderDigest) !== 0) tx.buf[o + Hlen.Data]! ^= 0xff;
+        tx.commit(hl);
         const view = at === 0 && n === data.length ? data : data.subarray(at, at + n);
         tx.payload(view);
         if (this.ddgst) {
           const p = tx.reserve(4);
-          writeDigest(tx.buf, p, crc32cData(view));
+          let crc = crc32cData(view);
+          if (wf !== 0 && at === 0 && (wf & WireFault.DataDigest) !== 0) crc = ~crc >>> 0; // injected (target/fault/)
+          writeDigest(tx.buf, p, crc);
           tx.commit(4);
         }
         at += n;
@@ -680,7 +691,9 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
   private capsuleResp(req: TransportRequest): void {
     const tx = this.tx;
     const o = tx.reserve(MAX_PDU_HEADER_ROOM);
-    tx.commit(encodeCapsuleResp(tx.buf, o, req.cqe, 0, this.hdgst));
+    const n = encodeCapsuleResp(tx.buf, o, req.cqe, 0, this.hdgst);
+    if (req.wireFault !== 0 && this.hdgst && (req.wireFault & WireFault.HeaderDigest) !== 0) tx.buf[o + Hlen.CapsuleResp]! ^= 0xff; // injected (target/fault/)
+    tx.commit(n);
   }
 
   private releaseCmd(cmd: TcpCmd): void {

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { setup, type Fixture } from './setup.js';
-import { setFaults } from '../../target/core/fault-injection.js';
+import { setFaults } from '../../target/fault/env.js';
 import { Cns } from '../../src/nvme/identify.js';
 import { decodeIdentifyController } from '../../src/nvme/identify-ctrl.js';
 import { LogId } from '../../src/nvme/log-pages.js';

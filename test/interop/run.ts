@@ -230,7 +230,7 @@ async function outer(argv: readonly string[]): Promise<number> {
   console.log(`\nnvmet-ts interop: ${opts.target}${opts.fault ? ` with fault ${opts.fault}` : ''} (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
   console.log(table(rows));
   console.log(`\nlogs: ${opts.out}/out/checks/<row>.log   results: ${resFile}`);
-  if (opts.fault && c.fail === 0) console.log(`warning: fault ${opts.fault} failed no row: does this target call the hooks in target/core/fault-injection.ts?`);
+  if (opts.fault && c.fail === 0) console.log(`warning: fault ${opts.fault} failed no row: does this target install the fault engine (target/fault/env.ts)?`);
   console.log(`interop: ${c.pass} passed, ${c.fail} failed, ${c.skip + c.pending} skipped${c.pending > 0 ? ` (${c.pending} pending)` : ''}`);
   return c.fail > 0 ? 1 : 0;
 }

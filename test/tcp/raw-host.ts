@@ -221,6 +221,8 @@ class RamReq<Owner = unknown> implements TransportRequest<Owner> {
   transferLen = 0;
   data: Uint8Array | null = null;
   status = 0;
+  /** No transport-level faults here (target/fault/ sets these on core requests). */
+  readonly wireFault = 0;
   released = 0;
   done = false;
   constructor(

@@ -4,7 +4,6 @@
  * command-set specific 05h/06h/08h structures hosts ask for on NVMe 2.0 stacks.
  */
 
-import { faultIdentifyController } from '../../core/fault-injection.js';
 import type { Request } from '../../core/request.js';
 import type { Command } from '../command.js';
 import { DataDir } from '../../core/fabrics-ops.js';
@@ -223,7 +222,6 @@ function executeIdentify(req: Request): void {
       return;
     case Cns.Controller:
       encodeIdentifyController(identifyController(req.ctrl), req.data!);
-      faultIdentifyController(req.data!);
       req.complete(0);
       return;
     case Cns.ActiveNsList:
