@@ -10,7 +10,7 @@ import type { Controller } from './controller.js';
 import type { Completion, HostCommand } from './host-queue.js';
 import { NvmeError } from './errors.js';
 import { LatencyHistogram } from './latency.js';
-import { xorshift32 } from './xorshift.js';
+import { xorshift32 } from '../src/stats/xorshift.js';
 
 export interface PerfOptions {
   nsid: number;

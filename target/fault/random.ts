@@ -1,23 +1,15 @@
 /**
  * Seeded randomness for fault rules, so a run can be replayed: the same seed and
  * the same command sequence fire the same faults and draw the same delays.
- * 32-bit xorshift (Marsaglia 13/17/5), as initiator/xorshift.ts; copied because
- * the target does not import the initiator.
  */
+import { xorshift32 } from '../../src/stats/xorshift.js';
 
 export type Rng = () => number;
 
-/** Uniform in [0, 1) from `seed` (0 would stick at 0, so it is replaced). */
+/** Uniform in [0, 1) from `seed` (xorshift32's words scaled). */
 export function seededRng(seed: number): Rng {
-  let x = seed >>> 0 || 0x9e3779b9;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x1_0000_0000;
-  };
+  const next = xorshift32(seed);
+  return () => next() / 0x1_0000_0000;
 }
 
 /** z of the standard normal's 99th percentile. */

@@ -3,7 +3,7 @@ import { DmaEngine } from '../../src/copy/dma-engine.js';
 import type { DmaDescriptor } from '../../src/copy/descriptor.js';
 import { DmaError } from '../../src/copy/errors.js';
 import { DRAM, memoryRegion, regionView, type MemoryRegion } from '../../src/copy/region.js';
-import { xorshift32 } from '../../initiator/xorshift.js';
+import { xorshift32 } from '../../src/stats/xorshift.js';
 
 const KiB = 1024;
 const MiB = 1024 * 1024;

@@ -14,7 +14,7 @@ import { connect as netConnect } from 'node:net';
 import type { Socket } from 'node:net';
 import { connect } from '../../initiator/index.js';
 import type { Controller } from '../../initiator/index.js';
-import { xorshift32 } from '../../initiator/xorshift.js';
+import { xorshift32 } from '../../src/stats/xorshift.js';
 import { encodeConnectCommand, encodeConnectData, encodePropertySet, uuidToBytes } from '../../src/nvme/fabrics.js';
 import { writeInCapsuleSgl, writeTcpTransportSgl } from '../../src/nvme/sgl.js';
 import { Hlen, PduType } from '../../src/tcp/constants.js';
