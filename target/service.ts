@@ -294,7 +294,18 @@ export class NvmetService {
 
   /** The document as nvmetcli JSON (what GET /api/state returns and save writes). */
   configJson(): ReturnType<typeof configToJson> {
-    return configToJson(this.doc);
+    return configToJson(this.withApiFaults());
+  }
+
+  /**
+   * The document with the fault rules added over /api/faults appended to
+   * `nvmet_ts.faults`, so /api/state and /api/save show and keep them (reloaded,
+   * they are config rules; CLI and NVMET_TS_FAULT rules come from the command line).
+   */
+  private withApiFaults(): NvmetConfig {
+    const api = faultEngine(this.nvmet).savable('api');
+    if (api.length === 0) return this.doc;
+    return { ...this.doc, faults: [...(this.doc.faults ?? []), ...api] };
   }
 
   get topology(): PciTopology {
@@ -370,13 +381,13 @@ export class NvmetService {
   async save(path?: string): Promise<string> {
     const target = path ?? this.savePath;
     if (target === undefined) throw new ServiceError('conflict', 'ENOENT', 'no file to save to: start nvmet-ts with --config FILE or --save FILE');
-    await saveConfigFile(target, relocate(this.doc, this.baseDir, dirname(resolvePath(target))));
+    await saveConfigFile(target, relocate(this.withApiFaults(), this.baseDir, dirname(resolvePath(target))));
     return target;
   }
 
   /** The text save() writes. */
   serialized(): string {
-    return serializeConfig(this.doc);
+    return serializeConfig(this.withApiFaults());
   }
 
   /** Stop every port and controller and close the backends. Idempotent. */
