@@ -19,12 +19,13 @@ const idParams = {
 /** The rule JSON is checked by parseFaultRule (one validator for API, config, CLI); this only documents it. */
 const ruleBody = {
   type: 'object',
-  description: 'A fault rule: {id?, match?, fire?, action} (see target/fault/rule.ts and the README)',
+  description: 'A fault rule: {id?, match?, fire? | schedule?, action} (see target/fault/rule.ts and the README)',
   required: ['action'],
   properties: {
     id: { type: 'string' },
     match: { type: 'object' },
     fire: { type: 'object' },
+    schedule: { type: 'object' },
     action: { type: 'object' },
   },
 } as const;

@@ -124,7 +124,9 @@ class Rule implements CompletionFault {
   }
 
   get spent(): boolean {
-    const count = this.spec.schedule !== undefined ? this.spec.schedule.count : this.spec.fire?.count;
+    const sch = this.spec.schedule;
+    // A schedule without everyMs fires once.
+    const count = sch !== undefined ? (sch.count ?? (sch.everyMs === undefined ? 1 : undefined)) : this.spec.fire?.count;
     return count !== undefined && this.injected >= count;
   }
 

@@ -13,7 +13,9 @@
  * Every `match` field is optional (absent = any). `fire`: each matching command
  * is a "hit"; a hit fires when it is the everyNth-th (default 1 = every hit) and
  * the seeded draw is below `probability` (default 1); the rule is spent after
- * `count` firings (default unlimited).
+ * `count` firings (default unlimited). Controller-level actions may instead
+ * carry a `schedule` ({ afterMs, everyMs, count }): they then fire on a timer,
+ * and `match` only scopes them (port, hostnqn, subsysnqn).
  */
 
 export type CommandSet = 'admin' | 'io' | 'fabrics';
