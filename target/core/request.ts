@@ -263,6 +263,8 @@ export class Request<Owner = unknown> implements TransportRequest<Owner>, Stagin
         this.held = true;
         return;
       }
+      // Completed while held by someone else (the transport refused a held command's data): the hook forgets it.
+      if (this.held) fault.cancel(this);
       this.completionFault = null;
       this.held = false;
     }
