@@ -94,6 +94,11 @@ export class Nvmet {
   private readonly hostTlsPskMap = new Map<string, ConfiguredPsk>();
   private closing = false;
 
+  /** shutdown() began: nothing new starts (scheduled fault rules stop firing). */
+  get shuttingDown(): boolean {
+    return this.closing;
+  }
+
   constructor(opts: NvmetOptions) {
     this.parseCommand = opts.parseCommand;
     this.log = opts.logger ?? defaultLogger();

@@ -419,7 +419,7 @@ export class FaultEngine implements FaultHook {
   private arm(rule: Rule, ms: number): void {
     rule.timer = setTimeout(() => {
       rule.timer = null;
-      if (!this.rules.includes(rule) || rule.spent) return;
+      if (!this.rules.includes(rule) || rule.spent || this.nvmet?.shuttingDown === true) return;
       rule.hits++;
       rule.firings++;
       this.scheduledFire(rule);

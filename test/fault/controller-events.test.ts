@@ -139,3 +139,20 @@ describe('fault rules: scheduled controller fatal', () => {
     expect(engine().injectedTotals().get('controller-fatal')).toBe(1);
   });
 });
+
+describe('fault rules: schedules end with the target', () => {
+  it('a repeating scheduled rule stops firing once the target shuts down', async () => {
+    const { createNvmet } = await import('../../target/create-nvmet.js');
+    const { silentLogger } = await import('../../target/core/log.js');
+    const nvmet = createNvmet({ logger: silentLogger });
+    const sub = nvmet.addSubsystem({ nqn: 'nqn.2014-08.org.example:sched', allowAnyHost: true });
+    await sub.addNamespace({ nsid: 1, backend: { kind: 'ram', size: 1 << 20 } }).enable();
+    const e = faultEngine(nvmet);
+    e.add(parseFaultRule({ id: 'tick', schedule: { everyMs: 20 }, action: { type: 'namespace-resize', nsid: 1, blocks: 100 } }));
+    await until(() => (e.get('tick')?.injected ?? 0) >= 2, 3000, 'two firings');
+    await nvmet.shutdown();
+    const n = e.get('tick')!.injected;
+    await new Promise((r) => setTimeout(r, 120));
+    expect(e.get('tick')!.injected).toBe(n);
+  });
+});
