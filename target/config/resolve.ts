@@ -66,6 +66,8 @@ export interface ResolvedNamespace {
   p2pmem: P2pmemSetting;
   /** BDF of the NVMe SSD the media lives on; undefined = the runtime places it. */
   nvme?: string;
+  /** nvmet_ts.eui64 (an nvmet-ts extension; Linux nvmet has none): 16 hex digits, or undefined = not reported. */
+  eui64?: string;
 }
 
 export interface ResolvedSubsystem {
@@ -185,6 +187,7 @@ export function resolveNamespace(nqn: string, ns: NamespaceConfig, baseDir: stri
     p2pmem: ns.p2pmem ?? DEFAULTS.p2pmem,
   };
   if (ns.nvmetTs?.nvme !== undefined) r.nvme = ns.nvmetTs.nvme;
+  if (ns.nvmetTs?.eui64 !== undefined) r.eui64 = ns.nvmetTs.eui64;
   return r;
 }
 
