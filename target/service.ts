@@ -34,9 +34,15 @@ import { AdrFam, TcpSecType, Treq } from '../src/nvme/discovery-log.js';
 import { parseTlsPsk } from '../src/nvme/tls/psk.js';
 import { AnaState, anaStateFromName } from '../src/nvme/ana.js';
 import {
+  ConfigStore,
   configToJson,
+  configWork,
   parseConfig,
   resolveConfig,
+  resolveHostDhchap,
+  resolveHostTlsPsk,
+  type ConfigEdit,
+  type ConfigError,
   saveConfigFile,
   serializeConfig,
   type NvmetConfig,
@@ -204,6 +210,82 @@ function isZeroNguid(s: string): boolean {
   return /^[0-]+$/.test(s);
 }
 
+// ---------------------------------------------------------------- what reconcile works on
+
+/** Links added to and removed from a port, when they are its only change. */
+type LinkDelta = { readonly add: ReadonlySet<string>; readonly remove: ReadonlySet<string> };
+
+/** A host's settings to apply (undefined in a map: the host is gone). */
+interface HostTarget {
+  dhchap?: ResolvedHostDhchap;
+  tlsPsk?: string;
+}
+
+function hostTarget(dhchap: ResolvedHostDhchap | undefined, tlsPsk: string | undefined): HostTarget {
+  const t: HostTarget = {};
+  if (dhchap !== undefined) t.dhchap = dhchap;
+  if (tlsPsk !== undefined) t.tlsPsk = tlsPsk;
+  return t;
+}
+
+/**
+ * What reconcile makes live: the entities it names, by key (undefined: absent, to be
+ * removed if live). Entities it does not name are left as they are.
+ */
+interface ReconcileTarget {
+  readonly hosts: ReadonlyMap<string, HostTarget | undefined>;
+  readonly subsystems: ReadonlyMap<string, ResolvedSubsystem | undefined>;
+  readonly ports: ReadonlyMap<number, ResolvedPort | undefined>;
+  /** The config's fault rules (a whole document only). */
+  readonly faults?: readonly FaultRuleSpec[];
+  /** A port whose only change is links: which. */
+  linksOnly(portid: number): LinkDelta | undefined;
+  /** Ports (of the target configuration) linking a subsystem. */
+  portsLinking(nqn: string): Iterable<number>;
+  /** Live hosts the target no longer has. */
+  hostsGone(nvmet: Nvmet): Iterable<string>;
+  /** Where a port sits in the document, for messages ("ports[2]"). */
+  portPath(portid: number): string;
+}
+
+/** An edit as a reconcile target: its entities as they will be (`next`) or as they are (`prev`, for rollback). */
+function editTarget(store: ConfigStore, edit: ConfigEdit, side: 'next' | 'prev'): ReconcileTarget {
+  const next = side === 'next';
+  const hosts = new Map<string, HostTarget | undefined>();
+  for (const [nqn, h] of edit.hosts) {
+    const e = next ? h : (store.host(nqn) ?? null);
+    hosts.set(nqn, e === null ? undefined : hostTarget(resolveHostDhchap(e), resolveHostTlsPsk(e)));
+  }
+  const subsystems = new Map<string, ResolvedSubsystem | undefined>();
+  for (const [nqn, x] of edit.subsystems) {
+    const e = next ? x : (store.subsystem(nqn) ?? null);
+    subsystems.set(nqn, e === null ? undefined : store.resolved.subsystem(e));
+  }
+  const ports = new Map<number, ResolvedPort | undefined>();
+  for (const [id, x] of edit.ports) {
+    const e = next ? x : (store.port(id) ?? null);
+    ports.set(id, e === null ? undefined : store.resolved.port(e));
+  }
+  return {
+    hosts,
+    subsystems,
+    ports,
+    linksOnly: (portid) => {
+      const d = edit.linkDelta(portid);
+      return d === undefined || next ? d : { add: d.remove, remove: d.add };
+    },
+    portsLinking: (nqn) => store.portsLinking(nqn),
+    hostsGone: (nvmet) => [...hosts].filter(([h, t]) => t === undefined && nvmet.hasHost(h)).map(([h]) => h),
+    portPath: (portid) => edit.pathOf('ports', portid),
+  };
+}
+
+function invalidConfig(errors: readonly ConfigError[]): ServiceError {
+  const first = errors[0];
+  const msg = first ? `${first.path}: ${first.message}` : 'invalid configuration';
+  return new ServiceError('invalid', 'EINVAL', errors.length > 1 ? `${msg} (and ${errors.length - 1} more)` : msg, [...errors]);
+}
+
 // ---------------------------------------------------------------- the service
 
 export class NvmetService {
@@ -214,7 +296,8 @@ export class NvmetService {
   readonly paths: BackingPathPolicy;
   policy: P2pPolicy;
   savePath: string | undefined;
-  private doc: NvmetConfig = { hosts: [], ports: [], subsystems: [] };
+  /** The running document as indexed entities (target/config/store.ts). */
+  private cfg: ConfigStore;
   private topologyDoc: TopologyDocument | undefined;
   private topo: PciTopology;
   private topoSource: string;
@@ -241,6 +324,7 @@ export class NvmetService {
     this.paths = opts.paths ?? new BackingPathPolicy();
     this.listenPolicy = new ListenPolicy(opts.allowListen);
     this.topologyDoc = opts.topologyDocument;
+    this.cfg = this.storeOf({ hosts: [], ports: [], subsystems: [] });
     const t = this.topologyFor(opts.config);
     this.topo = t.topology;
     this.topoSource = t.source;
@@ -275,8 +359,8 @@ export class NvmetService {
       // The operator's own configuration may name files anywhere: pin them now.
       for (const s of resolved.subsystems) for (const ns of s.namespaces) if (ns.backing?.kind === 'file') await svc.paths.trust(ns.backing.path);
       for (const p of resolved.ports) svc.listenPolicy.addStartup(svc.effectiveAddr(p).traddr);
-      await svc.reconcile(resolved);
-      svc.doc = opts.config;
+      await svc.reconcile(svc.whole(resolved));
+      svc.cfg = svc.storeOf(opts.config);
     } catch (e) {
       await svc.nvmet.shutdown();
       await svc.dp?.close();
@@ -289,12 +373,21 @@ export class NvmetService {
 
   /** The running configuration document. Treat as read-only; change it with `update`. */
   get config(): NvmetConfig {
-    return this.doc;
+    return this.cfg.document;
+  }
+
+  /** The running document's entities and indexes: what a change reads, O(1) per lookup. */
+  get store(): ConfigStore {
+    return this.cfg;
+  }
+
+  private storeOf(config: NvmetConfig): ConfigStore {
+    return new ConfigStore(config, { baseDir: this.baseDir, parse: this.topologyDoc ? { topologyDocument: this.topologyDoc } : {} });
   }
 
   /** The document as nvmetcli JSON (what GET /api/state returns and save writes). */
   configJson(): ReturnType<typeof configToJson> {
-    return configToJson(this.doc);
+    return configToJson(this.config);
   }
 
   get topology(): PciTopology {
@@ -320,11 +413,7 @@ export class NvmetService {
    */
   validate(json: JsonValue, opts: Omit<ParseOptions, 'topologyDocument'> = {}): NvmetConfig {
     const r = parseConfig(json, { ...opts, ...(this.topologyDoc ? { topologyDocument: this.topologyDoc } : {}) });
-    if (!r.ok) {
-      const first = r.errors[0];
-      const msg = first ? `${first.path}: ${first.message}` : 'invalid configuration';
-      throw new ServiceError('invalid', 'EINVAL', r.errors.length > 1 ? `${msg} (and ${r.errors.length - 1} more)` : msg, r.errors);
-    }
+    if (!r.ok) throw invalidConfig(r.errors);
     return r.config;
   }
 
@@ -336,29 +425,43 @@ export class NvmetService {
   async update<T = void>(build: (current: NvmetConfig) => { config: NvmetConfig; result?: T }, mode: ChangeMode = 'refuse'): Promise<T | undefined> {
     const run = async (): Promise<T | undefined> => {
       if (this.stopped) throw new ServiceError('unavailable', 'ESHUTDOWN', 'the target is shutting down');
-      const { config: next, result } = build(this.doc);
-      const prev = this.doc;
+      const prev = this.config;
+      const { config: next, result } = build(prev);
       if (this.dp !== null && key(next.topology ?? null) !== key(prev.topology ?? null)) {
         throw new ServiceError('conflict', 'EBUSY', 'topology: the PCIe topology cannot change while the target runs (the p2pmem data path is built on it); restart with the new configuration');
       }
       const topo = this.topologyFor(next);
-      const target = resolveConfig(next, this.baseDir);
-      // Refusals come before any change, so they need no rollback.
-      this.checkListen(target);
-      if (mode === 'refuse') this.precheck(target);
-      try {
-        await this.reconcile(target);
-      } catch (e) {
-        try {
-          await this.reconcile(resolveConfig(prev, this.baseDir));
-        } catch (e2) {
-          this.logger.error(`rollback after a failed change also failed; the live target may differ from the document: ${String(e2)}`);
-        }
-        throw asServiceError(e);
-      }
-      this.doc = next;
+      await this.reconcileChecked(this.whole(resolveConfig(next, this.baseDir, this.cfg.resolved)), () => this.whole(resolveConfig(prev, this.baseDir, this.cfg.resolved)), mode);
+      this.cfg = this.storeOf(next);
       this.topo = topo.topology;
       this.topoSource = topo.source;
+      return result;
+    };
+    const p = this.lock.then(run, run);
+    this.lock = p.catch(() => undefined);
+    return p;
+  }
+
+  /**
+   * Apply one change to the running document, described as a ConfigEdit (entities put
+   * and removed, target/config/store.ts). `build` sees the current entities through the
+   * edit and fills it (or throws a ServiceError). The edit is checked like a whole
+   * document would be, but only where it reaches (the edited entities and what refers
+   * to them), and only those entities are resolved and reconciled: the cost is the
+   * change's, not the configuration's. Serialized with `update`; on failure the
+   * previous entities are reconciled back and the error rethrown.
+   */
+  async change<T = void>(build: (edit: ConfigEdit) => T, mode: ChangeMode = 'refuse'): Promise<T> {
+    const run = async (): Promise<T> => {
+      if (this.stopped) throw new ServiceError('unavailable', 'ESHUTDOWN', 'the target is shutting down');
+      const store = this.cfg;
+      const edit = store.edit();
+      const result = build(edit);
+      if (edit.empty) return result;
+      const errors = edit.check();
+      if (errors.length > 0) throw invalidConfig(errors);
+      await this.reconcileChecked(editTarget(store, edit, 'next'), () => editTarget(store, edit, 'prev'), mode);
+      store.commit(edit);
       return result;
     };
     const p = this.lock.then(run, run);
@@ -370,13 +473,13 @@ export class NvmetService {
   async save(path?: string): Promise<string> {
     const target = path ?? this.savePath;
     if (target === undefined) throw new ServiceError('conflict', 'ENOENT', 'no file to save to: start nvmet-ts with --config FILE or --save FILE');
-    await saveConfigFile(target, relocate(this.doc, this.baseDir, dirname(resolvePath(target))));
+    await saveConfigFile(target, relocate(this.config, this.baseDir, dirname(resolvePath(target))));
     return target;
   }
 
   /** The text save() writes. */
   serialized(): string {
-    return serializeConfig(this.doc);
+    return serializeConfig(this.config);
   }
 
   /** Stop every port and controller and close the backends. Idempotent. */
@@ -424,13 +527,13 @@ export class NvmetService {
 
   /** Whether a port stages in p2pmem when it can (its allow_p2pmem, or --allow-p2pmem). */
   allowP2pmem(portid: number): boolean {
-    const p = this.doc.ports.find((x) => x.portid === portid);
+    const p = this.cfg.port(portid);
     return this.opts.allowP2pmem === true || p?.param?.allowP2pmem === true;
   }
 
   /** The provider pci_p2pmem_find would give a port (its NIC plus every enabled namespace it exports) and where staging happens. */
   portP2p(portid: number): PortP2pDecision {
-    const d = decidePort(this.doc, this.topo, this.policy, portid, this.opts.allowP2pmem === true, this.dp?.p2pdma);
+    const d = decidePort(this.cfg, this.topo, this.policy, portid, this.opts.allowP2pmem === true, this.dp?.p2pdma);
     if (d === undefined) throw new ServiceError('not-found', 'ENOENT', `port ${portid} does not exist`);
     const st = this.dp?.portState(portid);
     if (st === undefined || !st.enabled) {
@@ -486,7 +589,7 @@ export class NvmetService {
     const lines: string[] = [];
     const t = this.topo;
     lines.push(`topology ${t.name} (${this.topoSource}): ${t.functions.length} PCI functions, ${this.providers().filter((p) => p.published).length} published p2pmem providers; policy ${this.policy}`);
-    for (const p of this.doc.ports) {
+    for (const p of this.config.ports) {
       const live = this.nvmet.getPort(p.portid);
       const where = live
         ? `${trtypeName(live.addr.trtype)} ${live.addr.traddr}:${live.addr.trsvcid} (${live.state})`
@@ -546,25 +649,49 @@ export class NvmetService {
     return key([p.trtype, p.adrfam, a.traddr, a.trsvcid, p.treq, p.tsas ?? '', p.inlineDataSize, p.limits ?? null, ...p2p]);
   }
 
+  /** A whole document as a reconcile target: every entity it has, and every live one it dropped. */
+  private whole(t: ResolvedConfig): ReconcileTarget {
+    const hosts = new Map<string, HostTarget | undefined>(t.hosts.map((h) => [h, hostTarget(t.hostDhchap[h], t.hostTlsPsk[h])]));
+    const subsystems = new Map<string, ResolvedSubsystem | undefined>(t.subsystems.map((x) => [x.nqn, x]));
+    for (const nqn of this.appliedSubs.keys()) if (!subsystems.has(nqn)) subsystems.set(nqn, undefined);
+    const ports = new Map<number, ResolvedPort | undefined>(t.ports.map((x) => [x.portid, x]));
+    for (const id of this.appliedPorts.keys()) if (!ports.has(id)) ports.set(id, undefined);
+    const index = new Map(t.ports.map((x, i) => [x.portid, i]));
+    return {
+      hosts,
+      subsystems,
+      ports,
+      faults: t.faults ?? [],
+      linksOnly: () => undefined,
+      portsLinking: () => [],
+      hostsGone: (nvmet) => {
+        const allowed = new Set(t.subsystems.flatMap((x) => x.allowedHosts));
+        return nvmet.hosts.filter((h) => !hosts.has(h) && !allowed.has(h));
+      },
+      portPath: (portid) => `ports[${index.get(portid) ?? 0}]`,
+    };
+  }
+
   /** A TCP port that would newly listen on an address the operator did not allow. */
-  private checkListen(target: ResolvedConfig): void {
-    target.ports.forEach((tp, i) => {
-      if (tp.trtype !== 'tcp') return;
+  private checkListen(target: ReconcileTarget): void {
+    for (const [portid, tp] of target.ports) {
+      if (tp === undefined || tp.trtype !== 'tcp') continue;
       const a = this.effectiveAddr(tp);
-      if (a.traddr === '' || this.appliedPorts.get(tp.portid)?.traddr === a.traddr || this.listenPolicy.allows(a.traddr)) return;
+      if (a.traddr === '' || this.appliedPorts.get(tp.portid)?.traddr === a.traddr || this.listenPolicy.allows(a.traddr)) continue;
       throw new ServiceError(
         'forbidden',
         'EACCES',
-        `ports[${i}].addr.traddr: ${a.traddr} is not an address new ports may listen on (loopback, the start-up configuration's addresses, or nvmet-ts --allow-listen ADDR)`,
+        `${target.portPath(portid)}.addr.traddr: ${a.traddr} is not an address new ports may listen on (loopback, the start-up configuration's addresses, or nvmet-ts --allow-listen ADDR)`,
       );
-    });
+    }
   }
 
   /** configfs refusals, checked before anything changes. */
-  private precheck(target: ResolvedConfig): void {
-    for (const ts of target.subsystems) {
-      const as = this.appliedSubs.get(ts.nqn);
-      const sub = this.nvmet.getSubsystem(ts.nqn);
+  private precheck(target: ReconcileTarget): void {
+    for (const [nqn, ts] of target.subsystems) {
+      if (ts === undefined) continue;
+      const as = this.appliedSubs.get(nqn);
+      const sub = this.nvmet.getSubsystem(nqn);
       if (as === undefined || sub === undefined) continue;
       if (subsysIdentity(as) !== subsysIdentity(ts)) {
         const ctrls = sub.controllers.length;
@@ -577,8 +704,9 @@ export class NvmetService {
           );
         }
       }
+      const applied = new Map(as.namespaces.map((n) => [n.nsid, n]));
       for (const tn of ts.namespaces) {
-        const an = as.namespaces.find((n) => n.nsid === tn.nsid);
+        const an = applied.get(tn.nsid);
         if (an === undefined || !an.enabled || !tn.enabled) continue;
         if (nsIdentity(an) !== nsIdentity(tn)) {
           throw new ServiceError('conflict', 'EBUSY', `namespace ${tn.nsid} of ${ts.nqn} is enabled: disable it before changing its device (Linux: EBUSY)`);
@@ -590,7 +718,6 @@ export class NvmetService {
     }
   }
 
-  /** Make the live target match `target`, touching only what differs. */
   /** The config's `nvmet_ts.faults` (target/fault/): replaced only when they change, so counters survive unrelated updates. */
   private appliedFaults = '[]';
   private applyFaultRules(rules: readonly FaultRuleSpec[]): void {
@@ -602,40 +729,81 @@ export class NvmetService {
     this.appliedFaults = json;
   }
 
-  private async reconcile(target: ResolvedConfig): Promise<void> {
-    for (const h of target.hosts) if (!this.nvmet.hosts.includes(h)) this.nvmet.addHost(h);
-    // DH-HMAC-CHAP settings apply from the next authentication transaction (as configfs).
-    for (const h of target.hosts) this.nvmet.setHostDhchap(h, dhchapSettings(target.hostDhchap[h]));
-    for (const h of target.hosts) {
-      const psk = target.hostTlsPsk[h];
-      this.nvmet.setHostTlsPsk(h, psk !== undefined ? parseTlsPsk(psk) : undefined);
+  /**
+   * Refusals first (no rollback needed), then reconcile `target`; when a step fails,
+   * reconcile `previous()` (the same entities as they were) and rethrow.
+   */
+  private async reconcileChecked(target: ReconcileTarget, previous: () => ReconcileTarget, mode: ChangeMode): Promise<void> {
+    this.checkListen(target);
+    if (mode === 'refuse') this.precheck(target);
+    try {
+      await this.reconcile(target);
+    } catch (e) {
+      try {
+        await this.reconcile(previous());
+      } catch (e2) {
+        this.logger.error(`rollback after a failed change also failed; the live target may differ from the document: ${String(e2)}`);
+      }
+      throw asServiceError(e);
     }
-    const tSubs = new Map(target.subsystems.map((s) => [s.nqn, s]));
-    const tPorts = new Map(target.ports.map((p) => [p.portid, p]));
+  }
 
-    for (const [id, ap] of [...this.appliedPorts]) {
-      const tp = tPorts.get(id);
+  /**
+   * Make the live target match `target` for the entities it names, touching only what
+   * differs. A whole document names every entity (and every live one, so what it
+   * dropped goes); an edit names what it puts and removes.
+   */
+  private async reconcile(target: ReconcileTarget): Promise<void> {
+    for (const [h, st] of target.hosts) {
+      configWork.reconciled++;
+      if (st === undefined) continue;
+      if (!this.nvmet.hasHost(h)) this.nvmet.addHost(h);
+      // DH-HMAC-CHAP settings apply from the next authentication transaction (as configfs).
+      this.nvmet.setHostDhchap(h, dhchapSettings(st.dhchap));
+      this.nvmet.setHostTlsPsk(h, st.tlsPsk !== undefined ? parseTlsPsk(st.tlsPsk) : undefined);
+    }
+
+    for (const [id, tp] of target.ports) {
+      configWork.reconciled++;
+      const ap = this.appliedPorts.get(id);
+      if (ap === undefined) continue;
       const live = this.nvmet.getPort(id);
       const wantsEnabled = live !== undefined && this.nvmet.transport(live.addr.trtype) !== undefined;
       if (tp === undefined || this.portIdentity(tp) !== this.portIdentity(ap.res) || (wantsEnabled && live.state === 'disabled')) {
         await this.removePortLive(id);
       }
     }
-    for (const [nqn, as] of [...this.appliedSubs]) {
-      const ts = tSubs.get(nqn);
-      if (ts === undefined || subsysIdentity(ts) !== subsysIdentity(as)) await this.removeSubsystemLive(nqn);
+    const rebuilt: string[] = [];
+    for (const [nqn, ts] of target.subsystems) {
+      configWork.reconciled++;
+      const as = this.appliedSubs.get(nqn);
+      if (as === undefined || (ts !== undefined && subsysIdentity(ts) === subsysIdentity(as))) continue;
+      await this.removeSubsystemLive(nqn);
+      if (ts !== undefined) rebuilt.push(nqn);
     }
-    for (const ts of target.subsystems) {
+    for (const [, ts] of target.subsystems) {
+      if (ts === undefined) continue;
       if (this.appliedSubs.has(ts.nqn)) await this.updateSubsystemLive(ts);
       else await this.addSubsystemLive(ts);
     }
-    for (const tp of target.ports) {
-      if (this.appliedPorts.has(tp.portid)) this.updatePortLive(tp);
-      else await this.addPortLive(tp);
+    for (const [id, tp] of target.ports) {
+      if (tp === undefined) continue;
+      const links = target.linksOnly(id);
+      if (!this.appliedPorts.has(id)) await this.addPortLive(tp);
+      else if (links !== undefined) this.relinkPortLive(tp, links);
+      else this.updatePortLive(tp);
     }
-    this.applyFaultRules(target.faults ?? []);
-    const hosts = new Set(target.hosts);
-    for (const h of this.nvmet.hosts) if (!hosts.has(h) && !target.subsystems.some((s) => s.allowedHosts.includes(h))) this.nvmet.removeHost(h);
+    // A rebuilt subsystem lost its links: ports the target does not name get them back.
+    for (const nqn of rebuilt) {
+      for (const id of target.portsLinking(nqn)) {
+        if (target.ports.has(id)) continue;
+        configWork.reconciled++;
+        const port = this.nvmet.getPort(id);
+        if (port !== undefined && !port.hasSubsystem(nqn)) port.addSubsystem(nqn);
+      }
+    }
+    if (target.faults !== undefined) this.applyFaultRules(target.faults);
+    for (const h of target.hostsGone(this.nvmet)) this.nvmet.removeHost(h);
   }
 
   private async removeSubsystemLive(nqn: string): Promise<void> {
@@ -646,7 +814,6 @@ export class NvmetService {
       this.logger.info(`subsystem ${nqn} removed`);
     }
     this.appliedSubs.delete(nqn);
-    for (const ap of this.appliedPorts.values()) ap.res.subsystems = ap.res.subsystems.filter((n) => n !== nqn);
   }
 
   private async addSubsystemLive(ts: ResolvedSubsystem): Promise<void> {
@@ -795,9 +962,21 @@ export class NvmetService {
     else ap.res = { ...tp };
   }
 
+  /** A port whose only change is links added or removed: just those (a port may link thousands). */
+  private relinkPortLive(tp: ResolvedPort, links: LinkDelta): void {
+    const ap = this.appliedPorts.get(tp.portid)!;
+    const port = this.nvmet.getPort(tp.portid);
+    if (port !== undefined) {
+      for (const nqn of links.remove) port.removeSubsystem(nqn);
+      for (const nqn of links.add) if (this.nvmet.getSubsystem(nqn) !== undefined) port.addSubsystem(nqn);
+    }
+    ap.res = { ...ap.res, subsystems: tp.subsystems };
+  }
+
   /** Subsystem links and referrals of a live port → what `tp` says. */
   private syncPortLinks(tp: ResolvedPort, ap: AppliedPort, port: Port): void {
-    for (const s of port.subsystems) if (!tp.subsystems.includes(s.nqn)) port.removeSubsystem(s.nqn);
+    const links = new Set(tp.subsystems);
+    for (const s of port.subsystems) if (!links.has(s.nqn)) port.removeSubsystem(s.nqn);
     for (const nqn of tp.subsystems) if (!port.hasSubsystem(nqn) && this.nvmet.getSubsystem(nqn)) port.addSubsystem(nqn);
     const want = new Map(tp.referrals.filter((r) => r.enabled).map((r) => [r.name, r]));
     const had = new Map(ap.res.referrals.filter((r) => r.enabled).map((r) => [r.name, r]));

@@ -124,7 +124,7 @@ export class ConfigStore {
   }
 
   /** NQNs of the subsystems whose allowed_hosts name `hostnqn`, in no particular order. */
-  subsystemsAllowing(hostnqn: string): readonly string[] {
+  subsystemsAllowing(hostnqn: string): string[] {
     return [...(this.allowedBy.get(hostnqn) ?? [])];
   }
 
@@ -279,9 +279,9 @@ export class ConfigEdit {
     return e === null ? undefined : (e ?? this.store.port(portid));
   }
 
-  /** Whether anything changes. */
+  /** Whether nothing changes (and nothing was refused). */
   get empty(): boolean {
-    return this.hosts.size + this.subsystems.size + this.ports.size === 0;
+    return this.hosts.size + this.subsystems.size + this.ports.size === 0 && this.parseErrors.length === 0;
   }
 
   // ------------------------------------------------------------ describing the change
@@ -485,6 +485,11 @@ export class ConfigEdit {
       }
     }
     return out;
+  }
+
+  /** Where an entity sits in the edited document ("ports[2]"), for messages. O(configuration): refusals only. */
+  pathOf(kind: Kind, key: string | number): string {
+    return pathIndex(kind, this.position(kind, key));
   }
 
   /** Another port of the edited configuration that listens on `key`. */
