@@ -11,7 +11,7 @@
  * Prints the median of each (ms) and, where the target counts it (target/config/work.ts),
  * how many configuration entities the changes touched in all.
  */
-import { NvmetService } from '../target/service.js';
+import { NvmetService } from '../target/service/index.js';
 import { startApi } from '../target/api/server.js';
 import { parseConfig } from '../target/config/index.js';
 import { silentLogger } from '../target/core/log.js';

@@ -8,7 +8,7 @@
 
 import type { FastifyInstance } from 'fastify';
 import type { JsonObject } from '../config/json.js';
-import { ServiceError } from '../service.js';
+import { ServiceError } from '../service-error.js';
 import { list, notFound } from './document.js';
 import { portToJson } from '../config/index.js';
 import { findPort } from './routes-ports.js';

@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { JsonObject, JsonValue } from '../config/json.js';
 import { isJsonObject } from '../config/json.js';
-import { ServiceError } from '../service.js';
+import { ServiceError } from '../service-error.js';
 import { docJson, list, notFound } from './document.js';
 import { portToJson, type PortConfig } from '../config/index.js';
 import { portView } from './views.js';
