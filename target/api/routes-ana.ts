@@ -12,10 +12,10 @@ import { ServiceError } from '../service-error.js';
 import { list, notFound } from './document.js';
 import { portToJson } from '../config/index.js';
 import { findPort } from './routes-ports.js';
-import type { ApiContext } from './context.js';
 import { ANA_STATE_NAMES, anaStateFromName, type AnaState } from '../../src/nvme/ana.js';
 import { NVMET_ANATT, NVMET_MAX_ANAGRPS } from '../core/ana.js';
 import * as S from './schemas.js';
+import { apiContextOf } from './context.js';
 
 type GroupP = { Params: { portid: string; grpid: string } };
 
@@ -44,7 +44,9 @@ function checkGrpid(raw: string): number {
   return g;
 }
 
-export function anaRoutes(app: FastifyInstance, ctx: ApiContext): void {
+/** A fastify plugin: its routes read the service from the instance's `nvmetApi` decorator (target/api/context.ts). */
+export async function anaRoutes(app: FastifyInstance): Promise<void> {
+  const ctx = apiContextOf(app);
   const { svc } = ctx;
 
   const view = (portid: number): JsonObject[] => {

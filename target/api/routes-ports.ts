@@ -12,7 +12,7 @@ import { docJson, list, notFound } from './document.js';
 import { portToJson, type PortConfig } from '../config/index.js';
 import { portView } from './views.js';
 import * as S from './schemas.js';
-import type { ApiContext } from './context.js';
+import { apiContextOf } from './context.js';
 
 type PortP = { Params: { portid: string } };
 
@@ -22,7 +22,9 @@ export function findPort(at: { port(portid: number): PortConfig | undefined }, p
   return p;
 }
 
-export function portRoutes(app: FastifyInstance, ctx: ApiContext): void {
+/** A fastify plugin: its routes read the service from the instance's `nvmetApi` decorator (target/api/context.ts). */
+export async function portRoutes(app: FastifyInstance): Promise<void> {
+  const ctx = apiContextOf(app);
   const { svc } = ctx;
   const view = (portid: number): JsonObject => portView(svc, portToJson(findPort(svc.store, portid)));
 

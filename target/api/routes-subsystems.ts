@@ -12,7 +12,7 @@ import { checkBackingPath, docJson, list, notFound } from './document.js';
 import { subsystemToJson, type SubsystemConfig } from '../config/index.js';
 import { namespaceView, subsystemView } from './views.js';
 import * as S from './schemas.js';
-import type { ApiContext } from './context.js';
+import { apiContextOf, type ApiContext } from './context.js';
 
 type NqnP = { Params: { nqn: string } };
 type NsP = { Params: { nqn: string; nsid: string } };
@@ -49,7 +49,9 @@ function merge(target: JsonObject, patch: JsonObject): void {
   }
 }
 
-export function subsystemRoutes(app: FastifyInstance, ctx: ApiContext): void {
+/** A fastify plugin: its routes read the service from the instance's `nvmetApi` decorator (target/api/context.ts). */
+export async function subsystemRoutes(app: FastifyInstance): Promise<void> {
+  const ctx = apiContextOf(app);
   const { svc } = ctx;
   const json = (nqn: string): JsonObject => subsystemToJson(findSub(svc.store, nqn));
   const view = (nqn: string): JsonObject => subsystemView(svc, json(nqn));
