@@ -38,6 +38,9 @@ for target in ${GUEST_BLKTESTS_TARGETS:-nvmet-ts kernel}; do
   mkdir -p "/out/$target"
   {
     echo "NVMET_TRTYPES=tcp"
+    # One block-device type on both sides (the control script reports "device"): the
+    # kernel run would otherwise repeat bd=file, which nvmet-ts (RAM namespaces) has no twin for.
+    echo "NVMET_BLKDEV_TYPES=device"
     echo "NVME_NUM_ITER=${GUEST_NVME_NUM_ITER:-20}"
     echo "TIMEOUT=${GUEST_TIMEOUT:-15}"
   } >config
