@@ -21,6 +21,8 @@ export const KNOWN_DIFFERENCES: Readonly<Record<string, string>> = {
     'toggles ${NVMET_CFS}/subsystems/<nqn>/namespaces/1/enable in the guest\'s own configfs; blktests has no external-target hook for namespace enable/disable, so against any external target the writes fail',
   'nvme/058':
     'creates, disables and re-enables namespaces on 6 ports through the local configfs (_create_nvmet_ns, _enable_nvmet_ns, _disable_nvmet_ns); blktests has no external-target hook for them',
+  'nvme/061':
+    'kernel side: blktests\' own _nvmet_target_setup enables the port (_create_nvmet_port, _add_nvmet_subsys_to_port) before it allows the host (_create_nvmet_host); under TCG the host\'s 1 s reconnect lands in between, gets "Connect for subsystem ... is not allowed" (DNR) and removes the controller. The control script allows the host before the port listens',
   'nvme/068':
     'host side: needs the nvme multipath delayed-removal support (multipath_head_always / delayed_removal_secs) that 6.12 does not have; fails against both targets',
 };
