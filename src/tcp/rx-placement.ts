@@ -26,7 +26,8 @@ export interface RxPlacementOptions {
 }
 
 export const DEFAULT_RX_PLACEMENT: RxPlacementOptions = {
-  bufferSize: 64 * 1024,
+  // 128 KiB: a QD-32 batch of 4 KiB in-capsule writes (32 × 4168 bytes) in one read.
+  bufferSize: 128 * 1024,
   directMin: 8 * 1024,
   headerWindow: 4 * 1024,
 };
