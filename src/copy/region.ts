@@ -69,22 +69,3 @@ function checkRange(offset: number, length: number, limit: number, what: string)
   }
 }
 
-/** Memories made by zeroMemory: never written, read as zeroes. */
-const ZERO_MEMORIES = new WeakSet<ArrayBufferLike>();
-
-/**
- * A SharedArrayBuffer of `size` zero bytes that DMA descriptors may use as a source
- * for "unwritten" data: the inline copy path fills the destination with zeroes
- * instead of reading it (workers copy it like any memory, with the same result).
- * Nobody may write to it.
- */
-export function zeroMemory(size: number): SharedArrayBuffer {
-  const m = new SharedArrayBuffer(size);
-  ZERO_MEMORIES.add(m);
-  return m;
-}
-
-/** Is `buf` a zeroMemory() buffer? */
-export function isZeroMemory(buf: ArrayBufferLike): boolean {
-  return ZERO_MEMORIES.has(buf);
-}

@@ -13,8 +13,9 @@
  *    staging buffer; the SSD DMA is accounted (the copy itself is the kernel's).
  *
  * Unwritten RAM ranges read as zeroes: the SSD "DMAs" from a shared zero chunk, so the
- * read is still one accounted DMA per chunk (the inline copy stores zeroes rather than
- * reading them: src/copy/region.ts zeroMemory).
+ * read is still one accounted DMA per chunk, and no media is allocated for it. (Storing
+ * zeroes with fill(0) instead was measured 3-5x slower: V8 fills SharedArrayBuffer-backed
+ * arrays byte by byte; the copy from the shared zero chunk is a word-wise memcpy.)
  */
 
 import type { MaybePromise, NamespaceBackend } from '../backend/backend.js';
@@ -22,7 +23,7 @@ import { FileBackend } from '../backend/file.js';
 import type { BackingFileOpener } from '../backend/path-policy.js';
 import type { DmaEngine } from '../../src/copy/dma-engine.js';
 import type { LinkAccounting } from '../../src/copy/link-accounting.js';
-import { DRAM, zeroMemory, type MemoryOwner, type MemoryRegion } from '../../src/copy/region.js';
+import { DRAM, type MemoryOwner, type MemoryRegion } from '../../src/copy/region.js';
 import type { NamespacePlacement } from './placement.js';
 
 /** Media chunk of the RAM model: large enough that a 128 KiB I/O is one or two descriptors. */
@@ -213,7 +214,7 @@ export class DeviceBackend implements NamespaceBackend {
   // ------------------------------------------------------------ RAM media
 
   private zeroRegion(): MemoryRegion {
-    this.zero ??= { memory: zeroMemory(this.chunkSize), offset: 0, length: this.chunkSize, owner: this.owner };
+    this.zero ??= { memory: new SharedArrayBuffer(this.chunkSize), offset: 0, length: this.chunkSize, owner: this.owner };
     return this.zero;
   }
 
