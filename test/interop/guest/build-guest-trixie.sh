@@ -29,6 +29,11 @@
 #   KERNEL_PKG     (default linux-image-amd64)
 #   EXTRA_PKGS / EXTRA_BINS / EXTRA_MODULES / EXTRA_LIBS   as the names say
 #   KEEP_WORK=1    keep the temp work dir
+#   FLAVOUR=blktests  also what blktests' nvme group needs (test/interop/blktests): bash,
+#                  GNU coreutils/util-linux/gawk/findutils/diffutils/grep/sed/gzip, procps,
+#                  iproute2, xfsprogs, curl, uuidgen, getconf, column -- every program of
+#                  those packages, so GNU tools shadow busybox's applets --, the loop,
+#                  nvme-loop and xfs modules and /boot/config-$KVER (_have_kernel_options)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -39,6 +44,13 @@ ROOT_PKGS="busybox-static kmod nvme-cli fio tcpdump e2fsprogs ktls-utils keyutil
 BINS="/usr/bin/kmod /usr/sbin/nvme /usr/bin/fio /usr/bin/tcpdump /usr/sbin/mke2fs /usr/sbin/tlshd /usr/bin/keyctl /usr/bin/socat ${EXTRA_BINS:-}"
 # dlopen()ed by kmod 34 (compressed modules) -- not visible to ld.so --list
 DLOPEN_LIBS="liblzma.so.5 libzstd.so.1 libz.so.1 ${EXTRA_LIBS:-}"
+# Packages whose every program is copied (FLAVOUR=blktests).
+FULL_PKGS=""
+if [ "${FLAVOUR:-}" = blktests ]; then
+  FULL_PKGS="bash coreutils util-linux mount gawk findutils diffutils grep sed gzip procps iproute2 xfsprogs curl uuid-runtime libc-bin bsdextrautils"
+  ROOT_PKGS="$ROOT_PKGS $FULL_PKGS"
+  EXTRA_MODULES="${EXTRA_MODULES:-} loop nvme-loop xfs"
+fi
 MODULES="configfs virtio_pci virtio_net virtio_blk virtio_rng 9pnet_virtio 9p
  nvme-core nvme-fabrics nvme-tcp nvme-keyring nvme-auth nvmet nvmet-tcp null_blk brd tls
  ext4 crc32c_generic crc32c-intel crct10dif_generic crct10dif-pclmul crc64_rocksoft_generic
@@ -142,6 +154,24 @@ for l in $DLOPEN_LIBS; do
   add_lib "$l" "$p"; add_deps "$p"
 done
 
+# FLAVOUR=blktests: every program of FULL_PKGS (before busybox, whose applets only fill gaps).
+for p in $FULL_PKGS; do
+  deb="$(ls "$DEBS"/"${p}"_*.deb 2>/dev/null | head -n1)"
+  [ -n "$deb" ] || die "package $p not downloaded"
+  dpkg-deb --fsys-tarfile "$deb" | tar -t | sed 's#^\./##' \
+    | grep -E '^(usr/)?s?bin/[^/]+$' | while read -r f; do
+      src="$STAGE/$f"; [ -e "$src" ] || [ -L "$src" ] || continue
+      case "$f" in *sbin/*) dst="$ROOT/usr/sbin/$(basename "$f")" ;; *) dst="$ROOT/usr/bin/$(basename "$f")" ;; esac
+      [ -e "$dst" ] && continue
+      if [ -L "$src" ]; then ln -s "$(readlink "$src")" "$dst"; continue; fi
+      cp "$src" "$dst"; chmod 755 "$dst"
+      if head -c4 "$src" | grep -q ELF; then add_deps "$src"; fi
+    done
+done
+if [ -n "$FULL_PKGS" ]; then
+  ln -sf gawk "$ROOT/usr/bin/awk"   # Debian's awk is an alternatives link
+  printf '%s\n' "$FULL_PKGS" >"$ROOT/etc/nvmeharness-flavour"
+fi
 BB="$STAGE/usr/bin/busybox"; [ -x "$BB" ] || BB="$STAGE/bin/busybox"
 cp "$BB" "$ROOT/usr/bin/busybox"; chmod 755 "$ROOT/usr/bin/busybox"
 for a in modprobe insmod rmmod lsmod modinfo depmod; do ln -sf ../bin/kmod "$ROOT/usr/sbin/$a"; done
@@ -158,6 +188,7 @@ KVER="$(ls "$MODROOT" | head -n1)"
 [ -n "$KVER" ] || die "no modules directory in $KREAL"
 cp "$KST/boot/vmlinuz-$KVER" "$WORK/vmlinuz"
 cp "$KST/boot/config-$KVER" "$WORK/kconfig" 2>/dev/null || true
+if [ -n "$FULL_PKGS" ] && [ -f "$WORK/kconfig" ]; then mkdir -p "$ROOT/boot"; cp "$WORK/kconfig" "$ROOT/boot/config-$KVER"; fi
 KMOD_RUN=("$LOADER" --inhibit-cache --library-path "$LP" --argv0 depmod "$STAGE/usr/bin/kmod")
 # depmod of the extracted kmod, through the extracted loader; -b BASE looks in
 # BASE/lib/modules (kmod 34 as built by Debian) -> give it a /lib view of /usr/lib.
@@ -231,6 +262,8 @@ export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
+# devtmpfs has no /dev/fd (bash process substitution needs it) nor /dev/std*
+ln -sf /proc/self/fd /dev/fd; ln -sf fd/0 /dev/stdin; ln -sf fd/1 /dev/stdout; ln -sf fd/2 /dev/stderr
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /tmp
