@@ -9,7 +9,11 @@ set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../../.." && pwd)"
 OUT="${1:-$(mktemp -d /tmp/nvmet-ts-secure.XXXXXX)}"; mkdir -p "$OUT"; OUT="$(cd "$OUT" && pwd)"
-BUILD_DIR="${BUILD_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/nvmet-ts/guest-trixie}"
+# The guest image is cached per content of its builder (and the shared guest-lib.sh), so a
+# change to the package list rebuilds it; the trixie apt state is shared between builds.
+CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/nvmet-ts/guest-trixie"
+GKEY="$(cat "$HERE/../guest/build-guest-trixie.sh" "$HERE/../guest/guest-lib.sh" | sha256sum | cut -c1-16)"
+BUILD_DIR="${BUILD_DIR:-$CACHE/$GKEY}"
 NS="nvmetts-sec-$$"
 [ "$(id -u)" = 0 ] || { echo "run-612.sh needs root (netns, QEMU)"; exit 2; }
 # What the guest build and the run use, installed from Debian (the system's own release) when missing.
@@ -25,7 +29,11 @@ if [ "${#need[@]}" -gt 0 ]; then
     || { echo "could not install ${need[*]}: $OUT/apt.log"; exit 2; }
 fi
 if [ ! -f "$BUILD_DIR/vmlinuz" ] || [ ! -f "$BUILD_DIR/initramfs.cpio.gz" ]; then
-  bash "$HERE/../guest/build-guest-trixie.sh" "$BUILD_DIR" >"$OUT/build.log" 2>&1 || { echo "guest build failed: $OUT/build.log"; exit 2; }
+  echo "building the Debian 13 guest into $BUILD_DIR ..."
+  mkdir -p "$CACHE"
+  APT_DIR="${APT_DIR:-$CACHE/apt}" bash "$HERE/../guest/build-guest-trixie.sh" "$BUILD_DIR.tmp-$$" >"$OUT/build.log" 2>&1 \
+    && rm -rf "$BUILD_DIR" && mv "$BUILD_DIR.tmp-$$" "$BUILD_DIR" \
+    || { rm -rf "$BUILD_DIR.tmp-$$"; echo "guest build failed: $OUT/build.log"; exit 2; }
 fi
 ip netns add "$NS" && ip -n "$NS" link set lo up
 TPID=""; CPID=""
