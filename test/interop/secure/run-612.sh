@@ -4,7 +4,8 @@
 # so with the OpenSSL settings TLS needs) inside a private netns on 127.0.0.1:4420 (plain,
 # DH-HMAC-CHAP) and :4421 (TLS 1.3 required), captures the exchange with tcpdump for the
 # tshark wire check, boots the guest with checks-612.sh and prints the row table.
-# Needs root. Usage: run-612.sh [OUTDIR]   Env: BUILD_DIR (guest cache), TIMEOUT.
+# Needs root. Usage: run-612.sh [OUTDIR]   Env: BUILD_DIR (guest cache), TIMEOUT,
+# ONLY=FILE (run only that row file of this folder, e.g. ONLY=recipes-612.sh; the wire check then fails).
 set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../../.." && pwd)"
@@ -45,10 +46,14 @@ cleanup() {
 }
 trap cleanup EXIT
 mkdir -p "$OUT/data"
-ip netns exec "$NS" node "$ROOT/bin/nvmet-ts.js" --config "$HERE/target-config.json" --data-dir "$OUT/data" --no-api >"$OUT/target.log" 2>&1 &
+ip netns exec "$NS" node "$ROOT/bin/nvmet-ts.js" --config "$HERE/target-config.json" --data-dir "$OUT/data" --api 127.0.0.1:9420 >"$OUT/target.log" 2>&1 &
 TPID=$!
-for i in $(seq 1 50); do grep -q "port 2 enabled" "$OUT/target.log" 2>/dev/null && break; sleep 0.2; done
-grep -q "port 2 enabled" "$OUT/target.log" || { echo "target did not start:"; cat "$OUT/target.log"; exit 2; }
+# ready = the last port enabled and the API (the recipes rows drive it from the guest) accepting
+for i in $(seq 1 100); do
+  grep -q "port 4 enabled" "$OUT/target.log" 2>/dev/null && ip netns exec "$NS" bash -c 'echo >/dev/tcp/127.0.0.1/9420' 2>/dev/null && break
+  sleep 0.2
+done
+grep -q "port 4 enabled" "$OUT/target.log" || { echo "target did not start:"; cat "$OUT/target.log"; exit 2; }
 if command -v tcpdump >/dev/null; then
   ip netns exec "$NS" tcpdump -i lo -s 0 -w "$OUT/wire.pcap" 'tcp port 4420 or tcp port 4421' >"$OUT/capture.log" 2>&1 &
   CPID=$!; sleep 1
@@ -56,7 +61,7 @@ elif command -v dumpcap >/dev/null; then
   ip netns exec "$NS" dumpcap -q -i lo -f 'tcp port 4420 or tcp port 4421' -w "$OUT/wire.pcap" >"$OUT/capture.log" 2>&1 &
   CPID=$!; sleep 2
 fi
-NETNS="$NS" BUILD_DIR="$BUILD_DIR" SMP="${SMP:-2}" TIMEOUT="${TIMEOUT:-540}" bash "$HERE/run-guest.sh" "$HERE/checks-612.sh" "$OUT/guest" >"$OUT/guest.log" 2>&1
+GUEST_ONLY="${ONLY:-}" NETNS="$NS" BUILD_DIR="$BUILD_DIR" SMP="${SMP:-2}" TIMEOUT="${TIMEOUT:-540}" bash "$HERE/run-guest.sh" "$HERE/checks-612.sh" "$OUT/guest" >"$OUT/guest.log" 2>&1
 GRC=$?
 [ -n "$CPID" ] && { kill "$CPID" 2>/dev/null; wait "$CPID" 2>/dev/null; CPID=""; }
 WIRE="no capture"; WIRE_OK=0
