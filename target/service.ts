@@ -197,7 +197,7 @@ function subsysIdentity(s: ResolvedSubsystem): string {
 
 /** What a core Namespace is built from. */
 function nsIdentity(n: ResolvedNamespace): string {
-  return key([n.backing, n.blockSize, n.uuid, n.nguid, n.nvme ?? null, n.resv]);
+  return key([n.backing, n.blockSize, n.uuid, n.nguid, n.eui64 ?? null, n.nvme ?? null, n.resv]);
 }
 
 function isZeroNguid(s: string): boolean {
@@ -686,6 +686,7 @@ export class NvmetService {
       resv: ns.resv,
       ...(spec.kind === 'file' ? { resvFile: spec.path } : {}),
       ...(isZeroNguid(ns.nguid) ? {} : { nguid: ns.nguid }),
+      ...(ns.eui64 === undefined ? {} : { eui64: ns.eui64 }),
     });
     applied.namespaces.push(rec);
     if (ns.enabled) {

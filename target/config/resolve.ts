@@ -59,6 +59,8 @@ export interface ResolvedNamespace {
   blockSize: BlockSize;
   uuid: string;
   nguid: string;
+  /** nvmet_ts.eui64 (an nvmet-ts extension; Linux nvmet has none): 16 hex digits, or undefined = not reported. */
+  eui64?: string;
   anaGrpid: number;
   /** resv/enable: persistent reservations on this namespace (Linux resv_enable, default off). */
   resv: boolean;
@@ -203,6 +205,7 @@ export function resolveConfig(config: NvmetConfig, baseDir: string = process.cwd
           p2pmem: ns.p2pmem ?? DEFAULTS.p2pmem,
         };
         if (ns.nvmetTs?.nvme !== undefined) r.nvme = ns.nvmetTs.nvme;
+        if (ns.nvmetTs?.eui64 !== undefined) r.eui64 = ns.nvmetTs.eui64;
         return r;
       }),
     };

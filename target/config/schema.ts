@@ -48,6 +48,7 @@ import {
   parseIntIn,
   parseModel,
   parseNguid,
+  parseEui64,
   parseSerial,
   parseTraddr,
   parseTrsvcid,
@@ -221,6 +222,7 @@ export const NAMESPACE_RESV: GroupSpec<{ enable?: boolean }> = {
 export const NAMESPACE_PLACEMENT: GroupSpec<NamespacePlacement> = {
   nvme: strAttr('nvme', parseBdf),
   blockSize: { key: 'block_size', read: parseBlockSize, write: (n) => n },
+  eui64: strAttr('eui64', parseEui64),
 };
 
 export const ANA_GROUP_ANA: GroupSpec<{ state?: (typeof ANA_STATES)[number] | '' }> = {

@@ -176,6 +176,11 @@ export interface NamespacePlacement {
   nvme?: string;
   /** Logical block size; 512 when absent. */
   blockSize?: BlockSize;
+  /**
+   * IEEE EUI-64, 16 lowercase hex digits. An nvmet-ts extension: Linux nvmet has no
+   * EUI-64 attribute (configfs namespaces/N has device_uuid and device_nguid only).
+   */
+  eui64?: string;
   extra?: Extras;
 }
 

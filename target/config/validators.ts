@@ -210,6 +210,25 @@ export function parseNguid(v: unknown): Check<string> {
   return ok(`${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`);
 }
 
+/**
+ * A namespace EUI-64: 8 bytes as hex pairs, each optionally followed by '-' or ':'
+ * (the NGUID parser's rule). Returned as 16 lowercase hex digits, as nvme-cli prints it.
+ */
+export function parseEui64(v: unknown): Check<string> {
+  if (typeof v !== 'string') return fail(`must be an EUI-64 string, got ${jsonTypeName(v)}`);
+  let h = '';
+  let p = 0;
+  for (let i = 0; i < 8; i++) {
+    const pair = v.slice(p, p + 2);
+    if (!/^[0-9a-fA-F]{2}$/.test(pair)) return fail(`must be 8 hex bytes (16 hex digits), got ${showValue(v)}`);
+    h += pair.toLowerCase();
+    p += 2;
+    if (i < 7 && (v[p] === '-' || v[p] === ':')) p++;
+  }
+  if (p !== v.length) return fail(`must be 8 hex bytes (16 hex digits), got ${showValue(v)}`);
+  return ok(h);
+}
+
 /** True for the all-zero NGUID/UUID the kernel shows when none is set. */
 export function isZeroId(id: string): boolean {
   return /^[0-]+$/.test(id);
