@@ -169,28 +169,28 @@ function finish(req: Request, ctrl: Controller, auth: QueueAuth, r: AuthStepResu
   }
 }
 
+/**
+ * The queue's authentication state, or undefined after completing `req` with Invalid Field
+ * when this host has no key here (Linux fails the Reply for want of a host key; nothing to
+ * negotiate means the same outcome, earlier).
+ */
+function authOf(req: Request): QueueAuth | undefined {
+  if (req.ctrl.dhchap !== null) return queueAuth(req.queue, req.ctrl);
+  req.errorLoc = 0;
+  req.complete(NvmeStatus.InvalidField | STATUS_DNR);
+  return undefined;
+}
+
 function executeAuthSend(req: Request): void {
-  const ctrl = req.ctrl;
-  if (ctrl.dhchap === null) {
-    // The host has no key here: Linux fails the Reply for want of a host key; nothing to
-    // negotiate means the same outcome, earlier.
-    req.errorLoc = 0;
-    req.complete(NvmeStatus.InvalidField | STATUS_DNR);
-    return;
-  }
-  const auth = queueAuth(req.queue, ctrl);
+  const auth = authOf(req);
+  if (auth === undefined) return;
   const r = auth.session.send(req.data!.subarray(0, req.transferLen));
-  finish(req, ctrl, auth, r, true);
+  finish(req, req.ctrl, auth, r, true);
 }
 
 function executeAuthReceive(req: Request): void {
-  const ctrl = req.ctrl;
-  if (ctrl.dhchap === null) {
-    req.errorLoc = 0;
-    req.complete(NvmeStatus.InvalidField | STATUS_DNR);
-    return;
-  }
-  const auth = queueAuth(req.queue, ctrl);
+  const auth = authOf(req);
+  if (auth === undefined) return;
   const out = auth.session.receive(req.transferLen);
   if (out === undefined) {
     req.errorLoc = FabricsOff.AuthLen;
@@ -200,7 +200,7 @@ function executeAuthReceive(req: Request): void {
   const buf = req.data!;
   buf.fill(0, 0, req.transferLen);
   buf.set(out.data.subarray(0, Math.min(out.data.length, req.transferLen)), 0);
-  finish(req, ctrl, auth, out.result, false);
+  finish(req, req.ctrl, auth, out.result, false);
 }
 
 export const authenticationSend: Command = { name: 'Authentication Send', parse: parseAuthSend, execute: executeAuthSend };

@@ -38,9 +38,12 @@ if [ ! -f "$BUILD_DIR/vmlinuz" ] || [ ! -f "$BUILD_DIR/initramfs.cpio.gz" ]; the
 fi
 ip netns add "$NS" && ip -n "$NS" link set lo up
 TPID=""; CPID=""
+# PIDs of host-side helpers that row files start (killed, by PID, at exit)
+EXTRA_PIDS=()
 cleanup() {
   [ -n "$CPID" ] && kill "$CPID" 2>/dev/null
   [ -n "$TPID" ] && kill "$TPID" 2>/dev/null
+  for p in "${EXTRA_PIDS[@]}"; do kill "$p" 2>/dev/null; done
   sleep 1
   ip netns del "$NS" 2>/dev/null
 }
@@ -61,7 +64,10 @@ elif command -v dumpcap >/dev/null; then
   ip netns exec "$NS" dumpcap -q -i lo -f 'tcp port 4420 or tcp port 4421' -w "$OUT/wire.pcap" >"$OUT/capture.log" 2>&1 &
   CPID=$!; sleep 2
 fi
-GUEST_ONLY="${ONLY:-}" NETNS="$NS" BUILD_DIR="$BUILD_DIR" SMP="${SMP:-2}" TIMEOUT="${TIMEOUT:-540}" bash "$HERE/run-guest.sh" "$HERE/checks-612.sh" "$OUT/guest" >"$OUT/guest.log" 2>&1
+# Host-side setup of other row files, one line each: `. "$HERE/FILE"`. They run with
+# NS (the netns; the guest reaches its 127.0.0.1 as 10.0.2.2), OUT, ROOT, HERE set, may start
+# processes there (append their PIDs to EXTRA_PIDS) and export GUEST_* variables for the guest.
+GUEST_ONLY="${ONLY:-}" NETNS="$NS" BUILD_DIR="$BUILD_DIR" SMP="${SMP:-2}" TIMEOUT="${TIMEOUT:-900}" bash "$HERE/run-guest.sh" "$HERE/checks-612.sh" "$OUT/guest" >"$OUT/guest.log" 2>&1
 GRC=$?
 [ -n "$CPID" ] && { kill "$CPID" 2>/dev/null; wait "$CPID" 2>/dev/null; CPID=""; }
 WIRE="no capture"; WIRE_OK=0
