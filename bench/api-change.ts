@@ -6,7 +6,7 @@
  *
  *   node dist/bench/api-change.js [N=6500] [changes=20]
  */
-import { NvmetService } from '../target/service.js';
+import { NvmetService } from '../target/service/index.js';
 import { startApi } from '../target/api/server.js';
 import { parseConfig } from '../target/config/index.js';
 import { silentLogger } from '../target/core/log.js';

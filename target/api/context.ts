@@ -1,6 +1,6 @@
 /** What every route module gets: the service and the API's own settings. */
 
-import type { NvmetService } from '../service.js';
+import type { NvmetService } from '../service/index.js';
 import type { NvmetMetrics } from './metrics.js';
 
 export interface ApiContext {

@@ -10,7 +10,7 @@ import { configToJson, type NvmetConfig } from '../config/index.js';
 import { validateBackingPath } from '../config/validators.js';
 import { BackingPathError, type BackingPathPolicy } from '../backend/path-policy.js';
 import type { JsonObject, JsonValue } from '../config/json.js';
-import { ServiceError, type NvmetService } from '../service.js';
+import { ServiceError, type NvmetService } from '../service/index.js';
 
 /** Where a request's object sits in the document, and how to name it in messages. */
 export interface PathMap {

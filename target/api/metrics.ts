@@ -13,7 +13,7 @@
  */
 
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { NvmetService } from '../service.js';
+import type { NvmetService } from '../service/index.js';
 import { LatencyHistogram } from '../../src/stats/latency-histogram.js';
 
 import type { IoObserver, IoOp } from '../core/io-observer.js';

@@ -8,7 +8,7 @@
 
 import type { FastifyInstance } from 'fastify';
 import type { JsonObject } from '../config/json.js';
-import { ServiceError } from '../service.js';
+import { ServiceError } from '../service-error.js';
 import { docJson, list, notFound, validateDoc } from './document.js';
 import type { ApiContext } from './context.js';
 import { ANA_STATE_NAMES, anaStateFromName, type AnaState } from '../../src/nvme/ana.js';

@@ -5,7 +5,7 @@
  */
 
 import type { FastifyInstance } from 'fastify';
-import { ServiceError } from '../service.js';
+import { ServiceError } from '../service-error.js';
 import { faultEngine, parseFaultRule, FaultRuleError } from '../fault/index.js';
 import type { ApiContext } from './context.js';
 

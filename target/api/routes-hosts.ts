@@ -1,7 +1,7 @@
 /** /api/hosts: host NQNs known to the target (configfs hosts/<nqn>) and their DH-HMAC-CHAP settings. */
 
 import type { FastifyInstance } from 'fastify';
-import { ServiceError } from '../service.js';
+import { ServiceError } from '../service-error.js';
 import { docJson, list, notFound, redactSecrets, restoreSecrets, validateDoc } from './document.js';
 import type { JsonObject } from '../config/json.js';
 import * as S from './schemas.js';

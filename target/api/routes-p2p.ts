@@ -7,7 +7,7 @@
 
 import type { FastifyInstance } from 'fastify';
 import { REMOVAL_MODES, type RemovalMode } from '../../src/p2pdma/lifecycle.js';
-import { ServiceError } from '../service.js';
+import { ServiceError } from '../service-error.js';
 import { P2pError } from '../../src/p2pdma/errors.js';
 import * as S from './schemas.js';
 import type { ApiContext } from './context.js';

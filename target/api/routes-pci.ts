@@ -12,8 +12,8 @@ import { renderTree } from '../../src/pci/lspci.js';
 import { hexAddr } from '../../src/pci/units.js';
 import { acsNames } from '../../src/pci/acs.js';
 import type { P2pPolicy } from '../../src/p2pdma/policy.js';
-import { ServiceError } from '../service.js';
-import { explainClients } from './p2p-explain.js';
+import { ServiceError } from '../service-error.js';
+import { explainClients } from '../p2p/explain.js';
 import * as S from './schemas.js';
 import type { ApiContext } from './context.js';
 

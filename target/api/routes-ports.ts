@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { JsonObject, JsonValue } from '../config/json.js';
 import { isJsonObject } from '../config/json.js';
-import { ServiceError } from '../service.js';
+import { ServiceError } from '../service-error.js';
 import { docJson, list, notFound, validateDoc } from './document.js';
 import { portView } from './views.js';
 import * as S from './schemas.js';

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { JsonObject, JsonValue } from '../config/json.js';
 import { isJsonObject } from '../config/json.js';
 import { NSID_MAX } from '../config/validators.js';
-import { ServiceError } from '../service.js';
+import { ServiceError } from '../service-error.js';
 import { checkBackingPath, docJson, list, notFound, validateDoc } from './document.js';
 import { namespaceView, subsystemView } from './views.js';
 import * as S from './schemas.js';

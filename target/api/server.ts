@@ -12,7 +12,7 @@
 import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
 import { Unpackr } from 'msgpackr';
 import { cloneJson } from '../config/json.js';
-import { ServiceError, type NvmetService } from '../service.js';
+import { ServiceError, type NvmetService } from '../service/index.js';
 import { toErrorBody } from './errors.js';
 import { registerGuard } from './guard.js';
 import { isLoopback } from '../config/listen-policy.js';

@@ -5,8 +5,8 @@
  */
 
 import type { JsonObject } from '../config/json.js';
-import type { NvmetService } from '../service.js';
-import { trtypeName } from '../service.js';
+import type { NvmetService } from '../service/index.js';
+import { trtypeName } from '../service/index.js';
 
 export function namespaceView(svc: NvmetService, nqn: string, ns: JsonObject): JsonObject {
   const n = svc.subsystem(nqn)?.getNamespace(Number(ns['nsid']));

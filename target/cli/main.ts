@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfigFile, defaultConfigPath, packageRoot, formatIssue } from '../config/index.js';
-import { NvmetService } from '../service.js';
+import { NvmetService } from '../service/index.js';
 import { startApi, DEFAULT_API_HOST, DEFAULT_API_PORT, isLoopback, type ApiServer } from '../api/server.js';
 import { isP2pPolicy, P2P_POLICY_NAMES, DEFAULT_POLICY, describePolicyNames } from '../../src/p2pdma/policy.js';
 import { createLogger, isLogLevel, type LogFormat } from './logger.js';

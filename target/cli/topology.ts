@@ -15,7 +15,7 @@ import { renderAcs, renderTree } from '../../src/pci/lspci.js';
 import { describePlatform } from '../../src/p2pdma/explain.js';
 import type { PciTopology } from '../../src/pci/topology.js';
 import { isP2pPolicy, P2P_POLICY_NAMES, DEFAULT_POLICY, describePolicyNames, type P2pPolicy } from '../../src/p2pdma/policy.js';
-import { decidePort, describeProvider, explainClients, formatExplanation, providersOf, type Explanation } from '../api/p2p-explain.js';
+import { decidePort, describeProvider, explainClients, formatExplanation, providersOf, type Explanation } from '../p2p/explain.js';
 
 export const TOPOLOGY_USAGE = `Usage: nvmet-ts topology [--policy P] [--json] FILE
 

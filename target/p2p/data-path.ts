@@ -135,7 +135,7 @@ export interface DataPathState {
   readonly lifecycle: { readonly removals: number; readonly additions: number; readonly revokedBuffers: number; readonly revokedCommands: number };
 }
 
-/** What the management service reads (target/service.ts DataPathHooks). */
+/** What the management service reads (target/service/views.ts DataPathHooks). */
 export interface DataPathServiceHooks {
   dmaCounters(): DmaCounters;
   providerAvailable(bdf: string): number | undefined;

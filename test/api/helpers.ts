@@ -6,7 +6,7 @@ import { afterEach } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NvmetService } from '../../target/service.js';
+import { NvmetService } from '../../target/service/index.js';
 import { startApi, type ApiServer, type ApiOptions } from '../../target/api/server.js';
 import { parseConfig } from '../../target/config/index.js';
 import { silentLogger } from '../../target/core/log.js';

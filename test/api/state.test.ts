@@ -10,7 +10,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { pack, unpack } from 'msgpackr';
 import { connect, type AsyncEvent, type Controller } from '../../initiator/index.js';
 import { loadConfigFile, serializeConfig } from '../../target/config/index.js';
-import { NvmetService } from '../../target/service.js';
+import { NvmetService } from '../../target/service/index.js';
 import { silentLogger } from '../../target/core/log.js';
 import { startStack, enc, until, SUBNQN, type Stack } from './helpers.js';
 

@@ -5,7 +5,7 @@
  * Namespace (EUI64, bytes 120-127) and the NS Identification Descriptor list (NIDT 1).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { NvmetService } from '../../target/service.js';
+import { NvmetService } from '../../target/service/index.js';
 import { parseConfig } from '../../target/config/index.js';
 import { configToJson } from '../../target/config/serialize.js';
 import { silentLogger } from '../../target/core/log.js';

@@ -21,7 +21,7 @@ import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { SUBNQN, startTarget } from '../integration/harness.js';
-import { NvmetService } from '../../target/service.js';
+import { NvmetService } from '../../target/service/index.js';
 import { parseConfig } from '../../target/config/index.js';
 import { silentLogger } from '../../target/core/log.js';
 import { TrType } from '../../target/core/fabrics-ops.js';

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { loadBuiltinTopology, BUILTIN_TOPOLOGIES } from '../../src/pci/load.js';
 import { P2pdma, publishesAtProbe } from '../../src/p2pdma/p2pdma.js';
 import { P2pClientList } from '../../src/p2pdma/client-list.js';
-import { decidePort, explainClients, providersOf } from '../../target/api/p2p-explain.js';
+import { decidePort, explainClients, providersOf } from '../../target/p2p/explain.js';
 import { loadConfigFile, defaultConfigPath } from '../../target/config/index.js';
 import { choosePortProvider } from '../../target/p2p/port-binding.js';
 import { CARD, NIC, perTest, SSD1, SSD2, startStack } from './stack.js';

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Controller } from '../../initiator/controller.js';
 import { RdmaController } from '../../initiator/rdma/controller.js';
 import { loadConfigFile, defaultConfigPath } from '../../target/config/index.js';
-import { NvmetService } from '../../target/service.js';
+import { NvmetService } from '../../target/service/index.js';
 import { assertNoLeaks, captureLogger, ROOT_PORT_LINK } from './stack.js';
 import { verifiedWorkload } from './workload.js';
 

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect as netConnect } from 'node:net';
-import { NvmetService } from '../../target/service.js';
+import { NvmetService } from '../../target/service/index.js';
 import { parseConfig } from '../../target/config/index.js';
 import { configToJson } from '../../target/config/serialize.js';
 import { silentLogger } from '../../target/core/log.js';

@@ -14,7 +14,7 @@ import type { P2pPolicy } from '../../src/p2pdma/policy.js';
 import { P2pdma, publishesAtProbe, publishNote, type FindExplanation } from '../../src/p2pdma/p2pdma.js';
 import { P2pClientList } from '../../src/p2pdma/client-list.js';
 import { findExplanationLines } from '../../src/p2pdma/explain.js';
-import { choosePortProvider, type PortNamespace } from '../p2p/port-binding.js';
+import { choosePortProvider, type PortNamespace } from './port-binding.js';
 import type { NvmetConfig } from '../config/types.js';
 
 /** The one explanation type of a provider decision (src/p2pdma FindExplanation). */

@@ -1,0 +1,265 @@
+/**
+ * A running nvmet-ts: the target core, its transports, the PCIe topology, and the
+ * configuration document (nvmetcli JSON) it runs. This is the one place that turns
+ * configuration (target/config) into core objects (target/core), so the CLI, the
+ * management API and tests all start and change a target the same way.
+ *
+ * The document is the source of truth: every change is "here is the next document",
+ * serialized here and reconciled into the live target by ./reconcile.ts (which rolls
+ * back a change that fails), so the document saved (POST /api/save, --save) is always
+ * what is running. The roles, one file each:
+ * - ./lifecycle.ts: options, building the core / data path / transports, topology, shutdown;
+ * - ./reconcile.ts: the configfs role, a document (or a change) applied to the live target;
+ * - ./views.ts: read-only projections for the API, the metrics and the CLI;
+ * - ./save.ts: the document written to a file.
+ * This class is the thin facade over them that callers hold.
+ */
+
+import { dirname, resolve as resolvePath } from 'node:path';
+import type { Nvmet } from '../core/nvmet.js';
+import type { Logger } from '../core/log.js';
+import type { Port } from '../core/port.js';
+import type { Subsystem } from '../core/subsystem.js';
+import type { TcpTransport } from '../tcp/index.js';
+import { ServiceError } from '../service-error.js';
+import {
+  configToJson,
+  parseConfig,
+  saveConfigFile,
+  serializeConfig,
+  type NvmetConfig,
+  type ParseOptions,
+  type ResolvedSubsystem,
+} from '../config/index.js';
+import type { TopologyDocument } from '../config/topology.js';
+import type { JsonValue } from '../config/json.js';
+import { BackingPathPolicy } from '../backend/path-policy.js';
+import { ListenPolicy } from '../config/listen-policy.js';
+import type { PciTopology } from '../../src/pci/topology.js';
+import { DEFAULT_POLICY, type P2pPolicy } from '../../src/p2pdma/policy.js';
+import type { DataPathState, P2pDataPath } from '../p2p/data-path.js';
+import { createRuntime, stopRuntime, topologyFor, type Runtime, type ServiceOptions } from './lifecycle.js';
+import { Reconciler, type ChangeMode, type IoTotals } from './reconcile.js';
+import { ioTotals, portP2p, providers, summary, type DataPathHooks, type PortP2pDecision, type ProviderView, type ViewSource } from './views.js';
+import { relocate } from './save.js';
+
+export { ServiceError, asServiceError, type Refusal } from '../service-error.js';
+export type { ServiceOptions } from './lifecycle.js';
+export type { ChangeMode, IoTotals } from './reconcile.js';
+export { trtypeName } from './reconcile.js';
+export type { DataPathHooks, PortP2pDecision, ProviderView } from './views.js';
+export { formatBytes } from './views.js';
+export { relocate } from './save.js';
+
+const key = (v: unknown): string => JSON.stringify(v);
+
+export class NvmetService implements ViewSource {
+  readonly nvmet: Nvmet;
+  readonly tcp: TcpTransport;
+  readonly logger: Logger;
+  /** Which local files namespaces may be backed by, checked at every open. */
+  readonly paths: BackingPathPolicy;
+  policy: P2pPolicy;
+  savePath: string | undefined;
+  /** The p2pmem data path, when on. */
+  readonly dp: P2pDataPath | null;
+  /** Where ports created after start-up may listen. */
+  readonly listenPolicy: ListenPolicy;
+  private doc: NvmetConfig = { hosts: [], ports: [], subsystems: [] };
+  private readonly topologyDoc: TopologyDocument | undefined;
+  private topo: PciTopology;
+  private topoSource: string;
+  private readonly baseDir: string;
+  private readonly runtime: Runtime;
+  private readonly reconciler: Reconciler;
+  private lock: Promise<unknown> = Promise.resolve();
+  private stopped = false;
+
+  private constructor(readonly opts: ServiceOptions) {
+    this.logger = opts.logger;
+    this.policy = opts.policy ?? DEFAULT_POLICY;
+    this.savePath = opts.savePath;
+    this.baseDir = opts.baseDir ?? process.cwd();
+    this.paths = opts.paths ?? new BackingPathPolicy();
+    this.listenPolicy = new ListenPolicy(opts.allowListen);
+    this.topologyDoc = opts.topologyDocument;
+    const t = topologyFor(opts.config, this.topologyDoc);
+    this.topo = t.topology;
+    this.topoSource = t.source;
+    this.runtime = createRuntime(opts, this.topo, this.policy);
+    this.nvmet = this.runtime.nvmet;
+    this.tcp = this.runtime.tcp;
+    this.dp = this.runtime.dp;
+    this.reconciler = new Reconciler({
+      nvmet: this.nvmet,
+      dp: this.dp,
+      logger: this.logger,
+      paths: this.paths,
+      listenPolicy: this.listenPolicy,
+      baseDir: this.baseDir,
+      listen: opts.listen,
+      allowP2pmem: opts.allowP2pmem === true,
+    });
+  }
+
+  /** Build everything the configuration describes and enable its ports. */
+  static async start(opts: ServiceOptions): Promise<NvmetService> {
+    const svc = new NvmetService(opts);
+    try {
+      await svc.reconciler.applyStartup(opts.config);
+      svc.doc = opts.config;
+    } catch (e) {
+      await stopRuntime(svc.runtime);
+      throw e;
+    }
+    return svc;
+  }
+
+  // ------------------------------------------------------------ reading
+
+  /** The running configuration document. Treat as read-only; change it with `update`. */
+  get config(): NvmetConfig {
+    return this.doc;
+  }
+
+  /** The document as nvmetcli JSON (what GET /api/state returns and save writes). */
+  configJson(): ReturnType<typeof configToJson> {
+    return configToJson(this.doc);
+  }
+
+  get topology(): PciTopology {
+    return this.topo;
+  }
+
+  /** "inline", a topology file path, or "built-in default". */
+  get topologySource(): string {
+    return this.topoSource;
+  }
+
+  /** Directory relative backing paths resolve against. */
+  get configDir(): string {
+    return this.baseDir;
+  }
+
+  // ------------------------------------------------------------ changing
+
+  /**
+   * Validate a candidate document (nvmetcli JSON): every problem comes back as a
+   * 400 ServiceError listing path-named issues. `topology` file references are
+   * checked against the document loaded at start-up.
+   */
+  validate(json: JsonValue, opts: Omit<ParseOptions, 'topologyDocument'> = {}): NvmetConfig {
+    const r = parseConfig(json, { ...opts, ...(this.topologyDoc ? { topologyDocument: this.topologyDoc } : {}) });
+    if (!r.ok) {
+      const first = r.errors[0];
+      const msg = first ? `${first.path}: ${first.message}` : 'invalid configuration';
+      throw new ServiceError('invalid', 'EINVAL', r.errors.length > 1 ? `${msg} (and ${r.errors.length - 1} more)` : msg, r.errors);
+    }
+    return r.config;
+  }
+
+  /**
+   * Apply the next document. `build` sees the current one and returns the next (or
+   * throws a ServiceError); changes are serialized, so read-modify-write is atomic.
+   * On failure the previous document is reconciled back and the error rethrown.
+   */
+  async update<T = void>(build: (current: NvmetConfig) => { config: NvmetConfig; result?: T }, mode: ChangeMode = 'refuse'): Promise<T | undefined> {
+    const run = async (): Promise<T | undefined> => {
+      if (this.stopped) throw new ServiceError('unavailable', 'ESHUTDOWN', 'the target is shutting down');
+      const { config: next, result } = build(this.doc);
+      const prev = this.doc;
+      if (this.dp !== null && key(next.topology ?? null) !== key(prev.topology ?? null)) {
+        throw new ServiceError('conflict', 'EBUSY', 'topology: the PCIe topology cannot change while the target runs (the p2pmem data path is built on it); restart with the new configuration');
+      }
+      const topo = topologyFor(next, this.topologyDoc);
+      await this.reconciler.apply(prev, next, mode);
+      this.doc = next;
+      this.topo = topo.topology;
+      this.topoSource = topo.source;
+      return result;
+    };
+    const p = this.lock.then(run, run);
+    this.lock = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Write the running document (nvmetcli format) to `path` (default: savePath). Returns the path. */
+  async save(path?: string): Promise<string> {
+    const target = path ?? this.savePath;
+    if (target === undefined) throw new ServiceError('conflict', 'ENOENT', 'no file to save to: start nvmet-ts with --config FILE or --save FILE');
+    await saveConfigFile(target, relocate(this.doc, this.baseDir, dirname(resolvePath(target))));
+    return target;
+  }
+
+  /** The text save() writes. */
+  serialized(): string {
+    return serializeConfig(this.doc);
+  }
+
+  /** Stop every port and controller and close the backends. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.lock.catch(() => undefined);
+    await stopRuntime(this.runtime);
+  }
+
+  // ------------------------------------------------------------ views (./views.ts)
+
+  /** What the p2pmem data path reports (empty without it). */
+  get hooks(): DataPathHooks {
+    return this.runtime.hooks;
+  }
+
+  get allowP2pmemAll(): boolean {
+    return this.opts.allowP2pmem === true;
+  }
+
+  get retired(): Readonly<Record<'read' | 'write', IoTotals>> {
+    return this.reconciler.retired;
+  }
+
+  appliedSubsystem(nqn: string): ResolvedSubsystem | undefined {
+    return this.reconciler.appliedSubsystem(nqn);
+  }
+
+  /** Cumulative read/write totals over every namespace that ever existed (from per-namespace stats). */
+  ioTotals(): Record<'read' | 'write', IoTotals> {
+    return ioTotals(this);
+  }
+
+  /** Whether a port stages in p2pmem when it can (its allow_p2pmem, or --allow-p2pmem). */
+  allowP2pmem(portid: number): boolean {
+    const p = this.doc.ports.find((x) => x.portid === portid);
+    return this.opts.allowP2pmem === true || p?.param?.allowP2pmem === true;
+  }
+
+  /** The provider pci_p2pmem_find would give a port (its NIC plus every enabled namespace it exports) and where staging happens. */
+  portP2p(portid: number): PortP2pDecision {
+    return portP2p(this, portid);
+  }
+
+  /** The data path's whole state (ports, providers, DMA counters), when it is on. */
+  dataPathState(): DataPathState | null {
+    return this.dp?.state() ?? null;
+  }
+
+  /** Providers with their current free space (from the data path, else the full size). */
+  providers(): ProviderView[] {
+    return providers(this);
+  }
+
+  /** Core subsystem of an NQN. */
+  subsystem(nqn: string): Subsystem | undefined {
+    return this.nvmet.getSubsystem(nqn);
+  }
+
+  port(portid: number): Port | undefined {
+    return this.nvmet.getPort(portid);
+  }
+
+  /** The one-screen start-up summary. */
+  summary(): string {
+    return summary(this);
+  }
+}
