@@ -1,7 +1,8 @@
 /**
  * /api/faults: fault and latency injection rules, live (target/fault/). Rules
- * added here act from the next command; they are not written to the config
- * (the config's `nvmet_ts.faults` holds a saved set, loaded at start).
+ * added here act from the next command (or on their schedule); /api/save writes
+ * them into the config's `nvmet_ts.faults` (appended to the config's own rules),
+ * from where they load at the next start.
  */
 
 import type { FastifyInstance } from 'fastify';
@@ -18,12 +19,13 @@ const idParams = {
 /** The rule JSON is checked by parseFaultRule (one validator for API, config, CLI); this only documents it. */
 const ruleBody = {
   type: 'object',
-  description: 'A fault rule: {id?, match?, fire?, action} (see target/fault/rule.ts and the README)',
+  description: 'A fault rule: {id?, match?, fire? | schedule?, action} (see target/fault/rule.ts and the README)',
   required: ['action'],
   properties: {
     id: { type: 'string' },
     match: { type: 'object' },
     fire: { type: 'object' },
+    schedule: { type: 'object' },
     action: { type: 'object' },
   },
 } as const;
@@ -35,6 +37,7 @@ export function faultRoutes(app: FastifyInstance, ctx: ApiContext): void {
     rules: engine.list(),
     injected: Object.fromEntries(engine.injectedTotals()),
     held: engine.heldCount,
+    heldCommands: engine.heldCommands(),
   }));
 
   app.get<{ Params: { id: string } }>('/api/faults/:id', { schema: { summary: 'One fault rule', params: idParams } }, async (req) => {
@@ -48,8 +51,10 @@ export function faultRoutes(app: FastifyInstance, ctx: ApiContext): void {
       return reply.code(201).send(engine.add(parseFaultRule(req.body, 'body'), 'api'));
     } catch (e) {
       if (e instanceof FaultRuleError) {
+        // Paths from parsing start with "body"; the engine's checks (id taken, a TCP-only action on another transport's port) name the rule's own field.
         const exists = e.path === 'id';
-        throw new ServiceError(exists ? 'conflict' : 'invalid', exists ? 'EEXIST' : 'EINVAL', exists ? `body.${e.message}` : e.message);
+        const msg = e.path.startsWith('body') ? e.message : `body.${e.message}`;
+        throw new ServiceError(exists ? 'conflict' : 'invalid', exists ? 'EEXIST' : 'EINVAL', msg);
       }
       throw e;
     }

@@ -7,8 +7,9 @@
  * it changes; errors name the JSON path (`nvmet_ts.faults[1].action.sc`).
  */
 
-import { parseFaultRule, FaultRuleError, type FaultRuleSpec } from '../fault/rule.js';
+import { parseFaultRule, FaultRuleError, TCP_ONLY_ACTIONS, type FaultRuleSpec } from '../fault/rule.js';
 import type { JsonObject, JsonValue } from './json.js';
+import type { PortConfig } from './types.js';
 
 const KEYS = ['faults'];
 
@@ -42,6 +43,22 @@ export function readNvmetTsRoot(raw: JsonValue | undefined, error: (path: string
     }
   });
   return out;
+}
+
+/**
+ * A rule whose action only NVMe/TCP carries out (target/fault/rule.ts TCP_ONLY_ACTIONS)
+ * must not name a port of another transport in match.port (the same check as /api/faults).
+ * Rules are checked in their order in `nvmet_ts.faults`, ids aside.
+ */
+export function checkFaultPorts(faults: readonly FaultRuleSpec[], ports: readonly PortConfig[], error: (path: string, message: string) => void): void {
+  faults.forEach((r, i) => {
+    const id = r.match?.port;
+    if (id === undefined || !TCP_ONLY_ACTIONS.has(r.action.type)) return;
+    const port = ports.find((p) => p.portid === id);
+    const tr = port?.addr.trtype;
+    if (port === undefined || tr === undefined || tr === '' || tr === 'tcp') return;
+    error(`nvmet_ts.faults[${i}].match.port`, `port ${id} is ${tr}: action "${r.action.type}" acts on NVMe/TCP PDUs and is for TCP ports only`);
+  });
 }
 
 export function nvmetTsRootToJson(faults: readonly FaultRuleSpec[]): JsonObject {

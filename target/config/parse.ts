@@ -65,7 +65,7 @@ import {
   type BackingPathPolicy,
 } from './validators.js';
 import { pciTopologyValidator } from './pci-topology.js';
-import { readNvmetTsRoot } from './faults.js';
+import { checkFaultPorts, readNvmetTsRoot } from './faults.js';
 import { askingMember, securityField, securityRefusal, wherePath } from './unsupported-security.js';
 import { checkTopologyPlacement, type TopologyCheck, type TopologyDocument, type TopologyValidator } from './topology.js';
 
@@ -270,7 +270,10 @@ function readRoot(raw: unknown, ctx: Ctx): NvmetConfig | undefined {
   if (hasOwn(obj, 'nvmet_ts')) {
     // Fault rules (target/config/faults.ts).
     const faults = readNvmetTsRoot(obj.nvmet_ts, (p, m) => ctx.sink.error(p, m));
-    if (faults !== undefined) config.faults = faults;
+    if (faults !== undefined) {
+      config.faults = faults;
+      checkFaultPorts(faults, config.ports, (p, m) => ctx.sink.error(p, m));
+    }
   }
   for (const key of Object.keys(obj)) if (!ROOT_KEYS.has(key)) unknownField(ctx, '$', key, obj[key], extras);
   return withExtras(config, extras);

@@ -50,13 +50,39 @@ export const WireFault = {
   DataDigest: 2,
   /** Drop the connection instead of sending the response. */
   DropConnection: 4,
+  // Decided when the capsule arrives (right after `init`), parameters in `wireFaultParams`:
+  /** Answer the capsule with a fatal-error TermReq (fes, fei) and close; the command never runs. */
+  TermReq: 8,
+  /** Send the C2H data in PDUs of `c2hPduSize` bytes. */
+  SplitC2HData: 16,
+  /** Send the first R2T `ms` late. */
+  DelayR2T: 32,
+  /** Never send the R2T (the core holds the request: only Abort or a disconnect ends it). */
+  WithholdR2T: 64,
+  /** Close the connection where the (`pdus`+1)-th PDU after the capsule would be sent. */
+  DropAfterC2H: 128,
+  /** Close the connection where the (`pdus`+1)-th PDU after the capsule would be handled. */
+  DropAfterH2C: 256,
+  /** Stop reading the connection for `ms`. */
+  PauseReading: 512,
 } as const;
+
+/** Parameters of the arrival-time WireFault bits (one fault per command, so one set). */
+export interface WireFaultParams {
+  readonly fes: number;
+  readonly fei: number;
+  readonly c2hPduSize: number;
+  readonly ms: number;
+  readonly pdus: number;
+}
 
 export interface TransportRequest<Owner = unknown> {
   /** The transport command this request is embedded in, as given to `CoreQueue.allocRequest`. */
   readonly owner: Owner;
   /** WireFault bits for this response (0 = none; set by the fault engine before completion). */
   readonly wireFault: number;
+  /** Parameters of the arrival-time bits of `wireFault` (null when none is set). */
+  readonly wireFaultParams: WireFaultParams | null;
   /**
    * nvmet_req_init: copy the 64-byte SQE (the transport may reuse its memory on
    * return) and parse it into what the command moves and runs. Returns false when

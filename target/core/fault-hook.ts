@@ -1,8 +1,11 @@
 /**
  * The core's seam for fault and latency injection (target/fault/ implements it;
  * the assembler target/create-nvmet.ts installs it as `Nvmet.faultHook`). The core
- * asks twice per command and knows nothing of rules:
+ * asks three times per command and knows nothing of rules:
  *
+ * - `onArrival(req)` once `init` accepted the command, before its data moves: the
+ *   hook may set arrival-time WireFault bits (core/fabrics-ops.ts) for the transport,
+ *   or hold the request (`holdForFault`, an R2T never sent).
  * - `beforeExecute(req)` once the request is about to run. The hook may complete it
  *   itself (an injected status) and return true: the handler then never runs. Or it
  *   may leave a `CompletionFault` on `req.completionFault` to act when the handler
@@ -24,6 +27,8 @@ export interface CompletionFault {
 }
 
 export interface FaultHook {
+  /** A command was accepted (`init`), before any data moves: transport faults decided at arrival go on `req.wireFault`. */
+  onArrival(req: Request): void;
   /** true = the hook completed `req` itself; do not run the handler. */
   beforeExecute(req: Request): boolean;
   /** Abort command: complete the held command `cid` of queue `sqid` with Command Abort Requested; false if none is held. */

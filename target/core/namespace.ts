@@ -124,14 +124,32 @@ export class Namespace {
     return this.state === 'enabled';
   }
 
-  /** Usable size in bytes: the backend size rounded down to whole blocks. */
+  /** Usable size in bytes: the backend size rounded down to whole blocks (or the resized capacity). */
   get size(): number {
-    return Math.floor(this.backend.size / this.blockSize) * this.blockSize;
+    return this.nsze * this.blockSize;
   }
 
   /** Namespace size in logical blocks (Identify NSZE). */
   get nsze(): number {
-    return Math.floor(this.backend.size / this.blockSize);
+    const full = Math.floor(this.backend.size / this.blockSize);
+    return this.capacityLimit === null ? full : Math.min(full, this.capacityLimit);
+  }
+
+  /** Blocks the namespace reports when resized below its backend (null: the backend's size). */
+  private capacityLimit: number | null = null;
+
+  /**
+   * The device under the namespace changed size (nvmet_ns_revalidate): report
+   * `blocks` (at most the backend's; null = the backend's), and when the size
+   * changed tell the controllers (nvmet_ns_changed: Changed Namespace List + AEN).
+   * Returns the new size in blocks.
+   */
+  resize(blocks: number | null): number {
+    const before = this.nsze;
+    this.capacityLimit = blocks;
+    const after = this.nsze;
+    if (after !== before && this.enabled) this.subsys.namespaceChanged(this.nsid);
+    return after;
   }
 
   get uuidString(): string {

@@ -18,7 +18,7 @@
  */
 
 import { DataDir } from './fabrics-ops.js';
-import type { TransportRequest } from './fabrics-ops.js';
+import type { TransportRequest, WireFaultParams } from './fabrics-ops.js';
 import type { StagingBuffer, StagingContext } from './staging.js';
 import type { CoreQueueImpl } from './queue.js';
 import type { Controller } from './controller.js';
@@ -69,6 +69,8 @@ export class Request<Owner = unknown> implements TransportRequest<Owner>, Stagin
   completionFault: CompletionFault | null = null;
   /** WireFault bits (./fabrics-ops.ts) the transport applies to this response. */
   wireFault = 0;
+  /** Parameters of the arrival-time WireFault bits. */
+  wireFaultParams: WireFaultParams | null = null;
   /** True while the fault hook holds the completion (delay, never complete). */
   private held = false;
   /** Host key this command is counted under on a namespace with reservations (Linux pc_ref); null if not counted. */
@@ -139,7 +141,10 @@ export class Request<Owner = unknown> implements TransportRequest<Owner>, Stagin
   init(sqe: Uint8Array): boolean {
     if (this.inUse) throw new Error(`qid ${this.qid} cid ${this.cid}: request initialized again before release`);
     this.reset(sqe);
-    return this.queue.startRequest(this);
+    if (!this.queue.startRequest(this)) return false;
+    const hook = this.queue.port.nvmet.faultHook;
+    if (hook !== null) hook.onArrival(this);
+    return true;
   }
 
   /** Prepare the object for a new SQE. */
@@ -166,6 +171,7 @@ export class Request<Owner = unknown> implements TransportRequest<Owner>, Stagin
     this.disconnectAfterResponse = false;
     this.completionFault = null;
     this.wireFault = 0;
+    this.wireFaultParams = null;
     this.held = false;
     this.startedAt = this.queue.qid > 0 && this.queue.ioObserver() !== null ? performance.now() : 0;
   }
@@ -257,6 +263,8 @@ export class Request<Owner = unknown> implements TransportRequest<Owner>, Stagin
         this.held = true;
         return;
       }
+      // Completed while held by someone else (the transport refused a held command's data): the hook forgets it.
+      if (this.held) fault.cancel(this);
       this.completionFault = null;
       this.held = false;
     }
@@ -287,6 +295,15 @@ export class Request<Owner = unknown> implements TransportRequest<Owner>, Stagin
       q.transport.queueResponse(this);
     }
     // else: queue torn down by the core; the transport still owes release().
+  }
+
+  /**
+   * The fault hook holds this request before it runs (an R2T withheld): only
+   * `complete()` (Abort) or the transport's release (disconnect) ends it.
+   */
+  holdForFault(fault: CompletionFault): void {
+    this.completionFault = fault;
+    this.held = true;
   }
 
   /** Drop the command without a response (queue torn down under it, e.g. a held AER). */

@@ -1,10 +1,12 @@
 /**
  * The fault and latency injection engine: a list of rules (./rule.ts), consulted
- * by the core once per command (`FaultHook.beforeExecute`, target/core/fault-hook.ts).
- * A firing rule either completes the command itself (a status, a controller
- * failure) or leaves a completion fault on the request (delay, hang, corrupt data),
- * acting when the command's handler completes. Transports see only what any
- * command would give them: a completion, later or never, or different data.
+ * by the core per command (target/core/fault-hook.ts): when the capsule arrives
+ * (`onArrival`, the NVMe/TCP PDU actions of ARRIVAL_ACTIONS) and when it is about
+ * to run (`beforeExecute`, the rest). A firing rule either completes the command
+ * itself (a status, a controller failure), leaves a completion fault on the
+ * request (delay, hang, corrupt data), sets WireFault bits the transport applies
+ * to its PDUs, or acts on the controller (namespace and ANA events). Rules with a
+ * `schedule` fire on a timer instead of on commands.
  *
  * Every injection is counted (per rule, and per action for /metrics) and logged.
  * Held commands (delay, hang) can be aborted by the Abort command (`abort`).
@@ -14,9 +16,22 @@ import type { CompletionFault, FaultHook } from '../core/fault-hook.js';
 import type { Request } from '../core/request.js';
 import type { Controller } from '../core/controller.js';
 import type { Logger } from '../core/log.js';
-import { DataDir, WireFault } from '../core/fabrics-ops.js';
+import type { Nvmet } from '../core/nvmet.js';
+import type { Subsystem } from '../core/subsystem.js';
+import { DataDir, TrType, WireFault, type WireFaultParams } from '../core/fabrics-ops.js';
 import { NvmeStatus, STATUS_DNR, STATUS_MORE } from '../../src/nvme/status.js';
-import { ACTION_TYPES, type FaultActionType, type FaultAction, type FaultRuleSpec, FaultRuleError } from './rule.js';
+import { anaStateFromName } from '../../src/nvme/ana.js';
+import { sglId, SglId } from '../../src/nvme/sgl.js';
+import { SqeOff } from '../../src/nvme/sqe.js';
+import {
+  ACTION_TYPES,
+  ARRIVAL_ACTIONS,
+  TCP_ONLY_ACTIONS,
+  type FaultActionType,
+  type FaultAction,
+  type FaultRuleSpec,
+  FaultRuleError,
+} from './rule.js';
 import { matchesCommand, type CommandOrigin } from './match.js';
 import { logNormalMs, seededRng, type Rng } from './random.js';
 
@@ -39,10 +54,30 @@ export type RuleSource = 'api' | 'config' | 'cli' | 'env';
 const LOG_FIRST = 16;
 const LOG_EVERY = 1000;
 
+const enum Phase {
+  /** When the capsule arrives (onArrival). */
+  Arrival,
+  /** When the command is about to run (beforeExecute). */
+  Execute,
+  /** On the rule's own timer: never on a command. */
+  Scheduled,
+}
+
 class Rule implements CompletionFault {
   hits = 0;
   injected = 0;
   private readonly rng: Rng;
+  readonly phase: Phase;
+  readonly tcpOnly: boolean;
+  /** WireFault bit and parameters of an arrival action (0 / null otherwise). */
+  readonly wireBit: number;
+  readonly wireParams: WireFaultParams | null;
+  /** ana-state: index of the next state of `states`. */
+  anaNext = 0;
+  /** Scheduled rule: its pending timer. */
+  timer: NodeJS.Timeout | null = null;
+  /** Scheduled rule: firings so far. */
+  firings = 0;
 
   constructor(
     readonly engine: FaultEngine,
@@ -51,10 +86,47 @@ class Rule implements CompletionFault {
     readonly source: RuleSource,
   ) {
     this.rng = seededRng(spec.fire?.seed ?? 1);
+    const a = spec.action;
+    this.phase = spec.schedule !== undefined ? Phase.Scheduled : ARRIVAL_ACTIONS.has(a.type) ? Phase.Arrival : Phase.Execute;
+    this.tcpOnly = TCP_ONLY_ACTIONS.has(a.type);
+    const p = { fes: 0, fei: 0, c2hPduSize: 0, ms: 0, pdus: 0 };
+    let bit = 0;
+    switch (a.type) {
+      case 'term-req':
+        bit = WireFault.TermReq;
+        p.fes = a.fes;
+        p.fei = a.fei ?? 0;
+        break;
+      case 'split-c2h-data':
+        bit = WireFault.SplitC2HData;
+        p.c2hPduSize = a.size;
+        break;
+      case 'delay-r2t':
+        bit = WireFault.DelayR2T;
+        p.ms = a.ms;
+        break;
+      case 'withhold-r2t':
+        bit = WireFault.WithholdR2T;
+        break;
+      case 'drop-after-pdus':
+        bit = a.direction === 'h2c' ? WireFault.DropAfterH2C : WireFault.DropAfterC2H;
+        p.pdus = a.pdus;
+        break;
+      case 'pause-reading':
+        bit = WireFault.PauseReading;
+        p.ms = a.ms;
+        break;
+      default:
+        break;
+    }
+    this.wireBit = bit;
+    this.wireParams = bit === 0 ? null : p;
   }
 
   get spent(): boolean {
-    const count = this.spec.fire?.count;
+    const sch = this.spec.schedule;
+    // A schedule without everyMs fires once.
+    const count = sch !== undefined ? (sch.count ?? (sch.everyMs === undefined ? 1 : undefined)) : this.spec.fire?.count;
     return count !== undefined && this.injected >= count;
   }
 
@@ -124,6 +196,17 @@ function corrupt(data: Uint8Array, a: Extract<FaultAction, { type: 'corrupt-data
 interface Held {
   readonly status: number;
   readonly timer: NodeJS.Timeout | null;
+  readonly rule: Rule;
+}
+
+/** A command a fault holds (GET /api/faults `heldCommands`). */
+export interface HeldCommand {
+  readonly rule: string;
+  readonly port: number;
+  readonly cntlid: number;
+  readonly qid: number;
+  readonly cid: number;
+  readonly opcode: number;
 }
 
 export class FaultEngine implements FaultHook {
@@ -136,16 +219,33 @@ export class FaultEngine implements FaultHook {
   private extra: () => readonly FaultRuleSpec[] = () => [];
   private extraRules: Rule[] = [];
   private extraSpecs: readonly FaultRuleSpec[] = [];
+  /** Live rules consulted at arrival (0: onArrival returns at once). */
+  private arrivalRules = 0;
 
-  constructor(private readonly log: Logger) {}
+  /** `nvmet` gives controller-level actions their objects (namespaces, ports) and checks rules against ports. */
+  constructor(
+    private readonly log: Logger,
+    private readonly nvmet: Nvmet | null = null,
+  ) {}
 
   // ------------------------------------------------------------ rule list
 
+  /**
+   * Add a rule. A rule whose action only NVMe/TCP can carry out and whose
+   * match.port names an RDMA or loop port is refused (FaultRuleError on
+   * `match.port`); without a port it acts on TCP ports only.
+   */
   add(spec: FaultRuleSpec, source: RuleSource = 'api'): FaultRuleState {
     const id = spec.id ?? this.freshId();
-    if (this.rules.some((r) => r.id === id)) throw new FaultRuleError('id', `a rule "${id}" exists already`);
+    const prev = this.rules.findIndex((r) => r.id === id);
+    // A saved API rule comes back as a config rule with the same id: the config's copy replaces it.
+    if (prev >= 0 && !(source === 'config' && this.rules[prev]!.source === 'api')) throw new FaultRuleError('id', `a rule "${id}" exists already`);
+    checkTransport(spec, this.nvmet);
+    if (prev >= 0) this.removeAt(prev);
     const rule = new Rule(this, id, { ...spec, id }, source);
     this.rules.push(rule);
+    if (rule.phase === Phase.Arrival) this.arrivalRules++;
+    if (rule.phase === Phase.Scheduled) this.arm(rule, spec.schedule?.afterMs ?? 0);
     this.log.info(`fault rule ${id} added (${source}): ${JSON.stringify(spec)}`);
     return stateOf(rule);
   }
@@ -153,14 +253,27 @@ export class FaultEngine implements FaultHook {
   remove(id: string): boolean {
     const i = this.rules.findIndex((r) => r.id === id);
     if (i < 0) return false;
-    this.rules.splice(i, 1);
+    this.removeAt(i);
     this.log.info(`fault rule ${id} removed`);
     return true;
   }
 
+  private removeAt(i: number): void {
+    const r = this.rules[i]!;
+    this.rules.splice(i, 1);
+    if (r.phase === Phase.Arrival) this.arrivalRules--;
+    if (r.timer !== null) clearTimeout(r.timer);
+    r.timer = null;
+  }
+
   /** Remove every rule (of one source, or all); held commands stay held until aborted or their delay ends. */
   clear(source?: RuleSource): void {
-    for (let i = this.rules.length - 1; i >= 0; i--) if (source === undefined || this.rules[i]!.source === source) this.rules.splice(i, 1);
+    for (let i = this.rules.length - 1; i >= 0; i--) if (source === undefined || this.rules[i]!.source === source) this.removeAt(i);
+  }
+
+  /** The rules of `source`, as given (with their ids): what /api/save keeps of the API's rules. */
+  savable(source: RuleSource): FaultRuleSpec[] {
+    return this.rules.filter((r) => r.source === source).map((r) => r.spec);
   }
 
   list(): FaultRuleState[] {
@@ -182,6 +295,11 @@ export class FaultEngine implements FaultHook {
     return this.held.size;
   }
 
+  /** The held commands (delay, hang, withheld R2T), for the API and the Abort a test sends. */
+  heldCommands(): HeldCommand[] {
+    return [...this.held.entries()].map(([req, h]) => ({ rule: h.rule.id, port: req.portId, cntlid: req.cntlid, qid: req.qid, cid: req.cid, opcode: req.opcode }));
+  }
+
   /** Rules from elsewhere (NVMET_TS_FAULT), re-read when the function returns a different array. */
   setExtraRules(source: () => readonly FaultRuleSpec[]): void {
     this.extra = source;
@@ -193,7 +311,9 @@ export class FaultEngine implements FaultHook {
     if (specs === this.extraSpecs) return;
     this.extraSpecs = specs;
     this.extraRules = specs.map((s, i) => new Rule(this, s.id ?? `env-${i + 1}`, s, 'env'));
+    this.extraArrival = this.extraRules.some((r) => r.phase === Phase.Arrival);
   }
+  private extraArrival = false;
 
   private freshId(): string {
     for (;;) {
@@ -204,9 +324,30 @@ export class FaultEngine implements FaultHook {
 
   // ------------------------------------------------------------ FaultHook
 
+  onArrival(req: Request): void {
+    if (this.arrivalRules === 0 && !this.extraArrival) return;
+    const rule = this.firing(req, Phase.Arrival);
+    if (rule === null) return;
+    const a = rule.spec.action;
+    req.wireFault |= rule.wireBit;
+    req.wireFaultParams = rule.wireParams;
+    if (a.type === 'withhold-r2t') {
+      // Held like a hung completion, so Abort finds it and a disconnect releases it.
+      req.holdForFault(rule);
+      this.hold(req, NvmeStatus.AbortedByRequest, -1, rule);
+    }
+    this.injectedOn(rule, req, `${describe(a)} asked of the transport`);
+  }
+
   beforeExecute(req: Request): boolean {
     this.refreshExtra();
     if (this.rules.length === 0 && this.extraRules.length === 0) return false;
+    const rule = this.firing(req, Phase.Execute);
+    return rule === null ? false : this.act(rule, req, req.queue.ctrl);
+  }
+
+  /** The first rule of `phase` that matches `req` and fires; the rest do not see the command (one fault per command and phase, predictable). */
+  private firing(req: Request, phase: Phase): Rule | null {
     const ctrl = req.queue.ctrl;
     const origin: CommandOrigin = {
       sqe: req.sqe,
@@ -215,16 +356,18 @@ export class FaultEngine implements FaultHook {
       hostnqn: ctrl?.hostnqn ?? null,
       subsysnqn: ctrl?.subsys.nqn ?? null,
     };
-    // The first rule that matches and fires acts; the rest do not see the command (one fault per command, predictable).
+    const tcp = req.queue.port.addr.trtype === TrType.TCP;
     for (const list of [this.rules, this.extraRules]) {
       for (const rule of list) {
+        if (rule.phase !== phase || (rule.tcpOnly && !tcp)) continue;
         const m = rule.spec.match;
         if (m !== undefined && !matchesCommand(m, origin)) continue;
+        if (!appliesTo(rule.spec.action, req)) continue;
         if (!rule.fires()) continue;
-        return this.act(rule, req, ctrl);
+        return rule;
       }
     }
-    return false;
+    return null;
   }
 
   private act(rule: Rule, req: Request, ctrl: Controller | null): boolean {
@@ -256,11 +399,104 @@ export class FaultEngine implements FaultHook {
         this.injectedOn(rule, req, `${a.type} asked of the transport`);
         return false;
       }
+      case 'namespace-remove':
+      case 'namespace-add':
+      case 'namespace-resize':
+      case 'ana-state':
+        // The command runs as usual; the controller-level event happens beside it.
+        this.injectedOn(rule, req, this.controllerEvent(rule, ctrl?.subsys ?? null, ctrl?.port.id ?? req.portId));
+        return false;
       default:
         // delay, hang, corrupt-data act when the handler completes.
         req.completionFault = rule;
         return false;
     }
+  }
+
+  // ------------------------------------------------------------ controller-level events
+
+  /** Scheduled rule: fire after `ms`, then every `everyMs` until spent. */
+  private arm(rule: Rule, ms: number): void {
+    rule.timer = setTimeout(() => {
+      rule.timer = null;
+      if (!this.rules.includes(rule) || rule.spent) return;
+      rule.hits++;
+      rule.firings++;
+      this.scheduledFire(rule);
+      const every = rule.spec.schedule?.everyMs;
+      if (every !== undefined && !rule.spent) this.arm(rule, every);
+    }, ms);
+    rule.timer.unref();
+  }
+
+  private scheduledFire(rule: Rule): void {
+    const a = rule.spec.action;
+    const m = rule.spec.match ?? {};
+    const nvmet = this.nvmet;
+    if (nvmet === null) return;
+    let what: string;
+    if (a.type === 'controller-fatal' || a.type === 'keep-alive-expire') {
+      const ctrls: Controller[] = [];
+      for (const sub of nvmet.subsystems) {
+        if (m.subsysnqn !== undefined && sub.nqn !== m.subsysnqn) continue;
+        for (const c of sub.controllers) {
+          if ((m.hostnqn === undefined || c.hostnqn === m.hostnqn) && (m.port === undefined || c.port.id === m.port)) ctrls.push(c);
+        }
+      }
+      for (const c of ctrls) {
+        const why = a.type === 'controller-fatal' ? 'controller fatal status' : `keep-alive timer (${c.kato} ms) expired`;
+        c.fatalError(`${why} (fault rule ${rule.id}, scheduled)`);
+      }
+      what = `${a.type} on ${ctrls.length} controller(s)${ctrls.length > 0 ? ` (cntlid ${ctrls.map((c) => c.cntlid).join(', ')})` : ''}`;
+    } else {
+      const subs = m.subsysnqn !== undefined ? nvmet.subsystems.filter((s) => s.nqn === m.subsysnqn) : null;
+      what = subs !== null && subs.length === 0 ? `no subsystem ${m.subsysnqn}` : this.controllerEvent(rule, subs === null ? null : subs[0]!, m.port ?? null);
+    }
+    this.injectedOn(rule, null, `${what} (scheduled)`);
+  }
+
+  /**
+   * A namespace or ANA event, from a command's controller (`subsys` and `portId`
+   * given) or a schedule (`subsys` null: every subsystem with the namespace;
+   * `portId` null: every port). Returns what happened, for the log.
+   */
+  private controllerEvent(rule: Rule, subsys: Subsystem | null, portId: number | null): string {
+    const a = rule.spec.action;
+    const nvmet = this.nvmet;
+    if (nvmet === null) return 'no target to act on';
+    if (a.type === 'ana-state') {
+      const name = a.states[rule.anaNext % a.states.length]!;
+      rule.anaNext++;
+      const state = anaStateFromName(name)!;
+      const done: number[] = [];
+      for (const port of nvmet.ports) {
+        if (portId !== null && port.id !== portId) continue;
+        if (!port.ana.has(a.group)) continue;
+        port.ana.setState(a.group, state);
+        done.push(port.id);
+      }
+      return done.length === 0 ? `ANA group ${a.group} is defined on no matching port` : `ANA group ${a.group} -> ${name} on port(s) ${done.join(', ')}`;
+    }
+    if (a.type !== 'namespace-remove' && a.type !== 'namespace-add' && a.type !== 'namespace-resize') return 'nothing';
+    const subs = subsys !== null ? [subsys] : nvmet.subsystems.filter((s) => !s.isDiscovery && s.getNamespace(a.nsid) !== undefined);
+    const out: string[] = [];
+    for (const sub of subs) {
+      const ns = sub.getNamespace(a.nsid);
+      if (ns === undefined) {
+        out.push(`${sub.nqn} has no namespace ${a.nsid}`);
+        continue;
+      }
+      if (a.type === 'namespace-resize') {
+        const blocks = ns.resize(a.blocks ?? null);
+        out.push(`namespace ${a.nsid} of ${sub.nqn} now ${blocks} blocks`);
+        continue;
+      }
+      const op = a.type === 'namespace-remove' ? ns.disable() : ns.enable();
+      // disable waits for commands in flight (maybe the one that fired this): never awaited here.
+      op.catch((e: unknown) => this.log.error(`fault rule ${rule.id}: ${a.type} of namespace ${a.nsid} of ${sub.nqn} failed: ${String(e)}`));
+      out.push(`namespace ${a.nsid} of ${sub.nqn} ${a.type === 'namespace-remove' ? 'disabled' : 'enabled'}`);
+    }
+    return out.length === 0 ? `no subsystem has namespace ${a.nsid}` : out.join('; ');
   }
 
   // ------------------------------------------------------------ held completions
@@ -274,8 +510,7 @@ export class FaultEngine implements FaultHook {
       }, ms);
       timer.unref();
     }
-    this.held.set(req, { status, timer });
-    void rule;
+    this.held.set(req, { status, timer, rule });
   }
 
   /** @internal The transport dropped a held request. */
@@ -301,16 +536,63 @@ export class FaultEngine implements FaultHook {
     return false;
   }
 
-  /** @internal Count and log one injection. */
-  injectedOn(rule: Rule, req: Request, what: string): void {
+  /** @internal Count and log one injection (`req` null: a scheduled one). */
+  injectedOn(rule: Rule, req: Request | null, what: string): void {
     rule.injected++;
     const t = rule.spec.action.type;
     this.totals.set(t, (this.totals.get(t) ?? 0) + 1);
     const n = rule.injected;
     if (n <= LOG_FIRST || n % LOG_EVERY === 0) {
-      this.log.warn(`fault rule ${rule.id} #${n}: port ${req.portId} ctrl ${req.cntlid} qid ${req.qid} cid ${req.cid} opcode 0x${req.opcode.toString(16)}: ${what}`);
+      const where = req === null ? '' : `port ${req.portId} ctrl ${req.cntlid} qid ${req.qid} cid ${req.cid} opcode 0x${req.opcode.toString(16)}: `;
+      this.log.warn(`fault rule ${rule.id} #${n}: ${where}${what}`);
     }
   }
+}
+
+function describe(a: FaultAction): string {
+  switch (a.type) {
+    case 'term-req':
+      return `C2HTermReq FES 0x${a.fes.toString(16)} FEI ${a.fei ?? 0}`;
+    case 'split-c2h-data':
+      return `C2HData in ${a.size}-byte PDUs`;
+    case 'delay-r2t':
+      return `R2T ${a.ms} ms late`;
+    case 'withhold-r2t':
+      return 'R2T withheld';
+    case 'drop-after-pdus':
+      return `connection dropped after ${a.pdus} more ${a.direction ?? 'c2h'} PDU(s)`;
+    case 'pause-reading':
+      return `reading paused ${a.ms} ms`;
+    default:
+      return a.type;
+  }
+}
+
+/** Does an action apply to this command at all (an R2T fault to a command that gets R2Ts, ...)? Commands it cannot apply to are not hits. */
+function appliesTo(a: FaultAction, req: Request): boolean {
+  switch (a.type) {
+    case 'delay-r2t':
+    case 'withhold-r2t':
+      // R2Ts fetch the data of a write whose SGL is the transport's data block (in-capsule data needs none).
+      return req.dataDir === DataDir.H2C && req.transferLen > 0 && sglId(req.sqe, SqeOff.Dptr) === SglId.TcpTransport;
+    case 'split-c2h-data':
+      return req.dataDir === DataDir.C2H && req.transferLen > 0;
+    default:
+      return true;
+  }
+}
+
+/** A TCP-only action on a rule whose match.port is a port of another transport: refused, naming the field. */
+function checkTransport(spec: FaultRuleSpec, nvmet: Nvmet | null): void {
+  const port = spec.match?.port;
+  if (nvmet === null || port === undefined || !TCP_ONLY_ACTIONS.has(spec.action.type)) return;
+  const p = nvmet.getPort(port);
+  if (p === undefined || p.addr.trtype === TrType.TCP) return;
+  throw new FaultRuleError('match.port', `port ${port} is ${trName(p.addr.trtype)}: action "${spec.action.type}" acts on NVMe/TCP PDUs and is for TCP ports only`);
+}
+
+function trName(t: TrType): string {
+  return t === TrType.RDMA ? 'an RDMA port' : t === TrType.LOOP ? 'a loop port' : `a port of transport type ${t}`;
 }
 
 function stateOf(r: Rule): FaultRuleState {

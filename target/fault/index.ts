@@ -9,7 +9,7 @@ export { parseFaultRule, FaultRuleError, type FaultRuleSpec, type FaultAction, t
 
 /** Install the fault engine on `nvmet` (with the NVMET_TS_FAULT rules). */
 export function installFaultEngine(nvmet: Nvmet): FaultEngine {
-  const engine = new FaultEngine(nvmet.log);
+  const engine = new FaultEngine(nvmet.log, nvmet);
   engine.setExtraRules(envFaultRules);
   nvmet.faultHook = engine;
   return engine;

@@ -13,7 +13,9 @@
  * Every `match` field is optional (absent = any). `fire`: each matching command
  * is a "hit"; a hit fires when it is the everyNth-th (default 1 = every hit) and
  * the seeded draw is below `probability` (default 1); the rule is spent after
- * `count` firings (default unlimited).
+ * `count` firings (default unlimited). Controller-level actions may instead
+ * carry a `schedule` ({ afterMs, everyMs, count }): they then fire on a timer,
+ * and `match` only scopes them (port, hostnqn, subsysnqn).
  */
 
 export type CommandSet = 'admin' | 'io' | 'fabrics';
@@ -67,7 +69,32 @@ export type FaultAction =
   /** NVMe/TCP: run the command; the data digest of its first C2HData PDU is wrong (needs DDGST and C2H data). */
   | { readonly type: 'corrupt-data-digest' }
   /** NVMe/TCP: run the command; drop the connection where its response was due. */
-  | { readonly type: 'drop-connection' };
+  | { readonly type: 'drop-connection' }
+  // ---- NVMe/TCP PDU level, decided when the command's capsule arrives (TCP ports only)
+  /** NVMe/TCP: the capsule is answered with a C2HTermReq (FES, FEI, its header) and the connection closed; the command never runs. */
+  | { readonly type: 'term-req'; readonly fes: number; readonly fei?: number }
+  /** NVMe/TCP: the command's C2HData goes out in PDUs of `size` bytes (the last one shorter). */
+  | { readonly type: 'split-c2h-data'; readonly size: number }
+  /** NVMe/TCP: a Write's first R2T is sent `ms` late. */
+  | { readonly type: 'delay-r2t'; readonly ms: number }
+  /** NVMe/TCP: a Write's R2T is never sent: the command waits until the host aborts it or drops the connection. */
+  | { readonly type: 'withhold-r2t' }
+  /** NVMe/TCP: the connection closes where its (pdus+1)-th PDU after the capsule would be sent (c2h) or handled (h2c). */
+  | { readonly type: 'drop-after-pdus'; readonly pdus: number; readonly direction?: 'c2h' | 'h2c' }
+  /** NVMe/TCP: the connection stops reading from its socket for `ms` (what was read is still handled). */
+  | { readonly type: 'pause-reading'; readonly ms: number }
+  // ---- controller level: also on a schedule (rule.schedule)
+  /** The namespace `nsid` is disabled (hidden; Namespace Attribute Changed AEN + Changed Namespace List, nvmet_ns_changed). */
+  | { readonly type: 'namespace-remove'; readonly nsid: number }
+  /** The namespace `nsid` (configured, disabled) is enabled again, with the same events. */
+  | { readonly type: 'namespace-add'; readonly nsid: number }
+  /** The namespace `nsid` reports `blocks` logical blocks (at most its backend's; absent = the backend's), with the same events. */
+  | { readonly type: 'namespace-resize'; readonly nsid: number; readonly blocks?: number }
+  /** ANA group `group` goes to the next of `states` on each firing (one state: always that one), on the matched port(s); ANA change AEN. */
+  | { readonly type: 'ana-state'; readonly group: number; readonly states: readonly AnaStateName[] };
+
+export type AnaStateName = 'optimized' | 'non-optimized' | 'inaccessible' | 'persistent-loss' | 'change';
+export const ANA_STATE_NAMES: readonly AnaStateName[] = ['optimized', 'non-optimized', 'inaccessible', 'persistent-loss', 'change'];
 
 export type FaultActionType = FaultAction['type'];
 export const ACTION_TYPES: readonly FaultActionType[] = [
@@ -80,13 +107,54 @@ export const ACTION_TYPES: readonly FaultActionType[] = [
   'corrupt-header-digest',
   'corrupt-data-digest',
   'drop-connection',
+  'term-req',
+  'split-c2h-data',
+  'delay-r2t',
+  'withhold-r2t',
+  'drop-after-pdus',
+  'pause-reading',
+  'namespace-remove',
+  'namespace-add',
+  'namespace-resize',
+  'ana-state',
 ];
+
+/** Actions only NVMe/TCP can carry out (PDUs): refused on a rule whose match.port is an RDMA or loop port, skipped for commands on one. */
+export const TCP_ONLY_ACTIONS: ReadonlySet<FaultActionType> = new Set([
+  'corrupt-header-digest',
+  'corrupt-data-digest',
+  'drop-connection',
+  'term-req',
+  'split-c2h-data',
+  'delay-r2t',
+  'withhold-r2t',
+  'drop-after-pdus',
+  'pause-reading',
+]);
+
+/** Actions decided when the capsule arrives (before data moves), not when the command runs. */
+export const ARRIVAL_ACTIONS: ReadonlySet<FaultActionType> = new Set(['term-req', 'split-c2h-data', 'delay-r2t', 'withhold-r2t', 'drop-after-pdus', 'pause-reading']);
+
+/** Actions that act on controllers, namespaces or ports rather than the command: the only ones a `schedule` may fire. */
+export const CONTROLLER_ACTIONS: ReadonlySet<FaultActionType> = new Set(['controller-fatal', 'keep-alive-expire', 'namespace-remove', 'namespace-add', 'namespace-resize', 'ana-state']);
+
+/**
+ * Fire on a timer instead of on commands: first `afterMs` after the rule is
+ * added (default 0), then every `everyMs` (absent: once), at most `count` times.
+ */
+export interface FaultSchedule {
+  readonly afterMs?: number;
+  readonly everyMs?: number;
+  readonly count?: number;
+}
 
 export interface FaultRuleSpec {
   /** Optional name; the engine assigns one (`rule-N`) when absent. */
   readonly id?: string;
   readonly match?: FaultMatch;
   readonly fire?: FaultFire;
+  /** Controller-level actions only: fire on a timer (match then scopes the action: port, subsysnqn, hostnqn). */
+  readonly schedule?: FaultSchedule;
   readonly action: FaultAction;
 }
 
@@ -241,12 +309,69 @@ function parseAction(v: unknown, path: string): FaultAction {
       if (ascii !== undefined && (xor !== undefined || length !== undefined)) throw new FaultRuleError(`${path}.ascii`, 'give either ascii or xor/length, not both');
       return defined({ type: 'corrupt-data' as const, offset: int(o, 'offset', path, 0, 1 << 30), length, xor, ascii });
     }
+    case 'term-req': {
+      onlyKeys(o, ['type', 'fes', 'fei'], path);
+      // Reserved FES values are allowed on purpose: how a host takes an unknown one is worth testing.
+      const fes = int(o, 'fes', path, 0, 0xff);
+      if (fes === undefined) throw new FaultRuleError(`${path}.fes`, 'is required (01h invalid header field .. 06h unsupported parameter)');
+      return defined({ type: 'term-req' as const, fes, fei: int(o, 'fei', path, 0, U32) });
+    }
+    case 'split-c2h-data': {
+      onlyKeys(o, ['type', 'size'], path);
+      const size = int(o, 'size', path, 1, 1 << 20);
+      if (size === undefined) throw new FaultRuleError(`${path}.size`, 'is required (bytes of data per C2HData PDU)');
+      return { type: 'split-c2h-data', size };
+    }
+    case 'delay-r2t':
+    case 'pause-reading': {
+      onlyKeys(o, ['type', 'ms'], path);
+      const ms = num(o, 'ms', path, 0, MAX_DELAY_MS);
+      if (ms === undefined) throw new FaultRuleError(`${path}.ms`, 'is required');
+      return { type, ms } as FaultAction;
+    }
+    case 'drop-after-pdus': {
+      onlyKeys(o, ['type', 'pdus', 'direction'], path);
+      const pdus = int(o, 'pdus', path, 0, 1 << 30);
+      if (pdus === undefined) throw new FaultRuleError(`${path}.pdus`, 'is required');
+      const direction = o['direction'];
+      if (direction !== undefined && direction !== 'c2h' && direction !== 'h2c') throw new FaultRuleError(`${path}.direction`, 'must be "c2h" (PDUs the target sends) or "h2c" (PDUs it receives)');
+      return defined({ type: 'drop-after-pdus' as const, pdus, direction: direction as 'c2h' | 'h2c' | undefined });
+    }
+    case 'namespace-remove':
+    case 'namespace-add': {
+      onlyKeys(o, ['type', 'nsid'], path);
+      const nsid = int(o, 'nsid', path, 1, 0xffff_fffe);
+      if (nsid === undefined) throw new FaultRuleError(`${path}.nsid`, 'is required');
+      return { type, nsid } as FaultAction;
+    }
+    case 'namespace-resize': {
+      onlyKeys(o, ['type', 'nsid', 'blocks'], path);
+      const nsid = int(o, 'nsid', path, 1, 0xffff_fffe);
+      if (nsid === undefined) throw new FaultRuleError(`${path}.nsid`, 'is required');
+      return defined({ type: 'namespace-resize' as const, nsid, blocks: int(o, 'blocks', path, 1, Number.MAX_SAFE_INTEGER) });
+    }
+    case 'ana-state': {
+      onlyKeys(o, ['type', 'group', 'state', 'states'], path);
+      const group = int(o, 'group', path, 1, 128);
+      if (group === undefined) throw new FaultRuleError(`${path}.group`, 'is required (ANA group id 1..128)');
+      const one = o['state'];
+      const many = o['states'];
+      if ((one === undefined) === (many === undefined)) throw new FaultRuleError(`${path}.states`, 'give either state or states');
+      const list = one !== undefined ? [one] : many;
+      const where = one !== undefined ? `${path}.state` : `${path}.states`;
+      if (!Array.isArray(list) || list.length === 0 || list.length > 16) throw new FaultRuleError(where, 'must be an array of 1..16 ANA state names');
+      list.forEach((st, i) => {
+        if (!(ANA_STATE_NAMES as readonly unknown[]).includes(st)) throw new FaultRuleError(one !== undefined ? where : `${where}[${i}]`, `must be one of ${ANA_STATE_NAMES.join(', ')}`);
+      });
+      return { type: 'ana-state', group, states: list as AnaStateName[] };
+    }
     case 'hang':
     case 'controller-fatal':
     case 'keep-alive-expire':
     case 'corrupt-header-digest':
     case 'corrupt-data-digest':
     case 'drop-connection':
+    case 'withhold-r2t':
       onlyKeys(o, ['type'], path);
       return { type } as FaultAction;
   }
@@ -255,14 +380,35 @@ function parseAction(v: unknown, path: string): FaultAction {
 /** Validate one rule given as JSON; `path` prefixes error paths (e.g. `nvmet_ts.faults[2]`). */
 export function parseFaultRule(v: unknown, path = 'rule'): FaultRuleSpec {
   const o = obj(v, path);
-  onlyKeys(o, ['id', 'match', 'fire', 'action'], path);
+  onlyKeys(o, ['id', 'match', 'fire', 'schedule', 'action'], path);
   if (o['action'] === undefined) throw new FaultRuleError(`${path}.action`, 'is required');
   const id = str(o, 'id', path, 64);
   if (id !== undefined && !/^[A-Za-z0-9_.:-]+$/.test(id)) throw new FaultRuleError(`${path}.id`, 'may hold only letters, digits and _.:-');
+  const action = parseAction(o['action'], `${path}.action`);
+  const schedule = o['schedule'] === undefined ? undefined : parseSchedule(o['schedule'], `${path}.schedule`);
+  if (schedule !== undefined) {
+    if (!CONTROLLER_ACTIONS.has(action.type)) throw new FaultRuleError(`${path}.schedule`, `only controller-level actions (${[...CONTROLLER_ACTIONS].join(', ')}) fire on a schedule; "${action.type}" acts on a command`);
+    if (o['fire'] !== undefined) throw new FaultRuleError(`${path}.fire`, 'a scheduled rule fires on its schedule (schedule.count), not on commands');
+  }
+  const match = o['match'] === undefined ? undefined : parseMatch(o['match'], `${path}.match`);
+  if (schedule !== undefined && match !== undefined) {
+    for (const k of ['qid', 'set', 'opcode', 'nsid', 'lba', 'cdw10'] as const) {
+      if (match[k] !== undefined) throw new FaultRuleError(`${path}.match.${k}`, 'a scheduled rule matches no command: only port, hostnqn and subsysnqn scope it');
+    }
+  }
   return defined({
     id,
-    match: o['match'] === undefined ? undefined : parseMatch(o['match'], `${path}.match`),
+    match,
     fire: o['fire'] === undefined ? undefined : parseFire(o['fire'], `${path}.fire`),
-    action: parseAction(o['action'], `${path}.action`),
+    schedule,
+    action,
   });
+}
+
+function parseSchedule(v: unknown, path: string): FaultSchedule {
+  const o = obj(v, path);
+  onlyKeys(o, ['afterMs', 'everyMs', 'count'], path);
+  const everyMs = num(o, 'everyMs', path, 1, MAX_DELAY_MS);
+  const count = int(o, 'count', path, 1, Number.MAX_SAFE_INTEGER);
+  return defined({ afterMs: num(o, 'afterMs', path, 0, MAX_DELAY_MS), everyMs, count });
 }

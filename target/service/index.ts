@@ -42,6 +42,7 @@ import { createRuntime, stopRuntime, topologyFor, type Runtime, type ServiceOpti
 import { Reconciler, type ChangeMode, type IoTotals } from './reconcile.js';
 import { ioTotals, portP2p, providers, summary, type DataPathHooks, type PortP2pDecision, type ProviderView, type ViewSource } from './views.js';
 import { relocate } from './save.js';
+import { faultEngine } from '../fault/index.js';
 
 export { ServiceError, asServiceError, type Refusal } from '../service-error.js';
 export type { ServiceOptions } from './lifecycle.js';
@@ -124,7 +125,18 @@ export class NvmetService implements ViewSource {
 
   /** The document as nvmetcli JSON (what GET /api/state returns and save writes). */
   configJson(): ReturnType<typeof configToJson> {
-    return configToJson(this.doc);
+    return configToJson(this.withApiFaults());
+  }
+
+  /**
+   * The document with the fault rules added over /api/faults appended to
+   * `nvmet_ts.faults`, so /api/state and /api/save show and keep them (reloaded,
+   * they are config rules; CLI and NVMET_TS_FAULT rules come from the command line).
+   */
+  private withApiFaults(): NvmetConfig {
+    const api = faultEngine(this.nvmet).savable('api');
+    if (api.length === 0) return this.doc;
+    return { ...this.doc, faults: [...(this.doc.faults ?? []), ...api] };
   }
 
   get topology(): PciTopology {
@@ -187,13 +199,13 @@ export class NvmetService implements ViewSource {
   async save(path?: string): Promise<string> {
     const target = path ?? this.savePath;
     if (target === undefined) throw new ServiceError('conflict', 'ENOENT', 'no file to save to: start nvmet-ts with --config FILE or --save FILE');
-    await saveConfigFile(target, relocate(this.doc, this.baseDir, dirname(resolvePath(target))));
+    await saveConfigFile(target, relocate(this.withApiFaults(), this.baseDir, dirname(resolvePath(target))));
     return target;
   }
 
   /** The text save() writes. */
   serialized(): string {
-    return serializeConfig(this.doc);
+    return serializeConfig(this.withApiFaults());
   }
 
   /** Stop every port and controller and close the backends. Idempotent. */

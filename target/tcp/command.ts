@@ -37,6 +37,8 @@ export class TcpCmd implements Releasable {
   staged = 0;
   /** `staged` is a buffer waiting for R2T'd data (else: executing / responding). */
   r2tHeld = false;
+  /** Injected fault: this write's R2T is delayed or withheld (its bytes are in TcpFaultState.quietR2tBytes). */
+  r2tQuiet = false;
 
   constructor(
     readonly ttag: number,

@@ -55,6 +55,7 @@ import type { SocketReader } from './accept.js';
 import { MAX_PDU_HEADER_ROOM, TxQueue } from './tx.js';
 import type { BudgetWaiter, StagingBudget } from './budget.js';
 import type { TcpPortLimits } from './options.js';
+import { TcpFaultState } from './faults.js';
 
 const enum QState {
   Ic,
@@ -101,6 +102,8 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
   private closeTimer: NodeJS.Timeout | null = null;
   private paused = false;
   private drainArmed = false;
+  /** Injected transport faults on this connection (target/fault/); null until a command brings one. */
+  private faults: TcpFaultState | null = null;
 
   /** Staged bytes of commands executing or waiting for the host to take their response. */
   private inflight = 0;
@@ -235,7 +238,7 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
         this.drainArmed = true;
         this.socket.once('drain', this.onDrain);
       }
-    } else if (this.paused) {
+    } else if (this.paused && (this.faults === null || this.faults.pauseTimer === null)) {
       this.paused = false;
       this.socket.resume();
     }
@@ -249,6 +252,7 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
   // ------------------------------------------------------------------ PduSink
 
   onPduHeader(h: Uint8Array, off: number, pdu: PduLayout): void {
+    if (this.faults !== null && this.faults.rxLeft >= 0 && this.rxFault()) return;
     switch (pdu.type) {
       case PduType.CapsuleCmd:
         this.capsuleHeader(h, off, pdu);
@@ -381,6 +385,7 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
       this.framer.discardData();
       return;
     }
+    if (req.wireFault !== 0 && this.arrivalFault(req, h, off, pdu)) return;
     const id = sglId(s, SqeOff.Dptr);
     const dataLen = pdu.dataLen;
     if (req.dataDir === DataDir.H2C && req.transferLen > 0) {
@@ -471,7 +476,8 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
     }
     if (r2t) {
       cmd.state = CmdState.WaitData;
-      this.sendR2Ts(cmd);
+      if (req.wireFault !== 0 && (req.wireFault & (WireFault.DelayR2T | WireFault.WithholdR2T)) !== 0) this.r2tFault(cmd);
+      else this.sendR2Ts(cmd);
       return;
     }
     cmd.state = CmdState.Executing;
@@ -513,6 +519,10 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
     const n = cmd.staged;
     if (n === 0) return;
     cmd.staged = 0;
+    if (cmd.r2tQuiet) {
+      cmd.r2tQuiet = false;
+      this.faults!.quietR2tBytes -= n;
+    }
     if (cmd.r2tHeld) this.r2tBytes -= n;
     else this.inflight -= n;
     this.port.budget.give(n, cmd.r2tHeld);
@@ -558,6 +568,7 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
     const total = req.transferLen;
     const tx = this.tx;
     while (cmd.outstandingR2T < this.maxR2T && cmd.r2tEnd < total) {
+      if (this.faults !== null && !this.txAllowed()) return;
       const len = Math.min(total - cmd.r2tEnd, this.opts.maxH2CData);
       const o = tx.reserve(MAX_PDU_HEADER_ROOM);
       tx.commit(encodeR2T(tx.buf, o, req.cid, cmd.ttag, cmd.r2tEnd, len, this.hdgst));
@@ -660,8 +671,9 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
     const len = req.transferLen;
     if (req.dataDir === DataDir.C2H && req.status === 0 && len > 0 && data !== null) {
       const success = this.core !== null && this.core.sqFlowControlDisabled && cqeDw0(req.cqe) === 0 && cqeDw1(req.cqe) === 0;
-      const chunk = this.opts.c2hChunk;
+      const chunk = wf !== 0 && (wf & WireFault.SplitC2HData) !== 0 ? req.wireFaultParams!.c2hPduSize : this.opts.c2hChunk;
       for (let at = 0; at < len; ) {
+        if (this.faults !== null && !this.txAllowed()) return;
         const n = Math.min(chunk, len - at);
         const last = at + n === len;
         const flags = last ? (success ? PduFlags.LAST_PDU | PduFlags.SUCCESS : PduFlags.LAST_PDU) : 0;
@@ -689,6 +701,7 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
   }
 
   private capsuleResp(req: TransportRequest): void {
+    if (this.faults !== null && !this.txAllowed()) return;
     const tx = this.tx;
     const o = tx.reserve(MAX_PDU_HEADER_ROOM);
     const n = encodeCapsuleResp(tx.buf, o, req.cqe, 0, this.hdgst);
@@ -708,6 +721,86 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
     } catch (e) {
       this.log.error(`tcp ${this.peer}: release of cid ${req.cid} failed: ${String(e)}`);
     }
+  }
+
+  // ------------------------------------------------------------------ injected faults (target/fault/)
+
+  /**
+   * A command arrived with arrival-time WireFault bits (core/fabrics-ops.ts).
+   * Returns true when the capsule is answered with a TermReq: nothing more of it is handled.
+   */
+  private arrivalFault(req: TransportRequest, h: Uint8Array, off: number, pdu: PduLayout): boolean {
+    const wf = req.wireFault;
+    const p = req.wireFaultParams!;
+    if ((wf & WireFault.TermReq) !== 0) {
+      // As for a capsule in error: the TermReq carries its header, then the connection closes (the command never runs).
+      this.fatal(p.fes, p.fei, h, off, pdu.hlen, `fault injection: C2HTermReq for cid ${req.cid}`);
+      return true;
+    }
+    const f = (this.faults ??= new TcpFaultState());
+    if ((wf & WireFault.DropAfterC2H) !== 0) f.txLeft = p.pdus;
+    if ((wf & WireFault.DropAfterH2C) !== 0) f.rxLeft = p.pdus;
+    if ((wf & WireFault.PauseReading) !== 0) {
+      if (f.pauseTimer !== null) clearTimeout(f.pauseTimer);
+      f.pauseTimer = setTimeout(() => {
+        f.pauseTimer = null;
+        this.log.warn(`tcp ${this.peer}: fault injection: reading resumed`);
+        this.updateReading();
+      }, p.ms);
+      f.pauseTimer.unref();
+      if (!this.paused) {
+        this.paused = true;
+        this.socket.pause();
+      }
+      this.log.warn(`tcp ${this.peer}: fault injection: not reading for ${p.ms} ms (cid ${req.cid})`);
+    }
+    return false;
+  }
+
+  /** drop-after-pdus h2c: a PDU header arrived; false = handle it, true = the connection closed instead. */
+  private rxFault(): boolean {
+    const f = this.faults!;
+    if (f.rxLeft > 0) {
+      f.rxLeft--;
+      return false;
+    }
+    this.log.warn(`tcp ${this.peer}: fault injection: dropping the connection instead of handling the next PDU`);
+    this.close('fault injection: drop-after-pdus (h2c)');
+    return true;
+  }
+
+  /** drop-after-pdus c2h: may one more PDU go out? false = the connection is closed instead (it stays so). */
+  private txAllowed(): boolean {
+    const f = this.faults!;
+    if (f.txLeft < 0) return true;
+    if (f.txLeft > 0) {
+      f.txLeft--;
+      return true;
+    }
+    if (this.state === QState.Live || this.state === QState.Ic) {
+      this.log.warn(`tcp ${this.peer}: fault injection: dropping the connection instead of sending the next PDU`);
+      this.close('fault injection: drop-after-pdus (c2h)');
+    }
+    return false;
+  }
+
+  /** delay-r2t / withhold-r2t: the write waits for its R2T (the target is late, not the host). */
+  private r2tFault(cmd: TcpCmd): void {
+    const f = (this.faults ??= new TcpFaultState());
+    cmd.r2tQuiet = true;
+    f.quietR2tBytes += cmd.staged;
+    const req = cmd.req;
+    if ((req.wireFault & WireFault.WithholdR2T) !== 0) return; // until Abort or disconnect
+    const cid = req.cid;
+    const t = setTimeout(() => {
+      f.r2tTimers.delete(t);
+      if (cmd.state !== CmdState.WaitData || !cmd.r2tQuiet || cmd.req.cid !== cid || this.state !== QState.Live) return;
+      cmd.r2tQuiet = false;
+      f.quietR2tBytes -= cmd.staged;
+      this.sendR2Ts(cmd);
+    }, req.wireFaultParams!.ms);
+    t.unref();
+    f.r2tTimers.add(t);
   }
 
   // ------------------------------------------------------------------ timeouts
@@ -735,7 +828,8 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
     const f = this.framer;
     // Waiting on the host: a PDU it started, or H2CData for an R2T we sent (the
     // staged write buffer is pinned until it comes; MAXR2T is no licence to hold it forever).
-    if (this.paused || f.stopped || (f.idle && this.r2tBytes === 0)) {
+    const quiet = this.faults === null ? 0 : this.faults.quietR2tBytes;
+    if (this.paused || f.stopped || (f.idle && this.r2tBytes === quiet)) {
       this.stallMark = -1;
     } else if (this.stallMark !== f.pdusDone) {
       this.stallMark = f.pdusDone;
@@ -813,6 +907,7 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
     this.framer.stop();
     if (this.closeTimer !== null) clearTimeout(this.closeTimer);
     this.closeTimer = null;
+    this.faults?.dispose();
     this.tx.close();
     if (!this.socket.destroyed) this.socket.destroy();
     this.deferred.length = 0;

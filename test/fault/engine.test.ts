@@ -213,3 +213,26 @@ describe('fault rules: list, remove, validation', () => {
     expect((err as FaultRuleError).path).toBe(path);
   });
 });
+
+describe('fault rules: NVMe/TCP-only actions on the loop transport', () => {
+  it('a rule naming the loop port is refused on match.port; without a port it is no hit on loop, and command-level rules still act', async () => {
+    const { c, q1, engine } = await ready();
+    let err: unknown = null;
+    try {
+      engine.add(parseFaultRule({ match: { port: f.port.id }, action: { type: 'term-req', fes: 1 } }));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(FaultRuleError);
+    expect((err as FaultRuleError).path).toBe('match.port');
+    expect((err as Error).message).toMatch(/loop port/);
+    await c.write(q1, 1, 0, pattern(BS, 9), BS);
+    engine.add(parseFaultRule({ id: 'tcp', match: { set: 'io', opcode: IoOpcode.Read }, action: { type: 'term-req', fes: 1 } }));
+    engine.add(parseFaultRule({ id: 'cmd', match: { set: 'io', opcode: IoOpcode.Read }, fire: { count: 1 }, action: { type: 'status', sct: 0, sc: 4 } }));
+    expect((await c.read(q1, 1, 0, 1, BS)).status).toBe(4);
+    const ok = await c.read(q1, 1, 0, 1, BS);
+    expect(ok.status).toBe(0);
+    expect(ok.data).toEqual(pattern(BS, 9));
+    expect(engine.get('tcp')).toMatchObject({ hits: 0, injected: 0 });
+  });
+});

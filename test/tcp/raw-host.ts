@@ -223,6 +223,7 @@ class RamReq<Owner = unknown> implements TransportRequest<Owner> {
   status = 0;
   /** No transport-level faults here (target/fault/ sets these on core requests). */
   readonly wireFault = 0;
+  readonly wireFaultParams = null;
   released = 0;
   done = false;
   constructor(
