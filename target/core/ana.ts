@@ -7,7 +7,10 @@
  * - a group is "enabled" while any port defines it or any namespace points at it
  *   (a reference count); group 1 always exists on every port (NVMET_DEFAULT_ANA_GRPID);
  * - each port holds a state per group it defines (optimized when created); a port
- *   asked about a group it does not define reports 0, as port->ana_state[] does.
+ *   asked about a group it does not define reports Inaccessible, as port->ana_state[]
+ *   does (nvmet_ports_make sets every group but 1 to NVME_ANA_INACCESSIBLE, and
+ *   removing a group sets it back). Never 0: a Linux host WARNs on an ANA
+ *   descriptor with state 0 (nvme_parse_ana_log) and fails the controller.
  *
  * An optional "change" window: setState(grpid, target, { transitionMs }) reports
  * ANA Change (0Fh) for transitionMs, then the target state — what a real array
@@ -81,16 +84,16 @@ export class PortAnaGroups {
     registry.ref(NVMET_DEFAULT_ANA_GRPID);
   }
 
-  /** State the port reports for a group; 0 if it does not define it. */
+  /** State the port reports for a group; Inaccessible if it does not define it (Linux port->ana_state[]). */
   state(grpid: number): number {
-    return this.states.get(grpid) ?? 0;
+    return this.states.get(grpid) ?? AnaState.Inaccessible;
   }
 
   has(grpid: number): boolean {
     return this.states.has(grpid);
   }
 
-  /** The state a group is in or moving to (its pending transition's target); 0 if not defined. */
+  /** The state a group is in or moving to (its pending transition's target); Inaccessible if not defined. */
   targetState(grpid: number): number {
     return this.targets.get(grpid) ?? this.state(grpid);
   }

@@ -13,7 +13,7 @@ import type { BackendSpec, NamespaceBackend } from '../backend/backend.js';
 import { createBackend, isBackend } from '../backend/create.js';
 import { uuidToBytes, bytesToUuid } from '../../src/nvme/fabrics.js';
 import { checkAnaGrpid, NVMET_DEFAULT_ANA_GRPID } from './ana.js';
-import { NamespaceReservations } from './ns-reservations.js';
+import { NamespaceReservations, assertNoForeignOwner } from './ns-reservations.js';
 
 export type NamespaceState = 'disabled' | 'enabling' | 'enabled' | 'disabling';
 
@@ -74,6 +74,8 @@ export class Namespace {
   private inflight = 0;
   private drained: (() => void) | null = null;
   private transition: Promise<void> | null = null;
+  /** Backing file of a namespace without reservations (checked against another owner's, see ns-reservations.ts). */
+  private readonly sharedFile: string | null;
 
   constructor(
     readonly subsys: Subsystem,
@@ -90,6 +92,7 @@ export class Namespace {
     this.backend = isBackend(opts.backend) ? opts.backend : createBackend(opts.backend);
     const resvFile = opts.resvFile ?? (!isBackend(opts.backend) && opts.backend.kind === 'file' ? opts.backend.path : null);
     this.pr = opts.resv === true ? new NamespaceReservations(resvFile) : null;
+    this.sharedFile = opts.resv === true ? null : resvFile;
     this.grpid = checkAnaGrpid(opts.anaGrpid ?? NVMET_DEFAULT_ANA_GRPID);
     subsys.nvmet.ana.ref(this.grpid);
   }
@@ -188,6 +191,7 @@ export class Namespace {
         await this.backend.open();
         if (this.backend.size < this.blockSize) throw Object.assign(new Error(`namespace ${this.nsid}: backend smaller than one block`), { code: 'EINVAL' });
         await this.pr?.open();
+        if (this.sharedFile !== null) await assertNoForeignOwner(this.sharedFile);
         await this.subsys.nvmet.enableHooks.namespaceEnabling?.(this);
         this.state = 'enabled';
         this.subsys.namespaceChanged(this.nsid);

@@ -14,6 +14,12 @@
  *   exclusive owner file (`<file>.nvmet-resv.lock`, created O_EXCL, holding the
  *   pid); a second owner is refused with an error naming the holder. A lock left
  *   by a dead process is taken over.
+ * - A path without reservations over a file whose reservations are owned (a
+ *   namespace without resv, in this or another process, on a file a live owner
+ *   holds the lock of) would let its hosts write past a reservation, so its
+ *   enabling is refused too (assertNoForeignOwner). The reverse order — the
+ *   plain path first, then one with reservations — leaves no trace to check and
+ *   is not detected; the README says so.
  */
 
 import { open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
@@ -74,6 +80,38 @@ async function takeLock(lock: string, file: string): Promise<void> {
     }
   }
   throw new ReservationOwnerError(file, -1);
+}
+
+/** Error of a namespace without reservations over a file whose reservations are owned. */
+export class ReservationBypassError extends Error {
+  constructor(
+    readonly file: string,
+    readonly ownerPid: number,
+  ) {
+    super(
+      `${file} has reservations enabled by ${ownerPid === process.pid ? 'another namespace of this process' : `nvmet-ts pid ${ownerPid}`}; ` +
+        'a namespace without resv on the same file would let its hosts bypass them (enable resv on one namespace only, and serve it through several ports of that process)',
+    );
+    this.name = 'ReservationBypassError';
+  }
+}
+
+/**
+ * Enabling a namespace WITHOUT reservations on `file`: refused while a live owner
+ * (another process, or another namespace here) holds the file's reservation lock.
+ */
+export async function assertNoForeignOwner(file: string): Promise<void> {
+  const lock = resvLockPath(file);
+  if (heldHere.has(lock)) throw new ReservationBypassError(file, process.pid);
+  let text: string;
+  try {
+    text = await readFile(lock, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  const pid = Number.parseInt(text.trim(), 10);
+  if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) throw new ReservationBypassError(file, pid);
 }
 
 export class NamespaceReservations {

@@ -103,12 +103,21 @@ describe('ANA log page (LID 0Ch)', () => {
     await until(() => events.length === 2, 'second ANA change AEN');
   });
 
-  test('a group defined on another port is listed with state 0 here (port->ana_state[] as Linux)', async () => {
+  // Linux nvmet_ports_make: every group but 1 starts NVME_ANA_INACCESSIBLE on a port. A state
+  // of 0 would make a Linux host WARN in nvme_parse_ana_log and fail the connect (seen with the
+  // 6.1 host: a second port serving a subsystem while another port defined group 2).
+  test('a group defined only on another port is listed Inaccessible here, and I/O to its namespaces fails over', async () => {
     const { t, c } = await setup();
     const other = t.nvmet.addPort({ portId: 2, trtype: t.port.addr.trtype, traddr: '127.0.0.1', trsvcid: '0' });
     other.ana.addGroup(9);
     const log = await anaLog(c);
-    expect(log.groups.map((g) => [g.grpid, g.state])).toEqual([[1, AnaState.Optimized], [9, 0]]);
+    expect(log.groups.map((g) => [g.grpid, g.state])).toEqual([[1, AnaState.Optimized], [9, AnaState.Inaccessible]]);
+    expect(log.groups.every((g) => g.state !== 0)).toBe(true);
+    t.subsys.getNamespace(2)!.setAnaGrpid(9);
+    const st = await statusOf(c.read(2, 0, 1));
+    expect(statusCode(st)).toBe(NvmeStatus.AnaInaccessible);
+    expect(st & STATUS_DNR).toBe(0);
+    expect((await anaLog(c)).groups.find((g) => g.grpid === 9)?.nsids).toEqual([2]);
   });
 });
 

@@ -15,7 +15,9 @@ import { createNvmet } from '../../target/create-nvmet.js';
 import { TcpTransport } from '../../target/tcp/index.js';
 import { TrType } from '../../target/core/fabrics-ops.js';
 import { silentLogger } from '../../target/core/log.js';
-import { ReservationOwnerError, resvStatePath } from '../../target/core/ns-reservations.js';
+import { ReservationBypassError, ReservationOwnerError, resvLockPath, resvStatePath } from '../../target/core/ns-reservations.js';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { NvmeStatus, STATUS_DNR, statusCode } from '../../src/nvme/status.js';
 import { LogId } from '../../src/nvme/log-pages.js';
 import { Oncs } from '../../src/nvme/identify-ctrl.js';
@@ -266,6 +268,31 @@ describe('Persist Through Power Loss', () => {
     const file = tmpFile();
     await startTarget(file);
     await expect(startTarget(file)).rejects.toThrow(ReservationOwnerError);
+  });
+
+  // Per-process state would be bypassed by a second path without reservations: refused too.
+  test('a path WITHOUT reservations on a file whose reservations are owned is refused; once the owner stops it is allowed', async () => {
+    const file = tmpFile();
+    const owner = await startTarget(file);
+    await expect(startTarget(file, { resv: false })).rejects.toThrow(ReservationBypassError);
+    await expect(startTarget(file, { resv: false })).rejects.toThrow(/bypass/);
+    await owner.stop();
+    const plain = await startTarget(file, { resv: false });
+    // and while the plain path is up, nothing stops another plain one (multipath without reservations)
+    await startTarget(file, { resv: false });
+    await plain.stop();
+  });
+
+  test('the owner named by the lock file decides: a live other process refuses the plain path, a dead one does not', async () => {
+    const file = tmpFile();
+    writeFileSync(resvLockPath(file), `${process.ppid}\n`);
+    const err = await startTarget(file, { resv: false }).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ReservationBypassError);
+    expect((err as ReservationBypassError).ownerPid).toBe(process.ppid);
+    expect(String(err)).toContain(`pid ${process.ppid}`);
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    writeFileSync(resvLockPath(file), `${dead}\n`);
+    await startTarget(file, { resv: false });
   });
 });
 

@@ -33,6 +33,8 @@ import type { P2pState } from './lib/p2pmem.js';
 import { analyze, dropsFromLog, startCapture, wireSummary, wireVerdict } from './lib/wire.js';
 import type { WireStats } from './lib/wire.js';
 import { VALIDATED, validateRow } from './lib/validate.js';
+import { MP_ROWS, makeMultipathPlan, multipathActions, setUpMultipath, withMultipath } from './lib/multipath.js';
+import type { Multipath, MultipathPlan } from './lib/multipath.js';
 
 // ------------------------------------------------------------------ options --
 export interface Options {
@@ -65,7 +67,7 @@ const USAGE = `usage: npm run test:interop -- [options]
   --only ID,ID,...                 run only these rows (see the table for ids)
   --out DIR                        keep logs, artifacts and the capture here
   --json FILE                      write the result table as JSON to FILE too
-  --timeout SEC                    bound for the whole run (default 560)
+  --timeout SEC                    bound for the whole run (default 720)
   --accel auto|kvm|tcg             QEMU accelerator (default auto: TCG unless KVM works)
   --smp N --mem MiB                guest size (default 4 vCPUs, 2048 MiB)
   --restart-signal TERM|KILL       how target-restart stops the target (default TERM)
@@ -96,7 +98,7 @@ export function parseArgs(argv: readonly string[], root: string): Options {
     only: [],
     out: join(tmpdir(), 'nvmet-ts-interop', `${stamp}-${process.pid}`),
     json: null,
-    timeoutSec: 560,
+    timeoutSec: 720,
     accel: 'auto',
     smp: 4,
     mem: 2048,
@@ -148,7 +150,9 @@ export function parseArgs(argv: readonly string[], root: string): Options {
 /** Rows of this run: --only, else all (p2pmem-staging and p2pmem-removal only with --p2pmem). */
 export function wantedRows(o: Options): string[] {
   if (o.only.length > 0) return o.only;
-  return ROWS.map((r) => r.id).filter((id) => (id !== 'p2pmem-staging' && id !== 'p2pmem-removal') || o.p2pmem);
+  return ROWS.map((r) => r.id).filter((id) => (id !== 'p2pmem-staging' && id !== 'p2pmem-removal') || o.p2pmem)
+    // the second instance's subsystems carry no p2pmem placement: not part of the --p2pmem run
+    .filter((id) => !(MP_ROWS as readonly string[]).includes(id) || !o.p2pmem);
 }
 
 const log = (s: string): void => { console.log(`[interop] ${s}`); };
@@ -257,6 +261,7 @@ async function inner(specFile: string): Promise<number> {
   const p2pLives: (P2pState | null)[] = [];
   let p2pRemoved: string | null = null;
   let planRef: Plan | null = null;
+  let mpRef: Multipath | null = null;
   const ctl = await startCtlServer({
     restart: async () => {
       if (!target) throw new Error('no target process to restart');
@@ -299,6 +304,7 @@ async function inner(specFile: string): Promise<number> {
       const state = q.get('state') ?? 'optimized';
       return setAnaState(API_PORT, port, state);
     },
+    ...multipathActions(() => mpRef),
     'keepalive-drop': async (q) => {
       const kato = Number(q.get('kato') ?? '5');
       void keepAliveDrop(kato);
@@ -309,9 +315,12 @@ async function inner(specFile: string): Promise<number> {
   const plan = makePlan({ mode: opts.target, dataDir, ctlPort: ctl.port, checks, p2pmem: opts.p2pmem });
   planRef = plan;
   writeFileSync(join(dir, 'plan.json'), JSON.stringify(plan, null, 2));
-  writeFileSync(join(dir, 'config.json'), `${JSON.stringify(nvmetcliConfig(plan), null, 2)}\n`);
+  // the multipath/reservation rows' subsystems (lib/multipath.ts), served by this target and a second process
+  const mpPlan: MultipathPlan | null = kernelLocal || opts.p2pmem ? null : makeMultipathPlan(dataDir);
+  writeFileSync(join(dir, 'config.json'), `${JSON.stringify(mpPlan ? withMultipath(nvmetcliConfig(plan), plan, mpPlan) : nvmetcliConfig(plan), null, 2)}\n`);
   writeFileSync(join(inDir, 'params.sh'), paramsSh(plan));
   copyFileSync(join(root, 'test', 'interop', 'guest', 'checks.sh'), join(inDir, 'checks.sh'));
+  copyFileSync(join(root, 'test', 'interop', 'guest', 'checks-multipath.sh'), join(inDir, 'checks-multipath.sh'));
   for (const n of [...plan.namespaces, plan.added]) {
     const fd = openSync(n.path, 'w'); ftruncateSync(fd, n.bytes); closeSync(fd);
   }
@@ -345,6 +354,7 @@ async function inner(specFile: string): Promise<number> {
   const shutdown = async () => {
     for (const p of running.reverse()) await stop(p, 'SIGTERM', 5000);
     if (target) await target.stop();
+    if (mpRef) await mpRef.stop();
     await ctl.close();
   };
   process.once('SIGTERM', () => { void shutdown().then(() => process.exit(143)); });
@@ -362,8 +372,14 @@ async function inner(specFile: string): Promise<number> {
         cmd: opts.targetCmd, configFile: join(dir, 'config.json'), apiPort: API_PORT, dataDir, logFile: join(dir, 'target.log'),
         ports, env, restartSignal: opts.restartSignal,
       });
+      // the shared files exist before either instance enables its namespaces
+      if (mpPlan) mpRef = setUpMultipath({ reg, plan, mp: mpPlan, dir, inDir, cmd: opts.targetCmd, env, apiPortA: API_PORT });
       const ms = await target.start();
       log(`target pid ${target.pid} listening on ${ports.join(', ')} after ${(ms / 1000).toFixed(1)} s`);
+      if (mpRef && mpPlan) {
+        const msB = await mpRef.start();
+        log(`second instance pid ${mpRef.b.pid} listening on ${mpPlan.portB} after ${(msB / 1000).toFixed(1)} s`);
+      }
     }
   } catch (e) {
     setupError = e instanceof Error ? e.message : String(e);
@@ -392,6 +408,7 @@ async function inner(specFile: string): Promise<number> {
   let p2pEnd: P2pState | null = null;
   if (target && opts.p2pmem) { p2pEnd = await p2pState(API_PORT); p2pLives.push(p2pEnd); }
   if (target) { await target.stop(); }
+  if (mpRef) await mpRef.stop();
   if (capture) { await stop(capture, 'SIGTERM', 10_000); running.splice(running.indexOf(capture), 1); }
   await ctl.close();
 

@@ -531,6 +531,9 @@ chk_disconnect_all() {
   why "$n controllers removed"
 }
 
+# the multipath and reservation rows (a second nvmet-ts process; lib/multipath.ts)
+[ -f /in/checks-multipath.sh ] && . /in/checks-multipath.sh
+
 # ----------------------------------------------------------------- driver --
 if [ "${1:-}" = --one ]; then
   CHECK=$2
@@ -590,6 +593,7 @@ run_check get-feature-7 30
 run_check effects-log 30
 run_check supported-log-pages 30
 run_check ana-paths 120
+command -v mp_run_checks >/dev/null && mp_run_checks
 run_check fio-nsid1 150
 run_check fio-nsid2 150
 run_check p2pmem-removal 150

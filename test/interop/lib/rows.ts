@@ -23,6 +23,11 @@ export const ROWS: readonly RowSpec[] = [
   { id: 'effects-log', title: 'nvme effects-log (LID 05h; LPA bit 1)' },
   { id: 'supported-log-pages', title: 'nvme supported-log-pages (LID 00h)' },
   { id: 'ana-paths', title: 'two paths (4420 + 8009): list-subsys ANA states, I/O across an ANA flip' },
+  // lib/multipath.ts + guest/checks-multipath.sh: a second nvmet-ts process, reservations from two hosts
+  { id: 'mp-list-subsys', title: 'two nvmet-ts processes, one namespace: list-subsys paths + ANA states, same NGUID/UUID/EUI-64' },
+  { id: 'mp-fio-kill', title: 'fio verify while the optimized instance is killed (SIGKILL) and restarted' },
+  { id: 'mp-fio-ana', title: 'fio verify while the optimized instance goes inaccessible (API) and back' },
+  { id: 'resv-two-hosts', title: 'nvme resv-register/acquire/report/release from two host NQNs, conflicts' },
   { id: 'fio-nsid1', title: 'fio randwrite 4k-1m + crc32c verify, nsid 1 (file)' },
   { id: 'fio-nsid2', title: 'fio randwrite 4k-1m + crc32c verify, nsid 2' },
   { id: 'p2pmem-removal', title: 'fio verify across a p2pmem provider hot-removal (dmabuf, API) (--p2pmem)' },

@@ -70,6 +70,7 @@ fi
 GUEST_ONLY="${ONLY:-}" NETNS="$NS" BUILD_DIR="$BUILD_DIR" SMP="${SMP:-2}" TIMEOUT="${TIMEOUT:-900}" bash "$HERE/run-guest.sh" "$HERE/checks-612.sh" "$OUT/guest" >"$OUT/guest.log" 2>&1
 GRC=$?
 [ -n "$CPID" ] && { kill "$CPID" 2>/dev/null; wait "$CPID" 2>/dev/null; CPID=""; }
+bash "$HERE/../multipath/run-612.sh" "$OUT/multipath" "$BUILD_DIR" >>"$OUT/guest/results.txt"  # issue 12 rows (S3): 2 nvmet-ts processes + reservations, own netns + guest
 WIRE="no capture"; WIRE_OK=0
 if [ -s "$OUT/wire.pcap" ] && command -v tshark >/dev/null; then
   # Wireshark's NVMe/TCP dissector decodes the Authentication Send/Receive commands of port 4420.

@@ -74,7 +74,14 @@ describe('results', () => {
   });
 
   it('every guest check has a row and run_check line, and nothing else does', () => {
-    const sh = readFileSync(join(import.meta.dirname, '..', 'guest', 'checks.sh'), 'utf8');
+    const main = readFileSync(join(import.meta.dirname, '..', 'guest', 'checks.sh'), 'utf8');
+    const mp = readFileSync(join(import.meta.dirname, '..', 'guest', 'checks-multipath.sh'), 'utf8');
+    // checks-multipath.sh's rows run where checks.sh calls its hook (mp_run_checks)
+    const hook = /^command -v mp_run_checks >\/dev\/null && mp_run_checks$/m;
+    expect(main).toMatch(hook);
+    const mpRuns = /^mp_run_checks\(\) \{\n((?:  run_check .*\n)+)\}/m.exec(mp);
+    expect(mpRuns).not.toBeNull();
+    const sh = main.replace(hook, (mpRuns?.[1] ?? '').replace(/^  /gm, '').trimEnd()) + mp;
     const ran = [...sh.matchAll(/^run_check (\S+) /gm)].map((m) => m[1]);
     expect(ran).toEqual(GUEST_CHECKS);
     for (const id of GUEST_CHECKS) expect(sh).toContain(`chk_${id.replaceAll('-', '_')}() {`);

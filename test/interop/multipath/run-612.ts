@@ -1,0 +1,105 @@
+/**
+ * The multipath and reservation rows on the Debian 13 host (kernel 6.12, nvme-cli
+ * 2.13): `bash test/interop/multipath/run-612.sh OUTDIR` (hooked into
+ * test/interop/secure/run-612.sh). The bash wrapper makes a network namespace and
+ * runs this inside it: instance A (the nvmet-ts under test) and instance B (a
+ * second process) with the configs of lib/multipath.ts, the guest control
+ * channel (lib/ctl.ts), then the trixie guest (secure/run-guest.sh) running the
+ * 6.1 suite's own checks.sh + checks-multipath.sh limited to the rows below.
+ * Prints one "ID<TAB>pass|fail|skip<TAB>reason" line per row on stdout (the
+ * secure run's results format); logs go to OUTDIR.
+ */
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startCtlServer } from '../lib/ctl.js';
+import { makePlan, nvmetcliConfig, paramsSh } from '../lib/plan.js';
+import { ProcessRegistry, deadline, reapRecorded } from '../lib/proc.js';
+import { Target } from '../lib/target.js';
+import { makeMultipathPlan, multipathActions, setUpMultipath, withMultipath } from '../lib/multipath.js';
+import type { Multipath } from '../lib/multipath.js';
+
+/** Rows on 6.12: both paths listed, fio across B's ANA flip, reservations from two hosts. */
+export const ROWS_612 = ['mp-list-subsys', 'mp-fio-ana', 'resv-two-hosts'] as const;
+const API_PORT = 8420;
+
+function repoRoot(): string {
+  let d = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(d, 'package.json')) && existsSync(join(d, 'test', 'interop', 'guest', 'checks.sh'))) return d;
+    d = dirname(d);
+  }
+  throw new Error('cannot find the nvmet-ts checkout');
+}
+
+async function main(): Promise<number> {
+  const [out, buildDir, netns] = process.argv.slice(2);
+  if (!out || !buildDir || !netns) throw new Error('usage: run-612.js OUTDIR BUILD_DIR NETNS (run by run-612.sh inside NETNS)');
+  const root = repoRoot();
+  const inDir = join(out, 'in');
+  const dataDir = join(out, 'data');
+  for (const d of [inDir, dataDir, join(out, 'guest')]) mkdirSync(d, { recursive: true });
+  const log = (s: string) => appendFileSync(join(out, 'runner.log'), `${new Date().toISOString()} ${s}\n`);
+  const reg = new ProcessRegistry(join(out, 'pids'));
+  let mpRef: Multipath | null = null;
+  const ctl = await startCtlServer(multipathActions(() => mpRef), join(out, 'ctl.log'));
+
+  const plan = makePlan({ mode: 'nvmet-ts', dataDir, ctlPort: ctl.port, checks: ROWS_612 });
+  const mp = makeMultipathPlan(dataDir);
+  // A serves only the two rows' subsystems here: the suite's own subsystem stays out (no files for it)
+  const base = nvmetcliConfig(plan) as { ports: { subsystems: string[] }[]; subsystems: object[] };
+  base.subsystems = [];
+  for (const p of base.ports) p.subsystems = [];
+  writeFileSync(join(out, 'config.json'), `${JSON.stringify(withMultipath(base, plan, mp), null, 2)}\n`);
+  writeFileSync(join(inDir, 'params.sh'), paramsSh(plan));
+  const guestDir = join(root, 'test', 'interop', 'guest');
+  for (const f of ['checks.sh', 'checks-multipath.sh']) copyFileSync(join(guestDir, f), join(inDir, f));
+  copyFileSync(join(root, 'test', 'interop', 'multipath', 'guest-612.sh'), join(inDir, 'guest-612.sh'));
+
+  const cmd = `${process.execPath} ${join(root, 'bin', 'nvmet-ts.js')} --config {config} --api {api} --data-dir {dataDir}`;
+  const env = { ...process.env };
+  delete env.NVMET_TS_FAULT;
+  mpRef = setUpMultipath({ reg, plan, mp, dir: out, inDir, cmd, env, apiPortA: API_PORT });
+  const a = new Target(reg, { cmd, configFile: join(out, 'config.json'), apiPort: API_PORT, dataDir: join(out, 'data-a'), logFile: join(out, 'target.log'), ports: [plan.port, plan.discPort ?? 8009], env, restartSignal: 'SIGTERM' });
+  let rows: string[];
+  try {
+    log(`instance A listening after ${await a.start()} ms; instance B after ${await mpRef.start()} ms`);
+    const guest = reg.start('guest', ['bash', join(root, 'test', 'interop', 'secure', 'run-guest.sh'), join(inDir, 'guest-612.sh'), join(out, 'guest')], {
+      logFile: join(out, 'guest.log'),
+      env: { ...process.env, NETNS: netns, BUILD_DIR: buildDir, SMP: process.env.SMP ?? '2', TIMEOUT: process.env.TIMEOUT ?? '420' },
+    });
+    const r = await Promise.race([guest.exited, deadline(480_000)]);
+    log(`guest: ${r === 'timeout' ? 'runner timeout' : `exit ${r}`}`);
+    rows = results(join(out, 'guest', 'results.txt'), r === 'timeout' ? 'runner timeout' : `guest exited ${r}`);
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    rows = ROWS_612.map((id) => `${id}\tfail\tsetup: ${why}`);
+  } finally {
+    await a.stop();
+    await mpRef.stop();
+    await ctl.close();
+    for (const k of reapRecorded(join(out, 'pids'))) log(`stopped leftover ${k}`);
+  }
+  process.stdout.write(rows.map((l) => `${l}\n`).join(''));
+  return rows.some((l) => l.split('\t')[1] === 'fail') ? 1 : 0;
+}
+
+/** checks.sh's "ID status seconds reason" lines as "ID status reason"; a row that never ran fails. */
+function results(file: string, note: string): string[] {
+  const got = new Map<string, string>();
+  if (existsSync(file)) {
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      const [id, st, secs, ...why] = line.split('\t');
+      if (id && st) got.set(id, `${id}\t${st === 'pending' ? 'fail' : st}\t${why.join(' ')} (${secs ?? '?'} s, 6.12)`);
+    }
+  }
+  return ROWS_612.map((id) => got.get(id) ?? `${id}\tfail\tdid not run (${note})`);
+}
+
+main().then(
+  (code) => { process.exitCode = code; },
+  (e: unknown) => {
+    for (const id of ROWS_612) process.stdout.write(`${id}\tfail\t${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 2;
+  },
+);
