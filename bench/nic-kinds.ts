@@ -25,7 +25,7 @@ import { createNvmet } from '../target/create-nvmet.js';
 import { TrType } from '../target/core/fabrics-ops.js';
 import { TcpTransport } from '../target/tcp/index.js';
 import { RdmaTransport } from '../target/rdma/transport.js';
-import type { Logger } from '../target/core/log.js';
+import { createLogger, type Logger } from '../target/core/log.js';
 import { P2pDataPath } from '../target/p2p/data-path.js';
 import { connect } from '../initiator/index.js';
 import { NvmeError } from '../initiator/errors.js';
@@ -55,7 +55,7 @@ during and after.
 const NQN = 'nqn.2024-01.io.nvmet-ts:nic-bench';
 const NIC = '0000:03:00.0';
 const SSD = '0000:04:00.0';
-const QUIET: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: (m) => process.stderr.write(`target: ${m}\n`) };
+const QUIET: Logger = createLogger('error', 'text');
 
 interface Rig {
   nvmet: Nvmet;

@@ -25,6 +25,7 @@ import { connect } from '../initiator/index.js';
 import { runPerf } from '../initiator/perf.js';
 import { median } from './report/stats.js';
 import { createNvmet } from '../target/create-nvmet.js';
+import { createLogger } from '../target/core/log.js';
 import { TcpTransport } from '../target/tcp/index.js';
 import { TrType } from '../target/core/fabrics-ops.js';
 
@@ -79,7 +80,7 @@ interface RunningTarget {
 }
 
 async function startTarget(nsBytes: number): Promise<RunningTarget> {
-  const quiet = { debug: () => {}, info: () => {}, warn: () => {}, error: (m: string) => console.error(m) };
+  const quiet = createLogger('error', 'text');
   const nvmet = createNvmet({ logger: quiet });
   nvmet.registerTransport(new TcpTransport({ logger: quiet }));
   const sub = nvmet.addSubsystem({ nqn: SUBNQN, allowAnyHost: true, model: 'nvmet-ts bench' });

@@ -16,7 +16,7 @@ import type { DmaCounters } from '../../src/copy/link-accounting.js';
 import type { Nvmet } from '../../target/core/nvmet.js';
 import { createNvmet } from '../../target/create-nvmet.js';
 import { TrType } from '../../target/core/fabrics-ops.js';
-import type { Logger } from '../../target/core/log.js';
+import { createLogger, type Logger } from '../../target/core/log.js';
 import { TcpTransport } from '../../target/tcp/index.js';
 import { RdmaTransport } from '../../target/rdma/transport.js';
 import { P2pDataPath } from '../../target/p2p/data-path.js';
@@ -44,7 +44,7 @@ export interface PortCounters {
   readonly poolFallbacks: number;
 }
 
-const QUIET: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: (m) => process.stderr.write(`target: ${m}\n`) };
+const QUIET: Logger = createLogger('error', 'text');
 
 export class BenchTarget {
   private constructor(

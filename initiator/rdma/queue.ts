@@ -61,6 +61,8 @@ export class RdmaHostQueue implements FabricsQueue<RdmaCompletion> {
   private depth = 1;
   private nextCid = 0;
   private closedWith: TransportError | null = null;
+  /** Set when a command timeout closed the queue: its commands then fail with TimeoutError. */
+  private closedByTimeout = false;
 
   private constructor(readonly where: string) {}
 
@@ -156,10 +158,14 @@ export class RdmaHostQueue implements FabricsQueue<RdmaCompletion> {
     // 0 = no timeout (an AER waits as long as the controller has nothing to report).
     if (cmd.timeoutMs !== undefined && cmd.timeoutMs > 0) {
       const ms = cmd.timeoutMs;
-      p.timer = setTimeout(() => this.close(`command ${cid} timed out`), ms);
+      p.timer = setTimeout(() => {
+        this.closedByTimeout = true;
+        this.close(`command ${cid} timed out`);
+      }, ms);
       p.timer.unref();
       const reject = p.reject;
-      p.reject = (e) => reject(e instanceof TransportError && /timed out/.test(e.message) ? new TimeoutError(`rdma command cid ${cid}`, ms) : e);
+      // A queue closed by a command timeout fails its commands as timed out (a flag, not the message text).
+      p.reject = (e) => reject(e instanceof TransportError && this.closedByTimeout ? new TimeoutError(`rdma command cid ${cid}`, ms) : e);
     }
     this.pending.set(cid, p);
     this.ep!.send(msg);

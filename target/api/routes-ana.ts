@@ -10,10 +10,10 @@ import type { FastifyInstance } from 'fastify';
 import type { JsonObject } from '../config/json.js';
 import { ServiceError } from '../service-error.js';
 import { docJson, list, notFound, validateDoc } from './document.js';
-import type { ApiContext } from './context.js';
 import { ANA_STATE_NAMES, anaStateFromName, type AnaState } from '../../src/nvme/ana.js';
 import { NVMET_ANATT, NVMET_MAX_ANAGRPS } from '../core/ana.js';
 import * as S from './schemas.js';
+import { apiContextOf } from './context.js';
 
 type GroupP = { Params: { portid: string; grpid: string } };
 
@@ -48,7 +48,9 @@ function checkGrpid(raw: string): number {
   return g;
 }
 
-export function anaRoutes(app: FastifyInstance, ctx: ApiContext): void {
+/** A fastify plugin: its routes read the service from the instance's `nvmetApi` decorator (target/api/context.ts). */
+export async function anaRoutes(app: FastifyInstance): Promise<void> {
+  const ctx = apiContextOf(app);
   const { svc } = ctx;
 
   const view = (portid: number): JsonObject[] => {

@@ -8,7 +8,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ServiceError } from '../service-error.js';
 import { faultEngine, parseFaultRule, FaultRuleError } from '../fault/index.js';
-import type { ApiContext } from './context.js';
+import { apiContextOf } from './context.js';
 
 const idParams = {
   type: 'object',
@@ -30,7 +30,9 @@ const ruleBody = {
   },
 } as const;
 
-export function faultRoutes(app: FastifyInstance, ctx: ApiContext): void {
+/** A fastify plugin: its routes read the service from the instance's `nvmetApi` decorator (target/api/context.ts). */
+export async function faultRoutes(app: FastifyInstance): Promise<void> {
+  const ctx = apiContextOf(app);
   const engine = faultEngine(ctx.svc.nvmet);
 
   app.get('/api/faults', { schema: { summary: 'List fault rules with their counters, injections per action and held commands' } }, async () => ({

@@ -5,9 +5,11 @@ import { ServiceError } from '../service-error.js';
 import { docJson, list, notFound, redactSecrets, restoreSecrets, validateDoc } from './document.js';
 import type { JsonObject } from '../config/json.js';
 import * as S from './schemas.js';
-import type { ApiContext } from './context.js';
+import { apiContextOf } from './context.js';
 
-export function hostRoutes(app: FastifyInstance, ctx: ApiContext): void {
+/** A fastify plugin: its routes read the service from the instance's `nvmetApi` decorator (target/api/context.ts). */
+export async function hostRoutes(app: FastifyInstance): Promise<void> {
+  const ctx = apiContextOf(app);
   const { svc } = ctx;
 
   app.get('/api/hosts', { schema: { summary: 'List hosts (DH-HMAC-CHAP secrets are write-only)' } }, async () =>

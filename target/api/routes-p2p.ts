@@ -10,7 +10,7 @@ import { REMOVAL_MODES, type RemovalMode } from '../../src/p2pdma/lifecycle.js';
 import { ServiceError } from '../service-error.js';
 import { P2pError } from '../../src/p2pdma/errors.js';
 import * as S from './schemas.js';
-import type { ApiContext } from './context.js';
+import { apiContextOf } from './context.js';
 
 const removeBody = {
   type: 'object',
@@ -24,7 +24,9 @@ function asHttp(e: unknown): unknown {
   return e;
 }
 
-export function p2pProviderRoutes(app: FastifyInstance, ctx: ApiContext): void {
+/** A fastify plugin: its routes read the service from the instance's `nvmetApi` decorator (target/api/context.ts). */
+export async function p2pProviderRoutes(app: FastifyInstance): Promise<void> {
+  const ctx = apiContextOf(app);
   const { svc } = ctx;
   const dp = () => {
     if (svc.dp === null) throw new ServiceError('not-found', 'ENODEV', 'the p2pmem data path is off in this target');

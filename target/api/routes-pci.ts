@@ -15,7 +15,7 @@ import type { P2pPolicy } from '../../src/p2pdma/policy.js';
 import { ServiceError } from '../service-error.js';
 import { explainClients } from '../p2p/explain.js';
 import * as S from './schemas.js';
-import type { ApiContext } from './context.js';
+import { apiContextOf } from './context.js';
 
 const hex4 = (n: number): string => '0x' + n.toString(16).padStart(4, '0');
 
@@ -56,7 +56,9 @@ function functionView(f: PciFunction): Record<string, unknown> {
   };
 }
 
-export function pciRoutes(app: FastifyInstance, ctx: ApiContext): void {
+/** A fastify plugin: its routes read the service from the instance's `nvmetApi` decorator (target/api/context.ts). */
+export async function pciRoutes(app: FastifyInstance): Promise<void> {
+  const ctx = apiContextOf(app);
   const { svc } = ctx;
 
   app.get('/api/pci/tree', { schema: { summary: 'The PCIe topology: functions, links and lspci -tv style text' } }, async () => {

@@ -11,7 +11,7 @@ import { ServiceError } from '../service-error.js';
 import { docJson, list, notFound, validateDoc } from './document.js';
 import { portView } from './views.js';
 import * as S from './schemas.js';
-import type { ApiContext } from './context.js';
+import { apiContextOf } from './context.js';
 
 type PortP = { Params: { portid: string } };
 
@@ -22,7 +22,9 @@ function findPort(json: JsonObject, portid: number): { index: number; port: Json
   return { index, port: ports[index]! };
 }
 
-export function portRoutes(app: FastifyInstance, ctx: ApiContext): void {
+/** A fastify plugin: its routes read the service from the instance's `nvmetApi` decorator (target/api/context.ts). */
+export async function portRoutes(app: FastifyInstance): Promise<void> {
+  const ctx = apiContextOf(app);
   const { svc } = ctx;
   const view = (portid: number): JsonObject => portView(svc, findPort(docJson(svc.config), portid).port);
 

@@ -9,7 +9,7 @@ import { isJsonObject, type JsonObject } from '../config/json.js';
 import { parseBackingSpec } from '../config/validators.js';
 import { checkBackingPath, list, redactSecrets, restoreSecrets, validateDoc } from './document.js';
 import * as S from './schemas.js';
-import type { ApiContext } from './context.js';
+import { apiContextOf } from './context.js';
 
 export const MSGPACK = 'application/msgpack';
 
@@ -19,7 +19,9 @@ function wantsMsgpack(req: FastifyRequest<{ Querystring: { format?: string } }>)
   return /application\/(x-)?msgpack/.test(accept);
 }
 
-export function stateRoutes(app: FastifyInstance, ctx: ApiContext): void {
+/** A fastify plugin: its routes read the service from the instance's `nvmetApi` decorator (target/api/context.ts). */
+export async function stateRoutes(app: FastifyInstance): Promise<void> {
+  const ctx = apiContextOf(app);
   const { svc } = ctx;
 
   app.get<{ Querystring: { format?: string } }>(

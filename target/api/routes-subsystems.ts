@@ -11,7 +11,7 @@ import { ServiceError } from '../service-error.js';
 import { checkBackingPath, docJson, list, notFound, validateDoc } from './document.js';
 import { namespaceView, subsystemView } from './views.js';
 import * as S from './schemas.js';
-import type { ApiContext } from './context.js';
+import { apiContextOf, type ApiContext } from './context.js';
 
 type NqnP = { Params: { nqn: string } };
 type NsP = { Params: { nqn: string; nsid: string } };
@@ -49,7 +49,9 @@ function merge(target: JsonObject, patch: JsonObject): void {
   }
 }
 
-export function subsystemRoutes(app: FastifyInstance, ctx: ApiContext): void {
+/** A fastify plugin: its routes read the service from the instance's `nvmetApi` decorator (target/api/context.ts). */
+export async function subsystemRoutes(app: FastifyInstance): Promise<void> {
+  const ctx = apiContextOf(app);
   const { svc } = ctx;
   const view = (nqn: string): JsonObject => subsystemView(svc, findSub(docJson(svc.config), nqn).sub);
 

@@ -12,7 +12,8 @@
 import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
 import { Unpackr } from 'msgpackr';
 import { cloneJson } from '../config/json.js';
-import { ServiceError, type NvmetService } from '../service/index.js';
+import type { NvmetService } from '../service/index.js';
+import { ServiceError } from '../service-error.js';
 import { toErrorBody } from './errors.js';
 import { registerGuard } from './guard.js';
 import { isLoopback } from '../config/listen-policy.js';
@@ -26,7 +27,7 @@ import { anaRoutes } from './routes-ana.js';
 import { pciRoutes } from './routes-pci.js';
 import { p2pProviderRoutes } from './routes-p2p.js';
 import { stateRoutes, MSGPACK } from './routes-state.js';
-import type { ApiContext } from './context.js';
+import { apiContextOf, type ApiContext } from './context.js';
 
 export const DEFAULT_API_HOST = '127.0.0.1';
 export const DEFAULT_API_PORT = 9420;
@@ -83,7 +84,7 @@ export interface ApiServer {
 
 export { isLoopback };
 
-/** Build the fastify instance (not listening). Tests may `inject` into it. */
+/** Build the fastify instance (not listening; its plugins load on `ready`/`listen`/`inject`). Tests may `inject` into it. */
 export function buildApi(svc: NvmetService, opts: ApiOptions = {}): { app: FastifyInstance; metrics: NvmetMetrics } {
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const t = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
@@ -143,27 +144,38 @@ export function buildApi(svc: NvmetService, opts: ApiOptions = {}): { app: Fasti
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ statusCode: 404, error: `no route ${req.method} ${req.url.split('?')[0]}`, code: 'ENOENT' }));
 
-  subsystemRoutes(app, ctx);
-  hostRoutes(app, ctx);
-  portRoutes(app, ctx);
-  anaRoutes(app, ctx);
-  pciRoutes(app, ctx);
-  p2pProviderRoutes(app, ctx);
-  stateRoutes(app, ctx);
-  faultRoutes(app, ctx);
+  // The routes live in one encapsulated scope that carries the service as its `nvmetApi`
+  // decorator; each route group is a plugin registered in it (fastify encapsulation:
+  // the root instance, where the guard and error handlers sit, never sees the decorator).
+  void app.register(async (scope) => {
+    scope.decorate('nvmetApi', ctx);
+    await scope.register(subsystemRoutes);
+    await scope.register(hostRoutes);
+    await scope.register(portRoutes);
+    await scope.register(anaRoutes);
+    await scope.register(pciRoutes);
+    await scope.register(p2pProviderRoutes);
+    await scope.register(stateRoutes);
+    await scope.register(faultRoutes);
+    await scope.register(observeRoutes, { routes, withToken: opts.token !== undefined && opts.token !== '' });
+  });
 
+  return { app, metrics };
+}
+
+/** /metrics and /openapi.json (the document lists every route the API registered). */
+async function observeRoutes(app: FastifyInstance, o: { routes: readonly RouteInfo[]; withToken: boolean }): Promise<void> {
+  const ctx = apiContextOf(app);
   app.get('/metrics', { schema: { summary: 'Prometheus metrics (text exposition format)' } }, async (_req, reply) => {
-    const text = await metrics.text();
-    return reply.type(metrics.contentType).send(text);
+    const text = await ctx.metrics.text();
+    return reply.type(ctx.metrics.contentType).send(text);
   });
 
   let doc: unknown;
   app.get('/openapi.json', { schema: { summary: 'This OpenAPI document' } }, async () => {
-    doc ??= buildOpenApi(routes, ctx.version, opts.token !== undefined && opts.token !== '');
+    doc ??= buildOpenApi(o.routes, ctx.version, o.withToken);
     return doc;
   });
-
-  return { app, metrics };
 }
 
 /** Build and listen. Refuses a non-loopback address without a token. */

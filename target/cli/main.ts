@@ -15,7 +15,7 @@ import { loadConfigFile, defaultConfigPath, packageRoot, formatIssue } from '../
 import { NvmetService } from '../service/index.js';
 import { startApi, DEFAULT_API_HOST, DEFAULT_API_PORT, isLoopback, type ApiServer } from '../api/server.js';
 import { isP2pPolicy, P2P_POLICY_NAMES, DEFAULT_POLICY, describePolicyNames } from '../../src/p2pdma/policy.js';
-import { createLogger, isLogLevel, type LogFormat } from './logger.js';
+import { createLogger, isLogLevel, type LogFormat } from '../core/log.js';
 import { checkCommand } from './check.js';
 import { BackingPathPolicy, DEFAULT_DATA_DIR } from '../backend/path-policy.js';
 import { topologyCommand } from './topology.js';

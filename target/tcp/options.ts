@@ -3,7 +3,7 @@
  * defines, where it has them).
  */
 
-import type { Logger } from '../core/log.js';
+import { defaultLogger, type Logger } from '../core/log.js';
 import type { PortLimits } from '../core/fabrics-ops.js';
 
 export interface TcpTransportOptions {
@@ -93,8 +93,6 @@ export const DEFAULT_MAX_DATA_TRANSFER = 2 << 20;
 /** Spec minimum for MAXH2CDATA. */
 export const MIN_MAXH2CDATA = 4096;
 
-const noop = (): void => {};
-const quiet: Logger = { debug: noop, info: noop, warn: noop, error: (m) => console.error(`nvmet-tcp: ${m}`) };
 
 export function resolveTcpOptions(o: TcpTransportOptions = {}): ResolvedTcpOptions {
   const maxH2CData = Math.max(MIN_MAXH2CDATA, o.maxH2CData ?? 1 << 20);
@@ -110,6 +108,6 @@ export function resolveTcpOptions(o: TcpTransportOptions = {}): ResolvedTcpOptio
     stagingBudget: Math.max(0, o.stagingBudget ?? DEFAULT_STAGING_BUDGET),
     stagingReserve: Math.max(0, o.stagingReserve ?? DEFAULT_STAGING_RESERVE),
     r2tBudget: Math.max(0, o.r2tBudget ?? DEFAULT_R2T_BUDGET),
-    logger: o.logger ?? quiet,
+    logger: o.logger ?? defaultLogger(),
   };
 }
