@@ -39,6 +39,12 @@ Runs bench/perf-c/nvmetcp_perf (built with make when a C compiler is present) ag
   --no-pin        do not pin (taskset) the target to CPU 0 and the client to CPU 1
   --no-poll       let the client block in epoll instead of busy-polling
   --cpu-prof DIR  run the target with node --cpu-prof, profiles written into DIR
+  --baseline DIR  also run the nvmet-ts of another built tree (e.g. a git worktree of
+                  an older commit, after npm run build there) side by side: both
+                  targets live for the whole run, every job runs against each in
+                  every round (order alternating per round); a before/after table
+  --syscalls      count the target's syscalls per I/O (perf stat -p over the
+                  measured seconds; needs perf and tracepoints)
   --out DIR       where perf.json / perf.md go (default bench/results)
   --json          print only the JSON result`;
 
@@ -72,6 +78,9 @@ export interface PerfConfig {
   pin: boolean;
   poll: boolean;
   cpuProfDir: string | null;
+  /** Root of a second built tree run side by side (null: none). */
+  baseline?: string | null;
+  syscalls?: boolean;
 }
 
 /** One run of one job. */
@@ -83,6 +92,8 @@ export interface PerfSample {
   /** Target on-CPU µs per I/O (all its threads), null where /proc is not readable. */
   targetCpuUsPerIo: number | null;
   clientCpuUsPerIo: number;
+  /** Target syscalls per I/O over the measured seconds (--syscalls), with the read / write / epoll part. */
+  syscallsPerIo?: { total: number; reads: number; writes: number; epoll: number } | null;
   errors: number;
 }
 
@@ -104,6 +115,8 @@ export interface PerfBenchResult {
   config: Omit<PerfConfig, 'jobs'> & { jobs: string[] };
   pinned: boolean;
   jobs: PerfJobResult[];
+  /** --baseline: the same jobs against the other tree, measured in the same rounds. */
+  baseline?: { root: string; jobs: PerfJobResult[] };
 }
 
 export function repoRoot(): string {
@@ -234,6 +247,12 @@ export async function stopTarget(p: ChildProcess): Promise<void> {
   clearTimeout(t);
 }
 
+function medianSyscalls(ss: readonly PerfSample[]): PerfSample['syscallsPerIo'] {
+  const v = ss.map((s) => s.syscallsPerIo).filter((x): x is NonNullable<typeof x> => x !== null && x !== undefined);
+  if (v.length === 0) return null;
+  return { total: median(v.map((x) => x.total)), reads: median(v.map((x) => x.reads)), writes: median(v.map((x) => x.writes)), epoll: median(v.map((x) => x.epoll)) };
+}
+
 function medianSample(ss: readonly PerfSample[]): PerfSample {
   const m = (f: (s: PerfSample) => number): number => median(ss.map(f));
   const tgt = ss.map((s) => s.targetCpuUsPerIo).filter((v): v is number => v !== null);
@@ -244,7 +263,77 @@ function medianSample(ss: readonly PerfSample[]): PerfSample {
     p99Us: m((s) => s.p99Us),
     targetCpuUsPerIo: tgt.length === 0 ? null : median(tgt),
     clientCpuUsPerIo: m((s) => s.clientCpuUsPerIo),
+    ...(ss.some((s) => s.syscallsPerIo !== undefined) ? { syscallsPerIo: medianSyscalls(ss) } : {}),
     errors: ss.reduce((a, s) => a + s.errors, 0),
+  };
+}
+
+const SYSCALLS = {
+  reads: ['read', 'readv', 'recvfrom', 'recvmsg'],
+  writes: ['write', 'writev', 'sendto', 'sendmsg'],
+  epoll: ['epoll_wait', 'epoll_pwait'],
+  other: ['futex', 'mmap', 'munmap', 'madvise', 'mprotect', 'ioctl', 'getpid', 'clock_gettime'],
+} as const;
+
+/** Syscalls of every thread of `pid` over `seconds` (perf stat tracepoints), by name; null if perf fails. */
+export function syscallCounts(pid: number, seconds: number): Promise<Record<string, number> | null> {
+  const events = Object.values(SYSCALLS).flat().map((n) => `syscalls:sys_enter_${n}`);
+  return new Promise((res) => {
+    const p = spawn('perf', ['stat', '-x', ',', '-e', events.join(','), '-p', String(pid), '--', 'sleep', String(seconds)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    p.on('error', () => res(null));
+    p.on('close', () => {
+      const out: Record<string, number> = {};
+      for (const line of err.split('\n')) {
+        const f = line.split(',');
+        const v = Number(f[0]);
+        if (f.length >= 3 && Number.isFinite(v)) out[f[2]!.replace(/^syscalls:sys_enter_/, '')] = v;
+      }
+      res(Object.keys(out).length === 0 ? null : out);
+    });
+  });
+}
+
+interface TargetRun {
+  readonly root: string;
+  readonly port: number;
+  readonly proc: ChildProcess;
+  readonly samples: Map<string, PerfSample[]>;
+}
+
+async function measureJob(tool: string, t: TargetRun, run: PerfConfig, j: Job): Promise<PerfSample> {
+  const cfg = run;
+  const pid = t.proc.pid;
+  const c0 = pid === undefined ? null : threadsCpuNs(pid);
+  const sys = cfg.syscalls === true && pid !== undefined ? new Promise<void>((r) => setTimeout(r, cfg.ramp * 1000)).then(() => syscallCounts(pid, cfg.seconds)) : null;
+  const r = await runTool(tool, t.port, run, { rw: j.rw, size: j.size, conns: j.conns, seconds: cfg.seconds, ramp: cfg.ramp });
+  const c1 = pid === undefined ? null : threadsCpuNs(pid);
+  const counts = sys === null ? null : await sys;
+  // The target also worked through ramp and drain: charge its CPU to the I/Os of that whole time.
+  const ioTotal = r.ios * ((cfg.seconds + cfg.ramp) / cfg.seconds);
+  const sum = (names: readonly string[]): number => names.reduce((a, n) => a + (counts?.[n] ?? 0), 0);
+  return {
+    mbps: r.mbps,
+    iops: r.iops,
+    p50Us: r.lat.p50,
+    p99Us: r.lat.p99,
+    targetCpuUsPerIo: c0 === null || c1 === null || ioTotal === 0 ? null : (c1 - c0) / 1e3 / ioTotal,
+    clientCpuUsPerIo: r.cpuUsPerIo,
+    ...(cfg.syscalls === true
+      ? {
+          syscallsPerIo:
+            counts === null || r.ios === 0
+              ? null
+              : {
+                  total: sum(Object.values(SYSCALLS).flat()) / r.ios,
+                  reads: sum(SYSCALLS.reads) / r.ios,
+                  writes: sum(SYSCALLS.writes) / r.ios,
+                  epoll: sum(SYSCALLS.epoll) / r.ios,
+                },
+        }
+      : {}),
+    errors: r.errors,
   };
 }
 
@@ -254,37 +343,43 @@ export async function runPerfBench(cfg: PerfConfig, log: (s: string) => void): P
   const pinned = cfg.pin && have('taskset') && machineInfo().cpus >= 2;
   if (cfg.pin && !pinned) log('taskset or a second CPU is missing: running unpinned');
   const run: PerfConfig = { ...cfg, pin: pinned };
-  const port = await freePort();
-  const target = startTarget(root, port, pinned, cfg.cpuProfDir !== null ? ['--cpu-prof', `--cpu-prof-dir=${cfg.cpuProfDir}`] : []);
-  const samples = new Map<string, PerfSample[]>(cfg.jobs.map((j) => [j.name, []]));
+  if (cfg.baseline != null && !existsSync(join(cfg.baseline, 'bin', 'nvmet-ts.js'))) throw new Error(`--baseline ${cfg.baseline}: no bin/nvmet-ts.js there`);
+  const roots = cfg.baseline == null ? [root] : [root, cfg.baseline];
+  const targets: TargetRun[] = [];
   try {
-    await waitListening(port, 20_000, target);
-    log(`target pid ${target.pid} on 127.0.0.1:${port}${pinned ? ' (CPU 0; client CPU 1)' : ''}; prefill: one 128k write pass over ${cfg.range}`);
-    await runTool(tool, port, run, { rw: 'write', size: '128k', conns: 1, seconds: 2, ramp: 0 });
+    for (const r of roots) {
+      const port = await freePort();
+      const proc = startTarget(r, port, pinned, cfg.cpuProfDir !== null ? ['--cpu-prof', `--cpu-prof-dir=${cfg.cpuProfDir}`] : []);
+      targets.push({ root: r, port, proc, samples: new Map(cfg.jobs.map((j) => [j.name, []])) });
+      await waitListening(port, 20_000, proc);
+      log(`target ${r} pid ${proc.pid} on 127.0.0.1:${port}${pinned ? ' (CPU 0; client CPU 1)' : ''}; prefill: one 128k write pass over ${cfg.range}`);
+      await runTool(tool, port, run, { rw: 'write', size: '128k', conns: 1, seconds: 2, ramp: 0 });
+    }
     for (let round = 1; round <= cfg.rounds; round++) {
+      // Alternate which tree goes first, so drift in the machine's load hits both alike.
+      const order = round % 2 === 1 ? targets : [...targets].reverse();
       for (const j of cfg.jobs) {
-        const c0 = target.pid === undefined ? null : threadsCpuNs(target.pid);
-        const r = await runTool(tool, port, run, { rw: j.rw, size: j.size, conns: j.conns, seconds: cfg.seconds, ramp: cfg.ramp });
-        const c1 = target.pid === undefined ? null : threadsCpuNs(target.pid);
-        // The target also worked through ramp and drain: charge its CPU to the I/Os of that whole time.
-        const ioTotal = r.ios * ((cfg.seconds + cfg.ramp) / cfg.seconds);
-        const s: PerfSample = {
-          mbps: r.mbps,
-          iops: r.iops,
-          p50Us: r.lat.p50,
-          p99Us: r.lat.p99,
-          targetCpuUsPerIo: c0 === null || c1 === null || ioTotal === 0 ? null : (c1 - c0) / 1e3 / ioTotal,
-          clientCpuUsPerIo: r.cpuUsPerIo,
-          errors: r.errors,
-        };
-        samples.get(j.name)!.push(s);
-        log(`round ${round}/${cfg.rounds} ${j.name}: ${formatNumber(s.mbps)} MB/s ${formatNumber(s.iops)} IOPS p50 ${formatNumber(s.p50Us)} µs p99 ${formatNumber(s.p99Us)} µs target ${formatNumber(s.targetCpuUsPerIo)} µs/IO`);
+        for (const t of order) {
+          const s = await measureJob(tool, t, run, j);
+          t.samples.get(j.name)!.push(s);
+          const sc = s.syscallsPerIo;
+          log(
+            `round ${round}/${cfg.rounds} ${j.name}${targets.length > 1 ? (t === targets[0] ? ' [this]' : ' [baseline]') : ''}: ${formatNumber(s.mbps)} MB/s ${formatNumber(s.iops)} IOPS ` +
+              `p50 ${formatNumber(s.p50Us)} µs p99 ${formatNumber(s.p99Us)} µs target ${formatNumber(s.targetCpuUsPerIo)} µs/IO` +
+              (sc ? ` syscalls/IO ${formatNumber(sc.total, 3)} (w ${formatNumber(sc.writes, 3)} r ${formatNumber(sc.reads, 3)} epoll ${formatNumber(sc.epoll, 3)})` : ''),
+          );
+        }
       }
     }
   } finally {
-    await stopTarget(target);
+    for (const t of targets) await stopTarget(t.proc);
   }
   const { jobs, ...rest } = run;
+  const results = (t: TargetRun): PerfJobResult[] =>
+    cfg.jobs.map((j) => {
+      const ss = t.samples.get(j.name)!;
+      return { name: j.name, label: j.label, conns: j.conns, samples: ss, median: medianSample(ss), ref: j.ref };
+    });
   return {
     bench: 'perf',
     date: new Date().toISOString(),
@@ -293,10 +388,8 @@ export async function runPerfBench(cfg: PerfConfig, log: (s: string) => void): P
     command: `node dist/bench/run.js perf ${process.argv.slice(3).join(' ')}`.trim(),
     config: { ...rest, jobs: jobs.map((j) => j.name) },
     pinned,
-    jobs: cfg.jobs.map((j) => {
-      const ss = samples.get(j.name)!;
-      return { name: j.name, label: j.label, conns: j.conns, samples: ss, median: medianSample(ss), ref: j.ref };
-    }),
+    jobs: results(targets[0]!),
+    ...(targets.length > 1 ? { baseline: { root: targets[1]!.root, jobs: results(targets[1]!) } } : {}),
   };
 }
 
@@ -333,6 +426,45 @@ function rows(r: PerfBenchResult): string[][] {
   });
 }
 
+const COMPARE_COLUMNS: Column[] = [
+  { header: 'job' },
+  { header: 'before', align: 'right' },
+  { header: 'after', align: 'right' },
+  { header: 'after / before', align: 'right' },
+  { header: 'CPU µs/IO before', align: 'right' },
+  { header: 'CPU µs/IO after', align: 'right' },
+  { header: 'syscalls/IO before', align: 'right' },
+  { header: 'syscalls/IO after', align: 'right' },
+];
+
+/** --baseline: one row per job, "before" = the baseline tree, "after" = this tree. */
+function compareRows(r: PerfBenchResult): string[][] {
+  const base = r.baseline?.jobs ?? [];
+  return r.jobs.map((j) => {
+    const b = base.find((x) => x.name === j.name)!;
+    const unit = j.ref.unit;
+    const v = (x: PerfJobResult): number => (unit === 'MB/s' ? x.median.mbps : x.median.iops);
+    const sc = (x: PerfJobResult): string => {
+      const c = x.median.syscallsPerIo;
+      return c ? `${formatNumber(c.total, 3)} (w ${formatNumber(c.writes, 2)})` : '-';
+    };
+    return [
+      j.label,
+      `${formatNumber(v(b), 4)} ${unit}`,
+      `${formatNumber(v(j), 4)} ${unit}`,
+      formatNumber(v(j) / v(b), 3),
+      formatNumber(b.median.targetCpuUsPerIo),
+      formatNumber(j.median.targetCpuUsPerIo),
+      sc(b),
+      sc(j),
+    ];
+  });
+}
+
+export function perfCompareTable(r: PerfBenchResult, md: boolean): string {
+  return md ? markdownTable(COMPARE_COLUMNS, compareRows(r)) : textTable(COMPARE_COLUMNS, compareRows(r));
+}
+
 export function perfMarkdown(r: PerfBenchResult): string {
   const c = r.config;
   return [
@@ -348,6 +480,9 @@ export function perfMarkdown(r: PerfBenchResult): string {
     'Target CPU: on-CPU time of all the target\'s threads (/proc/PID/task/*/schedstat) over the job including its ramp, per I/O. ' +
       'The issue-13 column is that issue\'s measurement (SPDK v26.05 nvmf_tgt, one reactor) on this machine kind, not re-measured here; "this / SPDK" divides this run\'s median by it.',
     '',
+    ...(r.baseline !== undefined
+      ? [`Side by side with \`${r.baseline.root}\` (before), same rounds, alternating order; medians:`, '', perfCompareTable(r, true), '']
+      : []),
   ].join('\n');
 }
 
@@ -364,6 +499,8 @@ export async function perfBench(argv: string[]): Promise<number> {
       'no-pin': { type: 'boolean', default: false },
       'no-poll': { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
+      baseline: { type: 'string' },
+      syscalls: { type: 'boolean', default: false },
       out: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -396,6 +533,8 @@ export async function perfBench(argv: string[]): Promise<number> {
     pin: !o['no-pin'],
     poll: !o['no-poll'],
     cpuProfDir: o['cpu-prof'] === undefined ? null : resolve(o['cpu-prof']),
+    baseline: o.baseline === undefined ? null : resolve(o.baseline),
+    syscalls: o.syscalls,
   };
   const log = (s: string): void => {
     if (!o.json) console.error(s);
@@ -408,6 +547,7 @@ export async function perfBench(argv: string[]): Promise<number> {
     console.log(JSON.stringify(r));
   } else {
     console.log(textTable(COLUMNS, rows(r)));
+    if (r.baseline !== undefined) console.log(`\nbefore = ${r.baseline.root}, after = this tree:\n${perfCompareTable(r, false)}`);
     console.log(`\nwritten: ${written.join(', ')}`);
   }
   return r.jobs.some((j) => j.median.errors > 0) ? 1 : 0;

@@ -167,9 +167,24 @@ export class DmaEngine {
 
   /** Move the bytes of one descriptor, or of several in order. See the module comment for semantics. */
   submit(descs: DmaDescriptor | readonly DmaDescriptor[]): Promise<void> {
-    if (this.#closing !== null) return Promise.reject(new DmaError('ECLOSED', 'DMA engine is closed'));
     const list = Array.isArray(descs) ? (descs as readonly DmaDescriptor[]) : null;
-    const n = list === null ? 1 : list.length;
+    return this.#submit(descs, list, list === null ? 1 : list.length) ?? RESOLVED;
+  }
+
+  /**
+   * `submit(descs.slice(0, count))` for the hot path: returns `undefined` when every byte
+   * already landed (the inline path, no conflict, no pacing wait), so a synchronous
+   * caller completes without a promise or a microtask; otherwise the promise `submit`
+   * returns. `descs` is read during the call only: callers may reuse the descriptor
+   * objects and the array right after it returns.
+   */
+  submitNow(descs: readonly DmaDescriptor[], count: number): Promise<void> | undefined {
+    if (!(count >= 0 && count <= descs.length)) return Promise.reject(new DmaError('EINVAL', `count ${count} outside 0..${descs.length}`));
+    return this.#submit(descs, descs, count);
+  }
+
+  #submit(descs: DmaDescriptor | readonly DmaDescriptor[], list: readonly DmaDescriptor[] | null, n: number): Promise<void> | undefined {
+    if (this.#closing !== null) return Promise.reject(new DmaError('ECLOSED', 'DMA engine is closed'));
     const bufs = this.#sBufs;
     const owners = this.#sOwners;
     const nums = this.#sNums;
@@ -220,7 +235,7 @@ export class DmaEngine {
       stats.inlineSubmissions++;
       stats.bytes += bytes;
       if (acc !== null) for (let i = 0; i < n; i++) acc.record(owners[2 * i]!, owners[2 * i + 1]!, nums[3 * i + 2]!);
-      return deadline > 0 && deadline > performance.now() ? this.#pacedPromise(deadline) : RESOLVED;
+      return deadline > 0 && deadline > performance.now() ? this.#pacedPromise(deadline) : undefined;
     }
 
     const sub = new Submission();
@@ -447,5 +462,7 @@ function isCount(v: number): boolean {
 
 function copyInline(srcBuf: ArrayBufferLike, src: number, dstBuf: ArrayBufferLike, dst: number, len: number): void {
   if (len === 0) return;
+  // Also for a zero source (unwritten media): on SharedArrayBuffer-backed memory V8's
+  // fill(0) stores byte by byte and measured 3-5x slower than this copy (Node 20).
   new Uint8Array(dstBuf, dst, len).set(new Uint8Array(srcBuf, src, len));
 }

@@ -68,3 +68,4 @@ function checkRange(offset: number, length: number, limit: number, what: string)
     throw new RangeError(`${what} [${offset}, +${length}) does not fit in ${limit} bytes`);
   }
 }
+

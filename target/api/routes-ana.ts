@@ -9,7 +9,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { JsonObject } from '../config/json.js';
 import { ServiceError } from '../service-error.js';
-import { docJson, list, notFound, validateDoc } from './document.js';
+import { list, notFound } from './document.js';
+import { portToJson } from '../config/index.js';
+import { findPort } from './routes-ports.js';
 import { ANA_STATE_NAMES, anaStateFromName, type AnaState } from '../../src/nvme/ana.js';
 import { NVMET_ANATT, NVMET_MAX_ANAGRPS } from '../core/ana.js';
 import * as S from './schemas.js';
@@ -35,12 +37,6 @@ const stateBody = {
 
 const stateName = (v: number): string => ANA_STATE_NAMES[v as AnaState] ?? 'none';
 
-function findPortJson(json: JsonObject, portid: number): { index: number; port: JsonObject } {
-  const ports = list(json, 'ports');
-  const index = ports.findIndex((p) => Number(p['portid']) === portid);
-  if (index < 0) throw notFound(`port ${portid}`);
-  return { index, port: ports[index]! };
-}
 
 function checkGrpid(raw: string): number {
   const g = Number(raw);
@@ -54,7 +50,7 @@ export async function anaRoutes(app: FastifyInstance): Promise<void> {
   const { svc } = ctx;
 
   const view = (portid: number): JsonObject[] => {
-    const { port } = findPortJson(docJson(svc.config), portid);
+    const port = portToJson(findPort(svc.store, portid));
     const live = svc.nvmet.getPort(portid);
     const doc = new Map<number, string>();
     for (const g of list(port, 'ana_groups')) {
@@ -88,18 +84,17 @@ export async function anaRoutes(app: FastifyInstance): Promise<void> {
       const state = anaStateFromName(req.body.state);
       if (state === undefined) throw new ServiceError('invalid', 'EINVAL', `body.state: "${req.body.state}" is not an ANA state`);
       const ms = req.body.transition_ms ?? 0;
-      findPortJson(docJson(svc.config), portid);
+      findPort(svc.store, portid);
       const live = svc.nvmet.getPort(portid);
       // The window starts now; the document update below then finds the group already heading there.
       if (ms > 0 && live !== undefined && live.ana.has(grpid)) live.ana.setState(grpid, state, { transitionMs: ms });
-      await svc.update((cur) => {
-        const json = docJson(cur);
-        const { index, port } = findPortJson(json, portid);
+      await svc.change((e) => {
+        const port = portToJson(findPort(e, portid));
         const groups = list(port, 'ana_groups');
         const g = groups.find((x) => Number(x['grpid']) === grpid);
         if (g !== undefined) g['ana'] = { state: req.body.state };
         else groups.push({ grpid, ana: { state: req.body.state } });
-        return { config: validateDoc(svc, json, { prefix: `ports[${index}]`, label: 'port' }) };
+        e.putPortJson(port, { at: { label: 'port' } });
       });
       return view(portid);
     },
@@ -111,14 +106,13 @@ export async function anaRoutes(app: FastifyInstance): Promise<void> {
     async (req) => {
       const portid = Number(req.params.portid);
       const grpid = checkGrpid(req.params.grpid);
-      await svc.update((cur) => {
-        const json = docJson(cur);
-        const { index, port } = findPortJson(json, portid);
+      await svc.change((e) => {
+        const port = portToJson(findPort(e, portid));
         const groups = list(port, 'ana_groups');
         const i = groups.findIndex((x) => Number(x['grpid']) === grpid);
         if (i < 0 && grpid !== 1) throw notFound(`ANA group ${grpid} on port ${portid}`);
         if (i >= 0) groups.splice(i, 1);
-        return { config: validateDoc(svc, json, { prefix: `ports[${index}]`, label: 'port' }) };
+        e.putPortJson(port, { at: { label: 'port' } });
       });
       return view(portid);
     },

@@ -2,7 +2,8 @@
 
 import type { FastifyInstance } from 'fastify';
 import { ServiceError } from '../service-error.js';
-import { docJson, list, notFound, redactSecrets, restoreSecrets, validateDoc } from './document.js';
+import { docJson, list, notFound, redactSecrets, restoreSecrets } from './document.js';
+import { hostToJson } from '../config/index.js';
 import type { JsonObject } from '../config/json.js';
 import * as S from './schemas.js';
 import { apiContextOf } from './context.js';
@@ -21,15 +22,12 @@ export async function hostRoutes(app: FastifyInstance): Promise<void> {
     { schema: { summary: 'Define a host NQN, optionally with its DH-HMAC-CHAP group and TLS PSK (nvmet_ts.tls_psk)', body: S.hostCreate } },
     async (req, reply) => {
       const { nqn, dhchap, nvmet_ts } = req.body;
-      await svc.update((cur) => {
-        if (cur.hosts.some((h) => h.nqn === nqn)) throw new ServiceError('conflict', 'EEXIST', `body.nqn: host ${nqn} already exists`);
-        const json = docJson(cur);
-        const hosts = list(json, 'hosts');
+      await svc.change((e) => {
+        if (e.host(nqn) !== undefined) throw new ServiceError('conflict', 'EEXIST', `body.nqn: host ${nqn} already exists`);
         const host: JsonObject = { nqn };
         if (dhchap !== undefined) host['dhchap'] = dhchap;
         if (nvmet_ts !== undefined) host['nvmet_ts'] = nvmet_ts;
-        hosts.push(host);
-        return { config: validateDoc(svc, json, { prefix: `hosts[${hosts.length - 1}]`, label: 'body' }) };
+        e.putHostJson(host, { at: { label: 'body' }, create: true });
       });
       return reply.code(201).send({ nqn });
     },
@@ -46,26 +44,27 @@ export async function hostRoutes(app: FastifyInstance): Promise<void> {
     },
     async (req) => {
       const { nqn } = req.params;
-      await svc.update((cur) => {
-        const i = cur.hosts.findIndex((h) => h.nqn === nqn);
-        if (i < 0) throw notFound(`host ${nqn}`);
-        const json = docJson(cur);
-        const host = list(json, 'hosts')[i]!;
+      await svc.change((e) => {
+        const cur = e.host(nqn);
+        if (cur === undefined) throw notFound(`host ${nqn}`);
+        const host = hostToJson(cur);
         for (const group of ['dhchap', 'nvmet_ts'] as const) {
           const change = req.body[group];
           if (change === undefined) continue;
           const old = host[group];
           host[group] = { ...(old !== null && typeof old === 'object' && !Array.isArray(old) ? old : {}), ...change };
         }
-        return { config: validateDoc(svc, restoreSecrets(json, docJson(cur)), { prefix: `hosts[${i}]`, label: 'body' }) };
+        const restored = list(restoreSecrets({ hosts: [host] }, { hosts: [hostToJson(cur)] }), 'hosts')[0]!;
+        e.putHostJson(restored, { at: { label: 'body' } });
       });
       return hostView(nqn);
     },
   );
 
   function hostView(nqn: string): JsonObject {
-    const h = list(redactSecrets(docJson(svc.config)), 'hosts').find((x) => x['nqn'] === nqn);
-    if (h === undefined) throw notFound(`host ${nqn}`);
+    const cur = svc.store.host(nqn);
+    if (cur === undefined) throw notFound(`host ${nqn}`);
+    const h = list(redactSecrets({ hosts: [hostToJson(cur)] }), 'hosts')[0]!;
     const controllers = svc.nvmet.subsystems.flatMap((s) =>
       s.controllers
         .filter((c) => c.hostnqn === nqn)
@@ -73,7 +72,7 @@ export async function hostRoutes(app: FastifyInstance): Promise<void> {
     );
     return {
       ...h,
-      allowed_by: svc.config.subsystems.filter((s) => s.allowedHosts.includes(nqn)).map((s) => s.nqn),
+      allowed_by: svc.store.subsystemsAllowing(nqn),
       live: { controllers },
     };
   }
@@ -84,14 +83,11 @@ export async function hostRoutes(app: FastifyInstance): Promise<void> {
 
   app.delete<{ Params: { nqn: string } }>('/api/hosts/:nqn', { schema: { summary: 'Forget a host (409 while a subsystem allows it)', params: S.nqnParams } }, async (req, reply) => {
     const { nqn } = req.params;
-    await svc.update((cur) => {
-      const i = cur.hosts.findIndex((h) => h.nqn === nqn);
-      if (i < 0) throw notFound(`host ${nqn}`);
-      const users = cur.subsystems.filter((s) => s.allowedHosts.includes(nqn)).map((s) => s.nqn);
+    await svc.change((e) => {
+      if (e.host(nqn) === undefined) throw notFound(`host ${nqn}`);
+      const users = svc.store.subsystemsAllowing(nqn);
       if (users.length > 0) throw new ServiceError('conflict', 'EBUSY', `host ${nqn} is allowed by ${users.join(', ')}: remove it from their allowed_hosts first`);
-      const json = docJson(cur);
-      list(json, 'hosts').splice(i, 1);
-      return { config: validateDoc(svc, json) };
+      e.removeHost(nqn);
     });
     return reply.code(204).send();
   });

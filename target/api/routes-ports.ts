@@ -8,36 +8,33 @@ import type { FastifyInstance } from 'fastify';
 import type { JsonObject, JsonValue } from '../config/json.js';
 import { isJsonObject } from '../config/json.js';
 import { ServiceError } from '../service-error.js';
-import { docJson, list, notFound, validateDoc } from './document.js';
+import { docJson, list, notFound } from './document.js';
+import { portToJson, type PortConfig } from '../config/index.js';
 import { portView } from './views.js';
 import * as S from './schemas.js';
 import { apiContextOf } from './context.js';
 
 type PortP = { Params: { portid: string } };
 
-function findPort(json: JsonObject, portid: number): { index: number; port: JsonObject } {
-  const ports = list(json, 'ports');
-  const index = ports.findIndex((p) => Number(p['portid']) === portid);
-  if (index < 0) throw notFound(`port ${portid}`);
-  return { index, port: ports[index]! };
+export function findPort(at: { port(portid: number): PortConfig | undefined }, portid: number): PortConfig {
+  const p = at.port(portid);
+  if (p === undefined) throw notFound(`port ${portid}`);
+  return p;
 }
 
 /** A fastify plugin: its routes read the service from the instance's `nvmetApi` decorator (target/api/context.ts). */
 export async function portRoutes(app: FastifyInstance): Promise<void> {
   const ctx = apiContextOf(app);
   const { svc } = ctx;
-  const view = (portid: number): JsonObject => portView(svc, findPort(docJson(svc.config), portid).port);
+  const view = (portid: number): JsonObject => portView(svc, portToJson(findPort(svc.store, portid)));
 
   app.get('/api/ports', { schema: { summary: 'List ports with their live state' } }, async () => list(docJson(svc.config), 'ports').map((p) => portView(svc, p)));
 
   app.post<{ Body: JsonObject }>('/api/ports', { schema: { summary: 'Create a port (nvmetcli port object); it starts listening at once', body: S.portCreate } }, async (req, reply) => {
     const portid = Number(req.body['portid']);
-    await svc.update((cur) => {
-      if (cur.ports.some((p) => p.portid === portid)) throw new ServiceError('conflict', 'EEXIST', `body.portid: port ${portid} already exists`);
-      const json = docJson(cur);
-      const ports = list(json, 'ports');
-      ports.push({ addr: {}, subsystems: [], referrals: [], ...req.body });
-      return { config: validateDoc(svc, json, { prefix: `ports[${ports.length - 1}]`, label: 'body' }) };
+    await svc.change((e) => {
+      if (e.port(portid) !== undefined) throw new ServiceError('conflict', 'EEXIST', `body.portid: port ${portid} already exists`);
+      e.putPortJson({ addr: {}, subsystems: [], referrals: [], ...req.body }, { at: { label: 'body' }, create: true });
     });
     return reply.code(201).send(view(portid));
   });
@@ -49,14 +46,13 @@ export async function portRoutes(app: FastifyInstance): Promise<void> {
     { schema: { summary: 'Change addr/param/nvmet_ts groups (merged); an address change re-binds the port, disconnecting its hosts', params: S.portParams, body: S.portPatch } },
     async (req) => {
       const portid = Number(req.params.portid);
-      await svc.update((cur) => {
-        const json = docJson(cur);
-        const { index, port } = findPort(json, portid);
+      await svc.change((e) => {
+        const port = portToJson(findPort(e, portid));
         for (const [k, v] of Object.entries(req.body)) {
           const curv = port[k];
           port[k] = isJsonObject(curv) && isJsonObject(v) ? { ...curv, ...v } : (v as JsonValue);
         }
-        return { config: validateDoc(svc, json, { prefix: `ports[${index}]`, label: 'body' }) };
+        e.putPortJson(port, { at: { label: 'body' } });
       });
       return view(portid);
     },
@@ -64,11 +60,9 @@ export async function portRoutes(app: FastifyInstance): Promise<void> {
 
   app.delete<PortP>('/api/ports/:portid', { schema: { summary: 'Remove a port: stop listening, tear down its controllers', params: S.portParams } }, async (req, reply) => {
     const portid = Number(req.params.portid);
-    await svc.update((cur) => {
-      const json = docJson(cur);
-      const { index } = findPort(json, portid);
-      list(json, 'ports').splice(index, 1);
-      return { config: validateDoc(svc, json) };
+    await svc.change((e) => {
+      findPort(e, portid);
+      e.removePort(portid);
     });
     return reply.code(204).send();
   });
@@ -76,7 +70,7 @@ export async function portRoutes(app: FastifyInstance): Promise<void> {
   // ------------------------------------------------------------ subsystem links
 
   app.get<PortP>('/api/ports/:portid/subsystems', { schema: { summary: 'Subsystems exported through a port', params: S.portParams } }, async (req) => {
-    return findPort(docJson(svc.config), Number(req.params.portid)).port['subsystems'] ?? [];
+    return [...findPort(svc.store, Number(req.params.portid)).subsystems];
   });
 
   app.post<PortP & { Body: { nqn: string } }>(
@@ -85,16 +79,13 @@ export async function portRoutes(app: FastifyInstance): Promise<void> {
     async (req, reply) => {
       const portid = Number(req.params.portid);
       const nqn = req.body.nqn;
-      await svc.update((cur) => {
-        if (!cur.subsystems.some((s) => s.nqn === nqn)) throw new ServiceError('invalid', 'ENOENT', `body.nqn: subsystem ${nqn} does not exist`);
-        const json = docJson(cur);
-        const { index, port } = findPort(json, portid);
-        const links = (port['subsystems'] as JsonValue[] | undefined) ?? [];
-        if (links.includes(nqn)) throw new ServiceError('conflict', 'EEXIST', `body.nqn: ${nqn} is already linked to port ${portid}`);
-        port['subsystems'] = [...links, nqn];
-        return { config: validateDoc(svc, json, { prefix: `ports[${index}]`, label: `port ${portid}` }) };
+      await svc.change((e) => {
+        if (e.subsystem(nqn) === undefined) throw new ServiceError('invalid', 'ENOENT', `body.nqn: subsystem ${nqn} does not exist`);
+        const cur = findPort(e, portid);
+        if (cur.subsystems.includes(nqn)) throw new ServiceError('conflict', 'EEXIST', `body.nqn: ${nqn} is already linked to port ${portid}`);
+        e.link(portid, nqn, { at: { label: `port ${portid}` } });
       });
-      return reply.code(201).send(findPort(docJson(svc.config), portid).port['subsystems']);
+      return reply.code(201).send([...findPort(svc.store, portid).subsystems]);
     },
   );
 
@@ -104,13 +95,10 @@ export async function portRoutes(app: FastifyInstance): Promise<void> {
     async (req, reply) => {
       const portid = Number(req.params.portid);
       const { nqn } = req.params;
-      await svc.update((cur) => {
-        const json = docJson(cur);
-        const { port } = findPort(json, portid);
-        const links = (port['subsystems'] as JsonValue[] | undefined) ?? [];
-        if (!links.includes(nqn)) throw notFound(`link from port ${portid} to ${nqn}`);
-        port['subsystems'] = links.filter((s) => s !== nqn);
-        return { config: validateDoc(svc, json) };
+      await svc.change((e) => {
+        const cur = findPort(e, portid);
+        if (!cur.subsystems.includes(nqn)) throw notFound(`link from port ${portid} to ${nqn}`);
+        e.unlink(portid, nqn);
       });
       return reply.code(204).send();
     },
@@ -119,7 +107,7 @@ export async function portRoutes(app: FastifyInstance): Promise<void> {
   // ------------------------------------------------------------ referrals
 
   app.get<PortP>('/api/ports/:portid/referrals', { schema: { summary: "A port's discovery referrals", params: S.portParams } }, async (req) => {
-    return findPort(docJson(svc.config), Number(req.params.portid)).port['referrals'] ?? [];
+    return list(portToJson(findPort(svc.store, Number(req.params.portid))), 'referrals');
   });
 
   app.post<PortP & { Body: JsonObject }>(
@@ -128,15 +116,14 @@ export async function portRoutes(app: FastifyInstance): Promise<void> {
     async (req, reply) => {
       const portid = Number(req.params.portid);
       const name = String(req.body['name']);
-      await svc.update((cur) => {
-        const json = docJson(cur);
-        const { index, port } = findPort(json, portid);
+      await svc.change((e) => {
+        const port = portToJson(findPort(e, portid));
         const refs = list(port, 'referrals');
         if (refs.some((r) => r['name'] === name)) throw new ServiceError('conflict', 'EEXIST', `body.name: referral ${name} already exists on port ${portid}`);
         refs.push({ addr: {}, ...req.body });
-        return { config: validateDoc(svc, json, { prefix: `ports[${index}].referrals[${refs.length - 1}]`, label: 'body' }) };
+        e.putPortJson(port, { at: { label: 'body', inner: `.referrals[${refs.length - 1}]` } });
       });
-      return reply.code(201).send(list(findPort(docJson(svc.config), portid).port, 'referrals').find((r) => r['name'] === name));
+      return reply.code(201).send(list(portToJson(findPort(svc.store, portid)), 'referrals').find((r) => r['name'] === name));
     },
   );
 
@@ -146,14 +133,10 @@ export async function portRoutes(app: FastifyInstance): Promise<void> {
     async (req, reply) => {
       const portid = Number(req.params.portid);
       const { name } = req.params;
-      await svc.update((cur) => {
-        const json = docJson(cur);
-        const { port } = findPort(json, portid);
-        const refs = list(port, 'referrals');
-        const i = refs.findIndex((r) => r['name'] === name);
-        if (i < 0) throw notFound(`referral ${name} of port ${portid}`);
-        refs.splice(i, 1);
-        return { config: validateDoc(svc, json) };
+      await svc.change((e) => {
+        const cur = findPort(e, portid);
+        if (!cur.referrals.some((r) => r.name === name)) throw notFound(`referral ${name} of port ${portid}`);
+        e.putPort({ ...cur, referrals: cur.referrals.filter((r) => r.name !== name) });
       });
       return reply.code(204).send();
     },
@@ -161,7 +144,7 @@ export async function portRoutes(app: FastifyInstance): Promise<void> {
 
   app.get<PortP>('/api/ports/:portid/p2pmem', { schema: { summary: "The port's p2pmem provider decision and why", params: S.portParams } }, async (req) => {
     const portid = Number(req.params.portid);
-    findPort(docJson(svc.config), portid);
+    findPort(svc.store, portid);
     const d = svc.portP2p(portid);
     return { ...d, fallbacks: svc.hooks.fallbacks?.(portid) ?? 0 };
   });

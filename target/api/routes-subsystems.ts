@@ -8,7 +8,8 @@ import type { JsonObject, JsonValue } from '../config/json.js';
 import { isJsonObject } from '../config/json.js';
 import { NSID_MAX } from '../config/validators.js';
 import { ServiceError } from '../service-error.js';
-import { checkBackingPath, docJson, list, notFound, validateDoc } from './document.js';
+import { checkBackingPath, docJson, list, notFound } from './document.js';
+import { subsystemToJson, type SubsystemConfig } from '../config/index.js';
 import { namespaceView, subsystemView } from './views.js';
 import * as S from './schemas.js';
 import { apiContextOf, type ApiContext } from './context.js';
@@ -17,11 +18,10 @@ type NqnP = { Params: { nqn: string } };
 type NsP = { Params: { nqn: string; nsid: string } };
 type HostP = { Params: { nqn: string; hostnqn: string } };
 
-function findSub(json: JsonObject, nqn: string): { index: number; sub: JsonObject } {
-  const subs = list(json, 'subsystems');
-  const index = subs.findIndex((s) => s['nqn'] === nqn);
-  if (index < 0) throw notFound(`subsystem ${nqn}`);
-  return { index, sub: subs[index]! };
+function findSub(at: { subsystem(nqn: string): SubsystemConfig | undefined }, nqn: string): SubsystemConfig {
+  const s = at.subsystem(nqn);
+  if (s === undefined) throw notFound(`subsystem ${nqn}`);
+  return s;
 }
 
 function findNs(sub: JsonObject, nsid: number, nqn: string): { index: number; ns: JsonObject } {
@@ -53,7 +53,8 @@ function merge(target: JsonObject, patch: JsonObject): void {
 export async function subsystemRoutes(app: FastifyInstance): Promise<void> {
   const ctx = apiContextOf(app);
   const { svc } = ctx;
-  const view = (nqn: string): JsonObject => subsystemView(svc, findSub(docJson(svc.config), nqn).sub);
+  const json = (nqn: string): JsonObject => subsystemToJson(findSub(svc.store, nqn));
+  const view = (nqn: string): JsonObject => subsystemView(svc, json(nqn));
 
   app.get('/api/subsystems', { schema: { summary: 'List subsystems' } }, async () =>
     list(docJson(svc.config), 'subsystems').map((s) => subsystemView(svc, s)),
@@ -64,12 +65,9 @@ export async function subsystemRoutes(app: FastifyInstance): Promise<void> {
     const namespaces = Array.isArray(body['namespaces']) ? (body['namespaces'] as JsonObject[]) : [];
     for (let i = 0; i < namespaces.length; i++) await checkDevice(ctx, namespaces[i]!, `body.namespaces[${i}].device.path`);
     const nqn = String(body['nqn']);
-    await svc.update((cur) => {
-      const json = docJson(cur);
-      const subs = list(json, 'subsystems');
-      if (subs.some((s) => s['nqn'] === nqn)) throw new ServiceError('conflict', 'EEXIST', `body.nqn: subsystem ${nqn} already exists`);
-      subs.push({ attr: {}, allowed_hosts: [], namespaces: [], ...body });
-      return { config: validateDoc(svc, json, { prefix: `subsystems[${subs.length - 1}]`, label: 'body' }) };
+    await svc.change((e) => {
+      if (e.subsystem(nqn) !== undefined) throw new ServiceError('conflict', 'EEXIST', `body.nqn: subsystem ${nqn} already exists`);
+      e.putSubsystemJson({ attr: {}, allowed_hosts: [], namespaces: [], ...body }, { at: { label: 'body' }, create: true });
     });
     return reply.code(201).send(view(nqn));
   });
@@ -81,11 +79,10 @@ export async function subsystemRoutes(app: FastifyInstance): Promise<void> {
     { schema: { summary: 'Change subsystem attributes (attr group merged) or replace allowed_hosts', params: S.nqnParams, body: S.subsystemPatch } },
     async (req) => {
       const { nqn } = req.params;
-      await svc.update((cur) => {
-        const json = docJson(cur);
-        const { index, sub } = findSub(json, nqn);
+      await svc.change((e) => {
+        const sub = subsystemToJson(findSub(e, nqn));
         merge(sub, req.body);
-        return { config: validateDoc(svc, json, { prefix: `subsystems[${index}]`, label: 'body' }) };
+        e.putSubsystemJson(sub, { at: { label: 'body' } });
       });
       return view(nqn);
     },
@@ -93,12 +90,10 @@ export async function subsystemRoutes(app: FastifyInstance): Promise<void> {
 
   app.delete<NqnP>('/api/subsystems/:nqn', { schema: { summary: 'Delete a subsystem (unlinked from every port first)', params: S.nqnParams } }, async (req, reply) => {
     const { nqn } = req.params;
-    await svc.update((cur) => {
-      const json = docJson(cur);
-      const { index } = findSub(json, nqn);
-      list(json, 'subsystems').splice(index, 1);
-      for (const p of list(json, 'ports')) p['subsystems'] = (p['subsystems'] as JsonValue[]).filter((s) => s !== nqn);
-      return { config: validateDoc(svc, json) };
+    await svc.change((e) => {
+      findSub(e, nqn);
+      e.removeSubsystem(nqn);
+      for (const portid of svc.store.portsLinking(nqn)) e.unlink(portid, nqn);
     });
     return reply.code(204).send();
   });
@@ -107,7 +102,7 @@ export async function subsystemRoutes(app: FastifyInstance): Promise<void> {
 
   app.get<NqnP>('/api/subsystems/:nqn/namespaces', { schema: { summary: "A subsystem's namespaces", params: S.nqnParams } }, async (req) => {
     const { nqn } = req.params;
-    return list(findSub(docJson(svc.config), nqn).sub, 'namespaces').map((ns) => namespaceView(svc, nqn, ns));
+    return list(json(nqn), 'namespaces').map((ns) => namespaceView(svc, nqn, ns));
   });
 
   app.post<NqnP & { Body: JsonObject }>(
@@ -118,30 +113,31 @@ export async function subsystemRoutes(app: FastifyInstance): Promise<void> {
       const body = { ...req.body };
       if (isJsonObject(body['device'])) body['device'] = { ...body['device'] };
       await checkDevice(ctx, body, 'body.device.path');
-      const nsid = await svc.update<number>((cur) => {
-        const json = docJson(cur);
-        const { index, sub } = findSub(json, nqn);
-        const nss = list(sub, 'namespaces');
+      const nsid = await svc.change<number>((e) => {
+        const cur = findSub(e, nqn);
         let id: number;
         if (body['nsid'] !== undefined) {
           id = Number(body['nsid']);
           if (!Number.isInteger(id) || id < 1 || id > NSID_MAX) throw new ServiceError('invalid', 'EINVAL', `body.nsid: must be an integer 1..${NSID_MAX}`);
-          if (nss.some((n) => Number(n['nsid']) === id)) throw new ServiceError('conflict', 'EEXIST', `body.nsid: namespace ${id} already exists in ${nqn}`);
+          if (cur.namespaces.some((n) => n.nsid === id)) throw new ServiceError('conflict', 'EEXIST', `body.nsid: namespace ${id} already exists in ${nqn}`);
         } else {
-          const used = new Set(nss.map((n) => Number(n['nsid'])));
+          const used = new Set(cur.namespaces.map((n) => n.nsid));
           id = 1;
           while (used.has(id)) id++;
         }
+        const sub = subsystemToJson(cur);
+        const nss = list(sub, 'namespaces');
         nss.push({ enable: 0, ...body, nsid: id });
-        return { config: validateDoc(svc, json, { prefix: `subsystems[${index}].namespaces[${nss.length - 1}]`, label: 'body' }), result: id };
+        e.putSubsystemJson(sub, { at: { label: 'body', inner: `.namespaces[${nss.length - 1}]` } });
+        return id;
       });
-      return reply.code(201).send(namespaceView(svc, nqn, findNs(findSub(docJson(svc.config), nqn).sub, nsid!, nqn).ns));
+      return reply.code(201).send(namespaceView(svc, nqn, findNs(json(nqn), nsid, nqn).ns));
     },
   );
 
   app.get<NsP>('/api/subsystems/:nqn/namespaces/:nsid', { schema: { summary: 'One namespace', params: S.nsParams } }, async (req) => {
     const { nqn } = req.params;
-    return namespaceView(svc, nqn, findNs(findSub(docJson(svc.config), nqn).sub, Number(req.params.nsid), nqn).ns);
+    return namespaceView(svc, nqn, findNs(json(nqn), Number(req.params.nsid), nqn).ns);
   });
 
   app.patch<NsP & { Body: JsonObject }>(
@@ -153,26 +149,23 @@ export async function subsystemRoutes(app: FastifyInstance): Promise<void> {
       const body = { ...req.body };
       if (isJsonObject(body['device'])) body['device'] = { ...body['device'] };
       await checkDevice(ctx, body, 'body.device.path');
-      await svc.update((cur) => {
-        const json = docJson(cur);
-        const { index, sub } = findSub(json, nqn);
+      await svc.change((e) => {
+        const sub = subsystemToJson(findSub(e, nqn));
         const { index: k, ns } = findNs(sub, nsid, nqn);
         merge(ns, body);
-        return { config: validateDoc(svc, json, { prefix: `subsystems[${index}].namespaces[${k}]`, label: 'body' }) };
+        e.putSubsystemJson(sub, { at: { label: 'body', inner: `.namespaces[${k}]` } });
       });
-      return namespaceView(svc, nqn, findNs(findSub(docJson(svc.config), nqn).sub, nsid, nqn).ns);
+      return namespaceView(svc, nqn, findNs(json(nqn), nsid, nqn).ns);
     },
   );
 
   app.delete<NsP>('/api/subsystems/:nqn/namespaces/:nsid', { schema: { summary: 'Remove a namespace (disabled first; hosts get the namespace-change event)', params: S.nsParams } }, async (req, reply) => {
     const { nqn } = req.params;
     const nsid = Number(req.params.nsid);
-    await svc.update((cur) => {
-      const json = docJson(cur);
-      const { sub } = findSub(json, nqn);
-      const { index } = findNs(sub, nsid, nqn);
-      list(sub, 'namespaces').splice(index, 1);
-      return { config: validateDoc(svc, json) };
+    await svc.change((e) => {
+      const cur = findSub(e, nqn);
+      if (!cur.namespaces.some((n) => n.nsid === nsid)) throw notFound(`namespace ${nsid} of ${nqn}`);
+      e.putSubsystem({ ...cur, namespaces: cur.namespaces.filter((n) => n.nsid !== nsid) });
     });
     return reply.code(204).send();
   });
@@ -180,7 +173,7 @@ export async function subsystemRoutes(app: FastifyInstance): Promise<void> {
   // ------------------------------------------------------------ allowed hosts
 
   app.get<NqnP>('/api/subsystems/:nqn/allowed_hosts', { schema: { summary: 'Hosts allowed to connect', params: S.nqnParams } }, async (req) => {
-    return findSub(docJson(svc.config), req.params.nqn).sub['allowed_hosts'] ?? [];
+    return [...findSub(svc.store, req.params.nqn).allowedHosts];
   });
 
   app.post<NqnP & { Body: { nqn: string } }>(
@@ -189,30 +182,25 @@ export async function subsystemRoutes(app: FastifyInstance): Promise<void> {
     async (req, reply) => {
       const { nqn } = req.params;
       const host = req.body.nqn;
-      await svc.update((cur) => {
-        if (!cur.hosts.some((h) => h.nqn === host)) throw new ServiceError('invalid', 'ENOENT', `body.nqn: host ${host} is not defined (POST /api/hosts first)`);
-        const json = docJson(cur);
-        const { index, sub } = findSub(json, nqn);
-        const attr = isJsonObject(sub['attr']) ? sub['attr'] : {};
-        if (attr['allow_any_host'] === '1') throw new ServiceError('invalid', 'EINVAL', `${nqn}: cannot add allowed hosts while allow_any_host is 1 (Linux: EINVAL)`);
-        const hosts = (sub['allowed_hosts'] as JsonValue[] | undefined) ?? [];
-        if (hosts.includes(host)) throw new ServiceError('conflict', 'EEXIST', `body.nqn: host ${host} is already allowed`);
-        sub['allowed_hosts'] = [...hosts, host];
-        return { config: validateDoc(svc, json, { prefix: `subsystems[${index}]`, label: nqn }) };
+      await svc.change((e) => {
+        if (e.host(host) === undefined) throw new ServiceError('invalid', 'ENOENT', `body.nqn: host ${host} is not defined (POST /api/hosts first)`);
+        const cur = findSub(e, nqn);
+        if (cur.attr.allowAnyHost === true) throw new ServiceError('invalid', 'EINVAL', `${nqn}: cannot add allowed hosts while allow_any_host is 1 (Linux: EINVAL)`);
+        if (cur.allowedHosts.includes(host)) throw new ServiceError('conflict', 'EEXIST', `body.nqn: host ${host} is already allowed`);
+        const sub = subsystemToJson(cur);
+        sub['allowed_hosts'] = [...cur.allowedHosts, host];
+        e.putSubsystemJson(sub, { at: { label: nqn } });
       });
-      return reply.code(201).send(findSub(docJson(svc.config), nqn).sub['allowed_hosts']);
+      return reply.code(201).send([...findSub(svc.store, nqn).allowedHosts]);
     },
   );
 
   app.delete<HostP>('/api/subsystems/:nqn/allowed_hosts/:hostnqn', { schema: { summary: 'Disallow a host (its existing controllers stay, as in Linux)', params: S.hostParams } }, async (req, reply) => {
     const { nqn, hostnqn } = req.params;
-    await svc.update((cur) => {
-      const json = docJson(cur);
-      const { sub } = findSub(json, nqn);
-      const hosts = (sub['allowed_hosts'] as JsonValue[] | undefined) ?? [];
-      if (!hosts.includes(hostnqn)) throw notFound(`allowed host ${hostnqn} of ${nqn}`);
-      sub['allowed_hosts'] = hosts.filter((h) => h !== hostnqn);
-      return { config: validateDoc(svc, json) };
+    await svc.change((e) => {
+      const cur = findSub(e, nqn);
+      if (!cur.allowedHosts.includes(hostnqn)) throw notFound(`allowed host ${hostnqn} of ${nqn}`);
+      e.putSubsystem({ ...cur, allowedHosts: cur.allowedHosts.filter((h) => h !== hostnqn) });
     });
     return reply.code(204).send();
   });

@@ -39,7 +39,7 @@ export function subsystemView(svc: NvmetService, s: JsonObject): JsonObject {
     live: {
       serial: sub?.serial ?? null,
       controllers: (sub?.controllers ?? []).map((c) => ({ cntlid: c.cntlid, hostnqn: c.hostnqn, port: c.port.id })),
-      ports: svc.config.ports.filter((p) => p.subsystems.includes(nqn)).map((p) => p.portid),
+      ports: svc.store.portsLinking(nqn),
     },
   };
 }

@@ -31,7 +31,9 @@ export {
   type ParseOptions,
   type ParseResult,
 } from './parse.js';
-export { configToJson, serializeConfig } from './serialize.js';
+export { configToJson, hostToJson, namespaceToJson, portToJson, serializeConfig, subsystemToJson } from './serialize.js';
+export { ConfigEdit, ConfigStore, type EntityLabel, type StoreOptions } from './store.js';
+export { configWork, workSince, workSnapshot, type ConfigWork } from './work.js';
 export {
   CONFIG_FILE_MAX_BYTES,
   ConfigValidationError,
@@ -49,7 +51,13 @@ export {
   DEFAULTS,
   defaultNamespaceUuid,
   defaultSerial,
+  ResolveCache,
   resolveConfig,
+  resolveHostDhchap,
+  resolveHostTlsPsk,
+  resolveNamespace,
+  resolvePort,
+  resolveSubsystem,
   type ResolvedConfig,
   type ResolvedHostDhchap,
   type ResolvedNamespace,

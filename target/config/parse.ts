@@ -68,6 +68,17 @@ import { pciTopologyValidator } from './pci-topology.js';
 import { checkFaultPorts, readNvmetTsRoot } from './faults.js';
 import { askingMember, securityField, securityRefusal, wherePath } from './unsupported-security.js';
 import { checkTopologyPlacement, type TopologyCheck, type TopologyDocument, type TopologyValidator } from './topology.js';
+import {
+  IP_TRANSPORTS,
+  duplicateHostNqn,
+  duplicatePortid,
+  duplicateSubsystemNqn,
+  hostNotDefined,
+  listenClash,
+  listenKey,
+  subsystemNotDefined,
+} from './references.js';
+import { configWork } from './work.js';
 
 export interface ParseOptions {
   /** 'keep' (default): unknown keys are kept for the round trip, with a warning each. 'reject': errors. */
@@ -303,6 +314,7 @@ function readTopologyRef(raw: JsonValue | undefined, ctx: Ctx): TopologyRef | un
 // ---------------------------------------------------------------- hosts
 
 function readHost(raw: JsonValue, path: string, ctx: Ctx): HostConfig | undefined {
+  configWork.parsed++;
   const obj = expectObject(raw, path, ctx, 'a host');
   if (!obj) return undefined;
   const extras: Extras = {};
@@ -339,6 +351,7 @@ function readHost(raw: JsonValue, path: string, ctx: Ctx): HostConfig | undefine
 const SUBSYSTEM_KEYS = new Set(['nqn', 'attr', 'allowed_hosts', 'namespaces']);
 
 function readSubsystem(raw: JsonValue, path: string, ctx: Ctx): SubsystemConfig | undefined {
+  configWork.parsed++;
   const obj = expectObject(raw, path, ctx, 'a subsystem');
   if (!obj) return undefined;
   const extras: Extras = {};
@@ -417,6 +430,7 @@ const ANA_GRPID = intNum('ana_grpid', 1, ANA_GRPID_MAX);
 const NAMESPACE_KEYS = new Set(['nsid', 'enable', 'device', 'ana_grpid', 'ana', 'resv', 'p2pmem', 'nvmet_ts']);
 
 function readNamespace(raw: JsonValue, path: string, ctx: Ctx): NamespaceConfig | undefined {
+  configWork.parsed++;
   const obj = expectObject(raw, path, ctx, 'a namespace');
   if (!obj) return undefined;
   const extras: Extras = {};
@@ -476,9 +490,9 @@ function checkBacking(ns: NamespaceConfig, path: string, ctx: Ctx): void {
 
 const PORTID = intNum('portid', 0, PORTID_MAX);
 const PORT_KEYS = new Set(['portid', 'addr', 'param', 'subsystems', 'referrals', 'ana_groups', 'nvmet_ts']);
-const IP_TRANSPORTS = new Set(['tcp', 'rdma']);
 
 function readPort(raw: JsonValue, path: string, ctx: Ctx): PortConfig | undefined {
+  configWork.parsed++;
   const obj = expectObject(raw, path, ctx, 'a port');
   if (!obj) return undefined;
   const extras: Extras = {};
@@ -605,46 +619,36 @@ function readAnaGroup(raw: JsonValue, path: string, ctx: Ctx): AnaGroupConfig | 
 
 function crossCheck(config: NvmetConfig, ctx: Ctx): TopologyCheck | undefined {
   const sink = ctx.sink;
+  configWork.checked += config.hosts.length + config.subsystems.length + config.ports.length;
   firstDuplicates(
     config.hosts.map((h) => h.nqn),
-    (i, j) => sink.error(pathKey(pathIndex('hosts', i), 'nqn'), `duplicate host NQN (also hosts[${j}])`),
+    (i, j) => sink.error(pathKey(pathIndex('hosts', i), 'nqn'), duplicateHostNqn(j)),
   );
   firstDuplicates(
     config.subsystems.map((s) => s.nqn),
-    (i, j) => sink.error(pathKey(pathIndex('subsystems', i), 'nqn'), `duplicate subsystem NQN (also subsystems[${j}])`),
+    (i, j) => sink.error(pathKey(pathIndex('subsystems', i), 'nqn'), duplicateSubsystemNqn(j)),
   );
   firstDuplicates(
     config.ports.map((p) => p.portid),
-    (i, j) => sink.error(pathKey(pathIndex('ports', i), 'portid'), `duplicate portid ${config.ports[i]!.portid} (also ports[${j}])`),
+    (i, j) => sink.error(pathKey(pathIndex('ports', i), 'portid'), duplicatePortid(config.ports[i]!.portid, j)),
   );
 
   const hostNqns = new Set(config.hosts.map((h) => h.nqn));
   config.subsystems.forEach((s, i) => {
     s.allowedHosts.forEach((h, k) => {
-      if (!hostNqns.has(h)) {
-        sink.error(pathIndex(pathKey(pathIndex('subsystems', i), 'allowed_hosts'), k), `host ${showValue(h, 80)} is not defined in hosts`);
-      }
+      if (!hostNqns.has(h)) sink.error(pathIndex(pathKey(pathIndex('subsystems', i), 'allowed_hosts'), k), hostNotDefined(h));
     });
   });
 
   const subsysNqns = new Set(config.subsystems.map((s) => s.nqn));
   config.ports.forEach((p, i) => {
     p.subsystems.forEach((nqn, k) => {
-      if (!subsysNqns.has(nqn)) {
-        sink.error(pathIndex(pathKey(pathIndex('ports', i), 'subsystems'), k), `subsystem ${showValue(nqn, 80)} is not defined in subsystems`);
-      }
+      if (!subsysNqns.has(nqn)) sink.error(pathIndex(pathKey(pathIndex('ports', i), 'subsystems'), k), subsystemNotDefined(nqn));
     });
   });
 
-  // Two ports cannot listen on the same transport address (the second bind fails).
-  const listen = config.ports.map((p) => {
-    const a = p.addr;
-    if (!a.trtype || !IP_TRANSPORTS.has(a.trtype) || !a.trsvcid || a.trsvcid === '0') return undefined;
-    return `${a.trtype} ${a.traddr ?? ''} ${a.trsvcid}`;
-  });
-  firstDuplicates(listen, (i, j) =>
-    sink.error(pathKey(pathIndex('ports', i), 'addr'), `listens on the same address as ports[${j}] (${listen[i]})`),
-  );
+  const listen = config.ports.map(listenKey);
+  firstDuplicates(listen, (i, j) => sink.error(pathKey(pathIndex('ports', i), 'addr'), listenClash(j, listen[i]!)));
 
   const validator = ctx.opts.topologyValidator === false ? undefined : (ctx.opts.topologyValidator ?? pciTopologyValidator);
   return checkTopologyPlacement(config, validator, ctx.opts.topologyDocument, sink);

@@ -37,6 +37,7 @@ import type {
 } from './types.js';
 
 import { nvmetTsRootToJson } from './faults.js';
+import { configWork } from './work.js';
 
 /** The config as the JSON object nvmetcli's dump() would build (management API responses use this). */
 export function configToJson(config: NvmetConfig): JsonObject {
@@ -70,14 +71,16 @@ function groupToJson<G extends { extra?: Extras }>(g: G, spec: GroupSpec<G>): Js
   return addExtras(out, g.extra);
 }
 
-function hostToJson(h: HostConfig): JsonObject {
+export function hostToJson(h: HostConfig): JsonObject {
+  configWork.serialized++;
   const out: JsonObject = { nqn: h.nqn };
   if (h.dhchap !== undefined) setOwn(out, 'dhchap', groupToJson(h.dhchap, HOST_DHCHAP));
   if (h.nvmetTs !== undefined) setOwn(out, 'nvmet_ts', groupToJson(h.nvmetTs, HOST_PLACEMENT));
   return addExtras(out, h.extra);
 }
 
-function subsystemToJson(s: SubsystemConfig): JsonObject {
+export function subsystemToJson(s: SubsystemConfig): JsonObject {
+  configWork.serialized++;
   return addExtras(
     {
       nqn: s.nqn,
@@ -89,7 +92,8 @@ function subsystemToJson(s: SubsystemConfig): JsonObject {
   );
 }
 
-function namespaceToJson(ns: NamespaceConfig): JsonObject {
+export function namespaceToJson(ns: NamespaceConfig): JsonObject {
+  configWork.serialized++;
   const out: JsonObject = {
     nsid: ns.nsid,
     enable: ns.enable ? 1 : 0,
@@ -103,7 +107,8 @@ function namespaceToJson(ns: NamespaceConfig): JsonObject {
   return addExtras(out, ns.extra);
 }
 
-function portToJson(p: PortConfig): JsonObject {
+export function portToJson(p: PortConfig): JsonObject {
+  configWork.serialized++;
   const out: JsonObject = {
     portid: p.portid,
     addr: groupToJson(p.addr, PORT_ADDR),

@@ -9,7 +9,7 @@
  */
 import { pathIndex, pathKey, type ConfigIssue, type IssueSink } from './issues.js';
 import type { JsonValue } from './json.js';
-import type { NvmetConfig } from './types.js';
+import type { NvmetConfig, PortConfig, SubsystemConfig } from './types.js';
 
 /** What a PCI function is, as far as placement is concerned. */
 export type PciFunctionKind = 'nic' | 'nvme' | 'p2pmem' | 'other';
@@ -70,28 +70,47 @@ export function checkTopologyPlacement(
     }
     return check;
   }
-  const { facts } = check;
-  const expectKind = (bdf: string | undefined, kind: PciFunctionKind, path: string, what: string): void => {
-    if (bdf === undefined) return;
-    const k = facts.functionKind(bdf);
-    if (k === undefined) sink.error(path, `no PCI function ${bdf} in the topology`);
-    else if (k !== kind) sink.error(path, `${bdf} is a ${k} function, not ${what}`);
-  };
-  config.ports.forEach((p, i) => {
-    expectKind(p.nvmetTs?.nic, 'nic', pathKey(pathKey(pathIndex('ports', i), 'nvmet_ts'), 'nic'), 'a NIC');
-  });
-  config.subsystems.forEach((s, i) => {
-    s.namespaces.forEach((ns, k) => {
-      const nsPath = pathIndex(pathKey(pathIndex('subsystems', i), 'namespaces'), k);
-      expectKind(ns.nvmetTs?.nvme, 'nvme', pathKey(pathKey(nsPath, 'nvmet_ts'), 'nvme'), 'an NVMe SSD');
-      if (typeof ns.p2pmem === 'string') {
-        if (facts.functionKind(ns.p2pmem) === undefined) {
-          sink.error(pathKey(nsPath, 'p2pmem'), `no PCI function ${ns.p2pmem} in the topology`);
-        } else if (!facts.publishesP2pmem(ns.p2pmem)) {
-          sink.error(pathKey(nsPath, 'p2pmem'), `${ns.p2pmem} does not publish p2pmem (Linux: ENODEV)`);
-        }
-      }
-    });
-  });
+  config.ports.forEach((p, i) => checkPortPlacement(check.facts, p, pathIndex('ports', i), sink));
+  config.subsystems.forEach((s, i) => checkSubsystemPlacement(check.facts, s, pathIndex('subsystems', i), sink));
   return check;
+}
+
+/** The topology's facts for placement checks, or undefined when there is nothing to check against. */
+export function topologyFacts(
+  config: Pick<NvmetConfig, 'topology'>,
+  validator: TopologyValidator | undefined,
+  document: TopologyDocument | undefined,
+): TopologyFacts | undefined {
+  if (!validator || !config.topology) return undefined;
+  const doc = config.topology.kind === 'inline' ? config.topology.value : document?.value;
+  if (doc === undefined) return undefined;
+  const check = validator(doc);
+  return check.ok ? check.facts : undefined;
+}
+
+function expectKind(facts: TopologyFacts, bdf: string | undefined, kind: PciFunctionKind, path: string, what: string, sink: IssueSink): void {
+  if (bdf === undefined) return;
+  const k = facts.functionKind(bdf);
+  if (k === undefined) sink.error(path, `no PCI function ${bdf} in the topology`);
+  else if (k !== kind) sink.error(path, `${bdf} is a ${k} function, not ${what}`);
+}
+
+/** A port's NIC placement (`path`: where the port sits in the document). */
+export function checkPortPlacement(facts: TopologyFacts, p: PortConfig, path: string, sink: IssueSink): void {
+  expectKind(facts, p.nvmetTs?.nic, 'nic', pathKey(pathKey(path, 'nvmet_ts'), 'nic'), 'a NIC', sink);
+}
+
+/** A subsystem's namespaces: SSD placement and p2pmem providers. */
+export function checkSubsystemPlacement(facts: TopologyFacts, s: SubsystemConfig, path: string, sink: IssueSink): void {
+  s.namespaces.forEach((ns, k) => {
+    const nsPath = pathIndex(pathKey(path, 'namespaces'), k);
+    expectKind(facts, ns.nvmetTs?.nvme, 'nvme', pathKey(pathKey(nsPath, 'nvmet_ts'), 'nvme'), 'an NVMe SSD', sink);
+    if (typeof ns.p2pmem === 'string') {
+      if (facts.functionKind(ns.p2pmem) === undefined) {
+        sink.error(pathKey(nsPath, 'p2pmem'), `no PCI function ${ns.p2pmem} in the topology`);
+      } else if (!facts.publishesP2pmem(ns.p2pmem)) {
+        sink.error(pathKey(nsPath, 'p2pmem'), `${ns.p2pmem} does not publish p2pmem (Linux: ENODEV)`);
+      }
+    }
+  });
 }

@@ -155,6 +155,9 @@ export class Controller {
     return n;
   }
 
+  private mdtsCached = -1;
+  private mdtsBytesCached = 0;
+
   /** Largest data transfer per command in bytes (0 = no limit), from the port's transport and the target option. */
   maxTransferSize(): number {
     const t = this.ops?.maxTransferSize() ?? 0;
@@ -169,17 +172,25 @@ export class Controller {
    * limit. The smallest expressible limit is 8 KiB (MDTS 1).
    */
   mdts(): number {
-    const t = this.maxTransferSize();
-    if (t === 0) return 0;
-    let m = 1;
-    while (m < 255 && 4096 * 2 ** (m + 1) <= t) m++;
-    return m;
+    if (this.mdtsCached < 0) {
+      // Fixed for the controller's life (the transport's and the target's limits are
+      // constants, and a host reads Identify once): computed once, not per command.
+      const t = this.maxTransferSize();
+      let m = 0;
+      if (t !== 0) {
+        m = 1;
+        while (m < 255 && 4096 * 2 ** (m + 1) <= t) m++;
+      }
+      this.mdtsCached = m;
+      this.mdtsBytesCached = m === 0 ? 0 : 4096 * 2 ** m;
+    }
+    return this.mdtsCached;
   }
 
   /** The transfer limit hosts are told (MDTS) and that the core enforces, in bytes (0 = none). */
   mdtsBytes(): number {
-    const m = this.mdts();
-    return m === 0 ? 0 : 4096 * 2 ** m;
+    if (this.mdtsCached < 0) this.mdts();
+    return this.mdtsBytesCached;
   }
 
   // ------------------------------------------------------------ queues

@@ -218,6 +218,10 @@ export class Nvmet {
     for (const s of this.subsysMap.values()) s.disallowHost(hostnqn);
   }
 
+  hasHost(hostnqn: string): boolean {
+    return this.hostSet.has(hostnqn);
+  }
+
   /** Registered hosts (including every host some subsystem allows). */
   get hosts(): readonly string[] {
     return [...this.hostSet];

@@ -15,7 +15,7 @@ import { P2pdma, publishesAtProbe, publishNote, type FindExplanation } from '../
 import { P2pClientList } from '../../src/p2pdma/client-list.js';
 import { findExplanationLines } from '../../src/p2pdma/explain.js';
 import { choosePortProvider, type PortNamespace } from './port-binding.js';
-import type { NvmetConfig } from '../config/types.js';
+import type { NvmetConfig, PortConfig, SubsystemConfig } from '../config/types.js';
 
 /** The one explanation type of a provider decision (src/p2pdma FindExplanation). */
 export type Explanation = FindExplanation;
@@ -109,15 +109,23 @@ export interface PortDecision {
  * (nvmet_ts.nic, default the topology's first NIC) and the SSD (nvmet_ts.nvme) of every
  * enabled namespace of every subsystem it exports that has no p2pmem attribute of its own.
  */
-export function decidePort(config: NvmetConfig, topo: PciTopology, policy: P2pPolicy, portid: number, forceAllow = false, live?: P2pdma): PortDecision | undefined {
-  const p = config.ports.find((x) => x.portid === portid);
+/** Entities by key: a ConfigStore answers in O(1), so a decision costs the port's links, not the configuration. */
+export interface ConfigLookup {
+  port(portid: number): PortConfig | undefined;
+  subsystem(nqn: string): SubsystemConfig | undefined;
+}
+
+export function decidePort(config: NvmetConfig | ConfigLookup, topo: PciTopology, policy: P2pPolicy, portid: number, forceAllow = false, live?: P2pdma): PortDecision | undefined {
+  const cfg: ConfigLookup =
+    'port' in config ? config : { port: (id) => config.ports.find((x) => x.portid === id), subsystem: (nqn) => config.subsystems.find((x) => x.nqn === nqn) };
+  const p = cfg.port(portid);
   if (p === undefined) return undefined;
   const allow = forceAllow || p.param?.allowP2pmem === true;
   const nicBdf = p.nvmetTs?.nic ?? topo.ofKind('rnic')[0]?.bdf;
   const nic: PciFunction | null = nicBdf === undefined ? null : (topo.get(nicBdf) ?? null);
   const namespaces: PortNamespace[] = [];
   for (const nqn of p.subsystems) {
-    const s = config.subsystems.find((x) => x.nqn === nqn);
+    const s = cfg.subsystem(nqn);
     for (const ns of s?.namespaces ?? []) {
       if (!ns.enable) continue;
       const dev = ns.nvmetTs?.nvme;

@@ -4,10 +4,12 @@
  * configuration (target/config) into core objects (target/core), so the CLI, the
  * management API and tests all start and change a target the same way.
  *
- * The document is the source of truth: every change is "here is the next document",
- * serialized here and reconciled into the live target by ./reconcile.ts (which rolls
- * back a change that fails), so the document saved (POST /api/save, --save) is always
- * what is running. The roles, one file each:
+ * The document is the source of truth: every change is either "here is the next
+ * document" (update: start-up, a state import) or "these entities change" (change: an
+ * API call, a ConfigEdit of target/config/store.ts that costs the change, not the
+ * configuration), serialized here and reconciled into the live target by
+ * ./reconcile.ts (which rolls back a change that fails), so the document saved
+ * (POST /api/save, --save) is always what is running. The roles, one file each:
  * - ./lifecycle.ts: options, building the core / data path / transports, topology, shutdown;
  * - ./reconcile.ts: the configfs role, a document (or a change) applied to the live target;
  * - ./views.ts: read-only projections for the API, the metrics and the CLI;
@@ -23,8 +25,11 @@ import type { Subsystem } from '../core/subsystem.js';
 import type { TcpTransport } from '../tcp/index.js';
 import { ServiceError } from '../service-error.js';
 import {
+  ConfigStore,
   configToJson,
   parseConfig,
+  type ConfigEdit,
+  type ConfigError,
   saveConfigFile,
   serializeConfig,
   type NvmetConfig,
@@ -66,7 +71,8 @@ export class NvmetService implements ViewSource {
   readonly dp: P2pDataPath | null;
   /** Where ports created after start-up may listen. */
   readonly listenPolicy: ListenPolicy;
-  private doc: NvmetConfig = { hosts: [], ports: [], subsystems: [] };
+  /** The running document as indexed entities (target/config/store.ts). */
+  private cfg: ConfigStore;
   private readonly topologyDoc: TopologyDocument | undefined;
   private topo: PciTopology;
   private topoSource: string;
@@ -84,6 +90,7 @@ export class NvmetService implements ViewSource {
     this.paths = opts.paths ?? new BackingPathPolicy();
     this.listenPolicy = new ListenPolicy(opts.allowListen);
     this.topologyDoc = opts.topologyDocument;
+    this.cfg = this.storeOf({ hosts: [], ports: [], subsystems: [] });
     const t = topologyFor(opts.config, this.topologyDoc);
     this.topo = t.topology;
     this.topoSource = t.source;
@@ -108,7 +115,7 @@ export class NvmetService implements ViewSource {
     const svc = new NvmetService(opts);
     try {
       await svc.reconciler.applyStartup(opts.config);
-      svc.doc = opts.config;
+      svc.cfg = svc.storeOf(opts.config);
     } catch (e) {
       await stopRuntime(svc.runtime);
       throw e;
@@ -120,7 +127,16 @@ export class NvmetService implements ViewSource {
 
   /** The running configuration document. Treat as read-only; change it with `update`. */
   get config(): NvmetConfig {
-    return this.doc;
+    return this.cfg.document;
+  }
+
+  /** The running document's entities and indexes: what a change reads, O(1) per lookup. */
+  get store(): ConfigStore {
+    return this.cfg;
+  }
+
+  private storeOf(config: NvmetConfig): ConfigStore {
+    return new ConfigStore(config, { baseDir: this.baseDir, parse: this.topologyDoc ? { topologyDocument: this.topologyDoc } : {} });
   }
 
   /** The document as nvmetcli JSON (what GET /api/state returns and save writes). */
@@ -135,8 +151,8 @@ export class NvmetService implements ViewSource {
    */
   private withApiFaults(): NvmetConfig {
     const api = faultEngine(this.nvmet).savable('api');
-    if (api.length === 0) return this.doc;
-    return { ...this.doc, faults: [...(this.doc.faults ?? []), ...api] };
+    if (api.length === 0) return this.config;
+    return { ...this.config, faults: [...(this.config.faults ?? []), ...api] };
   }
 
   get topology(): PciTopology {
@@ -162,11 +178,7 @@ export class NvmetService implements ViewSource {
    */
   validate(json: JsonValue, opts: Omit<ParseOptions, 'topologyDocument'> = {}): NvmetConfig {
     const r = parseConfig(json, { ...opts, ...(this.topologyDoc ? { topologyDocument: this.topologyDoc } : {}) });
-    if (!r.ok) {
-      const first = r.errors[0];
-      const msg = first ? `${first.path}: ${first.message}` : 'invalid configuration';
-      throw new ServiceError('invalid', 'EINVAL', r.errors.length > 1 ? `${msg} (and ${r.errors.length - 1} more)` : msg, r.errors);
-    }
+    if (!r.ok) throw invalidConfig(r.errors);
     return r.config;
   }
 
@@ -178,16 +190,43 @@ export class NvmetService implements ViewSource {
   async update<T = void>(build: (current: NvmetConfig) => { config: NvmetConfig; result?: T }, mode: ChangeMode = 'refuse'): Promise<T | undefined> {
     const run = async (): Promise<T | undefined> => {
       if (this.stopped) throw new ServiceError('unavailable', 'ESHUTDOWN', 'the target is shutting down');
-      const { config: next, result } = build(this.doc);
-      const prev = this.doc;
+      const prev = this.config;
+      const { config: next, result } = build(prev);
       if (this.dp !== null && key(next.topology ?? null) !== key(prev.topology ?? null)) {
         throw new ServiceError('conflict', 'EBUSY', 'topology: the PCIe topology cannot change while the target runs (the p2pmem data path is built on it); restart with the new configuration');
       }
       const topo = topologyFor(next, this.topologyDoc);
-      await this.reconciler.apply(prev, next, mode);
-      this.doc = next;
+      await this.reconciler.apply(prev, next, mode, this.cfg.resolved);
+      this.cfg = this.storeOf(next);
       this.topo = topo.topology;
       this.topoSource = topo.source;
+      return result;
+    };
+    const p = this.lock.then(run, run);
+    this.lock = p.catch(() => undefined);
+    return p;
+  }
+
+  /**
+   * Apply one change to the running document, described as a ConfigEdit (entities put
+   * and removed, target/config/store.ts). `build` sees the current entities through the
+   * edit and fills it (or throws a ServiceError). The edit is checked like a whole
+   * document would be, but only where it reaches (the edited entities and what refers
+   * to them), and only those entities are resolved and reconciled: the cost is the
+   * change's, not the configuration's. Serialized with `update`; on failure the
+   * previous entities are reconciled back and the error rethrown.
+   */
+  async change<T = void>(build: (edit: ConfigEdit) => T, mode: ChangeMode = 'refuse'): Promise<T> {
+    const run = async (): Promise<T> => {
+      if (this.stopped) throw new ServiceError('unavailable', 'ESHUTDOWN', 'the target is shutting down');
+      const store = this.cfg;
+      const edit = store.edit();
+      const result = build(edit);
+      if (edit.empty) return result;
+      const errors = edit.check();
+      if (errors.length > 0) throw invalidConfig(errors);
+      await this.reconciler.applyEdit(store, edit, mode);
+      store.commit(edit);
       return result;
     };
     const p = this.lock.then(run, run);
@@ -242,7 +281,7 @@ export class NvmetService implements ViewSource {
 
   /** Whether a port stages in p2pmem when it can (its allow_p2pmem, or --allow-p2pmem). */
   allowP2pmem(portid: number): boolean {
-    const p = this.doc.ports.find((x) => x.portid === portid);
+    const p = this.cfg.port(portid);
     return this.opts.allowP2pmem === true || p?.param?.allowP2pmem === true;
   }
 
@@ -274,4 +313,10 @@ export class NvmetService implements ViewSource {
   summary(): string {
     return summary(this);
   }
+}
+
+function invalidConfig(errors: readonly ConfigError[]): ServiceError {
+  const first = errors[0];
+  const msg = first ? `${first.path}: ${first.message}` : 'invalid configuration';
+  return new ServiceError('invalid', 'EINVAL', errors.length > 1 ? `${msg} (and ${errors.length - 1} more)` : msg, [...errors]);
 }

@@ -2,12 +2,14 @@
  * The configfs role of the service: make the live target (target/core objects) match
  * a configuration document, object by object, touching only what differs.
  *
- * Every change — start-up, an API call, a state import — is "here is the next
- * document": it is resolved (defaults) and reconciled against what is live, so a
- * namespace added to a subsystem with hosts connected is just `addNamespace` +
- * `enable` (hosts get the Namespace Attribute Changed event), and nothing else is
- * touched. What is live is tracked per object as each step succeeds; when a step
- * fails the previous document is reconciled back, so a refused change leaves the
+ * A whole document (start-up, a state import) or one change (an API call: the
+ * entities a ConfigEdit puts and removes) is resolved (defaults, memoized per entity)
+ * and reconciled against what is live — for an edit, only the entities it names, so
+ * a change costs the change, not the configuration. A namespace added to a subsystem
+ * with hosts connected is just `addNamespace` + `enable` (hosts get the Namespace
+ * Attribute Changed event), and nothing else is touched. What is live is tracked per
+ * object as each step succeeds; when a step fails the previous document (or the
+ * edited entities as they were) is reconciled back, so a refused change leaves the
  * target as it was.
  *
  * Runtime overrides (CLI --listen, --allow-p2pmem) change what runs, not the document.
@@ -27,8 +29,14 @@ import type { Subsystem } from '../core/subsystem.js';
 import type { NamespaceStats } from '../core/namespace.js';
 import { ServiceError, asServiceError } from '../service-error.js';
 import {
+  configWork,
   resolveConfig,
+  resolveHostDhchap,
+  resolveHostTlsPsk,
+  type ConfigEdit,
+  type ConfigStore,
   type NvmetConfig,
+  type ResolveCache,
   type ResolvedConfig,
   type ResolvedHostDhchap,
   type ResolvedNamespace,
@@ -149,6 +157,76 @@ export function describeBacking(ns: ResolvedNamespace | undefined): string {
   return ns.backing.kind === 'ram' ? 'ram' : `file ${ns.backing.path}`;
 }
 
+// ---------------------------------------------------------------- what reconcile works on
+
+/** Links added to and removed from a port, when they are its only change. */
+type LinkDelta = { readonly add: ReadonlySet<string>; readonly remove: ReadonlySet<string> };
+
+/** A host's settings to apply (undefined in a map: the host is gone). */
+interface HostTarget {
+  dhchap?: ResolvedHostDhchap;
+  tlsPsk?: string;
+}
+
+function hostTarget(dhchap: ResolvedHostDhchap | undefined, tlsPsk: string | undefined): HostTarget {
+  const t: HostTarget = {};
+  if (dhchap !== undefined) t.dhchap = dhchap;
+  if (tlsPsk !== undefined) t.tlsPsk = tlsPsk;
+  return t;
+}
+
+/**
+ * What reconcile makes live: the entities it names, by key (undefined: absent, to be
+ * removed if live). Entities it does not name are left as they are.
+ */
+interface ReconcileTarget {
+  readonly hosts: ReadonlyMap<string, HostTarget | undefined>;
+  readonly subsystems: ReadonlyMap<string, ResolvedSubsystem | undefined>;
+  readonly ports: ReadonlyMap<number, ResolvedPort | undefined>;
+  /** The config's fault rules (a whole document only). */
+  readonly faults?: readonly FaultRuleSpec[];
+  /** A port whose only change is links: which. */
+  linksOnly(portid: number): LinkDelta | undefined;
+  /** Ports (of the target configuration) linking a subsystem. */
+  portsLinking(nqn: string): Iterable<number>;
+  /** Live hosts the target no longer has. */
+  hostsGone(nvmet: Nvmet): Iterable<string>;
+  /** Where a port sits in the document, for messages ("ports[2]"). */
+  portPath(portid: number): string;
+}
+
+/** An edit as a reconcile target: its entities as they will be (`next`) or as they are (`prev`, for rollback). */
+function editTarget(store: ConfigStore, edit: ConfigEdit, side: 'next' | 'prev'): ReconcileTarget {
+  const next = side === 'next';
+  const hosts = new Map<string, HostTarget | undefined>();
+  for (const [nqn, h] of edit.hosts) {
+    const e = next ? h : (store.host(nqn) ?? null);
+    hosts.set(nqn, e === null ? undefined : hostTarget(resolveHostDhchap(e), resolveHostTlsPsk(e)));
+  }
+  const subsystems = new Map<string, ResolvedSubsystem | undefined>();
+  for (const [nqn, x] of edit.subsystems) {
+    const e = next ? x : (store.subsystem(nqn) ?? null);
+    subsystems.set(nqn, e === null ? undefined : store.resolved.subsystem(e));
+  }
+  const ports = new Map<number, ResolvedPort | undefined>();
+  for (const [id, x] of edit.ports) {
+    const e = next ? x : (store.port(id) ?? null);
+    ports.set(id, e === null ? undefined : store.resolved.port(e));
+  }
+  return {
+    hosts,
+    subsystems,
+    ports,
+    linksOnly: (portid) => {
+      const d = edit.linkDelta(portid);
+      return d === undefined || next ? d : { add: d.remove, remove: d.add };
+    },
+    portsLinking: (nqn) => store.portsLinking(nqn),
+    hostsGone: (nvmet) => [...hosts].filter(([h, t]) => t === undefined && nvmet.hasHost(h)).map(([h]) => h),
+    portPath: (portid) => edit.pathOf('ports', portid),
+  };
+}
+
 // ---------------------------------------------------------------- the reconciler
 
 export class Reconciler {
@@ -189,23 +267,39 @@ export class Reconciler {
     // The operator's own configuration may name files anywhere: pin them now.
     for (const s of resolved.subsystems) for (const ns of s.namespaces) if (ns.backing?.kind === 'file') await this.opts.paths.trust(ns.backing.path);
     for (const p of resolved.ports) this.opts.listenPolicy.addStartup(this.effectiveAddr(p).traddr);
-    await this.reconcile(resolved);
+    await this.reconcile(this.whole(resolved));
   }
 
   /**
    * Move from `prev` (what runs) to `next`. Refusals come before any change; when a
    * step fails, `prev` is reconciled back and the error rethrown as a ServiceError.
    */
-  async apply(prev: NvmetConfig, next: NvmetConfig, mode: ChangeMode): Promise<void> {
-    const target = resolveConfig(next, this.opts.baseDir);
-    // Refusals come before any change, so they need no rollback.
+  async apply(prev: NvmetConfig, next: NvmetConfig, mode: ChangeMode, cache?: ResolveCache): Promise<void> {
+    const base = this.opts.baseDir;
+    await this.reconcileChecked(this.whole(resolveConfig(next, base, cache)), () => this.whole(resolveConfig(prev, base, cache)), mode);
+  }
+
+  /**
+   * Apply an edit of `store` (checked, not yet committed): only the entities it puts
+   * and removes are compared with what is live. Rollback reconciles those entities as
+   * the store still has them.
+   */
+  async applyEdit(store: ConfigStore, edit: ConfigEdit, mode: ChangeMode): Promise<void> {
+    await this.reconcileChecked(editTarget(store, edit, 'next'), () => editTarget(store, edit, 'prev'), mode);
+  }
+
+  /**
+   * Refusals first (no rollback needed), then reconcile `target`; when a step fails,
+   * reconcile `previous()` (the same entities as they were) and rethrow.
+   */
+  private async reconcileChecked(target: ReconcileTarget, previous: () => ReconcileTarget, mode: ChangeMode): Promise<void> {
     this.checkListen(target);
     if (mode === 'refuse') this.precheck(target);
     try {
       await this.reconcile(target);
     } catch (e) {
       try {
-        await this.reconcile(resolveConfig(prev, this.opts.baseDir));
+        await this.reconcile(previous());
       } catch (e2) {
         this.logger.error(`rollback after a failed change also failed; the live target may differ from the document: ${String(e2)}`);
       }
@@ -234,25 +328,49 @@ export class Reconciler {
   }
 
 
+  /** A whole document as a reconcile target: every entity it has, and every live one it dropped. */
+  private whole(t: ResolvedConfig): ReconcileTarget {
+    const hosts = new Map<string, HostTarget | undefined>(t.hosts.map((h) => [h, hostTarget(t.hostDhchap[h], t.hostTlsPsk[h])]));
+    const subsystems = new Map<string, ResolvedSubsystem | undefined>(t.subsystems.map((x) => [x.nqn, x]));
+    for (const nqn of this.appliedSubs.keys()) if (!subsystems.has(nqn)) subsystems.set(nqn, undefined);
+    const ports = new Map<number, ResolvedPort | undefined>(t.ports.map((x) => [x.portid, x]));
+    for (const id of this.appliedPorts.keys()) if (!ports.has(id)) ports.set(id, undefined);
+    const index = new Map(t.ports.map((x, i) => [x.portid, i]));
+    return {
+      hosts,
+      subsystems,
+      ports,
+      faults: t.faults ?? [],
+      linksOnly: () => undefined,
+      portsLinking: () => [],
+      hostsGone: (nvmet) => {
+        const allowed = new Set(t.subsystems.flatMap((x) => x.allowedHosts));
+        return nvmet.hosts.filter((h) => !hosts.has(h) && !allowed.has(h));
+      },
+      portPath: (portid) => `ports[${index.get(portid) ?? 0}]`,
+    };
+  }
+
   /** A TCP port that would newly listen on an address the operator did not allow. */
-  private checkListen(target: ResolvedConfig): void {
-    target.ports.forEach((tp, i) => {
-      if (tp.trtype !== 'tcp') return;
+  private checkListen(target: ReconcileTarget): void {
+    for (const [portid, tp] of target.ports) {
+      if (tp === undefined || tp.trtype !== 'tcp') continue;
       const a = this.effectiveAddr(tp);
-      if (a.traddr === '' || this.appliedPorts.get(tp.portid)?.traddr === a.traddr || this.opts.listenPolicy.allows(a.traddr)) return;
+      if (a.traddr === '' || this.appliedPorts.get(tp.portid)?.traddr === a.traddr || this.opts.listenPolicy.allows(a.traddr)) continue;
       throw new ServiceError(
         'forbidden',
         'EACCES',
-        `ports[${i}].addr.traddr: ${a.traddr} is not an address new ports may listen on (loopback, the start-up configuration's addresses, or nvmet-ts --allow-listen ADDR)`,
+        `${target.portPath(portid)}.addr.traddr: ${a.traddr} is not an address new ports may listen on (loopback, the start-up configuration's addresses, or nvmet-ts --allow-listen ADDR)`,
       );
-    });
+    }
   }
 
   /** configfs refusals, checked before anything changes. */
-  private precheck(target: ResolvedConfig): void {
-    for (const ts of target.subsystems) {
-      const as = this.appliedSubs.get(ts.nqn);
-      const sub = this.nvmet.getSubsystem(ts.nqn);
+  private precheck(target: ReconcileTarget): void {
+    for (const [nqn, ts] of target.subsystems) {
+      if (ts === undefined) continue;
+      const as = this.appliedSubs.get(nqn);
+      const sub = this.nvmet.getSubsystem(nqn);
       if (as === undefined || sub === undefined) continue;
       if (subsysIdentity(as) !== subsysIdentity(ts)) {
         const ctrls = sub.controllers.length;
@@ -265,8 +383,9 @@ export class Reconciler {
           );
         }
       }
+      const applied = new Map(as.namespaces.map((n) => [n.nsid, n]));
       for (const tn of ts.namespaces) {
-        const an = as.namespaces.find((n) => n.nsid === tn.nsid);
+        const an = applied.get(tn.nsid);
         if (an === undefined || !an.enabled || !tn.enabled) continue;
         if (nsIdentity(an) !== nsIdentity(tn)) {
           throw new ServiceError('conflict', 'EBUSY', `namespace ${tn.nsid} of ${ts.nqn} is enabled: disable it before changing its device (Linux: EBUSY)`);
@@ -289,41 +408,62 @@ export class Reconciler {
     this.appliedFaults = json;
   }
 
-  /** Make the live target match `target`, touching only what differs. */
-  private async reconcile(target: ResolvedConfig): Promise<void> {
-    for (const h of target.hosts) if (!this.nvmet.hosts.includes(h)) this.nvmet.addHost(h);
-    // DH-HMAC-CHAP settings apply from the next authentication transaction (as configfs).
-    for (const h of target.hosts) this.nvmet.setHostDhchap(h, dhchapSettings(target.hostDhchap[h]));
-    for (const h of target.hosts) {
-      const psk = target.hostTlsPsk[h];
-      this.nvmet.setHostTlsPsk(h, psk !== undefined ? parseTlsPsk(psk) : undefined);
+  /**
+   * Make the live target match `target` for the entities it names, touching only what
+   * differs. A whole document names every entity (and every live one, so what it
+   * dropped goes); an edit names what it puts and removes.
+   */
+  private async reconcile(target: ReconcileTarget): Promise<void> {
+    for (const [h, st] of target.hosts) {
+      configWork.reconciled++;
+      if (st === undefined) continue;
+      if (!this.nvmet.hasHost(h)) this.nvmet.addHost(h);
+      // DH-HMAC-CHAP settings apply from the next authentication transaction (as configfs).
+      this.nvmet.setHostDhchap(h, dhchapSettings(st.dhchap));
+      this.nvmet.setHostTlsPsk(h, st.tlsPsk !== undefined ? parseTlsPsk(st.tlsPsk) : undefined);
     }
-    const tSubs = new Map(target.subsystems.map((s) => [s.nqn, s]));
-    const tPorts = new Map(target.ports.map((p) => [p.portid, p]));
 
-    for (const [id, ap] of [...this.appliedPorts]) {
-      const tp = tPorts.get(id);
+    for (const [id, tp] of target.ports) {
+      configWork.reconciled++;
+      const ap = this.appliedPorts.get(id);
+      if (ap === undefined) continue;
       const live = this.nvmet.getPort(id);
       const wantsEnabled = live !== undefined && this.nvmet.transport(live.addr.trtype) !== undefined;
       if (tp === undefined || this.portIdentity(tp) !== this.portIdentity(ap.res) || (wantsEnabled && live.state === 'disabled')) {
         await this.removePortLive(id);
       }
     }
-    for (const [nqn, as] of [...this.appliedSubs]) {
-      const ts = tSubs.get(nqn);
-      if (ts === undefined || subsysIdentity(ts) !== subsysIdentity(as)) await this.removeSubsystemLive(nqn);
+    const rebuilt: string[] = [];
+    for (const [nqn, ts] of target.subsystems) {
+      configWork.reconciled++;
+      const as = this.appliedSubs.get(nqn);
+      if (as === undefined || (ts !== undefined && subsysIdentity(ts) === subsysIdentity(as))) continue;
+      await this.removeSubsystemLive(nqn);
+      if (ts !== undefined) rebuilt.push(nqn);
     }
-    for (const ts of target.subsystems) {
+    for (const [, ts] of target.subsystems) {
+      if (ts === undefined) continue;
       if (this.appliedSubs.has(ts.nqn)) await this.updateSubsystemLive(ts);
       else await this.addSubsystemLive(ts);
     }
-    for (const tp of target.ports) {
-      if (this.appliedPorts.has(tp.portid)) this.updatePortLive(tp);
-      else await this.addPortLive(tp);
+    for (const [id, tp] of target.ports) {
+      if (tp === undefined) continue;
+      const links = target.linksOnly(id);
+      if (!this.appliedPorts.has(id)) await this.addPortLive(tp);
+      else if (links !== undefined) this.relinkPortLive(tp, links);
+      else this.updatePortLive(tp);
     }
-    this.applyFaultRules(target.faults ?? []);
-    const hosts = new Set(target.hosts);
-    for (const h of this.nvmet.hosts) if (!hosts.has(h) && !target.subsystems.some((s) => s.allowedHosts.includes(h))) this.nvmet.removeHost(h);
+    // A rebuilt subsystem lost its links: ports the target does not name get them back.
+    for (const nqn of rebuilt) {
+      for (const id of target.portsLinking(nqn)) {
+        if (target.ports.has(id)) continue;
+        configWork.reconciled++;
+        const port = this.nvmet.getPort(id);
+        if (port !== undefined && !port.hasSubsystem(nqn)) port.addSubsystem(nqn);
+      }
+    }
+    if (target.faults !== undefined) this.applyFaultRules(target.faults);
+    for (const h of target.hostsGone(this.nvmet)) this.nvmet.removeHost(h);
   }
 
   private async removeSubsystemLive(nqn: string): Promise<void> {
@@ -334,7 +474,6 @@ export class Reconciler {
       this.logger.info(`subsystem ${nqn} removed`);
     }
     this.appliedSubs.delete(nqn);
-    for (const ap of this.appliedPorts.values()) ap.res.subsystems = ap.res.subsystems.filter((n) => n !== nqn);
   }
 
   private async addSubsystemLive(ts: ResolvedSubsystem): Promise<void> {
@@ -483,9 +622,21 @@ export class Reconciler {
     else ap.res = { ...tp };
   }
 
+  /** A port whose only change is links added or removed: just those (a port may link thousands). */
+  private relinkPortLive(tp: ResolvedPort, links: LinkDelta): void {
+    const ap = this.appliedPorts.get(tp.portid)!;
+    const port = this.nvmet.getPort(tp.portid);
+    if (port !== undefined) {
+      for (const nqn of links.remove) port.removeSubsystem(nqn);
+      for (const nqn of links.add) if (this.nvmet.getSubsystem(nqn) !== undefined) port.addSubsystem(nqn);
+    }
+    ap.res = { ...ap.res, subsystems: tp.subsystems };
+  }
+
   /** Subsystem links and referrals of a live port → what `tp` says. */
   private syncPortLinks(tp: ResolvedPort, ap: AppliedPort, port: Port): void {
-    for (const s of port.subsystems) if (!tp.subsystems.includes(s.nqn)) port.removeSubsystem(s.nqn);
+    const links = new Set(tp.subsystems);
+    for (const s of port.subsystems) if (!links.has(s.nqn)) port.removeSubsystem(s.nqn);
     for (const nqn of tp.subsystems) if (!port.hasSubsystem(nqn) && this.nvmet.getSubsystem(nqn)) port.addSubsystem(nqn);
     const want = new Map(tp.referrals.filter((r) => r.enabled).map((r) => [r.name, r]));
     const had = new Map(ap.res.referrals.filter((r) => r.enabled).map((r) => [r.name, r]));

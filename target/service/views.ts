@@ -9,7 +9,7 @@ import type { NvmetConfig, ResolvedSubsystem } from '../config/index.js';
 import type { PciTopology } from '../../src/pci/topology.js';
 import type { P2pPolicy } from '../../src/p2pdma/policy.js';
 import type { DmaCounters } from '../../src/copy/link-accounting.js';
-import { decidePort, providersOf, type PortDecision } from '../p2p/explain.js';
+import { decidePort, providersOf, type ConfigLookup, type PortDecision } from '../p2p/explain.js';
 import { MODEL_SIMPLIFICATIONS, nicKindNote, type NamespaceP2pState, type P2pDataPath } from '../p2p/data-path.js';
 import { ServiceError } from '../service-error.js';
 import { describeBacking, trtypeName, type IoTotals } from './reconcile.js';
@@ -34,6 +34,8 @@ export interface DataPathHooks {
 export interface ViewSource {
   readonly nvmet: Nvmet;
   readonly config: NvmetConfig;
+  /** The running document's entities by key (a port's decision reads only what it links). */
+  readonly store: ConfigLookup;
   readonly topology: PciTopology;
   readonly topologySource: string;
   readonly policy: P2pPolicy;
@@ -83,7 +85,7 @@ export function ioTotals(v: ViewSource): Record<'read' | 'write', IoTotals> {
 
 /** The provider pci_p2pmem_find would give a port (its NIC plus every enabled namespace it exports) and where staging happens. */
 export function portP2p(v: ViewSource, portid: number): PortP2pDecision {
-  const d = decidePort(v.config, v.topology, v.policy, portid, v.allowP2pmemAll, v.dp?.p2pdma);
+  const d = decidePort(v.store, v.topology, v.policy, portid, v.allowP2pmemAll, v.dp?.p2pdma);
   if (d === undefined) throw new ServiceError('not-found', 'ENOENT', `port ${portid} does not exist`);
   const st = v.dp?.portState(portid);
   if (st === undefined || !st.enabled) {

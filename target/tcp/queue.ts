@@ -116,9 +116,11 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
   /** When the connection was accepted / answered ICReq (ms, Date.now()). */
   private readonly bornAt = Date.now();
   private liveAt = 0;
-  /** PDU count at which the current incomplete PDU was first seen by checkTimers (-1: none). */
+  /** Progress (PDUs done; while paused also bytes sent) at which checkTimers first saw the current stall (-1: none). */
   private stallMark = -1;
   private stallSince = 0;
+  /** Whether stallMark counts bytes sent as well (taken while paused). */
+  private stallPaused = false;
   /** Where socket reads land, when the socket was built with `onread` (else 'data' events). */
   private readonly rx: RxPlacement | null;
 
@@ -810,8 +812,11 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
    * ICReq within icreq_timeout_ms of accept, Connect within connect_timeout_ms
    * of ICResp, every PDU complete within pdu_timeout_ms of being started, and
    * some PDU within pdu_timeout_ms while an R2T waits for its H2CData.
-   * A PDU counts as stalled only while we read: a queue paused by back-pressure
-   * is waiting for us, not for the host. Keep-alive stays with the core.
+   * Paused by back-pressure, the queue does not read, so the host cannot finish
+   * its PDU until it takes what we send: while paused, bytes the host takes count
+   * as progress too; a host that neither sends nor reads stalls all the same (else
+   * it could hold a partial PDU, and its staged data, forever). Keep-alive stays
+   * with the core.
    */
   checkTimers(now: number): void {
     const lim = this.port.limits;
@@ -828,11 +833,13 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
     const f = this.framer;
     // Waiting on the host: a PDU it started, or H2CData for an R2T we sent (the
     // staged write buffer is pinned until it comes; MAXR2T is no licence to hold it forever).
+    const progress = this.paused ? f.pdusDone + this.socket.bytesWritten - this.socket.writableLength : f.pdusDone;
     const quiet = this.faults === null ? 0 : this.faults.quietR2tBytes;
-    if (this.paused || f.stopped || (f.idle && this.r2tBytes === quiet)) {
+    if (f.stopped || (f.idle && this.r2tBytes === quiet)) {
       this.stallMark = -1;
-    } else if (this.stallMark !== f.pdusDone) {
-      this.stallMark = f.pdusDone;
+    } else if (this.stallMark !== progress || this.stallPaused !== this.paused) {
+      this.stallMark = progress;
+      this.stallPaused = this.paused;
       this.stallSince = now;
     } else if (now - this.stallSince >= lim.pduTimeoutMs) {
       this.timedOut(

@@ -33,6 +33,24 @@ describe.skipIf(!hasCc || !hasMake)('perf preset (needs a C compiler and make)',
     expect(md).toContain('| 4 KiB rand read');
     expect(md).toContain('689K / 207K IOPS');
   }, 90_000);
+
+  it('runs a second tree side by side (--baseline): both targets measured in the same round, a before/after table', async () => {
+    const job = PERF_JOBS.find((j) => j.name === 'rand-write-4k')!;
+    const root = process.cwd();
+    const r = await runPerfBench(
+      { seconds: 1, ramp: 0, rounds: 2, qd: 4, range: '16m', jobs: [job], pin: false, poll: false, cpuProfDir: null, baseline: root },
+      () => {},
+    );
+    expect(r.jobs[0]!.samples).toHaveLength(2);
+    expect(r.baseline?.root).toBe(root);
+    const b = r.baseline!.jobs[0]!;
+    expect(b.samples).toHaveLength(2);
+    expect(b.median.errors).toBe(0);
+    expect(b.median.iops).toBeGreaterThan(0);
+    const md = perfMarkdown(r);
+    expect(md).toContain('| 4 KiB rand write');
+    expect(md).toMatch(/after \/ before/);
+  }, 120_000);
 });
 
 describe('CPU profile summary', () => {

@@ -373,3 +373,46 @@ describe('DmaEngine memory lifetime', () => {
     expect(growth).toBeLessThan(256 * MiB);
   });
 });
+
+describe('DmaEngine.submitNow (the synchronous hot path)', () => {
+  it('lands small submissions before returning (undefined, no promise) and reads the descriptors only during the call', async () => {
+    const eng = engine({ workers: 1, inlineThreshold: 64 * KiB });
+    const src = sharedRegion(256 * KiB, '0000:03:00.0', 7);
+    const dst = sharedRegion(256 * KiB, '0000:04:00.0');
+    const d = { src, dst, length: 4 * KiB, srcOffset: 0, dstOffset: 0 };
+    const descs: DmaDescriptor[] = [d, { src, dst, length: 512, srcOffset: 8 * KiB, dstOffset: 100 * KiB }];
+    expect(eng.submitNow(descs, 2)).toBeUndefined();
+    expectBytes(bytesOf(dst, 0, 4 * KiB), bytesOf(src, 0, 4 * KiB));
+    expectBytes(bytesOf(dst, 100 * KiB, 512), bytesOf(src, 8 * KiB, 512));
+    // the caller reuses the same objects for the next submission; `count` limits the list
+    d.srcOffset = 4 * KiB;
+    d.dstOffset = 4 * KiB;
+    expect(eng.submitNow(descs, 1)).toBeUndefined();
+    expectBytes(bytesOf(dst, 4 * KiB, 4 * KiB), bytesOf(src, 4 * KiB, 4 * KiB));
+    expect(eng.stats.inlineSubmissions).toBe(2);
+    // at or above the threshold: a worker copy, so a promise
+    d.length = 128 * KiB;
+    d.srcOffset = 128 * KiB;
+    d.dstOffset = 128 * KiB;
+    const p = eng.submitNow(descs, 1);
+    expect(p).toBeInstanceOf(Promise);
+    await p;
+    expectBytes(bytesOf(dst, 128 * KiB, 128 * KiB), bytesOf(src, 128 * KiB, 128 * KiB));
+    expect(eng.stats.workerSubmissions).toBe(1);
+    expect((await rejection(eng.submitNow(descs, 3)!)).code).toBe('EINVAL');
+  });
+
+  it('waits (a promise) behind an outstanding conflicting worker submission instead of copying ahead of it', async () => {
+    const eng = engine({ workers: 1, inlineThreshold: 64 * KiB });
+    const a = sharedRegion(1 * MiB, '0000:03:00.0', 3);
+    const b = sharedRegion(1 * MiB, '0000:04:00.0');
+    const c = sharedRegion(4 * KiB, '0000:05:00.0');
+    const big = eng.submit({ src: a, dst: b, length: MiB });
+    // reads bytes the worker is still writing: must see them after it landed
+    const p = eng.submitNow([{ src: b, dst: c, length: 4 * KiB, srcOffset: MiB - 4 * KiB, dstOffset: 0 }], 1);
+    expect(p).toBeInstanceOf(Promise);
+    await Promise.all([big, p]);
+    expectBytes(bytesOf(c), bytesOf(a, MiB - 4 * KiB, 4 * KiB));
+  });
+
+});

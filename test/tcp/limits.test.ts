@@ -327,6 +327,61 @@ describe('timeouts on the NVMe/TCP port', () => {
     await waitFor(() => tcp.budget.used === 0, 'budget returned');
   });
 
+  it('a host that stops reading and stops sending mid-PDU: closed even though back-pressure paused the queue', async () => {
+    const MiB = 1 << 20;
+    const { tcp, core, host, log } = await setup({ txHighWater: 64 * 1024, limits: { pduTimeoutMs: 300, queueDataLimit: MiB } });
+    const h = await host();
+    await h.ic();
+    h.sock.pause(); // never reads again (so it never sees the close either: watch the target's side)
+    const blocks = MiB / BLOCK;
+    // 16 reads of 1 MiB, then half a capsule, in one write: the target frames all of it, starts
+    // the reads, pauses itself once a MiB is staged, and is left holding the partial capsule.
+    const reads = Array.from({ length: 16 }, (_, i) => capsuleBytes(ioSqe(OPC_READ, i, 0, blocks, SGL_TRANSPORT)));
+    h.send(Buffer.concat([...reads, capsuleBytes(ioSqe(OPC_READ, 99, 0, 1, SGL_TRANSPORT)).subarray(0, 40)]));
+    await waitFor(() => tcp.queueStats(1).some((q) => q.deferredCommands > 0), 'reads deferred by back-pressure');
+    const t0 = Date.now();
+    await waitFor(() => tcp.queueStats(1).length === 0, 'the queue closed by the target', 4000);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(200);
+    expect(log.warn.filter((m) => m.includes('PDU started but not complete')).length).toBe(1);
+    await waitFor(() => tcp.budget.used === 0, 'budget returned');
+    expect(core.executed).toBeLessThan(16);
+  });
+
+  it('a paused queue whose host reads slowly is not timed out while what it takes keeps moving', async () => {
+    const MiB = 1 << 20;
+    // Small staging per queue keeps each socket write small, so what the host takes shows as progress soon.
+    const { tcp, host } = await setup({ txHighWater: 64 * 1024, limits: { pduTimeoutMs: 500, queueDataLimit: MiB / 4 } });
+    const h = await host();
+    await h.ic();
+    h.sock.pause();
+    const blocks = MiB / 4 / BLOCK;
+    const reads = Array.from({ length: 96 }, (_, i) => capsuleBytes(ioSqe(OPC_READ, i, 0, blocks, SGL_TRANSPORT)));
+    h.send(Buffer.concat([...reads, capsuleBytes(ioSqe(OPC_READ, 99, 0, 1, SGL_TRANSPORT)).subarray(0, 40)]));
+    await waitFor(() => tcp.queueStats(1).some((q) => q.deferredCommands > 0), 'reads deferred by back-pressure');
+    // 1 MiB every 100 ms for 1.2 s (> 2 × pdu_timeout_ms): the target stays paused (loopback socket buffers
+    // hold a few MiB, 24 MiB are read), the host stays mid-capsule.
+    for (let i = 0; i < 12; i++) {
+      await sleep(100);
+      await new Promise<void>((r) => {
+        let got = 0;
+        const onData = (b: Buffer): void => {
+          got += b.length;
+          if (got < MiB) return;
+          h.sock.pause();
+          h.sock.off('data', onData);
+          r();
+        };
+        h.sock.on('data', onData);
+        h.sock.resume();
+      });
+    }
+    expect(tcp.queueStats(1)).toHaveLength(1);
+    h.sock.resume();
+    h.send(capsuleBytes(ioSqe(OPC_READ, 99, 0, 1, SGL_TRANSPORT)).subarray(40));
+    await h.until(() => h.pdus.filter((p) => p.type === PduType.CapsuleResp).length === 97, '97 responses', 10000);
+    expect(h.pdus.filter((p) => p.type === PduType.CapsuleResp).every((p) => cqeStatus(p) === 0)).toBe(true);
+  });
+
   it('a host idle between PDUs is not a stalled PDU', async () => {
     const { host } = await setup({ limits: { pduTimeoutMs: 200 } });
     const h = await host();
