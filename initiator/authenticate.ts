@@ -30,7 +30,8 @@ export class AuthenticationError extends Error {
   }
 }
 
-async function send(q: FabricsQueue, qid: number, payload: Uint8Array, timeoutMs: number): Promise<void> {
+/** One Authentication Send of a DH-HMAC-CHAP message (exported for tests that step a transaction). */
+export async function authSend(q: FabricsQueue, qid: number, payload: Uint8Array, timeoutMs: number): Promise<void> {
   const sqe = encodeAuthCommand(new Uint8Array(SQE_SIZE), {
     cid: 0,
     fctype: FabricsType.AuthenticationSend,
@@ -43,7 +44,8 @@ async function send(q: FabricsQueue, qid: number, payload: Uint8Array, timeoutMs
   if (c.status !== 0) throw new NvmeError(c.status, { ...c, qid, opcode: 0x7f }, 'Authentication Send', 'fabrics');
 }
 
-async function receive(q: FabricsQueue, qid: number, timeoutMs: number): Promise<Uint8Array> {
+/** One Authentication Receive; the message, cut to what the controller sent. */
+export async function authReceive(q: FabricsQueue, qid: number, timeoutMs: number): Promise<Uint8Array> {
   const sqe = encodeAuthCommand(new Uint8Array(SQE_SIZE), {
     cid: 0,
     fctype: FabricsType.AuthenticationReceive,
@@ -66,21 +68,21 @@ let transaction = 0;
 export async function authenticateQueue(q: FabricsQueue, qid: number, cfg: DhchapHostConfig, timeoutMs: number): Promise<{ hashId: number; dhGroupId: number }> {
   transaction = (transaction + 1) & 0xffff;
   const s = new DhchapHostSession(cfg, transaction);
-  await send(q, qid, s.negotiate(), timeoutMs);
+  await authSend(q, qid, s.negotiate(), timeoutMs);
   const step = async <T>(f: () => T): Promise<T> => {
     try {
       return f();
     } catch (e) {
       if (!(e instanceof DhchapAuthError)) throw e;
-      if (!e.sentByController) await send(q, qid, s.failure2(e.rescodeExp), timeoutMs).catch(() => undefined);
+      if (!e.sentByController) await authSend(q, qid, s.failure2(e.rescodeExp), timeoutMs).catch(() => undefined);
       throw new AuthenticationError(qid, e.rescodeExp, e.sentByController, e.message);
     }
   };
-  const challenge = await receive(q, qid, timeoutMs);
+  const challenge = await authReceive(q, qid, timeoutMs);
   const reply = await step(() => s.reply(challenge));
-  await send(q, qid, reply, timeoutMs);
-  const success1 = await receive(q, qid, timeoutMs);
+  await authSend(q, qid, reply, timeoutMs);
+  const success1 = await authReceive(q, qid, timeoutMs);
   const success2 = await step(() => s.success1(success1));
-  if (success2 !== undefined) await send(q, qid, success2, timeoutMs);
+  if (success2 !== undefined) await authSend(q, qid, success2, timeoutMs);
   return { hashId: s.hashId, dhGroupId: s.dhGroupId };
 }

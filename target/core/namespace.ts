@@ -13,7 +13,7 @@ import type { BackendSpec, NamespaceBackend } from '../backend/backend.js';
 import { createBackend, isBackend } from '../backend/create.js';
 import { uuidToBytes, bytesToUuid } from '../../src/nvme/fabrics.js';
 import { checkAnaGrpid, NVMET_DEFAULT_ANA_GRPID } from './ana.js';
-import { NamespaceReservations, assertNoForeignOwner } from './ns-reservations.js';
+import { NamespaceReservations, assertNoForeignOwner, plainPathEnabled } from './ns-reservations.js';
 
 export type NamespaceState = 'disabled' | 'enabling' | 'enabled' | 'disabling';
 
@@ -76,6 +76,8 @@ export class Namespace {
   private transition: Promise<void> | null = null;
   /** Backing file of a namespace without reservations (checked against another owner's, see ns-reservations.ts). */
   private readonly sharedFile: string | null;
+  /** Undoes this plain namespace's entry in the in-process registry (ns-reservations.ts) once disabled. */
+  private plainPathDone: (() => void) | null = null;
 
   constructor(
     readonly subsys: Subsystem,
@@ -191,12 +193,17 @@ export class Namespace {
         await this.backend.open();
         if (this.backend.size < this.blockSize) throw Object.assign(new Error(`namespace ${this.nsid}: backend smaller than one block`), { code: 'EINVAL' });
         await this.pr?.open();
-        if (this.sharedFile !== null) await assertNoForeignOwner(this.sharedFile);
+        if (this.sharedFile !== null) {
+          await assertNoForeignOwner(this.sharedFile);
+          this.plainPathDone = await plainPathEnabled(this.sharedFile);
+        }
         await this.subsys.nvmet.enableHooks.namespaceEnabling?.(this);
         this.state = 'enabled';
         this.subsys.namespaceChanged(this.nsid);
       } catch (e) {
         this.state = 'disabled';
+        this.plainPathDone?.();
+        this.plainPathDone = null;
         await this.pr?.close().catch(() => {});
         await this.backend.close().catch(() => {});
         throw e;
@@ -218,6 +225,8 @@ export class Namespace {
       if (this.inflight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
       this.subsys.namespaceChanged(this.nsid);
       try {
+        this.plainPathDone?.();
+        this.plainPathDone = null;
         await this.pr?.close();
         await this.backend.close();
       } finally {

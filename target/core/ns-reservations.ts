@@ -17,13 +17,18 @@
  * - A path without reservations over a file whose reservations are owned (a
  *   namespace without resv, in this or another process, on a file a live owner
  *   holds the lock of) would let its hosts write past a reservation, so its
- *   enabling is refused too (assertNoForeignOwner). The reverse order — the
- *   plain path first, then one with reservations — leaves no trace to check and
- *   is not detected; the README says so.
+ *   enabling is refused too (assertNoForeignOwner).
+ * - The reverse order — the plain path first, then one with reservations — is
+ *   refused when the owner lock has been taken: another live process with the
+ *   file open (found the way fuser finds it, file-openers.ts; Linux only), or
+ *   a plain namespace of this process on the same file (plainPaths). Lock
+ *   first, scan second: a plain path enabling concurrently opens the file
+ *   before it reads the lock, so of two racing enables one always sees the other.
  */
 
-import { open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { ReservationState, type ResvSnapshot } from './reservation.js';
+import { findOtherOpener } from './file-openers.js';
 
 /** Files beside the backing file. */
 export function resvStatePath(backingFile: string): string {
@@ -86,14 +91,56 @@ async function takeLock(lock: string, file: string): Promise<void> {
 export class ReservationBypassError extends Error {
   constructor(
     readonly file: string,
+    /** The process on the other side: the reservation owner, or (opener) the one with the file open. */
     readonly ownerPid: number,
+    /** true: refused while enabling reservations, because `ownerPid` already has the file open without them. */
+    readonly opener = false,
   ) {
     super(
-      `${file} has reservations enabled by ${ownerPid === process.pid ? 'another namespace of this process' : `nvmet-ts pid ${ownerPid}`}; ` +
-        'a namespace without resv on the same file would let its hosts bypass them (enable resv on one namespace only, and serve it through several ports of that process)',
+      opener
+        ? `${file} is already open in ${ownerPid === process.pid ? 'a namespace without resv of this process' : `pid ${ownerPid} (seen in /proc/${ownerPid}/fd)`}; ` +
+            'enabling resv on it would let the hosts of that path bypass the reservations, which are kept per process (disable that path first, or serve the file through several ports of one process)'
+        : `${file} has reservations enabled by ${ownerPid === process.pid ? 'another namespace of this process' : `nvmet-ts pid ${ownerPid}`}; ` +
+            'a namespace without resv on the same file would let its hosts bypass them (enable resv on one namespace only, and serve it through several ports of that process)',
     );
     this.name = 'ReservationBypassError';
   }
+}
+
+/** Files (by device:inode) served by enabled namespaces of this process without reservations, with a count. */
+const plainPaths = new Map<string, number>();
+
+async function fileKey(file: string): Promise<string> {
+  const st = await stat(file, { bigint: true });
+  return `${st.dev}:${st.ino}`;
+}
+
+/**
+ * A namespace without reservations on `file` was enabled here; the returned
+ * function undoes it when the namespace is disabled. (Other processes see its
+ * descriptor in /proc instead.)
+ */
+export async function plainPathEnabled(file: string): Promise<() => void> {
+  const key = await fileKey(file);
+  plainPaths.set(key, (plainPaths.get(key) ?? 0) + 1);
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    const n = (plainPaths.get(key) ?? 1) - 1;
+    if (n > 0) plainPaths.set(key, n);
+    else plainPaths.delete(key);
+  };
+}
+
+/**
+ * Enabling reservations on `file` (the owner lock already taken): refused while
+ * a plain namespace of this process, or any other live process, has the file open.
+ */
+async function assertNoOtherPath(file: string): Promise<void> {
+  if (plainPaths.has(await fileKey(file))) throw new ReservationBypassError(file, process.pid, true);
+  const pid = await findOtherOpener(file);
+  if (pid !== null) throw new ReservationBypassError(file, pid, true);
 }
 
 /**
@@ -191,6 +238,12 @@ export class NamespaceReservations {
     if (this.file === null) return;
     await takeLock(resvLockPath(this.file), this.file);
     this.locked = true;
+    try {
+      await assertNoOtherPath(this.file);
+    } catch (e) {
+      await this.close();
+      throw e;
+    }
     let text: string;
     try {
       text = await readFile(resvStatePath(this.file), 'utf8');

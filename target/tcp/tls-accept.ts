@@ -84,7 +84,9 @@ export function acceptTls(
     s.on('error', (e: Error) => {
       // After the handshake the queue owns the socket and its errors.
       if (secured) return;
-      log.warn(`tcp ${peer}: TLS handshake failed: ${refused !== '' ? refused : e.message}`);
+      // A TLS 1.2 ClientHello or one without TLS_AES_128_GCM_SHA256 ends here too (OpenSSL's
+      // alert text); say what the port speaks, since nothing weaker is ever negotiated.
+      log.warn(`tcp ${peer}: TLS handshake failed: ${refused !== '' ? refused : `${e.message} (this port speaks TLS 1.3 with TLS_AES_128_GCM_SHA256 and an NVMe PSK only)`}`);
       s.destroy();
       accepted.destroy();
     });

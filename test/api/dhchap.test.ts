@@ -3,37 +3,24 @@
  * group, the API creating and changing it live, secrets never returned by GET (nor in
  * the saved-state responses), and the TypeScript initiator authenticating through it.
  */
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { connect } from '../../initiator/index.js';
 import { AuthenticationError } from '../../initiator/authenticate.js';
 import { formatDhchapSecret } from '../../src/nvme/auth/index.js';
-import { baseDoc, enc, startStack, SUBNQN, HOSTNQN, type Stack } from './helpers.js';
+import { enc, oneHostDoc, stackPerTest, startStack, HOSTNQN } from './helpers.js';
 
 const secret = (hash: 0 | 1 | 2 | 3, seed: number): string =>
   formatDhchapSecret({ hash, key: Uint8Array.from({ length: 32 }, (_, i) => (i * 13 + seed) & 0xff) });
 const HOST_KEY = secret(1, 3);
 const CTRL_KEY = secret(0, 5);
 
-function authDoc(dhchap: Record<string, string>): Record<string, unknown> {
-  const doc = baseDoc();
-  doc['hosts'] = [{ nqn: HOSTNQN, dhchap }];
-  const subs = doc['subsystems'] as Record<string, unknown>[];
-  subs[0]!['attr'] = { allow_any_host: '0', serial: 'apitest0001', model: 'nvmet-ts api test' };
-  subs[0]!['allowed_hosts'] = [HOSTNQN];
-  return doc;
-}
-
-let s: Stack | undefined;
-afterEach(async () => {
-  await s?.close();
-  s = undefined;
-});
-
-const opts = () => ({ host: '127.0.0.1', port: s!.tcpPort(), subnqn: SUBNQN, hostnqn: HOSTNQN, queues: 1, kato: 0 });
+const authDoc = (dhchap: Record<string, string>): Record<string, unknown> => oneHostDoc({ dhchap });
+const t = stackPerTest();
+const opts = () => t.hostOpts();
 
 describe('hosts dhchap group', () => {
   test('config file form authenticates; GET shows no secret', async () => {
-    s = await startStack(authDoc({ key: HOST_KEY, ctrl_key: CTRL_KEY, hash: 'hmac(sha384)', dhgroup: 'ffdhe2048' }));
+    const s = t.use(await startStack(authDoc({ key: HOST_KEY, ctrl_key: CTRL_KEY, hash: 'hmac(sha384)', dhgroup: 'ffdhe2048' })));
     const c = await connect({ ...opts(), dhchapSecret: HOST_KEY, dhchapCtrlSecret: CTRL_KEY });
     await c.close();
     await expect(connect(opts())).rejects.toBeInstanceOf(AuthenticationError);
@@ -49,7 +36,7 @@ describe('hosts dhchap group', () => {
   });
 
   test('GET state then PUT it back keeps the secrets', async () => {
-    s = await startStack(authDoc({ key: HOST_KEY }));
+    const s = t.use(await startStack(authDoc({ key: HOST_KEY })));
     const st = (await s.http('GET', '/api/state')).json;
     const r = await s.http('PUT', '/api/state', st);
     expect(r.status).toBe(200);
@@ -58,7 +45,7 @@ describe('hosts dhchap group', () => {
   });
 
   test('API creates a host with a key, changes it live, and clears it', async () => {
-    s = await startStack(authDoc({}));
+    const s = t.use(await startStack(authDoc({})));
     const other = 'nqn.2014-08.org.nvmexpress:uuid:11111111-2222-4333-8444-555555555555';
     const created = await s.http('POST', '/api/hosts', { nqn: other, dhchap: { key: HOST_KEY, dhgroup: 'ffdhe3072' } });
     expect(created.status).toBe(201);
@@ -85,7 +72,7 @@ describe('hosts dhchap group', () => {
     [{ key: HOST_KEY, dhgroup: 'ecdh' }, 'body.dhchap.dhgroup'],
     [{ ctrl_key: CTRL_KEY }, 'body.dhchap.ctrl_key'],
   ])('bad dhchap %j is a 400 naming %s, without echoing secrets', async (dhchap, field) => {
-    s = await startStack(authDoc({}));
+    const s = t.use(await startStack(authDoc({})));
     const r = await s.http('PATCH', `/api/hosts/${enc(HOSTNQN)}`, { dhchap });
     expect(r.status).toBe(400);
     expect(r.text).toContain(field);

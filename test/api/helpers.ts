@@ -2,6 +2,7 @@
  * A real target + management API on 127.0.0.1 (ephemeral ports) for API tests,
  * plus a small HTTP client and a Prometheus text-format parser.
  */
+import { afterEach } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +40,43 @@ export function baseDoc(): Record<string, unknown> {
       },
     ],
     topology: TOPOLOGY,
+  };
+}
+
+/**
+ * baseDoc() where HOSTNQN (carrying `host`: a dhchap group, an nvmet_ts.tls_psk, ...) is the
+ * only host the subsystem allows; `addr` is merged into port 1's addr (e.g. tsas/treq).
+ */
+export function oneHostDoc(host: Record<string, unknown>, addr: Record<string, string> = {}): Record<string, unknown> {
+  const doc = baseDoc();
+  doc['hosts'] = [{ nqn: HOSTNQN, ...host }];
+  const ports = doc['ports'] as Record<string, Record<string, unknown>>[];
+  ports[0]!['addr'] = { ...ports[0]!['addr'], ...addr };
+  const subs = doc['subsystems'] as Record<string, unknown>[];
+  subs[0]!['attr'] = { allow_any_host: '0', serial: 'apitest0001', model: 'nvmet-ts api test' };
+  subs[0]!['allowed_hosts'] = [HOSTNQN];
+  return doc;
+}
+
+/** Initiator options for HOSTNQN to SUBNQN on an NVMe port of a stack (one I/O queue, no keep-alive). */
+export interface HostOpts { host: string; port: number; subnqn: string; hostnqn: string; queues: number; kato: number }
+
+/**
+ * One stack per test, closed after each (registers the afterEach): `const s = t.use(await
+ * startStack(doc))`, then `connect({ ...t.hostOpts(), ... })`.
+ */
+export function stackPerTest(): { use(s: Stack): Stack; hostOpts(portid?: number): HostOpts } {
+  let cur: Stack | undefined;
+  afterEach(async () => {
+    await cur?.close();
+    cur = undefined;
+  });
+  return {
+    use: (s) => (cur = s),
+    hostOpts: (portid = 1) => {
+      if (!cur) throw new Error('no stack started in this test');
+      return { host: '127.0.0.1', port: cur.tcpPort(portid), subnqn: SUBNQN, hostnqn: HOSTNQN, queues: 1, kato: 0 };
+    },
   };
 }
 

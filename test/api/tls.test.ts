@@ -4,33 +4,18 @@
  * write), the initiator connecting over TLS, a plain host refused, the PSK never returned
  * by GET, and the PSK set live over the API.
  */
-import { afterEach, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { connect } from '../../initiator/index.js';
-import { baseDoc, enc, startStack, SUBNQN, HOSTNQN, type Stack } from './helpers.js';
+import { enc, oneHostDoc, stackPerTest, startStack, HOSTNQN } from './helpers.js';
 
 const PSK = 'NVMeTLSkey-1:01:VRLbtnN9AQb2WXW3c9+wEf/DRLz0QuLdbYvEhwtdWwNf9LrZ:';
 
-function tlsDoc(host: Record<string, unknown>): Record<string, unknown> {
-  const doc = baseDoc();
-  doc['hosts'] = [{ nqn: HOSTNQN, ...host }];
-  const ports = doc['ports'] as Record<string, Record<string, unknown>>[];
-  ports[0]!['addr'] = { ...ports[0]!['addr'], tsas: 'tls1.3', treq: 'required' };
-  const subs = doc['subsystems'] as Record<string, unknown>[];
-  subs[0]!['attr'] = { allow_any_host: '0', serial: 'apitest0001', model: 'nvmet-ts api test' };
-  subs[0]!['allowed_hosts'] = [HOSTNQN];
-  return doc;
-}
-
-let s: Stack | undefined;
-afterEach(async () => {
-  await s?.close();
-  s = undefined;
-});
-
-const opts = () => ({ host: '127.0.0.1', port: s!.tcpPort(), subnqn: SUBNQN, hostnqn: HOSTNQN, queues: 1, kato: 0, connectTimeoutMs: 3000 });
+const tlsDoc = (host: Record<string, unknown>): Record<string, unknown> => oneHostDoc(host, { tsas: 'tls1.3', treq: 'required' });
+const t = stackPerTest();
+const opts = () => ({ ...t.hostOpts(), connectTimeoutMs: 3000 });
 
 test('config file form: TLS connect works, plain is refused, GET does not show the PSK', async () => {
-  s = await startStack(tlsDoc({ nvmet_ts: { tls_psk: PSK } }));
+  const s = t.use(await startStack(tlsDoc({ nvmet_ts: { tls_psk: PSK } })));
   const c = await connect({ ...opts(), tlsKey: PSK });
   const data = Buffer.alloc(4096, 0x5a);
   await c.write(1, 0, data);
@@ -45,7 +30,7 @@ test('config file form: TLS connect works, plain is refused, GET does not show t
 });
 
 test('the PSK set live over the API', async () => {
-  s = await startStack(tlsDoc({}));
+  const s = t.use(await startStack(tlsDoc({})));
   await expect(connect({ ...opts(), tlsKey: PSK })).rejects.toThrow();
   expect((await s.http('PATCH', `/api/hosts/${enc(HOSTNQN)}`, { nvmet_ts: { tls_psk: PSK } })).status).toBe(200);
   await (await connect({ ...opts(), tlsKey: PSK })).close();

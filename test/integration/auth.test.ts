@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, test } from 'vitest';
 import { connect } from '../../initiator/index.js';
-import { AuthenticationError } from '../../initiator/authenticate.js';
+import { AuthenticationError, authReceive, authSend } from '../../initiator/authenticate.js';
 import { HostQueue } from '../../initiator/host-queue.js';
 import { encodeConnectCommand, encodeConnectData, uuidToBytes, connectResultAuthreq, AUTHREQ_ATR, CNTLID_DYNAMIC } from '../../src/nvme/fabrics.js';
 import { encodeSqe, SQE_SIZE } from '../../src/nvme/sqe.js';
@@ -16,8 +16,10 @@ import { NvmeStatus, statusCode, STATUS_DNR } from '../../src/nvme/status.js';
 import { encodePropertyGet } from '../../src/nvme/fabrics.js';
 import { Reg } from '../../src/nvme/registers.js';
 import { AuthFailure, authHashByName, dhGroupByName, formatDhchapSecret, parseDhchapSecret } from '../../src/nvme/auth/index.js';
+import { DhchapHostSession } from '../../src/nvme/auth/host-session.js';
+import { decodeFailure, encodeNegotiate } from '../../src/nvme/auth/messages.js';
 import type { DhchapHostSettings } from '../../src/nvme/auth/index.js';
-import { startTarget, SUBNQN, HOSTNQN, HOSTID, pattern } from './harness.js';
+import { startTarget, until, SUBNQN, HOSTNQN, HOSTID, pattern } from './harness.js';
 import type { TestTarget } from './harness.js';
 
 const key = (hash: 0 | 1 | 2 | 3, len: 32 | 48 | 64, seed: number): string =>
@@ -149,6 +151,60 @@ describe('DH-HMAC-CHAP', () => {
     await c2.reauthenticate();
     await verifiedIo(c2);
     await c2.close();
+  });
+
+  /** A raw admin queue after a Connect with this KATO that asked for authentication. */
+  async function connectedAdminQueue(katoMs: number): Promise<HostQueue> {
+    const q = await HostQueue.open({ host: t!.host, port: t!.tcpPort });
+    const sqe = encodeConnectCommand(new Uint8Array(SQE_SIZE), { qid: 0, sqsize: 31, kato: katoMs });
+    const data = encodeConnectData({ hostId: uuidToBytes(HOSTID), cntlid: CNTLID_DYNAMIC, subnqn: SUBNQN, hostnqn: HOSTNQN });
+    const c = await q.submit({ sqe, dataOut: data });
+    expect(c.status).toBe(0);
+    expect(connectResultAuthreq(c.dw0) & AUTHREQ_ATR).toBe(AUTHREQ_ATR);
+    q.qid = 0;
+    return q;
+  }
+  const controllers = (): number => t!.subsys.controllers.length;
+
+  test('transaction timeout = KATO, as Linux (nvmet_execute_auth_send: kato ? kato : 120 s): a Reply later than KATO fails, one within passes', async () => {
+    t = await authTarget();
+    for (const [katoMs, late] of [[2000, true], [5000, false]] as const) {
+      const q = await connectedAdminQueue(katoMs);
+      try {
+        const s = new DhchapHostSession({ hostnqn: HOSTNQN, subnqn: SUBNQN, hostKey: parseDhchapSecret(HOST_SECRET) }, 77);
+        await authSend(q, 0, s.negotiate(), 5000);
+        const challenge = await authReceive(q, 0, 5000);
+        // 2.4 s after the Negotiate: past a 2 s KATO (the transaction went back to Negotiate,
+        // so the Reply is an unexpected message and fails the controller), within a 5 s one.
+        // The keep-alive timer cannot be the cause: the auth traffic keeps it alive to 4 s.
+        await new Promise((r) => setTimeout(r, 2400));
+        const reply = s.reply(challenge);
+        if (late) {
+          await authSend(q, 0, reply, 5000).catch(() => undefined);
+          await until(() => controllers() === 0, 1000, 'controller torn down by the late Reply');
+        } else {
+          await authSend(q, 0, reply, 5000);
+          expect(s.success1(await authReceive(q, 0, 5000))).toBeUndefined();
+          expect(controllers()).toBe(1);
+        }
+      } finally {
+        q.close('test');
+      }
+      await until(() => controllers() === 0, 3000, 'controller gone');
+    }
+  });
+
+  test('secure channel concatenation asked for (SC_C NEWTLSPSK): Failure1 "concatenation mismatch", never a plain session', async () => {
+    t = await authTarget();
+    const q = await connectedAdminQueue(0);
+    try {
+      await authSend(q, 0, encodeNegotiate({ tid: 5, scC: 1, hashIds: [1, 2, 3], dhGroupIds: [0, 1, 2] }), 5000);
+      const f = decodeFailure(await authReceive(q, 0, 5000));
+      expect(f.rescodeExp).toBe(AuthFailure.ConcatMismatch);
+      await until(() => controllers() === 0, 2000, 'controller torn down');
+    } finally {
+      q.close('test');
+    }
   });
 
   test('unknown security protocol or zero length: Invalid Field', async () => {

@@ -94,3 +94,12 @@ export async function nvmeStatusOf(p: Promise<unknown>): Promise<number> {
   if (!(e instanceof NvmeError)) throw new Error(`expected NvmeError, got ${String(e)}`);
   return statusCode(e.status);
 }
+
+/** Wait until `pred` holds, polling every 10 ms, at most `ms`. */
+export async function until(pred: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

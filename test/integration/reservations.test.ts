@@ -16,8 +16,10 @@ import { TcpTransport } from '../../target/tcp/index.js';
 import { TrType } from '../../target/core/fabrics-ops.js';
 import { silentLogger } from '../../target/core/log.js';
 import { ReservationBypassError, ReservationOwnerError, resvLockPath, resvStatePath } from '../../target/core/ns-reservations.js';
-import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { symlinkSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { findOtherOpener } from '../../target/core/file-openers.js';
 import { NvmeStatus, STATUS_DNR, statusCode } from '../../src/nvme/status.js';
 import { LogId } from '../../src/nvme/log-pages.js';
 import { Oncs } from '../../src/nvme/identify-ctrl.js';
@@ -293,6 +295,67 @@ describe('Persist Through Power Loss', () => {
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
     writeFileSync(resvLockPath(file), `${dead}\n`);
     await startTarget(file, { resv: false });
+  });
+});
+
+/**
+ * A separate, live process holding `path` open (like a plain nvmet-ts namespace
+ * in another process would); it exits on its own after 60 s at the latest.
+ */
+async function otherOpener(path: string): Promise<{ pid: number; exit(): Promise<void> }> {
+  const child = spawn(
+    process.execPath,
+    ['-e', 'const fd = require("node:fs").openSync(process.argv[1], "r+"); process.stdout.write("open\\n"); setTimeout(() => require("node:fs").closeSync(fd), 60000);', path],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const pid = child.pid!;
+  const exited = once(child, 'exit');
+  const exit = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) process.kill(pid, 'SIGKILL');
+    await exited;
+  };
+  cleanup.push(exit);
+  const [line] = (await Promise.race([
+    once(child.stdout!, 'data'),
+    exited.then(() => { throw new Error('opener child exited before opening the file'); }),
+  ])) as [Buffer];
+  expect(line.toString()).toBe('open\n');
+  return { pid, exit };
+}
+
+describe('reservations refused over a file another path already serves (the plain path first)', () => {
+  test('another live process with the file open (opened through a symlink: dev+ino, not the path) refuses resv, naming its pid; once it exits resv is allowed', async () => {
+    const file = tmpFile();
+    writeFileSync(file, Buffer.alloc(1 << 20));
+    const alias = `${file}.alias`;
+    symlinkSync(file, alias);
+    const other = await otherOpener(alias);
+    expect(await findOtherOpener(file)).toBe(other.pid);
+    const err = await startTarget(file).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ReservationBypassError);
+    expect((err as ReservationBypassError).ownerPid).toBe(other.pid);
+    expect((err as ReservationBypassError).opener).toBe(true);
+    expect(String(err)).toContain(`pid ${other.pid}`);
+    // the refused enable leaves no owner lock behind
+    expect(existsSync(resvLockPath(file))).toBe(false);
+    await other.exit();
+    expect(await findOtherOpener(file)).toBe(null);
+    const t = await startTarget(file);
+    const c = await host(t, HOST_A);
+    expect(await register(c, ResvRegisterAction.Register, 0n, 7n)).toBe(0);
+  });
+
+  test('this process\'s own descriptors are not another opener; a plain namespace of this process on the file refuses resv until it is disabled', async () => {
+    const file = tmpFile();
+    const plain = await startTarget(file, { resv: false });
+    expect(await findOtherOpener(file)).toBe(null);
+    const err = await startTarget(file).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ReservationBypassError);
+    expect((err as ReservationBypassError).ownerPid).toBe(process.pid);
+    expect((err as ReservationBypassError).opener).toBe(true);
+    expect(existsSync(resvLockPath(file))).toBe(false);
+    await plain.stop();
+    await startTarget(file);
   });
 });
 

@@ -114,6 +114,50 @@ describe('NVMe/TCP TLS 1.3', () => {
     expect(ok).toBe(true);
   });
 
+  test('TLS 1.2, or TLS 1.3 with a suite other than TLS_AES_128_GCM_SHA256, is refused: nothing weaker is negotiated', async () => {
+    const port = await tlsTarget(Treq.SecureChannelRequired);
+    const id = formatPskIdentity(hostPskIdentity(parseTlsPsk(KEY), HOSTNQN, SUBNQN, 0));
+    const key = Buffer.from(tlsPsk(parseTlsPsk(KEY), hostPskIdentity(parseTlsPsk(KEY), HOSTNQN, SUBNQN, 0)));
+    const handshake = (o: tls.ConnectionOptions): Promise<string> =>
+      new Promise((resolve) => {
+        const s = tls.connect({ host: '127.0.0.1', port, checkServerIdentity: () => undefined, pskCallback: () => ({ psk: key, identity: id }), ...o });
+        s.on('secureConnect', () => {
+          const r = `${s.getProtocol()} ${s.getCipher().name}`;
+          s.destroy();
+          resolve(r);
+        });
+        s.on('error', () => resolve('refused'));
+      });
+    // TP 8011 defines NVMe/TCP TLS for TLS 1.3 only; a TLS 1.2 PSK suite is not an NVMe/TCP secure channel.
+    expect(await handshake({ minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', ciphers: 'PSK-AES128-GCM-SHA256' })).toBe('refused');
+    expect(await handshake({ minVersion: 'TLSv1.3', ciphers: 'TLS_AES_256_GCM_SHA384' })).toBe('refused');
+    expect(await handshake({ minVersion: 'TLSv1.3', ciphers: 'TLS_CHACHA20_POLY1305_SHA256' })).toBe('refused');
+    // The same client with the supported suite gets through (the refusals are about the suite).
+    expect(await handshake({ minVersion: 'TLSv1.3', ciphers: 'TLS_AES_128_GCM_SHA256' })).toBe('TLSv1.3 TLS_AES_128_GCM_SHA256');
+    expect(nvmet!.subsystems.flatMap((x) => x.controllers)).toHaveLength(0);
+  });
+
+  test('the host NQN of the PSK identity is not compared with Connect\'s, as in Linux nvmet (allowed_hosts still applies)', async () => {
+    // Linux nvmet-tcp keeps only the key serial of the handshake (nvmet_tcp_tls_handshake_done:
+    // queue->tls_pskid; 6.15+ sq->tls_key) and nvmet_execute_admin_connect checks the Connect
+    // host NQN against allowed_hosts only; nothing compares it with the PSK identity.
+    const port = await tlsTarget(Treq.SecureChannelRequired);
+    const other = 'nqn.2014-08.org.nvmexpress:uuid:0e0e0e0e-0000-4000-8000-00000000000b';
+    const stranger = 'nqn.2014-08.org.nvmexpress:uuid:0e0e0e0e-0000-4000-8000-00000000000c';
+    nvmet!.addHost(other);
+    nvmet!.subsystems.find((x) => x.nqn === SUBNQN)!.allowHost(other);
+    const configured = parseTlsPsk(KEY);
+    const pid = hostPskIdentity(configured, HOSTNQN, SUBNQN, 0);
+    const asHost = { identity: formatPskIdentity(pid), key: tlsPsk(configured, pid) };
+    const c = await connect({ ...base(port), hostnqn: other, hostid: '0e0e0e0e-0000-4000-8000-00000000000b', tls: asHost });
+    expect(nvmet!.subsystems.flatMap((x) => x.controllers).map((x) => x.hostnqn)).toEqual([other]);
+    await verified(c);
+    await c.close();
+    const err = await connect({ ...base(port), hostnqn: stranger, hostid: '0e0e0e0e-0000-4000-8000-00000000000c', tls: asHost, connectTimeoutMs: 3000 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(nvmet!.subsystems.flatMap((x) => x.controllers)).toHaveLength(0);
+  });
+
   test('the discovery log advertises TSAS SECTYPE TLS 1.3 and TREQ', async () => {
     const port = await tlsTarget(Treq.SecureChannelRequired);
     // Discovery over TLS: the identity names the discovery NQN.

@@ -27,13 +27,21 @@ import type { Subsystem } from '../../core/subsystem.js';
 export const AUTH_MAX_PAYLOAD = 4096;
 
 /**
- * Authentication transaction timeout: Linux's 120 s (nvmet_execute_auth_send uses KATO
- * when set, else 120 s), or KATO when that is longer. Deviation, on purpose: with the
- * default 5 s KATO an emulated host (QEMU TCG) computing an ffdhe exponent between
- * Challenge and Reply was measured here to take >5 s, and the expired transaction then
- * fails the controller.
+ * Authentication transaction timeout, as Linux's nvmet_execute_auth_send (fabrics-cmd-auth.c,
+ * 6.x): every Authentication Send that does not end the transaction (re)arms the queue's
+ * auth_expired_work for `ctrl->kato ? ctrl->kato : 120` seconds (ctrl->kato is KATO rounded
+ * up to whole seconds); Authentication Receive leaves it running; Success2 / a failure
+ * cancels it. On expiry the queue returns to Negotiate (nvmet_auth_expired_work), so the
+ * host's late message then fails the transaction. A host slower than its own KATO between
+ * two Sends (a QEMU/TCG guest computing ffdhe8192, say) is failed, exactly as Linux fails
+ * it; such a host needs a longer `nvme connect --keep-alive-tmo`.
  */
 export const AUTH_DEFAULT_TIMEOUT_MS = 120_000;
+
+/** The transaction timeout of a controller with this KATO (ms). */
+export function authTransactionTimeoutMs(katoMs: number): number {
+  return katoMs > 0 ? Math.ceil(katoMs / 1000) * 1000 : AUTH_DEFAULT_TIMEOUT_MS;
+}
 
 
 /**
@@ -144,11 +152,12 @@ function queueAuth(q: CoreQueueImpl, ctrl: Controller): QueueAuth {
   return auth;
 }
 
-function finish(req: Request, ctrl: Controller, auth: QueueAuth, r: AuthStepResult): void {
+function finish(req: Request, ctrl: Controller, auth: QueueAuth, r: AuthStepResult, send: boolean): void {
   const a = auth as QueueAuth & { arm(ms: number): void; disarm(): void };
   req.queue.authenticated = auth.session.authenticated;
-  if (r.armTimer) a.arm(Math.max(ctrl.kato, AUTH_DEFAULT_TIMEOUT_MS));
-  else a.disarm();
+  // Linux arms the timer on Send only; a Receive mid-transaction leaves it running.
+  if (!r.armTimer) a.disarm();
+  else if (send) a.arm(authTransactionTimeoutMs(ctrl.kato));
   req.complete(0);
   if (r.fatal) {
     const why = AUTH_FAILURE_NAMES[auth.session.status] ?? `reason ${auth.session.status}`;
@@ -160,28 +169,28 @@ function finish(req: Request, ctrl: Controller, auth: QueueAuth, r: AuthStepResu
   }
 }
 
+/**
+ * The queue's authentication state, or undefined after completing `req` with Invalid Field
+ * when this host has no key here (Linux fails the Reply for want of a host key; nothing to
+ * negotiate means the same outcome, earlier).
+ */
+function authOf(req: Request): QueueAuth | undefined {
+  if (req.ctrl.dhchap !== null) return queueAuth(req.queue, req.ctrl);
+  req.errorLoc = 0;
+  req.complete(NvmeStatus.InvalidField | STATUS_DNR);
+  return undefined;
+}
+
 function executeAuthSend(req: Request): void {
-  const ctrl = req.ctrl;
-  if (ctrl.dhchap === null) {
-    // The host has no key here: Linux fails the Reply for want of a host key; nothing to
-    // negotiate means the same outcome, earlier.
-    req.errorLoc = 0;
-    req.complete(NvmeStatus.InvalidField | STATUS_DNR);
-    return;
-  }
-  const auth = queueAuth(req.queue, ctrl);
+  const auth = authOf(req);
+  if (auth === undefined) return;
   const r = auth.session.send(req.data!.subarray(0, req.transferLen));
-  finish(req, ctrl, auth, r);
+  finish(req, req.ctrl, auth, r, true);
 }
 
 function executeAuthReceive(req: Request): void {
-  const ctrl = req.ctrl;
-  if (ctrl.dhchap === null) {
-    req.errorLoc = 0;
-    req.complete(NvmeStatus.InvalidField | STATUS_DNR);
-    return;
-  }
-  const auth = queueAuth(req.queue, ctrl);
+  const auth = authOf(req);
+  if (auth === undefined) return;
   const out = auth.session.receive(req.transferLen);
   if (out === undefined) {
     req.errorLoc = FabricsOff.AuthLen;
@@ -191,7 +200,7 @@ function executeAuthReceive(req: Request): void {
   const buf = req.data!;
   buf.fill(0, 0, req.transferLen);
   buf.set(out.data.subarray(0, Math.min(out.data.length, req.transferLen)), 0);
-  finish(req, ctrl, auth, out.result);
+  finish(req, req.ctrl, auth, out.result, false);
 }
 
 export const authenticationSend: Command = { name: 'Authentication Send', parse: parseAuthSend, execute: executeAuthSend };

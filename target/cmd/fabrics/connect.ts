@@ -93,6 +93,11 @@ function adminConnect(req: Request): number {
     req.errorLoc = 24;
     return invalidParam(req, IN_DATA, ConnectDataOff.SubNqn);
   }
+  // Over TLS, the host NQN named by the PSK identity is not compared with this one, as in
+  // Linux: nvmet_tcp_tls_handshake_done keeps only the key (queue->tls_pskid, 6.15+
+  // sq->tls_key) and nvmet_execute_admin_connect / nvmet_alloc_ctrl check the Connect host NQN
+  // against allowed_hosts only. The PSK proves the host holds that identity's key; the
+  // access list decides which host NQN it may use.
   if (!subsys.hostAllowed(d.hostnqn)) {
     log.info(`connect by host ${d.hostnqn} for subsystem ${d.subnqn} not allowed`);
     req.errorLoc = 24;

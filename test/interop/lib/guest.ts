@@ -1,6 +1,7 @@
 /**
  * The guest: Debian kernel + initramfs built by guest/build-guest.sh and
- * cached outside git (keyed by a hash of the build script), booted under QEMU
+ * cached outside git (keyed by a hash of the build script and the guest-lib.sh it
+ * sources), booted under QEMU
  * with user-mode networking (the guest's 10.0.2.2 is 127.0.0.1 of the netns
  * QEMU runs in) and two 9p shares (/in read-only, /out read-write).
  */
@@ -8,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { createConnection } from 'node:net';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { deadline, runSync } from './proc.js';
 import type { ProcessRegistry, Started } from './proc.js';
 
@@ -21,7 +22,11 @@ export function cacheRoot(): string {
 
 /** Build the guest image unless a build of this exact script is cached. */
 export function ensureGuestImage(buildScript: string, log: (s: string) => void, rebuild = false): GuestImage {
-  const key = createHash('sha256').update(readFileSync(buildScript)).digest('hex').slice(0, 16);
+  const h = createHash('sha256').update(readFileSync(buildScript));
+  // the release-independent half of the build (sourced by every builder)
+  const lib = join(dirname(buildScript), 'guest-lib.sh');
+  if (existsSync(lib)) h.update(readFileSync(lib));
+  const key = h.digest('hex').slice(0, 16);
   const dir = join(cacheRoot(), key);
   const img = { kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initramfs.cpio.gz'), dir };
   if (!rebuild && existsSync(img.kernel) && existsSync(img.initrd)) return img;

@@ -44,6 +44,9 @@ verify_io() { # ctrl -> fio write+verify on the namespace of $SUB (multipath hea
 }
 dmesg_since() { dmesg | tail -n +"$1"; }
 
+# GUEST_ONLY=FILE (run-612.sh with ONLY=FILE) runs one row file of this folder alone, for work on it.
+if [ -n "${GUEST_ONLY:-}" ]; then . "/in/$GUEST_ONLY"; dmesg >/out/dmesg.txt; exit 0; fi
+
 dh_row() { # id hostnqn hostid secret ctrlsecret expect-hash expect-group
   id=$1; L=/out/rows/$id.log; m0=$(dmesg | wc -l)
   extra=""; [ -n "$5" ] && extra="--dhchap-ctrl-secret=$5"
@@ -109,5 +112,7 @@ id=tls-required-refuses-plain; L=/out/rows/$id.log
 timeout 60 nvme connect -t tcp -a "$T" -s 4421 -n "$SUB" --hostnqn="$HD" --hostid=d0000000-0000-4000-8000-00000000000d >"$L" 2>&1
 rc=$?; c=$(ctrl_of "$HD")
 if [ -z "$c" ] && [ $rc -ne 0 ]; then row "$id" pass "plain connect refused (rc=$rc)"; else row "$id" fail "plain connect accepted"; [ -n "$c" ] && nvme disconnect -d "$c" >/dev/null 2>&1; fi
+# Row files of other areas, one line each (they may use row, dmesg_since, verify_io above).
+. /in/recipes-612.sh
 dmesg >/out/dmesg.txt
 exit 0
