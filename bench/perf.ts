@@ -157,7 +157,7 @@ export function freePort(): Promise<number> {
 }
 
 export async function waitListening(port: number, ms: number, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + ms;
+  const deadline = performance.now() + ms;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`target exited (code ${child.exitCode}) before listening`);
     const ok = await new Promise<boolean>((res) => {
@@ -169,7 +169,7 @@ export async function waitListening(port: number, ms: number, child: ChildProces
       s.once('error', () => res(false));
     });
     if (ok) return;
-    if (Date.now() > deadline) throw new Error(`target not listening on 127.0.0.1:${port} after ${ms} ms`);
+    if (performance.now() > deadline) throw new Error(`target not listening on 127.0.0.1:${port} after ${ms} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -83,7 +83,7 @@ export class RawConnection {
    * ('closed') if the peer closes first, TimeoutError after `timeoutMs`.
    */
   async readPdu(timeoutMs = 5000): Promise<Uint8Array> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = performance.now() + timeoutMs;
     for (;;) {
       if (this.buf.length >= 8) {
         const plen = this.buf.readUInt32LE(4);
@@ -101,7 +101,7 @@ export class RawConnection {
 
   /** Resolves once the peer has closed the connection; TimeoutError otherwise. */
   async waitClosed(timeoutMs = 5000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = performance.now() + timeoutMs;
     while (!this.closedFlag) await this.waitEvent(deadline, 'raw waitClosed', timeoutMs);
   }
 
@@ -113,7 +113,7 @@ export class RawConnection {
   }
 
   private waitEvent(deadline: number, what: string, total: number): Promise<void> {
-    const left = deadline - Date.now();
+    const left = deadline - performance.now();
     if (left <= 0) return Promise.reject(new TimeoutError(what, total));
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => {

@@ -122,7 +122,7 @@ export class P2pStagingAllocator implements StagingAllocator {
   /** Staging buffers handed out and not yet freed, by kind. */
   outstandingP2p = 0;
   outstandingSystem = 0;
-  private lastFallbackLog = 0;
+  private lastFallbackLog = -Infinity;
   /** Live p2pmem buffers per provider (what a move_notify must stop and unmap). */
   private readonly mapped = new Map<PciFunction, Set<StagedBuffer>>();
   /** move_notify in progress: resolved when the provider's last buffer is released. */
@@ -257,7 +257,7 @@ export class P2pStagingAllocator implements StagingAllocator {
 
   private logFallback(portId: number, bdf: string, len: number, why: string): void {
     // One line per second at most: exhaustion under load would otherwise flood the log.
-    const now = Date.now();
+    const now = performance.now();
     if (now - this.lastFallbackLog < 1000) return;
     this.lastFallbackLog = now;
     this.deps.log.warn(`port ${portId}: p2pmem of ${bdf} exhausted for a ${len}-byte command (${why}); staging it in system memory`);

@@ -64,7 +64,7 @@ export class StagingBudget {
     // one command larger than budget + reserve (a small configured budget) still runs, alone
     if (this.used === 0) return true;
     this.deferrals++;
-    const now = Date.now();
+    const now = performance.now();
     if (now - this.lastLog >= LOG_INTERVAL_MS) {
       this.lastLog = now;
       this.log.warn(

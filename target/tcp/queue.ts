@@ -113,8 +113,8 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
   private readonly deferred: TcpCmd[] = [];
   private pumpScheduled = false;
 
-  /** When the connection was accepted / answered ICReq (ms, Date.now()). */
-  private readonly bornAt = Date.now();
+  /** When the connection was accepted / answered ICReq (ms, monotonic: a wall-clock step must not time queues out). */
+  private readonly bornAt = performance.now();
   private liveAt = 0;
   /** Progress (PDUs done; while paused also bytes sent) at which checkTimers first saw the current stall (-1: none). */
   private stallMark = -1;
@@ -336,7 +336,7 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
     ctx.hdgst = r.hdgst;
     ctx.ddgst = r.ddgst;
     this.state = QState.Live;
-    this.liveAt = Date.now();
+    this.liveAt = performance.now();
   }
 
   // ------------------------------------------------------------------ commands

@@ -97,7 +97,7 @@ export class TcpTransport implements FabricsOps {
     let lastDropLog = -Infinity;
     server.on('drop', (d?: { remoteAddress?: string; remotePort?: number }) => {
       dropped++;
-      const now = Date.now();
+      const now = performance.now();
       if (now - lastDropLog < DROP_LOG_INTERVAL_MS) return;
       lastDropLog = now;
       this.opts.logger.warn(
@@ -116,7 +116,7 @@ export class TcpTransport implements FabricsOps {
     const every = Math.min(limits.icreqTimeoutMs, limits.connectTimeoutMs, limits.pduTimeoutMs) / 4;
     const sweep = setInterval(
       () => {
-        const now = Date.now();
+        const now = performance.now();
         for (const q of queues) q.checkTimers(now);
       },
       Math.min(SWEEP_MAX_MS, Math.max(SWEEP_MIN_MS, Math.floor(every))),

@@ -164,9 +164,9 @@ export const enc = encodeURIComponent;
 
 /** Wait until `pred` holds, polling every 10 ms, at most `ms`. */
 export async function until(pred: () => boolean, ms = 3000, what = 'condition'): Promise<void> {
-  const end = Date.now() + ms;
+  const end = performance.now() + ms;
   while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }

@@ -155,9 +155,9 @@ describe('nvmet-ts run', () => {
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
     try {
-      const deadline = Date.now() + 10_000;
+      const deadline = performance.now() + 10_000;
       while (!/^subsystem /m.test(stdout)) {
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`no start-up summary\n${stdout}\n${stderr}`);
+        if (performance.now() > deadline || child.exitCode !== null) throw new Error(`no start-up summary\n${stdout}\n${stderr}`);
         await new Promise((r) => setTimeout(r, 20));
       }
       // One-screen summary: ports (with the bound address), subsystems, namespaces, p2pmem per port and why.

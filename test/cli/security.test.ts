@@ -58,9 +58,9 @@ async function startTarget(args: string[], env: Record<string, string> = {}): Pr
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const closed = new Promise<void>((r) => child.on('close', () => r()));
-  const deadline = Date.now() + 10_000;
+  const deadline = performance.now() + 10_000;
   while (!/^api: (http:\S+)/m.test(stdout)) {
-    if (Date.now() > deadline || child.exitCode !== null) {
+    if (performance.now() > deadline || child.exitCode !== null) {
       child.kill('SIGKILL');
       throw new Error(`no start-up summary\n${stdout}\n${stderr}`);
     }

@@ -327,14 +327,14 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
   const loop = bystanderLoop(by, o.seed);
   const r = xorshift32(o.seed);
   const res: FuzzResult = { seed: o.seed, connections: 0, bytesSent: 0, closedByTarget: 0, bystanderOps: 0, responses: 0, leakedStaging: 0, connectionsLeft: 0 };
-  const end = Date.now() + o.seconds * 1000;
+  const end = performance.now() + o.seconds * 1000;
   const parallel = Math.max(1, o.parallel ?? 4);
   let failure: unknown = null;
   try {
     const workers = Array.from({ length: parallel }, (_, w) =>
       (async () => {
         const wr = xorshift32((r() ^ (w * 0x9e3779b9)) >>> 0);
-        while (Date.now() < end && failure === null) {
+        while (performance.now() < end && failure === null) {
           const h = await hostile(wr, t.tcpPort, t.port.inlineDataSize);
           res.connections++;
           res.bytesSent += h.sent;
@@ -358,8 +358,8 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult> {
       failure ??= e;
     }
     // hostile connections are all destroyed by the fuzzer: the target must let go of everything
-    const deadline = Date.now() + 5000;
-    while (Date.now() < deadline && (tcp.connections(1) > 2 || tcp.budget.used !== 0)) await new Promise((s) => setTimeout(s, 20));
+    const deadline = performance.now() + 5000;
+    while (performance.now() < deadline && (tcp.connections(1) > 2 || tcp.budget.used !== 0)) await new Promise((s) => setTimeout(s, 20));
     res.connectionsLeft = tcp.connections(1);
     res.leakedStaging = tcp.budget.used;
     await by.close().catch(() => {});

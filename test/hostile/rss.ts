@@ -103,8 +103,8 @@ function ask<T>(c: ChildProcess, what: string): Promise<T> {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function until(pred: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!pred() && Date.now() < end) await sleep(5);
+  const end = performance.now() + ms;
+  while (!pred() && performance.now() < end) await sleep(5);
   return pred();
 }
 
@@ -165,8 +165,8 @@ async function measure(kind: string, queues: number, seconds: number): Promise<s
     }
     let peak = base.rss;
     let last = base;
-    const end = Date.now() + seconds * 1000;
-    while (Date.now() < end) {
+    const end = performance.now() + seconds * 1000;
+    while (performance.now() < end) {
       last = await ask<Stats>(child, 'stats');
       if (last.rss > peak) peak = last.rss;
       await sleep(100);

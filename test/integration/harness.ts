@@ -97,9 +97,9 @@ export async function nvmeStatusOf(p: Promise<unknown>): Promise<number> {
 
 /** Wait until `pred` holds, polling every 10 ms, at most `ms`. */
 export async function until(pred: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
+  const end = performance.now() + ms;
   while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }

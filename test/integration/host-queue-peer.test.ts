@@ -86,9 +86,9 @@ class ScriptedController implements PduSink {
 
   /** Wait until `n` PDUs (after ICReq) arrived. */
   async waitPdus(n: number, ms = 3000): Promise<RxPdu[]> {
-    const end = Date.now() + ms;
+    const end = performance.now() + ms;
     while (this.pdus.length < n + 1) {
-      if (Date.now() > end) throw new Error(`scripted controller: ${this.pdus.length - 1} PDUs after ${ms} ms, wanted ${n}`);
+      if (performance.now() > end) throw new Error(`scripted controller: ${this.pdus.length - 1} PDUs after ${ms} ms, wanted ${n}`);
       await new Promise<void>((r) => {
         this.waiters.push(r);
         setTimeout(r, 20);
@@ -98,9 +98,9 @@ class ScriptedController implements PduSink {
   }
 
   async waitClosed(ms = 3000): Promise<void> {
-    const end = Date.now() + ms;
+    const end = performance.now() + ms;
     while (!this.closed) {
-      if (Date.now() > end) throw new Error('scripted controller: connection not closed');
+      if (performance.now() > end) throw new Error('scripted controller: connection not closed');
       await new Promise((r) => setTimeout(r, 10));
     }
   }

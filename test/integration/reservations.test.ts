@@ -105,9 +105,9 @@ async function ioStatus(p: Promise<unknown>): Promise<number> {
   return p.then(() => 0, (e: { status?: number }) => e.status ?? -1);
 }
 async function until(cond: () => boolean, what: string): Promise<void> {
-  const end = Date.now() + 3000;
+  const end = performance.now() + 3000;
   while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
 }

@@ -120,18 +120,18 @@ describe('provider removal: dmabuf (move_notify) and pgmap (drain)', () => {
       }
     };
     const LEN = 128 * 1024;
-    const stop = Date.now() + 20_000;
+    const stop = performance.now() + 20_000;
     const done: number[] = [];
     let removing = false;
     let round = 0;
     const worker = async (w: number): Promise<void> => {
-      for (let i = 0; i < 40 && Date.now() < stop; i++) {
+      for (let i = 0; i < 40 && performance.now() < stop; i++) {
         const lba = (w * 40 + i) * (LEN / 512);
         const data = pattern(LEN, w * 1000 + i + round);
         await retry(() => h.write(1, lba, data));
         const back = await retry(() => h.read(1, lba, LEN / 512));
         expect(Buffer.from(back).equals(Buffer.from(data))).toBe(true);
-        done.push(Date.now());
+        done.push(performance.now());
         if (!removing && done.length === 20) {
           removing = true;
           void s.dp.removeProvider(SSD1, 'dmabuf');

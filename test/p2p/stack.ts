@@ -190,9 +190,9 @@ export function linkDelta(before: { links: Record<string, { up: number; down: nu
 
 /** Poll `cond` every 5 ms for at most `ms`. */
 export async function waitFor(cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
+  const end = performance.now() + ms;
   while (!cond()) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
+    if (performance.now() > end) throw new Error('condition not reached in time');
     await new Promise((r) => setTimeout(r, 5));
   }
 }

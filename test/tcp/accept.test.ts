@@ -42,9 +42,9 @@ class Collector implements SocketReader {
 }
 
 async function until(cond: () => boolean, what: string): Promise<void> {
-  const end = Date.now() + 5000;
+  const end = performance.now() + 5000;
   while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
 }

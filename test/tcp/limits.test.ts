@@ -5,7 +5,7 @@
  * Connect / PDU timeouts and the per-port connection cap. Limits are configured
  * small so every test is quick and bounded.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { connect as netConnect } from 'node:net';
 import type { Socket } from 'node:net';
 import { TcpTransport } from '../../target/tcp/index.js';
@@ -56,18 +56,18 @@ function capsuleBytes(sqe: Buffer): Buffer {
 }
 
 async function waitFor(pred: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
+  const end = performance.now() + ms;
   while (!pred()) {
-    if (Date.now() > end) throw new Error(`timeout waiting for ${what}`);
+    if (performance.now() > end) throw new Error(`timeout waiting for ${what}`);
     await sleep(10);
   }
 }
 
 /** How long until `h` is closed by the target (bounded by `ms`). */
 async function closedWithin(h: RawHost, ms: number): Promise<number> {
-  const t0 = Date.now();
+  const t0 = performance.now();
   await h.until(() => h.closed, 'close by the target', ms);
-  return Date.now() - t0;
+  return performance.now() - t0;
 }
 
 describe('command slots: 2 × the negotiated queue size (Linux nvmet_tcp_install_queue)', () => {
@@ -254,6 +254,22 @@ describe('timeouts on the NVMe/TCP port', () => {
     }
   });
 
+  it('a wall-clock step does not time a queue out: the timeouts run on a monotonic clock', async () => {
+    // A fresh machine's NTP sync can step the wall clock by many seconds; that must
+    // not cut a waiting host (nor keep one alive: the runner's verdicts use the same clock).
+    const { host } = await setup({ limits: { icreqTimeoutMs: 1000 } });
+    const h = await host();
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 3_600_000 });
+    try {
+      await sleep(400); // several sweeps (every icreq/4 ms) after the step
+      expect(h.closed).toBe(false);
+    } finally {
+      vi.useRealTimers();
+    }
+    // and the real timeout still fires
+    await closedWithin(h, 3000);
+  });
+
   it('no Connect within connect_timeout_ms of ICResp: closed; a connected queue is not', async () => {
     const core = new RamCore();
     core.qid = -1;
@@ -339,9 +355,9 @@ describe('timeouts on the NVMe/TCP port', () => {
     const reads = Array.from({ length: 16 }, (_, i) => capsuleBytes(ioSqe(OPC_READ, i, 0, blocks, SGL_TRANSPORT)));
     h.send(Buffer.concat([...reads, capsuleBytes(ioSqe(OPC_READ, 99, 0, 1, SGL_TRANSPORT)).subarray(0, 40)]));
     await waitFor(() => tcp.queueStats(1).some((q) => q.deferredCommands > 0), 'reads deferred by back-pressure');
-    const t0 = Date.now();
+    const t0 = performance.now();
     await waitFor(() => tcp.queueStats(1).length === 0, 'the queue closed by the target', 4000);
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(200);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(200);
     expect(log.warn.filter((m) => m.includes('PDU started but not complete')).length).toBe(1);
     await waitFor(() => tcp.budget.used === 0, 'budget returned');
     expect(core.executed).toBeLessThan(16);

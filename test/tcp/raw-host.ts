@@ -97,9 +97,9 @@ export class RawHost {
 
   /** Wait until `pred` holds (bounded). */
   async until(pred: () => boolean, what: string, ms = 5000): Promise<void> {
-    const deadline = Date.now() + ms;
+    const deadline = performance.now() + ms;
     while (!pred()) {
-      const left = deadline - Date.now();
+      const left = deadline - performance.now();
       if (left <= 0) throw new Error(`timeout waiting for ${what}; got ${this.pdus.map((p) => p.type).join(',')}`);
       await new Promise<void>((r) => {
         const t = setTimeout(r, left);

@@ -281,9 +281,9 @@ describe('NVMe/TCP transport: data paths', () => {
     expect(tcp.connections(9)).toBe(1);
     h.end();
     await h.closedP;
-    const deadline = Date.now() + 3000;
+    const deadline = performance.now() + 3000;
     while (core.destroyed === 0 || core.released < core.inits) {
-      if (Date.now() > deadline) break;
+      if (performance.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 5));
     }
     expect(core.destroyed).toBe(1);

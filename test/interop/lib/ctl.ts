@@ -17,9 +17,9 @@ export async function startCtlServer(actions: Record<string, Action>, logFile: s
     const url = new URL(req.url ?? '/', 'http://guest');
     const name = url.pathname.replace(/^\//, '');
     const action = actions[name];
-    const t0 = Date.now();
+    const t0 = performance.now();
     const reply = (text: string) => {
-      appendFileSync(logFile, `${new Date().toISOString()} ${name}${url.search} -> ${text} (${Date.now() - t0} ms)\n`);
+      appendFileSync(logFile, `${new Date().toISOString()} ${name}${url.search} -> ${text} (${(performance.now() - t0).toFixed(0)} ms)\n`);
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.end(`${text}\n`);
     };

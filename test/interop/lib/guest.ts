@@ -34,7 +34,7 @@ export function ensureGuestImage(buildScript: string, log: (s: string) => void, 
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  const t0 = Date.now();
+  const t0 = performance.now();
   const r = runSync(['bash', buildScript, tmp], 15 * 60_000);
   writeFileSync(join(tmp, 'build.log'), r.stdout + r.stderr);
   if (r.status !== 0) {
@@ -42,7 +42,7 @@ export function ensureGuestImage(buildScript: string, log: (s: string) => void, 
   }
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
-  log(`guest image built in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  log(`guest image built in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   return img;
 }
 

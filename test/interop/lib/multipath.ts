@@ -200,13 +200,13 @@ export function setUpMultipath(o: {
       const pid = b.pid;
       if (pid === null) throw new Error('instance B is not running');
       const code = await b.stop('SIGKILL');
-      killedAt = Date.now();
+      killedAt = performance.now();
       return `ok: instance B (pid ${pid}) killed by SIGKILL (status ${code})`;
     },
     'mp-start': async () => {
       if (b.pid !== null) return `ok: instance B already running (pid ${b.pid})`;
       const ms = await b.start();
-      const down = killedAt === null ? '' : ` after ${((Date.now() - killedAt) / 1000).toFixed(1)} s down`;
+      const down = killedAt === null ? '' : ` after ${((performance.now() - killedAt) / 1000).toFixed(1)} s down`;
       return `ok: instance B (pid ${b.pid}) listening on ${mp.portB} in ${(ms / 1000).toFixed(1)} s${down}`;
     },
     'mp-ana': async (q) => {

@@ -47,11 +47,11 @@ export class Target {
     // exec: the PID we record is the target's own, not a shell's
     const p = this.reg.start('target', ['/bin/sh', '-c', `exec ${expandCmd(this.o.cmd, this.o)}`], { logFile: this.o.logFile, env: this.o.env });
     this.proc = p;
-    const t0 = Date.now();
-    while (Date.now() - t0 < timeoutMs) {
+    const t0 = performance.now();
+    while (performance.now() - t0 < timeoutMs) {
       if (p.exitCode() !== null) throw new Error(`target exited with status ${p.exitCode()} before listening`);
       const l = listeningPorts();
-      if (this.o.ports.every((x) => l.has(x))) return Date.now() - t0;
+      if (this.o.ports.every((x) => l.has(x))) return performance.now() - t0;
       await sleep(100);
     }
     throw new Error(`target not listening on ${this.o.ports.join(', ')} after ${timeoutMs / 1000} s`);
