@@ -460,7 +460,7 @@ export class Reconciler {
     }
     // Links are settled: ports listen exactly while they link a subsystem. Done once, at
     // the end, so a subsystem rebuilt in place does not make its port stop and restart.
-    for (const port of this.nvmet.ports) await this.syncListening(port);
+    for (const port of this.nvmet.ports) if (this.appliedPorts.has(port.id)) await this.syncListening(port);
     if (target.faults !== undefined) this.applyFaultRules(target.faults);
     for (const h of target.hostsGone(this.nvmet)) this.nvmet.removeHost(h);
   }
