@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { DmaEngine } from '../../src/copy/dma-engine.js';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { DmaEngine, defaultInlineThreshold } from '../../src/copy/dma-engine.js';
 import type { DmaDescriptor } from '../../src/copy/descriptor.js';
 import { DmaError } from '../../src/copy/errors.js';
 import { DRAM, memoryRegion, regionView, type MemoryRegion } from '../../src/copy/region.js';
@@ -161,6 +163,26 @@ describe('DmaEngine data movement', () => {
     expectBytes(bytesOf(dst, 5, MiB), chunk.subarray(110, 110 + MiB));
     expect(eng.stats.inlineSubmissions).toBe(1);
     expect(eng.stats.workerSubmissions).toBe(0);
+  });
+
+  it('inline threshold follows the CPUs the process may use: all inline on one CPU, 64 KiB otherwise', async () => {
+    expect([1, 2, 8].map((n) => defaultInlineThreshold(n))).toEqual([Number.POSITIVE_INFINITY, 64 * KiB, 64 * KiB]);
+    // with one CPU, a 4 MiB copy of shared memory stays on the submitting thread
+    const eng = engine({ workers: 1, inlineThreshold: defaultInlineThreshold(1) });
+    const src = sharedRegion(4 * MiB, 's', 11);
+    const dst = sharedRegion(4 * MiB, 'd');
+    await eng.submit({ src, dst, length: 4 * MiB });
+    expectBytes(bytesOf(dst, 0, 4 * MiB), bytesOf(src, 0, 4 * MiB));
+    expect(eng.stats.inlineSubmissions).toBe(1);
+    expect(eng.stats.workerSubmissions).toBe(0);
+  });
+
+  it('reads the affinity mask, not the machine: under taskset -c 0 the default is all inline', () => {
+    const dist = fileURLToPath(new URL('../../dist/src/copy/dma-engine.js', import.meta.url));
+    const r = spawnSync('taskset', ['-c', '0', process.execPath, '--input-type=module', '-e',
+      `const m = await import(${JSON.stringify(dist)}); const e = new m.DmaEngine({ workers: 0 }); console.log(String(e.inlineThreshold)); await e.close();`], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('Infinity');
   });
 
   it('runs everything inline with workers: 0', async () => {
