@@ -9,7 +9,7 @@
  * and never coerce types, then against target/config's validators.
  */
 
-import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify';
 import { Unpackr } from 'msgpackr';
 import { cloneJson } from '../config/json.js';
 import type { NvmetService } from '../service/index.js';
@@ -17,6 +17,7 @@ import { ServiceError } from '../service-error.js';
 import { toErrorBody } from './errors.js';
 import { registerGuard } from './guard.js';
 import { isLoopback } from '../config/listen-policy.js';
+import { asPino } from '../core/log.js';
 import { NvmetMetrics } from './metrics.js';
 import { faultRoutes } from './routes-faults.js';
 import { buildOpenApi, type RouteInfo } from './openapi.js';
@@ -84,12 +85,34 @@ export interface ApiServer {
 
 export { isLoopback };
 
+/**
+ * fastify's per-request lines: one `api METHOD URL STATUS TIME` line when the response
+ * is sent, instead of fastify's "incoming request" + "request completed" pair at info
+ * (a text line shows only the message, and every read at info would flood an
+ * operator's log). Reads go at debug; changes at info, the operator's record of what
+ * changed. The line never holds a header or a body: the bearer token travels in a
+ * header, DH-HMAC-CHAP keys and TLS PSKs in bodies, and URLs name only NQNs and ids.
+ */
+class ApiLogController extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, req: FastifyRequest, reply: FastifyReply): void {
+    const line = `api ${req.method} ${req.url} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)} ms`;
+    if (error) req.log.error(`${line}: ${error.message}`);
+    else if (req.method === 'GET' || req.method === 'HEAD') req.log.debug(line);
+    else req.log.info(line);
+  }
+}
+
 /** Build the fastify instance (not listening; its plugins load on `ready`/`listen`/`inject`). Tests may `inject` into it. */
 export function buildApi(svc: NvmetService, opts: ApiOptions = {}): { app: FastifyInstance; metrics: NvmetMetrics } {
   const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const t = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
+  const fastifyLog: FastifyBaseLogger = asPino(svc.logger);
   const app = Fastify({
-    logger: false,
+    // fastify logs through the process's one logger (same levels, same line format).
+    loggerInstance: fastifyLog,
+    logController: new ApiLogController(),
     bodyLimit,
     connectionTimeout: t.idle,
     keepAliveTimeout: t.keepAlive,
@@ -114,12 +137,6 @@ export function buildApi(svc: NvmetService, opts: ApiOptions = {}): { app: Fasti
   });
 
   registerGuard(app, { host: opts.host ?? DEFAULT_API_HOST, token: opts.token, ...(opts.allowedHosts ? { allowedHosts: opts.allowedHosts } : {}) });
-
-  app.addHook('onResponse', async (req, reply) => {
-    const line = `api ${req.method} ${req.url} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)} ms`;
-    if (req.method === 'GET' || req.method === 'HEAD') log.debug(line);
-    else log.info(line);
-  });
 
   // Only JSON and MessagePack bodies: anything else is 415, not a string the schemas then reject.
   app.removeContentTypeParser('text/plain');

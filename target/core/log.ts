@@ -62,5 +62,29 @@ export function defaultLogger(): Logger {
   return createLogger(verbose ? 'debug' : 'error', 'text');
 }
 
+/**
+ * A pino logger for libraries that need one (fastify's `loggerInstance`): `logger`
+ * itself when it is a pino instance (the CLI's), else a pino instance whose records
+ * go, by level, to `logger`'s methods as their message (a test's capturing object),
+ * so every line still passes through the one `Logger` the target was given.
+ */
+export function asPino(logger: Logger): pino.Logger {
+  if (isPino(logger)) return logger;
+  const byLevel = (record: string): void => {
+    const r = JSON.parse(record) as { level?: string; msg?: string };
+    const msg = r.msg ?? '';
+    if (r.level === 'debug' || r.level === 'trace') logger.debug(msg);
+    else if (r.level === 'info') logger.info(msg);
+    else if (r.level === 'warn') logger.warn(msg);
+    else logger.error(msg);
+  };
+  return pino({ level: 'debug', base: undefined, formatters: { level: (label) => ({ level: label }) } }, { write: byLevel });
+}
+
+function isPino(l: Logger): l is pino.Logger {
+  const c = l as Partial<pino.Logger>;
+  return typeof c.child === 'function' && typeof c.level === 'string' && typeof c.fatal === 'function' && typeof c.trace === 'function';
+}
+
 /** A logger that records nothing (tests that expect errors). */
 export const silentLogger: Logger = createLogger('silent', 'text');
