@@ -330,6 +330,28 @@ describe('DmaEngine errors and shutdown', () => {
     expect(eng.close()).toBe(closed);
   });
 
+  it('close() right behind a burst never loses the stop wake-up (30 cycles, 2 workers)', async () => {
+    // The workers slept on HEAD, which STOP does not move: a stop notify landing between
+    // a worker's STOP check and its wait was lost and close() hung (3 of 4 runs of 40
+    // cycles hung before the WAKE word; 0 of 8 after).
+    const src = sharedRegion(32 * MiB, 's', 22);
+    const dst = sharedRegion(32 * MiB, 'd');
+    for (let i = 0; i < 30; i++) {
+      const eng = new DmaEngine({ workers: 2, inlineThreshold: 0 });
+      const subs: Promise<void>[] = [];
+      for (let k = 0; k < 32; k++) subs.push(eng.submit({ src, dst, length: MiB, srcOffset: k * MiB, dstOffset: k * MiB }));
+      let timer: NodeJS.Timeout | undefined;
+      const verdict = await Promise.race([
+        eng.close().then(() => 'closed'),
+        new Promise<string>((r) => (timer = setTimeout(() => r(`close() hung in cycle ${i}`), 10_000))),
+      ]);
+      clearTimeout(timer);
+      expect(verdict).toBe('closed');
+      await Promise.all(subs);
+    }
+    expectBytes(bytesOf(dst), bytesOf(src));
+  }, 120_000);
+
   it('close({ abort: true }) rejects what has not reached a worker, and those bytes stay untouched', async () => {
     const eng = engine({ workers: 1, inlineThreshold: 0, ringCapacity: 2 });
     const src = sharedRegion(24 * MiB, 's', 21);
