@@ -1,7 +1,9 @@
 /**
  * /api/ports: ports (configfs ports/<portid>), their subsystem links
  * (ports/<id>/subsystems/<nqn> symlinks), referrals and p2pmem decision.
- * A port is created enabled (listening) and removed live.
+ * A port listens while at least one subsystem is linked to it, as in Linux (configfs.c
+ * nvmet_port_subsys_allow_link enables the port with its first link,
+ * nvmet_port_subsys_drop_link disables it with its last); it is removed live.
  */
 
 import type { FastifyInstance } from 'fastify';
@@ -30,7 +32,7 @@ export async function portRoutes(app: FastifyInstance): Promise<void> {
 
   app.get('/api/ports', { schema: { summary: 'List ports with their live state' } }, async () => list(docJson(svc.config), 'ports').map((p) => portView(svc, p)));
 
-  app.post<{ Body: JsonObject }>('/api/ports', { schema: { summary: 'Create a port (nvmetcli port object); it starts listening at once', body: S.portCreate } }, async (req, reply) => {
+  app.post<{ Body: JsonObject }>('/api/ports', { schema: { summary: 'Create a port (nvmetcli port object); it listens once a subsystem is linked', body: S.portCreate } }, async (req, reply) => {
     const portid = Number(req.body['portid']);
     await svc.change((e) => {
       if (e.port(portid) !== undefined) throw new ServiceError('conflict', 'EEXIST', `body.portid: port ${portid} already exists`);
@@ -75,7 +77,7 @@ export async function portRoutes(app: FastifyInstance): Promise<void> {
 
   app.post<PortP & { Body: { nqn: string } }>(
     '/api/ports/:portid/subsystems',
-    { schema: { summary: 'Export a subsystem through a port (link)', params: S.portParams, body: S.nqnBody } },
+    { schema: { summary: 'Export a subsystem through a port (link); the first link makes the port listen', params: S.portParams, body: S.nqnBody } },
     async (req, reply) => {
       const portid = Number(req.params.portid);
       const nqn = req.body.nqn;
@@ -91,7 +93,7 @@ export async function portRoutes(app: FastifyInstance): Promise<void> {
 
   app.delete<{ Params: { portid: string; nqn: string } }>(
     '/api/ports/:portid/subsystems/:nqn',
-    { schema: { summary: 'Stop exporting a subsystem through a port (its controllers there are torn down)', params: S.portLinkParams } },
+    { schema: { summary: 'Stop exporting a subsystem through a port (its controllers there are torn down; unlinking the last stops the port listening)', params: S.portLinkParams } },
     async (req, reply) => {
       const portid = Number(req.params.portid);
       const { nqn } = req.params;

@@ -54,6 +54,8 @@ export function portView(svc: NvmetService, p: JsonObject): JsonObject {
     ...p,
     live: {
       state: port?.state ?? 'not created',
+      /** A port listens while at least one subsystem is linked (Linux configfs); `why` says why not. */
+      ...svc.portListening(portid),
       trtype: port ? trtypeName(port.addr.trtype) : null,
       traddr: port?.addr.traddr ?? null,
       /** The bound service id (an ephemeral "0" becomes the real port). */

@@ -45,7 +45,7 @@ import { DEFAULT_POLICY, type P2pPolicy } from '../../src/p2pdma/policy.js';
 import type { DataPathState, P2pDataPath } from '../p2p/data-path.js';
 import { createRuntime, stopRuntime, topologyFor, type Runtime, type ServiceOptions } from './lifecycle.js';
 import { Reconciler, type ChangeMode, type IoTotals } from './reconcile.js';
-import { ioTotals, portP2p, providers, summary, type DataPathHooks, type PortP2pDecision, type ProviderView, type ViewSource } from './views.js';
+import { ioTotals, portListening, portP2p, providers, summary, type DataPathHooks, type PortP2pDecision, type ProviderView, type ViewSource } from './views.js';
 import { relocate } from './save.js';
 import { faultEngine } from '../fault/index.js';
 
@@ -307,6 +307,11 @@ export class NvmetService implements ViewSource {
 
   port(portid: number): Port | undefined {
     return this.nvmet.getPort(portid);
+  }
+
+  /** Whether a port listens and, when not, why ("no subsystem linked"). */
+  portListening(portid: number): { listening: boolean; why: string | null } {
+    return portListening(this, portid);
   }
 
   /** The one-screen start-up summary. */

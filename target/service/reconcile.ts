@@ -427,11 +427,7 @@ export class Reconciler {
       configWork.reconciled++;
       const ap = this.appliedPorts.get(id);
       if (ap === undefined) continue;
-      const live = this.nvmet.getPort(id);
-      const wantsEnabled = live !== undefined && this.nvmet.transport(live.addr.trtype) !== undefined;
-      if (tp === undefined || this.portIdentity(tp) !== this.portIdentity(ap.res) || (wantsEnabled && live.state === 'disabled')) {
-        await this.removePortLive(id);
-      }
+      if (tp === undefined || this.portIdentity(tp) !== this.portIdentity(ap.res)) await this.removePortLive(id);
     }
     const rebuilt: string[] = [];
     for (const [nqn, ts] of target.subsystems) {
@@ -462,8 +458,33 @@ export class Reconciler {
         if (port !== undefined && !port.hasSubsystem(nqn)) port.addSubsystem(nqn);
       }
     }
+    // Links are settled: ports listen exactly while they link a subsystem. Done once, at
+    // the end, so a subsystem rebuilt in place does not make its port stop and restart.
+    for (const port of this.nvmet.ports) await this.syncListening(port);
     if (target.faults !== undefined) this.applyFaultRules(target.faults);
     for (const h of target.hostsGone(this.nvmet)) this.nvmet.removeHost(h);
+  }
+
+  /**
+   * Linux enables a port (the transport listens) when the first subsystem is linked
+   * to it and disables it when the last is unlinked: drivers/nvme/target/configfs.c,
+   * nvmet_port_subsys_allow_link (`if (list_empty(&port->subsystems))
+   * nvmet_enable_port(port)`) and nvmet_port_subsys_drop_link (`if
+   * (list_empty(&port->subsystems)) nvmet_disable_port(port)`). A port with no
+   * subsystem linked does not listen, so a host gets a refused connection, not a
+   * listening port with an empty discovery log. A failed enable fails the change
+   * (the link is refused and rolled back), as the symlink fails in configfs.
+   */
+  private async syncListening(port: Port): Promise<void> {
+    const linked = port.subsystems.length > 0;
+    if (linked && port.state === 'disabled' && this.nvmet.transport(port.addr.trtype) !== undefined) {
+      const tp = this.appliedPorts.get(port.id)?.res;
+      if (tp !== undefined) this.dp?.configurePort(port.id, { nic: tp.nic, allowP2pmem: this.opts.allowP2pmem || tp.allowP2pmem });
+      await port.enable();
+    } else if (!linked && port.state === 'enabled') {
+      await port.disable();
+      this.logger.info(`port ${port.id} disabled: no subsystem linked`);
+    }
   }
 
   private async removeSubsystemLive(nqn: string): Promise<void> {
@@ -611,8 +632,9 @@ export class Reconciler {
       this.logger.warn(`port ${tp.portid}: no ${tp.trtype} transport in nvmet-ts; the port stays disabled`);
       return;
     }
+    // The data path's NIC and allow_p2pmem binding, taken when the port is enabled (syncListening).
     this.dp?.configurePort(tp.portid, { nic: tp.nic, allowP2pmem: this.opts.allowP2pmem || tp.allowP2pmem });
-    await port.enable();
+    if (port.subsystems.length === 0) this.logger.info(`port ${tp.portid} not listening: no subsystem linked`);
   }
 
   private updatePortLive(tp: ResolvedPort): void {

@@ -120,6 +120,20 @@ export function providers(v: ViewSource): ProviderView[] {
   });
 }
 
+/**
+ * Whether a port listens and, when not, why — in the terms of Linux nvmet, where a
+ * port is enabled by its first subsystem link and disabled by its last
+ * (configfs.c nvmet_port_subsys_allow_link / nvmet_port_subsys_drop_link).
+ */
+export function portListening(v: ViewSource, portid: number): { listening: boolean; why: string | null } {
+  const live = v.nvmet.getPort(portid);
+  if (live === undefined) return { listening: false, why: 'not created: no transport type or address' };
+  if (live.state === 'enabled') return { listening: true, why: null };
+  if (v.nvmet.transport(live.addr.trtype) === undefined) return { listening: false, why: `no ${trtypeName(live.addr.trtype)} transport in nvmet-ts` };
+  if (live.subsystems.length === 0) return { listening: false, why: 'no subsystem linked' };
+  return { listening: false, why: live.state };
+}
+
 /** The one-screen start-up summary. */
 export function summary(v: ViewSource): string {
   const lines: string[] = [];
@@ -127,8 +141,10 @@ export function summary(v: ViewSource): string {
   lines.push(`topology ${t.name} (${v.topologySource}): ${t.functions.length} PCI functions, ${providers(v).filter((p) => p.published).length} published p2pmem providers; policy ${v.policy}`);
   for (const p of v.config.ports) {
     const live = v.nvmet.getPort(p.portid);
+    const l = portListening(v, p.portid);
+    const state = l.listening ? 'enabled' : `not listening: ${l.why ?? ''}`;
     const where = live
-      ? `${trtypeName(live.addr.trtype)} ${live.addr.traddr}:${live.addr.trsvcid} (${live.state})`
+      ? `${trtypeName(live.addr.trtype)} ${live.addr.traddr}:${live.addr.trsvcid} (${state})`
       : `${p.addr.trtype || 'no trtype'} ${p.addr.traddr ?? ''}:${p.addr.trsvcid ?? ''} (not created)`;
     lines.push(`port ${p.portid}: ${where}${p.nvmetTs?.nic ? `, NIC ${p.nvmetTs.nic}` : ''}`);
     for (const nqn of p.subsystems) lines.push(`  -> ${nqn}`);

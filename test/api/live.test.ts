@@ -241,6 +241,11 @@ describe('ports', () => {
     expect(r!.portid).toBe(9);
     expect(log1.genctr).toBeGreaterThan(log0.genctr);
 
+    // Port 1 keeps a second subsystem this host may not see, so it keeps listening after the
+    // unlink (a port with no subsystem linked does not listen, as in Linux: port-lifecycle.test.ts).
+    const hidden = 'nqn.2024-01.io.nvmet-ts:hidden';
+    expect((await s.http('POST', '/api/subsystems', { nqn: hidden, attr: { allow_any_host: '0' } })).status).toBe(201);
+    expect((await s.http('POST', '/api/ports/1/subsystems', { nqn: hidden })).status).toBe(201);
     expect((await s.http('DELETE', `/api/ports/1/subsystems/${enc(SUBNQN)}`)).status).toBe(204);
     expect((await s.http('DELETE', '/api/ports/1/referrals/other')).status).toBe(204);
     const log2 = await discover({ host: '127.0.0.1', port: s.tcpPort() });

@@ -182,11 +182,11 @@ async function outer(argv: readonly string[]): Promise<number> {
   if (!isRoot()) { console.error('the interop suite needs root (network namespaces, QEMU, capture)'); return 2; }
   const t0 = performance.now();
   const endAt = t0 + opts.timeoutSec * 1000;
-  ensureHostPackages(log, opts.install);
+  mkdirSync(opts.out, { recursive: true });
+  ensureHostPackages(root, log, opts.install, join(opts.out, 'apt.log'));
   if (opts.target === 'nvmet-ts' && opts.targetCmd === '') opts.targetCmd = defaultTargetCmd(root);
   if (opts.targetArgs !== '') opts.targetCmd += ` ${opts.targetArgs}`;
   const image = ensureGuestImage(join(root, 'test', 'interop', 'guest', 'build-guest.sh'), log, opts.rebuildGuest);
-  mkdirSync(opts.out, { recursive: true });
   const pidDir = join(opts.out, 'pids');
   const spec: InnerSpec = { opts, root, image };
   writeFileSync(join(opts.out, 'spec.json'), JSON.stringify(spec, null, 2));

@@ -10,6 +10,8 @@ import { parseConfig } from '../../target/config/index.js';
 import { configToJson } from '../../target/config/serialize.js';
 import { silentLogger } from '../../target/core/log.js';
 
+const NQN = 'nqn.2024-01.io.nvmet-ts:port-params';
+
 function doc(param: Record<string, string>): Record<string, unknown> {
   return {
     hosts: [],
@@ -18,11 +20,12 @@ function doc(param: Record<string, string>): Record<string, unknown> {
         portid: 1,
         addr: { trtype: 'tcp', adrfam: 'ipv4', traddr: '127.0.0.1', trsvcid: '0', treq: 'not specified' },
         param,
-        subsystems: [],
+        // A port listens only while a subsystem is linked (Linux configfs), so it links one.
+        subsystems: [NQN],
         referrals: [],
       },
     ],
-    subsystems: [],
+    subsystems: [{ nqn: NQN, attr: { allow_any_host: '1' }, allowed_hosts: [], namespaces: [] }],
   };
 }
 

@@ -25,17 +25,10 @@ BUILD_DIR="${BUILD_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/nvmet-ts/guest-trixie-bl
 NS="nvmetts-blk-$$"
 T0=$(date +%s)
 
-need=()
-for c in qemu-system-x86_64:qemu-system-x86 ip:iproute2 cpio:cpio zstd:zstd xz:xz-utils make:make gcc:gcc g++:g++; do
-  command -v "${c%%:*}" >/dev/null 2>&1 || need+=("${c##*:}")
-done
-[ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || need+=(debian-archive-keyring)
-if [ "${#need[@]}" -gt 0 ]; then
-  echo "installing ${need[*]} ..."
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >"$OUT/apt.log" 2>&1 \
-    || { apt-get update -qq >>"$OUT/apt.log" 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >>"$OUT/apt.log" 2>&1; } \
-    || { echo "could not install ${need[*]}: $OUT/apt.log"; exit 2; }
-fi
+# What the guest build, blktests' helpers and the run use, installed from Debian when missing.
+# shellcheck source=../lib/host-tools.sh
+. "$HERE/../lib/host-tools.sh"
+host_tools_ensure "$OUT/apt.log" @guest @build || exit 2
 
 # The guest image; rebuilt when the builder changed since it was made.
 BUILDER="$HERE/../guest/build-guest-trixie.sh"

@@ -1,40 +1,26 @@
 /** What the suite needs from the machine it runs on: root, Debian tools, a network namespace. */
+import { join } from 'node:path';
 import { runSync } from './proc.js';
 
-/** command -> Debian package that provides it */
-export const HOST_TOOLS: Readonly<Record<string, string>> = {
-  'qemu-system-x86_64': 'qemu-system-x86',
-  tshark: 'tshark',
-  dumpcap: 'tshark',
-  ip: 'iproute2',
-  ss: 'iproute2',
-  'apt-get': 'apt',
-  'dpkg-deb': 'dpkg',
-  gzip: 'gzip',
-};
-
-export function missingTools(): string[] {
-  return Object.keys(HOST_TOOLS).filter((t) => runSync(['sh', '-c', `command -v ${t}`]).status !== 0);
-}
+/**
+ * The host tools this runner needs, as sets of lib/host-tools.sh (the one place that
+ * maps a tool to its Debian package and installs what is missing, for the shell
+ * runners too): build and boot the Debian 12 guest, and the wire check's tshark.
+ */
+export const HOST_TOOL_SETS: readonly string[] = ['@guest', '@wire'];
 
 /**
- * apt-get install whatever is missing, non-interactively; tshark's
- * "should non-superusers be able to capture" debconf question is pre-answered.
+ * Install whatever of HOST_TOOL_SETS is missing, through lib/host-tools.sh
+ * (non-interactive apt-get, tshark's debconf question pre-answered); apt's output
+ * goes to `aptLog`. Throws with the helper's message when a tool is still missing
+ * (or, with install=false, when one is missing at all).
  */
-export function ensureHostPackages(log: (s: string) => void, install: boolean): void {
-  const missing = missingTools();
-  if (missing.length === 0) return;
-  const pkgs = [...new Set(missing.map((t) => HOST_TOOLS[t] as string))];
-  if (!install) throw new Error(`missing host tools: ${missing.join(', ')} (apt-get install ${pkgs.join(' ')})`);
-  log(`installing ${pkgs.join(' ')} ...`);
-  const env = 'DEBIAN_FRONTEND=noninteractive';
-  runSync(['sh', '-c', 'echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections'], 30_000);
-  const upd = runSync(['sh', '-c', `${env} apt-get update -qq`], 300_000);
-  if (upd.status !== 0) log(`apt-get update: ${upd.stderr.trim().slice(0, 300)}`);
-  const r = runSync(['sh', '-c', `${env} apt-get install -y -q --no-install-recommends ${pkgs.join(' ')} cpio`], 900_000);
-  if (r.status !== 0) throw new Error(`apt-get install ${pkgs.join(' ')} failed: ${r.stderr.trim().slice(-600)}`);
-  const still = missingTools();
-  if (still.length > 0) throw new Error(`still missing after install: ${still.join(', ')}`);
+export function ensureHostPackages(root: string, log: (s: string) => void, install: boolean, aptLog: string): void {
+  const argv = ['bash', join(root, 'test', 'interop', 'lib', 'host-tools.sh'), ...(install ? [] : ['--no-install']), '--log', aptLog, ...HOST_TOOL_SETS];
+  // apt-get update + install on a clean machine: minutes, bounded
+  const r = runSync(argv, 1_200_000);
+  for (const line of r.stdout.split('\n')) if (line.trim() !== '') log(line.trim());
+  if (r.status !== 0) throw new Error(r.stderr.trim().slice(-600) || `host-tools.sh exited ${r.status}`);
 }
 
 export function isRoot(): boolean {

@@ -9,7 +9,9 @@ ROOT="$(cd "$HERE/../../.." && pwd)"
 OUT="${1:?usage: run-612.sh OUTDIR [BUILD_DIR]}"; mkdir -p "$OUT"; OUT="$(cd "$OUT" && pwd)"
 BUILD_DIR="${2:-${BUILD_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/nvmet-ts/guest-trixie}}"
 JS="$ROOT/dist/test/interop/multipath/run-612.js"
-fail_all() { for id in mp-list-subsys mp-fio-ana resv-two-hosts; do printf '%s\tfail\t%s\n' "$id" "$1"; done; exit 1; }
+# the rows, as the guest runs them (mp_run_checks; the runner's MP_ROWS is the same list)
+ROWS="$(sed -n '/^mp_run_checks() {/,/^}/s/^ *run_check \([a-z0-9-]*\) .*/\1/p' "$ROOT/test/interop/guest/checks-multipath.sh")"
+fail_all() { for id in $ROWS; do printf '%s\tfail\t%s\n' "$id" "$1"; done; exit 1; }
 [ "$(id -u)" = 0 ] || fail_all "needs root"
 [ -f "$JS" ] || fail_all "$JS missing (npm run build)"
 [ -f "$BUILD_DIR/vmlinuz" ] || fail_all "no trixie guest in $BUILD_DIR"

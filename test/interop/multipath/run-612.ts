@@ -5,7 +5,7 @@
  * runs this inside it: instance A (the nvmet-ts under test) and instance B (a
  * second process) with the configs of lib/multipath.ts, the guest control
  * channel (lib/ctl.ts), then the trixie guest (secure/run-guest.sh) running the
- * 6.1 suite's own checks.sh + checks-multipath.sh limited to the rows below.
+ * 6.1 suite's own checks.sh + checks-multipath.sh limited to the multipath rows.
  * Prints one "ID<TAB>pass|fail|skip<TAB>reason" line per row on stdout (the
  * secure run's results format); logs go to OUTDIR.
  */
@@ -16,11 +16,16 @@ import { startCtlServer } from '../lib/ctl.js';
 import { makePlan, nvmetcliConfig, paramsSh } from '../lib/plan.js';
 import { ProcessRegistry, deadline, reapRecorded } from '../lib/proc.js';
 import { Target } from '../lib/target.js';
-import { makeMultipathPlan, multipathActions, setUpMultipath, withMultipath } from '../lib/multipath.js';
+import { MP_ROWS, makeMultipathPlan, multipathActions, setUpMultipath, withMultipath } from '../lib/multipath.js';
 import type { Multipath } from '../lib/multipath.js';
 
-/** Rows on 6.12: both paths listed, fio across B's ANA flip, reservations from two hosts. */
-export const ROWS_612 = ['mp-list-subsys', 'mp-fio-ana', 'resv-two-hosts'] as const;
+/**
+ * Rows on 6.12: all of the 6.1 suite's multipath rows (both paths listed, fio across a
+ * SIGKILL of B and its restart, fio across B's ANA flip, reservations from two hosts),
+ * from the one list lib/multipath.ts keeps; run-612.sh reads the same rows from
+ * checks-multipath.sh's mp_run_checks (test/interop/unit/multipath.test.ts ties the two).
+ */
+const ROWS_612 = MP_ROWS;
 const API_PORT = 8420;
 
 function repoRoot(): string {
@@ -66,9 +71,10 @@ async function main(): Promise<number> {
     log(`instance A listening after ${await a.start()} ms; instance B after ${await mpRef.start()} ms`);
     const guest = reg.start('guest', ['bash', join(root, 'test', 'interop', 'secure', 'run-guest.sh'), join(inDir, 'guest-612.sh'), join(out, 'guest')], {
       logFile: join(out, 'guest.log'),
-      env: { ...process.env, NETNS: netns, BUILD_DIR: buildDir, SMP: process.env.SMP ?? '2', TIMEOUT: process.env.TIMEOUT ?? '420' },
+      env: { ...process.env, NETNS: netns, BUILD_DIR: buildDir, SMP: process.env.SMP ?? '2', TIMEOUT: process.env.TIMEOUT ?? '600' },
     });
-    const r = await Promise.race([guest.exited, deadline(480_000)]);
+    // the guest's own bound (run-guest.sh TIMEOUT) first: the rows' timeouts add up to 420 s, plus the boot
+    const r = await Promise.race([guest.exited, deadline(660_000)]);
     log(`guest: ${r === 'timeout' ? 'runner timeout' : `exit ${r}`}`);
     rows = results(join(out, 'guest', 'results.txt'), r === 'timeout' ? 'runner timeout' : `guest exited ${r}`);
   } catch (e) {

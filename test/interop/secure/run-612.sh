@@ -18,17 +18,9 @@ BUILD_DIR="${BUILD_DIR:-$CACHE/$GKEY}"
 NS="nvmetts-sec-$$"
 [ "$(id -u)" = 0 ] || { echo "run-612.sh needs root (netns, QEMU)"; exit 2; }
 # What the guest build and the run use, installed from Debian (the system's own release) when missing.
-need=()
-for c in qemu-system-x86_64:qemu-system-x86 tshark:tshark ip:iproute2 cpio:cpio zstd:zstd xz:xz-utils; do
-  command -v "${c%%:*}" >/dev/null 2>&1 || need+=("${c##*:}")
-done
-[ -f /usr/share/keyrings/debian-archive-keyring.gpg ] || need+=(debian-archive-keyring)
-if [ "${#need[@]}" -gt 0 ]; then
-  echo "installing ${need[*]} ..."
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >"$OUT/apt.log" 2>&1 \
-    || { apt-get update -qq >>"$OUT/apt.log" 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >>"$OUT/apt.log" 2>&1; } \
-    || { echo "could not install ${need[*]}: $OUT/apt.log"; exit 2; }
-fi
+# shellcheck source=../lib/host-tools.sh
+. "$HERE/../lib/host-tools.sh"
+host_tools_ensure "$OUT/apt.log" @guest @wire || exit 2
 if [ ! -f "$BUILD_DIR/vmlinuz" ] || [ ! -f "$BUILD_DIR/initramfs.cpio.gz" ]; then
   echo "building the Debian 13 guest into $BUILD_DIR ..."
   mkdir -p "$CACHE"

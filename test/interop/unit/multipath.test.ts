@@ -1,10 +1,12 @@
 /** The multipath rows' two configs (lib/multipath.ts): what nvmet-ts accepts and what makes one namespace with two paths. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../target/config/index.js';
 import { resolveConfig } from '../../../target/config/resolve.js';
 import { makePlan, nvmetcliConfig } from '../lib/plan.js';
 import { GUEST_CHECKS } from '../lib/rows.js';
-import { instanceBConfig, makeMultipathPlan, multipathParamsSh, withMultipath } from '../lib/multipath.js';
+import { MP_ROWS, instanceBConfig, makeMultipathPlan, multipathParamsSh, withMultipath } from '../lib/multipath.js';
 
 const plan = makePlan({ mode: 'nvmet-ts', dataDir: '/data', ctlPort: 4321, checks: GUEST_CHECKS });
 const mp = makeMultipathPlan('/data');
@@ -51,5 +53,16 @@ describe('two instances, one namespace', () => {
     expect(sh).toContain(`MP_EUI64='${mp.eui64}'`);
     expect(sh).toContain(`MP_CNTLID_B='1000-1999'`);
     expect(sh).toContain(`RESV_SUBNQN='${mp.resvSubnqn}'`);
+  });
+});
+
+describe('the rows of both kernels', () => {
+  it('MP_ROWS (the 6.1 and 6.12 runners) are the rows mp_run_checks runs, in order, as multipath/run-612.sh reads them', () => {
+    const sh = readFileSync(join(import.meta.dirname, '..', 'guest', 'checks-multipath.sh'), 'utf8');
+    const hook = /^mp_run_checks\(\) \{\n((?:  run_check .*\n)+)\}/m.exec(sh);
+    expect([...(hook?.[1] ?? '').matchAll(/^ *run_check ([a-z0-9-]+) /gm)].map((m) => m[1])).toEqual([...MP_ROWS]);
+    const runner = readFileSync(join(import.meta.dirname, '..', 'multipath', 'run-612.sh'), 'utf8');
+    expect(runner).toContain("sed -n '/^mp_run_checks() {/,/^}/s/^ *run_check \\([a-z0-9-]*\\) .*/\\1/p'");
+    expect(readFileSync(join(import.meta.dirname, '..', 'multipath', 'run-612.ts'), 'utf8')).toMatch(/^const ROWS_612 = MP_ROWS;$/m);
   });
 });
