@@ -12,7 +12,7 @@
 
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
-import { CAPACITY, CTL_BYTES, FORGETS, HEAD, OP_WORDS, SLEEPING, STOP, TAIL, WAITING } from './copy-worker.js';
+import { CAPACITY, CTL_BYTES, FORGETS, HEAD, OP_WORDS, SLEEPING, STOP, TAIL, WAITING, WAKE } from './copy-worker.js';
 import type { MemoryMessage, RingTask } from './copy-worker.js';
 import { SubState, type Submission } from './submission.js';
 
@@ -91,8 +91,14 @@ export class CopyRing {
    */
   readonly #doorbell = (): void => {
     this.#doorbellQueued = false;
-    if (Atomics.load(this.#ctl, SLEEPING) !== 0) Atomics.notify(this.#ctl, HEAD);
+    if (Atomics.load(this.#ctl, SLEEPING) !== 0) this.#wake();
   };
+
+  /** Wake the worker (see WAKE): bump the sequence first, so a worker about to sleep sees it moved. */
+  #wake(): void {
+    Atomics.add(this.#ctl, WAKE, 1);
+    Atomics.notify(this.#ctl, WAKE);
+  }
 
   readonly #onWake = (): void => {
     this.#waiting = false;
@@ -142,14 +148,14 @@ export class CopyRing {
       const msg: MemoryMessage = { forget: id };
       this.#port.postMessage(msg);
       Atomics.add(this.#ctl, FORGETS, 1);
-      if (Atomics.load(this.#ctl, SLEEPING) !== 0) Atomics.notify(this.#ctl, HEAD);
+      if (Atomics.load(this.#ctl, SLEEPING) !== 0) this.#wake();
     }
   }
 
   /** Ask the worker to return once its ring is empty; resolves when it did (or died). */
   async stop(): Promise<void> {
     Atomics.store(this.#ctl, STOP, 1);
-    Atomics.notify(this.#ctl, HEAD);
+    this.#wake();
     try {
       await this.#task;
     } catch {

@@ -5,7 +5,7 @@
  * The main thread and the worker share a descriptor ring (a SharedArrayBuffer): the
  * main thread writes descriptors and advances HEAD, the worker copies them strictly
  * in order and advances TAIL. A worker drains every descriptor published so far
- * before it sleeps (`Atomics.wait` on HEAD), so descriptors written while it copies
+ * before it sleeps (`Atomics.wait` on WAKE), so descriptors written while it copies
  * are picked up without any message or wake-up: that is the batching. Each side only
  * signals the other when the other is asleep (the SLEEPING / WAITING words, both
  * sides store their flag before re-reading the other's index, so a signal is never
@@ -31,9 +31,17 @@ export const HEAD = 0; // descriptors published (main writes), wraps as int32
 export const TAIL = 1; // descriptors completed (worker writes)
 export const STOP = 2; // main sets 1: return once the ring is empty
 export const CAPACITY = 3; // descriptor slots (a power of two)
-export const SLEEPING = 4; // worker is (about to be) in Atomics.wait on HEAD
+export const SLEEPING = 4; // worker is (about to be) in Atomics.wait on WAKE
 export const WAITING = 5; // main is (about to be) in Atomics.waitAsync on TAIL
 export const FORGETS = 6; // { forget } messages posted (main increments): drain the port when it moves
+/**
+ * Wake sequence: main increments it for every reason to wake a sleeping worker (new
+ * descriptors, STOP, a forget) and notifies it; the worker reads it before checking
+ * those conditions and sleeps on it. Sleeping on HEAD lost STOP and forget wake-ups:
+ * they do not move HEAD, so a notify between the worker's check and its wait found no
+ * waiter and the wait then saw HEAD unchanged and slept for good (engine close hung).
+ */
+export const WAKE = 7;
 export const CTL_BYTES = 64;
 /** Numbers per descriptor slot: src memory id, src offset, dst memory id, dst offset, length. */
 export const OP_WORDS = 5;
@@ -108,9 +116,10 @@ export default function copyLoop(task: RingTask): number {
     if (Atomics.load(ctl, FORGETS) !== forgets) drain();
     if (head === tail) {
       if (Atomics.load(ctl, STOP) !== 0) return copied;
+      const wake = Atomics.load(ctl, WAKE);
       Atomics.store(ctl, SLEEPING, 1);
       if (Atomics.load(ctl, HEAD) === tail && Atomics.load(ctl, STOP) === 0 && Atomics.load(ctl, FORGETS) === forgets) {
-        Atomics.wait(ctl, HEAD, tail);
+        Atomics.wait(ctl, WAKE, wake);
       }
       Atomics.store(ctl, SLEEPING, 0);
       continue;

@@ -15,5 +15,5 @@ export { LinkAccounting } from './link-accounting.js';
 export type { DmaAccounting, DmaCounters, LinkBytes } from './link-accounting.js';
 export { LinkPacer } from './link-pacer.js';
 export type { DmaPacer } from './link-pacer.js';
-export { DmaEngine, DEFAULT_INLINE_THRESHOLD } from './dma-engine.js';
+export { DmaEngine, DEFAULT_INLINE_THRESHOLD, defaultInlineThreshold } from './dma-engine.js';
 export type { DmaEngineOptions, DmaEngineStats, DmaCloseOptions } from './dma-engine.js';

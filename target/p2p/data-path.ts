@@ -39,7 +39,7 @@ import { BackendStatusError } from '../backend/backend.js';
 import { NvmeStatus } from '../../src/nvme/status.js';
 import { P2pError } from '../../src/p2pdma/errors.js';
 import { DEFAULT_POLICY, type P2pPolicy } from '../../src/p2pdma/policy.js';
-import { DmaEngine, type DmaEngineStats } from '../../src/copy/dma-engine.js';
+import { DmaEngine, defaultInlineThreshold, type DmaEngineStats } from '../../src/copy/dma-engine.js';
 import { LinkAccounting, type DmaCounters } from '../../src/copy/link-accounting.js';
 import { topologyRouter } from '../../src/copy/route.js';
 import type { DmaDescriptor } from '../../src/copy/descriptor.js';
@@ -195,11 +195,15 @@ export class P2pDataPath implements P2pImporter {
       log: (m) => log.debug(`p2pdma: ${m}`),
     });
     this.accounting = new LinkAccounting(topologyRouter(opts.topology));
+    // One CPU in the affinity mask: a copy worker could only time-slice the event
+    // loop's CPU, so no worker is started and every DMA is copied inline.
+    const oneCpu = opts.inlineThreshold === undefined && defaultInlineThreshold() === Number.POSITIVE_INFINITY;
     this.engine = new DmaEngine({
-      workers: opts.workers ?? 1,
+      workers: opts.workers ?? (oneCpu ? 0 : 1),
       accounting: this.accounting,
       ...(opts.inlineThreshold !== undefined ? { inlineThreshold: opts.inlineThreshold } : {}),
     });
+    if (oneCpu && opts.workers === undefined) log.info('copy engine: one CPU available to this process: DMAs are copied on the event loop, no copy worker started');
     this.mediaChunk = opts.mediaChunkSize ?? MEDIA_CHUNK;
     this.staging = new P2pStagingAllocator({
       p2pdma: this.p2pdma,

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { DmaEngine } from '../../src/copy/dma-engine.js';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { DmaEngine, defaultInlineThreshold } from '../../src/copy/dma-engine.js';
 import type { DmaDescriptor } from '../../src/copy/descriptor.js';
 import { DmaError } from '../../src/copy/errors.js';
 import { DRAM, memoryRegion, regionView, type MemoryRegion } from '../../src/copy/region.js';
@@ -163,6 +165,26 @@ describe('DmaEngine data movement', () => {
     expect(eng.stats.workerSubmissions).toBe(0);
   });
 
+  it('inline threshold follows the CPUs the process may use: all inline on one CPU, 64 KiB otherwise', async () => {
+    expect([1, 2, 8].map((n) => defaultInlineThreshold(n))).toEqual([Number.POSITIVE_INFINITY, 64 * KiB, 64 * KiB]);
+    // with one CPU, a 4 MiB copy of shared memory stays on the submitting thread
+    const eng = engine({ workers: 1, inlineThreshold: defaultInlineThreshold(1) });
+    const src = sharedRegion(4 * MiB, 's', 11);
+    const dst = sharedRegion(4 * MiB, 'd');
+    await eng.submit({ src, dst, length: 4 * MiB });
+    expectBytes(bytesOf(dst, 0, 4 * MiB), bytesOf(src, 0, 4 * MiB));
+    expect(eng.stats.inlineSubmissions).toBe(1);
+    expect(eng.stats.workerSubmissions).toBe(0);
+  });
+
+  it('reads the affinity mask, not the machine: under taskset -c 0 the default is all inline', () => {
+    const dist = fileURLToPath(new URL('../../dist/src/copy/dma-engine.js', import.meta.url));
+    const r = spawnSync('taskset', ['-c', '0', process.execPath, '--input-type=module', '-e',
+      `const m = await import(${JSON.stringify(dist)}); const e = new m.DmaEngine({ workers: 0 }); console.log(String(e.inlineThreshold)); await e.close();`], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('Infinity');
+  });
+
   it('runs everything inline with workers: 0', async () => {
     const eng = engine({ workers: 0 });
     const src = sharedRegion(4 * MiB, 's', 8);
@@ -307,6 +329,28 @@ describe('DmaEngine errors and shutdown', () => {
     expect(eng.outstanding).toBe(0);
     expect(eng.close()).toBe(closed);
   });
+
+  it('close() right behind a burst never loses the stop wake-up (30 cycles, 2 workers)', async () => {
+    // The workers slept on HEAD, which STOP does not move: a stop notify landing between
+    // a worker's STOP check and its wait was lost and close() hung (3 of 4 runs of 40
+    // cycles hung before the WAKE word; 0 of 8 after).
+    const src = sharedRegion(32 * MiB, 's', 22);
+    const dst = sharedRegion(32 * MiB, 'd');
+    for (let i = 0; i < 30; i++) {
+      const eng = new DmaEngine({ workers: 2, inlineThreshold: 0 });
+      const subs: Promise<void>[] = [];
+      for (let k = 0; k < 32; k++) subs.push(eng.submit({ src, dst, length: MiB, srcOffset: k * MiB, dstOffset: k * MiB }));
+      let timer: NodeJS.Timeout | undefined;
+      const verdict = await Promise.race([
+        eng.close().then(() => 'closed'),
+        new Promise<string>((r) => (timer = setTimeout(() => r(`close() hung in cycle ${i}`), 10_000))),
+      ]);
+      clearTimeout(timer);
+      expect(verdict).toBe('closed');
+      await Promise.all(subs);
+    }
+    expectBytes(bytesOf(dst), bytesOf(src));
+  }, 120_000);
 
   it('close({ abort: true }) rejects what has not reached a worker, and those bytes stay untouched', async () => {
     const eng = engine({ workers: 1, inlineThreshold: 0, ringCapacity: 2 });
