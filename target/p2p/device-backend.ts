@@ -110,19 +110,7 @@ export class DeviceBackend implements NamespaceBackend {
     this.ctx.checkMapped(dst);
     const staging = this.ctx.regionOf(dst);
     if (this.file !== null) return this.fileRead(offset, dst, staging.owner).then(() => this.ctx.checkMapped(dst));
-    const cs = this.chunkSize;
-    const len = dst.length;
-    let n = 0;
-    for (let done = 0; done < len; n++) {
-      const pos = offset + done;
-      const idx = Math.floor(pos / cs);
-      const inChunk = pos - idx * cs;
-      const l = Math.min(cs - inChunk, len - done);
-      const c = this.chunks.get(idx);
-      if (c === undefined) this.desc(n, this.zeroRegion(), staging, l, 0, done);
-      else this.desc(n, c, staging, l, inChunk, done);
-      done += l;
-    }
+    const n = this.chunkDescs(offset, dst.length, staging, false);
     return this.landed(this.ctx.engine.submitNow(this.descs, n), dst);
   }
 
@@ -130,8 +118,17 @@ export class DeviceBackend implements NamespaceBackend {
     this.ctx.checkMapped(src);
     const staging = this.ctx.regionOf(src);
     if (this.file !== null) return this.fileWrite(offset, src, staging.owner).then(() => this.ctx.checkMapped(src));
+    const n = this.chunkDescs(offset, src.length, staging, true);
+    return this.landed(this.ctx.engine.submitNow(this.descs, n), src);
+  }
+
+  /**
+   * Fill the scratch descriptors for [offset, +len) of the media against `staging`, one
+   * per media chunk touched; returns how many. A write (`toMedia`) allocates the chunks
+   * it touches; a read of a never-written chunk copies from the shared zero region.
+   */
+  private chunkDescs(offset: number, len: number, staging: MemoryRegion, toMedia: boolean): number {
     const cs = this.chunkSize;
-    const len = src.length;
     let n = 0;
     for (let done = 0; done < len; n++) {
       const pos = offset + done;
@@ -139,14 +136,17 @@ export class DeviceBackend implements NamespaceBackend {
       const inChunk = pos - idx * cs;
       const l = Math.min(cs - inChunk, len - done);
       let c = this.chunks.get(idx);
-      if (c === undefined) {
-        c = { memory: new SharedArrayBuffer(cs), offset: 0, length: cs, owner: this.owner };
-        this.chunks.set(idx, c);
-      }
-      this.desc(n, staging, c, l, done, inChunk);
+      if (toMedia) {
+        if (c === undefined) {
+          c = { memory: new SharedArrayBuffer(cs), offset: 0, length: cs, owner: this.owner };
+          this.chunks.set(idx, c);
+        }
+        this.desc(n, staging, c, l, done, inChunk);
+      } else if (c === undefined) this.desc(n, this.zeroRegion(), staging, l, 0, done);
+      else this.desc(n, c, staging, l, inChunk, done);
       done += l;
     }
-    return this.landed(this.ctx.engine.submitNow(this.descs, n), src);
+    return n;
   }
 
   /**

@@ -5,14 +5,13 @@
  * port listening only while a subsystem is linked, as a kernel nvmet port.
  */
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, test } from 'vitest';
 import { connect } from '../../initiator/index.js';
 import { AuthenticationError } from '../../initiator/authenticate.js';
 import { formatDhchapSecret } from '../../src/nvme/auth/index.js';
-import { enc, startStack, TOPOLOGY, type Stack } from './helpers.js';
+import { enc, freePort, startStack, TOPOLOGY, type Stack } from './helpers.js';
 
 const SCRIPT = fileURLToPath(new URL('../../contrib/blktests/nvme-target-control', import.meta.url));
 const HOSTID = '0f01fb42-9f7f-4856-b0b3-51e60b8de349';
@@ -27,14 +26,6 @@ afterEach(async () => {
   await s?.close();
   s = undefined;
 });
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as { port: number };
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 async function setup(trsvcid: number): Promise<(...args: string[]) => Promise<{ stdout: string; stderr: string }>> {
   s = await startStack({ hosts: [], ports: [], subsystems: [], topology: TOPOLOGY });

@@ -6,6 +6,7 @@ import { afterEach } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, connect as tcpConnect } from 'node:net';
 import { NvmetService } from '../../target/service/index.js';
 import { startApi, type ApiServer, type ApiOptions } from '../../target/api/server.js';
 import { parseConfig } from '../../target/config/index.js';
@@ -236,4 +237,33 @@ export function parsePrometheus(text: string): Map<string, PromFamily> {
     family(families.has(base) ? base : name).samples.push({ name, labels, value });
   });
   return families;
+}
+
+/** A TCP port nothing listens on right now (bound and released). */
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as { port: number };
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+/** What a plain TCP connect to 127.0.0.1:port gets: 'connected', 'timeout' (3 s) or the error code. */
+export function tcpProbe(port: number): Promise<string> {
+  return new Promise((resolve) => {
+    const sock = tcpConnect({ host: '127.0.0.1', port });
+    const timer = setTimeout(() => {
+      sock.destroy();
+      resolve('timeout');
+    }, 3000);
+    sock.once('connect', () => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve('connected');
+    });
+    sock.once('error', (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve(e.code ?? String(e));
+    });
+  });
 }

@@ -5,10 +5,10 @@
  * nvmet_port_subsys_drop_link). A port with no subsystem refuses TCP connections, at
  * start-up and after its last unlink; the API and the summary say why it does not listen.
  */
-import { createServer, connect as tcpConnect, type Server } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { connect, discover, type Controller } from '../../initiator/index.js';
-import { baseDoc, startStack, enc, SUBNQN, type Stack } from './helpers.js';
+import { baseDoc, startStack, enc, freePort, tcpProbe, SUBNQN, type Stack } from './helpers.js';
 
 let s: Stack | undefined;
 const ctrls: Controller[] = [];
@@ -19,35 +19,6 @@ afterEach(async () => {
   await s?.close();
   s = undefined;
 });
-
-/** A TCP port nothing listens on right now (bound and released). */
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as { port: number };
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-/** What a plain TCP connect to 127.0.0.1:port gets: 'connected' or the error code. */
-function tcpProbe(port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const sock = tcpConnect({ host: '127.0.0.1', port });
-    const timer = setTimeout(() => {
-      sock.destroy();
-      resolve('timeout');
-    }, 3000);
-    sock.once('connect', () => {
-      clearTimeout(timer);
-      sock.destroy();
-      resolve('connected');
-    });
-    sock.once('error', (e: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      resolve(e.code ?? String(e));
-    });
-  });
-}
 
 const tcpPortDoc = (portid: number, trsvcid: number, subsystems: string[]): Record<string, unknown> => ({
   portid,

@@ -5,11 +5,10 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { request } from '../api/helpers.js';
+import { freePort, request, tcpProbe } from '../api/helpers.js';
 import { buildPrivate } from './build.js';
 
 const NQN = 'nqn.2024-01.io.nvmet-ts:cli-ports';
@@ -25,33 +24,6 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
   rmSync(build, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as { port: number };
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-function tcpProbe(port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const sock = tcpConnect({ host: '127.0.0.1', port });
-    const timer = setTimeout(() => {
-      sock.destroy();
-      resolve('timeout');
-    }, 3000);
-    sock.once('connect', () => {
-      clearTimeout(timer);
-      sock.destroy();
-      resolve('connected');
-    });
-    sock.once('error', (e: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      resolve(e.code ?? String(e));
-    });
-  });
-}
 
 test('a configured port with no subsystem linked: summary and log say why it does not listen; a link over the API starts it', async () => {
   const [a, b] = [await freePort(), await freePort()];
