@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCtlServer } from './lib/ctl.js';
+import { discAenActions } from './lib/discovery-aen.js';
 import { bootGuest, ensureGuestImage, monitor, pickAccel } from './lib/guest.js';
 import { ensureHostPackages, establishedOn, isRoot, netnsAdd, netnsDel } from './lib/host.js';
 import { makePlan, nvmetcliConfig, paramsSh, targetPorts } from './lib/plan.js';
@@ -305,6 +306,7 @@ async function inner(specFile: string): Promise<number> {
       return setAnaState(API_PORT, port, state);
     },
     ...multipathActions(() => mpRef),
+    ...discAenActions(API_PORT),
     'keepalive-drop': async (q) => {
       const kato = Number(q.get('kato') ?? '5');
       void keepAliveDrop(kato);

@@ -150,6 +150,12 @@ local_restart() {
   rm "$NVMET/ports/1/subsystems/$SUBNQN" && sleep 2 &&
     ln -s "$NVMET/subsystems/$SUBNQN" "$NVMET/ports/1/subsystems/$SUBNQN" && echo "ok: port 1 re-enabled"
 }
+DISC_AEN_NQN=nqn.2014-08.org.nvmexpress:nvmet-ts-disc-aen
+local_disc_change() { # a new subsystem any host may use, linked to port 1
+  d="$NVMET/subsystems/$DISC_AEN_NQN"
+  mkdir "$d" && echo 1 >"$d/attr_allow_any_host" && ln -s "$d" "$NVMET/ports/1/subsystems/$DISC_AEN_NQN" && echo "ok: $DISC_AEN_NQN linked to port 1"
+}
+local_disc_restore() { rm -f "$NVMET/ports/1/subsystems/$DISC_AEN_NQN"; rmdir "$NVMET/subsystems/$DISC_AEN_NQN" && echo "ok: removed"; }
 local_keepalive_drop() { CTL_REPLY="skip: the guest's own target shares the host's link"; return 77; }
 
 # ------------------------------------------------------------------- checks --
@@ -494,6 +500,45 @@ chk_target_restart() {
   why "host reconnected, 4 MiB written before the restart intact"
 }
 
+# A persistent discovery controller (nvme discover -p) is told of a discovery log change
+# by an AEN (Notice, Discovery Log Page Change: result 0x70f002); the 6.1 host turns it
+# into a uevent NVME_AEN=0x70f002 on that controller (nvme_aen_uevent), which udev's
+# nvmf-connect rules use to re-run connect-all. busybox's uevent applet records it.
+DISC_NQN=nqn.2014-08.org.nvmexpress.discovery
+chk_disc_aen() {
+  command -v busybox >/dev/null || skip "no busybox (its uevent applet records the uevent)"
+  rm -f "$ST/uev"
+  busybox uevent sh -c 'echo "${DEVPATH:-} ${NVME_AEN:-}" >>'"$ST/uev" & UPID=$!
+  before=" $(ls /sys/class/nvme | tr '\n' ' ') "
+  run nvme discover -t tcp -a "$TADDR" -s "$PORT" -p || { kill $UPID; fail "nvme discover -p exited $?"; }
+  dc=""
+  for c in /sys/class/nvme/nvme*; do
+    n=${c##*/}
+    [ "$(cat "$c/subsysnqn" 2>/dev/null)" = "$DISC_NQN" ] || continue
+    case "$before" in *" $n "*) ;; *) dc=$n ;; esac
+  done
+  [ -n "$dc" ] || { kill $UPID; fail "no persistent discovery controller after nvme discover -p"; }
+  wait_state "$dc" live 10 || { kill $UPID; disconnect_ctrl "$dc"; fail "discovery controller $dc not live"; }
+  show_ctrl "$dc"
+  kato=$(cattr "$dc" kato)
+  t0=$(now)
+  ctl disc-change || { kill $UPID; disconnect_ctrl "$dc"; fail "runner could not change the discovery log: ${CTL_REPLY:-}"; }
+  i=0
+  while [ $i -lt 75 ] && ! grep -q "/$dc 0x70f002" "$ST/uev" 2>/dev/null; do sleep 0.2; i=$((i + 1)); done
+  t1=$(now)
+  cat "$ST/uev" 2>/dev/null | grep -v "^ *$" | tail -n 20
+  seen=$(grep -c "/$dc 0x70f002" "$ST/uev" 2>/dev/null)
+  # the log page the host reads after the event lists the new subsystem
+  run nvme discover -t tcp -a "$TADDR" -s "$PORT" >"$ST/disc-after" 2>&1
+  listed=$(grep -c "nvmet-ts-disc-aen" "$ST/disc-after")
+  ctl disc-restore
+  kill $UPID 2>/dev/null
+  disconnect_ctrl "$dc"
+  [ "${seen:-0}" -ge 1 ] || fail "no NVME_AEN=0x70f002 uevent on $dc within 15 s of the change"
+  [ "${listed:-0}" -ge 1 ] || fail "the discovery log read after the event does not list the new subsystem"
+  why "persistent discovery controller $dc (kato ${kato:-?}): uevent NVME_AEN=0x70f002 $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", b-a}') s after the link; the log then lists the new subsystem"
+}
+
 chk_keep_alive() {
   disconnect_subsys
   connect -k "$KATO" -c 2 -l 120 || fail "connect -k $KATO failed"
@@ -599,6 +644,7 @@ run_check fio-nsid2 150
 run_check p2pmem-removal 150
 run_check ext4 150
 run_check ns-add 60
+run_check disc-aen 60
 run_check disconnect 30
 run_check connect-ioq4 60
 run_check connect-qsize128 60

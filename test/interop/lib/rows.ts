@@ -33,6 +33,7 @@ export const ROWS: readonly RowSpec[] = [
   { id: 'p2pmem-removal', title: 'fio verify across a p2pmem provider hot-removal (dmabuf, API) (--p2pmem)' },
   { id: 'ext4', title: 'mkfs.ext4, files, sync, umount, fsck, remount, checksums' },
   { id: 'ns-add', title: 'namespace added while connected appears (AEN/rescan)' },
+  { id: 'disc-aen', title: 'persistent discovery controller gets the discovery-log-change AEN (uevent)' },
   { id: 'disconnect', title: 'nvme disconnect -n' },
   { id: 'connect-ioq4', title: 'nvme connect -i 4 (four I/O queues)' },
   { id: 'connect-qsize128', title: 'nvme connect -Q 128' },

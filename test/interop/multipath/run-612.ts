@@ -16,6 +16,7 @@ import { startCtlServer } from '../lib/ctl.js';
 import { makePlan, nvmetcliConfig, paramsSh } from '../lib/plan.js';
 import { ProcessRegistry, deadline, reapRecorded } from '../lib/proc.js';
 import { Target } from '../lib/target.js';
+import { DISC_AEN_ROW, discAenActions } from '../lib/discovery-aen.js';
 import { MP_ROWS, makeMultipathPlan, multipathActions, setUpMultipath, withMultipath } from '../lib/multipath.js';
 import type { Multipath } from '../lib/multipath.js';
 
@@ -23,9 +24,10 @@ import type { Multipath } from '../lib/multipath.js';
  * Rows on 6.12: all of the 6.1 suite's multipath rows (both paths listed, fio across a
  * SIGKILL of B and its restart, fio across B's ANA flip, reservations from two hosts),
  * from the one list lib/multipath.ts keeps; run-612.sh reads the same rows from
- * checks-multipath.sh's mp_run_checks (test/interop/unit/multipath.test.ts ties the two).
+ * checks-multipath.sh's mp_run_checks (test/interop/unit/multipath.test.ts ties the two);
+ * then the persistent discovery controller's discovery-log-change AEN (disc-aen, as on 6.1).
  */
-const ROWS_612 = MP_ROWS;
+const ROWS_612: readonly string[] = [...MP_ROWS, DISC_AEN_ROW];
 const API_PORT = 8420;
 
 function repoRoot(): string {
@@ -47,7 +49,7 @@ async function main(): Promise<number> {
   const log = (s: string) => appendFileSync(join(out, 'runner.log'), `${new Date().toISOString()} ${s}\n`);
   const reg = new ProcessRegistry(join(out, 'pids'));
   let mpRef: Multipath | null = null;
-  const ctl = await startCtlServer(multipathActions(() => mpRef), join(out, 'ctl.log'));
+  const ctl = await startCtlServer({ ...multipathActions(() => mpRef), ...discAenActions(API_PORT) }, join(out, 'ctl.log'));
 
   const plan = makePlan({ mode: 'nvmet-ts', dataDir, ctlPort: ctl.port, checks: ROWS_612 });
   const mp = makeMultipathPlan(dataDir);
