@@ -9,9 +9,10 @@ ROOT="$(cd "$HERE/../../.." && pwd)"
 OUT="${1:?usage: run-612.sh OUTDIR [BUILD_DIR]}"; mkdir -p "$OUT"; OUT="$(cd "$OUT" && pwd)"
 BUILD_DIR="${2:-${BUILD_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/nvmet-ts/guest-trixie}}"
 JS="$ROOT/dist/test/interop/multipath/run-612.js"
-# the rows, as the guest runs them (mp_run_checks; the runner's MP_ROWS is the same list), then disc-aen
+# the rows (run-612.ts ROWS_612): connect and two log pages, the multipath rows as the guest runs them
+# (mp_run_checks; the runner's MP_ROWS is the same list), then disc-aen
 ROWS="$(sed -n '/^mp_run_checks() {/,/^}/s/^ *run_check \([a-z0-9-]*\) .*/\1/p' "$ROOT/test/interop/guest/checks-multipath.sh")"
-ROWS="$ROWS disc-aen"
+ROWS="connect-default effects-log supported-log-pages $ROWS disc-aen"
 fail_all() { for id in $ROWS; do printf '%s\tfail\t%s\n' "$id" "$1"; done; exit 1; }
 [ "$(id -u)" = 0 ] || fail_all "needs root"
 [ -f "$JS" ] || fail_all "$JS missing (npm run build)"

@@ -9,7 +9,7 @@
  * Prints one "ID<TAB>pass|fail|skip<TAB>reason" line per row on stdout (the
  * secure run's results format); logs go to OUTDIR.
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, closeSync, copyFileSync, existsSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startCtlServer } from '../lib/ctl.js';
@@ -26,8 +26,11 @@ import type { Multipath } from '../lib/multipath.js';
  * from the one list lib/multipath.ts keeps; run-612.sh reads the same rows from
  * checks-multipath.sh's mp_run_checks (test/interop/unit/multipath.test.ts ties the two);
  * then the persistent discovery controller's discovery-log-change AEN (disc-aen, as on 6.1).
+ * Before them, the suite's own connect (connect-default) and the two log-page rows issue 12
+ * names for both hosts (effects-log with LPA bit 1 set, supported-log-pages).
  */
-const ROWS_612: readonly string[] = [...MP_ROWS, DISC_AEN_ROW];
+const LOG_ROWS_612 = ['connect-default', 'effects-log', 'supported-log-pages'] as const;
+const ROWS_612: readonly string[] = [...LOG_ROWS_612, ...MP_ROWS, DISC_AEN_ROW];
 const API_PORT = 8420;
 
 function repoRoot(): string {
@@ -53,11 +56,13 @@ async function main(): Promise<number> {
 
   const plan = makePlan({ mode: 'nvmet-ts', dataDir, ctlPort: ctl.port, checks: ROWS_612 });
   const mp = makeMultipathPlan(dataDir);
-  // A serves only the two rows' subsystems here: the suite's own subsystem stays out (no files for it)
-  const base = nvmetcliConfig(plan) as { ports: { subsystems: string[] }[]; subsystems: object[] };
-  base.subsystems = [];
-  for (const p of base.ports) p.subsystems = [];
-  writeFileSync(join(out, 'config.json'), `${JSON.stringify(withMultipath(base, plan, mp), null, 2)}\n`);
+  // A serves the suite's own subsystem (connect-default and the log-page rows) and the multipath rows' subsystems
+  for (const n of plan.namespaces) {
+    const fd = openSync(n.path, 'w');
+    ftruncateSync(fd, n.bytes);
+    closeSync(fd);
+  }
+  writeFileSync(join(out, 'config.json'), `${JSON.stringify(withMultipath(nvmetcliConfig(plan), plan, mp), null, 2)}\n`);
   writeFileSync(join(inDir, 'params.sh'), paramsSh(plan));
   const guestDir = join(root, 'test', 'interop', 'guest');
   for (const f of ['checks.sh', 'checks-multipath.sh']) copyFileSync(join(guestDir, f), join(inDir, f));

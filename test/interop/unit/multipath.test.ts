@@ -63,7 +63,9 @@ describe('the rows of both kernels', () => {
     expect([...(hook?.[1] ?? '').matchAll(/^ *run_check ([a-z0-9-]+) /gm)].map((m) => m[1])).toEqual([...MP_ROWS]);
     const runner = readFileSync(join(import.meta.dirname, '..', 'multipath', 'run-612.sh'), 'utf8');
     expect(runner).toContain("sed -n '/^mp_run_checks() {/,/^}/s/^ *run_check \\([a-z0-9-]*\\) .*/\\1/p'");
-    expect(readFileSync(join(import.meta.dirname, '..', 'multipath', 'run-612.ts'), 'utf8')).toMatch(/^const ROWS_612: readonly string\[\] = \[\.\.\.MP_ROWS, DISC_AEN_ROW\];$/m);
-    expect(runner).toContain('ROWS="$ROWS disc-aen"');
+    const ts = readFileSync(join(import.meta.dirname, '..', 'multipath', 'run-612.ts'), 'utf8');
+    expect(ts).toMatch(/^const ROWS_612: readonly string\[\] = \[\.\.\.LOG_ROWS_612, \.\.\.MP_ROWS, DISC_AEN_ROW\];$/m);
+    expect(ts).toMatch(/^const LOG_ROWS_612 = \['connect-default', 'effects-log', 'supported-log-pages'\] as const;$/m);
+    expect(runner).toContain('ROWS="connect-default effects-log supported-log-pages $ROWS disc-aen"');
   });
 });
