@@ -1,9 +1,10 @@
 /** A private build of the CLI for tests that run it as a real process. */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -32,3 +33,33 @@ export function buildPrivate(): string {
   return b;
 }
 
+
+/** What a test file gets from {@link privateCliPerFile}: valid inside its tests. */
+export interface PrivateCli {
+  /** The private build's bin/nvmet-ts.js. */
+  readonly bin: string;
+  /** A scratch directory of the test file's own. */
+  readonly dir: string;
+}
+
+/** One private build and one scratch directory per test file, removed after its tests. */
+export function privateCliPerFile(prefix: string): PrivateCli {
+  const st = { bin: '', dir: '', build: '' };
+  beforeAll(() => {
+    st.build = buildPrivate();
+    st.bin = join(st.build, 'bin', 'nvmet-ts.js');
+    st.dir = mkdtempSync(join(tmpdir(), prefix));
+  }, 180_000);
+  afterAll(() => {
+    if (st.dir !== '') rmSync(st.dir, { recursive: true, force: true });
+    if (st.build !== '') rmSync(st.build, { recursive: true, force: true });
+  });
+  return {
+    get bin() {
+      return st.bin;
+    },
+    get dir() {
+      return st.dir;
+    },
+  };
+}

@@ -5,12 +5,9 @@
  * header or a body — the bearer token, DH-HMAC-CHAP keys and TLS PSKs stay out of logs.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { request } from '../api/helpers.js';
-import { buildPrivate } from './build.js';
+import { privateCliPerFile } from './build.js';
 
 const DHCHAP_KEY = 'DHHC-1:00:ia6zGodOr4SEG0Zzaw398rpY0wqipUWj4jWjUh4HWUz6aQ2n:';
 const TLS_PSK = 'NVMeTLSkey-1:01:VRLbtnN9AQb2WXW3c9+wEf/DRLz0QuLdbYvEhwtdWwNf9LrZ:';
@@ -19,23 +16,12 @@ const HOST = 'nqn.2014-08.org.nvmexpress:uuid:5c0ffee0-1b2c-4d3e-8f40-123456789a
 /** The CLI's text line: `TIME LEVEL MSG` (level padded to 5). */
 const line = (level: string, msg: string): RegExp => new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z ${level.padEnd(5)} ${msg}$`, 'm');
 
-let BIN = '';
-let build = '';
-let dir = '';
-beforeAll(() => {
-  build = buildPrivate();
-  BIN = join(build, 'bin', 'nvmet-ts.js');
-  dir = mkdtempSync(join(tmpdir(), 'nvmet-ts-clilog-'));
-}, 180_000);
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-  rmSync(build, { recursive: true, force: true });
-});
+const cli = privateCliPerFile('nvmet-ts-clilog-');
 
 /** Run the target on the built-in default configuration, do `work` against its API, stop it; its stderr. */
 async function withTarget(args: string[], work: (api: string) => Promise<void>): Promise<string> {
-  const child = spawn(process.execPath, [BIN, '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0', ...args], {
-    cwd: dir,
+  const child = spawn(process.execPath, [cli.bin, '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0', ...args], {
+    cwd: cli.dir,
     env: { ...process.env, NVMET_TS_API_TOKEN: TOKEN },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -4,26 +4,14 @@
  * the log say so, and linking a subsystem over the API makes it listen.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { freePort, request, tcpProbe } from '../api/helpers.js';
-import { buildPrivate } from './build.js';
+import { privateCliPerFile } from './build.js';
 
 const NQN = 'nqn.2024-01.io.nvmet-ts:cli-ports';
-let BIN = '';
-let build = '';
-let dir = '';
-beforeAll(() => {
-  build = buildPrivate();
-  BIN = join(build, 'bin', 'nvmet-ts.js');
-  dir = mkdtempSync(join(tmpdir(), 'nvmet-ts-cliports-'));
-}, 180_000);
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-  rmSync(build, { recursive: true, force: true });
-});
+const cli = privateCliPerFile('nvmet-ts-cliports-');
 
 test('a configured port with no subsystem linked: summary and log say why it does not listen; a link over the API starts it', async () => {
   const [a, b] = [await freePort(), await freePort()];
@@ -34,13 +22,13 @@ test('a configured port with no subsystem linked: summary and log say why it doe
     referrals: [],
     subsystems,
   });
-  const cfg = join(dir, 'ports.json');
+  const cfg = join(cli.dir, 'ports.json');
   writeFileSync(cfg, JSON.stringify({
     hosts: [],
     ports: [port(1, a, [NQN]), port(2, b, [])],
     subsystems: [{ nqn: NQN, attr: { allow_any_host: '1' }, allowed_hosts: [], namespaces: [{ nsid: 1, enable: 1, device: { path: 'ram:1M' } }] }],
   }));
-  const child = spawn(process.execPath, [BIN, '--config', cfg, '--api', '127.0.0.1:0', '--data-dir', dir], { cwd: dir, env: { ...process.env, NVMET_TS_API_TOKEN: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [cli.bin, '--config', cfg, '--api', '127.0.0.1:0', '--data-dir', cli.dir], { cwd: cli.dir, env: { ...process.env, NVMET_TS_API_TOKEN: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -5,34 +5,21 @@
  * by `nvmet-ts check`, naming the JSON path.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { request } from '../api/helpers.js';
-import { buildPrivate } from './build.js';
+import { privateCliPerFile } from './build.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FIXTURES = join(ROOT, 'test', 'api', 'fixtures');
 const KEY = 'DHHC-1:00:ia6zGodOr4SEG0Zzaw398rpY0wqipUWj4jWjUh4HWUz6aQ2n:';
-let BIN = '';
-let build = '';
-let dir = '';
-
-beforeAll(() => {
-  build = buildPrivate();
-  BIN = join(build, 'bin', 'nvmet-ts.js');
-  dir = mkdtempSync(join(tmpdir(), 'nvmet-ts-clisec-'));
-}, 180_000);
-afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
-  rmSync(build, { recursive: true, force: true });
-});
+const cli = privateCliPerFile('nvmet-ts-clisec-');
 
 function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: { ...process.env, NVMET_TS_API_TOKEN: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cli.bin, ...args], { cwd: cli.dir, env: { ...process.env, NVMET_TS_API_TOKEN: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -48,8 +35,8 @@ function run(args: string[], env: Record<string, string> = {}): Promise<{ code: 
 
 /** Start the target; resolves with its API URL once the start-up summary is out. */
 async function startTarget(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; api: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [BIN, '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0', ...args], {
-    cwd: dir,
+  const child = spawn(process.execPath, [cli.bin, '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0', ...args], {
+    cwd: cli.dir,
     env: { ...process.env, NVMET_TS_API_TOKEN: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -81,7 +68,7 @@ async function startTarget(args: string[], env: Record<string, string> = {}): Pr
 
 describe('the API token without argv', () => {
   test('--api-token-file: requests need it; the Bearer scheme is case-insensitive', async () => {
-    const tokenFile = join(dir, 'token');
+    const tokenFile = join(cli.dir, 'token');
     writeFileSync(tokenFile, 'file-token-123\n', { mode: 0o600 });
     const t = await startTarget(['--api-token-file', tokenFile]);
     try {
@@ -105,9 +92,9 @@ describe('the API token without argv', () => {
   });
 
   test('a missing or empty token file is a usage error', async () => {
-    expect((await run(['--api-token-file', join(dir, 'nope')])).code).toBe(2);
-    writeFileSync(join(dir, 'empty'), '');
-    const r = await run(['--api-token-file', join(dir, 'empty')]);
+    expect((await run(['--api-token-file', join(cli.dir, 'nope')])).code).toBe(2);
+    writeFileSync(join(cli.dir, 'empty'), '');
+    const r = await run(['--api-token-file', join(cli.dir, 'empty')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/empty/);
   });
@@ -115,17 +102,17 @@ describe('the API token without argv', () => {
 
 describe('the default data directory', () => {
   test('is ./nvmet-ts-data (0700, created on demand), not the working directory: a file in the working directory cannot be served', async () => {
-    writeFileSync(join(dir, 'private.img'), Buffer.alloc(1 << 20, 0x11));
+    writeFileSync(join(cli.dir, 'private.img'), Buffer.alloc(1 << 20, 0x11));
     const t = await startTarget([]);
     try {
       const status = await request(t.api, 'GET', '/api/status');
-      expect(status.json.data_dir).toBe(join(dir, 'nvmet-ts-data'));
+      expect(status.json.data_dir).toBe(join(cli.dir, 'nvmet-ts-data'));
       const nqn = 'nqn.2014-08.org.nvmexpress:nvmet-ts';
-      const r = await request(t.api, 'POST', `/api/subsystems/${encodeURIComponent(nqn)}/namespaces`, { device: { path: join(dir, 'private.img') }, enable: 1 });
+      const r = await request(t.api, 'POST', `/api/subsystems/${encodeURIComponent(nqn)}/namespaces`, { device: { path: join(cli.dir, 'private.img') }, enable: 1 });
       expect(r.status).toBe(400);
       expect(r.json.error).toMatch(/path must be inside .*nvmet-ts-data/);
-      expect(statSync(join(dir, 'nvmet-ts-data')).mode & 0o777).toBe(0o700);
-      writeFileSync(join(dir, 'nvmet-ts-data', 'ok.img'), Buffer.alloc(1 << 20));
+      expect(statSync(join(cli.dir, 'nvmet-ts-data')).mode & 0o777).toBe(0o700);
+      writeFileSync(join(cli.dir, 'nvmet-ts-data', 'ok.img'), Buffer.alloc(1 << 20));
       const ok = await request(t.api, 'POST', `/api/subsystems/${encodeURIComponent(nqn)}/namespaces`, { device: { path: 'ok.img' }, enable: 1 });
       expect(ok.status, ok.text).toBe(201);
     } finally {
@@ -142,9 +129,9 @@ describe('security fields refused at start-up and by check', () => {
     cfg.ports[0].addr.traddr = '127.0.0.1';
     // tls1.3 is implemented (issue 11); "connected" is not an NVMe/TCP security type.
     cfg.ports[0].addr.tsas = 'connected';
-    const file = join(dir, 'dhchap.json');
+    const file = join(cli.dir, 'dhchap.json');
     writeFileSync(file, JSON.stringify(cfg));
-    copyFileSync(join(FIXTURES, 'nvmetcli-tcp-file.json'), join(dir, 'unused.json'));
+    copyFileSync(join(FIXTURES, 'nvmetcli-tcp-file.json'), join(cli.dir, 'unused.json'));
 
     const check = await run(['check', file]);
     expect(check.code).toBe(1);
