@@ -132,7 +132,7 @@ export function summarizeCpuProfile(p: CpuProfile, ios: number, fromUs = -Infini
     totalMs: busy,
     perIoUs: ios > 0 ? (busy * 1000) / ios : 0,
     areas: list.map(([area, selfMs]) => ({ area, selfMs, share: busy > 0 ? selfMs / busy : 0 })),
-    top: [...fns.values()].filter((f) => f.fn !== '(idle)').sort((a, b) => b.selfMs - a.selfMs).slice(0, 15),
+    top: [...fns.values()].filter((f) => f.fn !== '(idle)').sort((a, b) => b.selfMs - a.selfMs).slice(0, 40),
   };
 }
 

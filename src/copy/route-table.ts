@@ -32,6 +32,14 @@ export class RouteTable {
   readonly #cache = new Map<MemoryOwner, Map<MemoryOwner, CompiledRoute>>();
   readonly #linkIndex = new Map<string, number>();
   readonly #links: string[] = [];
+  // The last two routes asked for: an I/O's DMAs alternate between two pairs (SSD→staging,
+  // staging→NIC), so most lookups end here instead of in the two Maps.
+  #src0: MemoryOwner | null = null;
+  #dst0: MemoryOwner | null = null;
+  #route0: CompiledRoute | null = null;
+  #src1: MemoryOwner | null = null;
+  #dst1: MemoryOwner | null = null;
+  #route1: CompiledRoute | null = null;
 
   constructor(router: Router, options: LinkModelOptions = {}) {
     this.router = router;
@@ -41,6 +49,19 @@ export class RouteTable {
 
   /** The compiled route from `src` to `dst` (throws what the router throws for unknown owners). */
   get(src: MemoryOwner, dst: MemoryOwner): CompiledRoute {
+    if (src === this.#src0 && dst === this.#dst0) return this.#route0!;
+    if (src === this.#src1 && dst === this.#dst1) return this.#route1!;
+    const r = this.#lookup(src, dst);
+    this.#src1 = this.#src0;
+    this.#dst1 = this.#dst0;
+    this.#route1 = this.#route0;
+    this.#src0 = src;
+    this.#dst0 = dst;
+    this.#route0 = r;
+    return r;
+  }
+
+  #lookup(src: MemoryOwner, dst: MemoryOwner): CompiledRoute {
     let bySrc = this.#cache.get(src);
     if (bySrc === undefined) {
       bySrc = new Map();

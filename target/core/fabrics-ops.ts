@@ -88,9 +88,10 @@ export interface TransportRequest<Owner = unknown> {
    * return) and parse it into what the command moves and runs. Returns false when
    * the command was refused: it is then already completed with an error status
    * (`queueResponse` was called from inside this call). The request must be free:
-   * never initialized, or released since. Never throws for bad commands.
+   * never initialized, or released since. Never throws for bad commands. The SQE is
+   * the 64 bytes at `offset` of `sqe` (a transport passes its receive buffer as is).
    */
-  init(sqe: Uint8Array): boolean;
+  init(sqe: Uint8Array, offset?: number): boolean;
   /** 64-byte submission queue entry (a view: the transport may reuse the memory after complete). */
   readonly sqe: Uint8Array;
   readonly cid: number;

@@ -138,9 +138,10 @@ export class Request<Owner = unknown> implements TransportRequest<Owner>, Stagin
   // ------------------------------------------------------------ queue side
 
   /** TransportRequest.init: nvmet_req_init. */
-  init(sqe: Uint8Array): boolean {
+  init(sqe: Uint8Array, offset = 0): boolean {
     if (this.inUse) throw new Error(`qid ${this.qid} cid ${this.cid}: request initialized again before release`);
-    this.reset(sqe);
+    if (offset < 0 || offset + 64 > sqe.length) throw new RangeError(`SQE at ${offset} does not fit a ${sqe.length}-byte buffer`);
+    this.reset(sqe, offset);
     if (!this.queue.startRequest(this)) return false;
     const hook = this.queue.port.nvmet.faultHook;
     if (hook !== null) hook.onArrival(this);
@@ -148,8 +149,10 @@ export class Request<Owner = unknown> implements TransportRequest<Owner>, Stagin
   }
 
   /** Prepare the object for a new SQE. */
-  private reset(sqe: Uint8Array): void {
-    this.sqe.set(sqe.length === 64 ? sqe : sqe.subarray(0, 64));
+  private reset(sqe: Uint8Array, offset: number): void {
+    const s = this.sqe;
+    if (offset === 0 && sqe.length === 64) s.set(sqe);
+    else for (let i = 0; i < 64; i++) s[i] = sqe[offset + i]!;
     this.cqe.fill(0);
     this.cid = sqeCid(this.sqe);
     this.dataDir = DataDir.None;

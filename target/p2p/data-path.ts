@@ -157,7 +157,7 @@ export function nicKindNote(kind: NicKind): string {
 
 /** Where the model simplifies physics (said in every summary; README "What the model simplifies"). */
 export const MODEL_SIMPLIFICATIONS =
-  'byte counts, not TLPs (no headers, no flow-control credits, no cache/prefetch effects); a CPU copy is counted once per byte on each end, MMIO reads and writes are counted, not timed; the emulator really moves every byte through SharedArrayBuffers, so its own speed is not the hardware\'s';
+  'byte counts, not TLPs (no headers, no flow-control credits, no cache/prefetch effects); a CPU copy is counted once per byte on each end, MMIO reads and writes are counted, not timed; the emulator really moves every byte through memory it holds (SharedArrayBuffers where copy workers may move them), so its own speed is not the hardware\'s';
 
 const NO_PLACEMENT: NamespacePlacement = Object.freeze({ device: null, p2pmem: false });
 
@@ -176,7 +176,7 @@ export class P2pDataPath implements P2pImporter {
   readonly p2pdma: P2pdma;
   readonly accounting: LinkAccounting;
   readonly engine: DmaEngine;
-  readonly dram = new DramPool();
+  readonly dram: DramPool;
   readonly staging: P2pStagingAllocator;
   readonly log: Logger;
   /** Provider hot-remove (pgmap drain or DMABUF move_notify) and hot-add; this data path is an importer. */
@@ -204,6 +204,8 @@ export class P2pDataPath implements P2pImporter {
       ...(opts.inlineThreshold !== undefined ? { inlineThreshold: opts.inlineThreshold } : {}),
     });
     if (oneCpu && opts.workers === undefined) log.info('copy engine: one CPU available to this process: DMAs are copied on the event loop, no copy worker started');
+    const engine = this.engine;
+    this.dram = new DramPool(undefined, undefined, (n) => engine.allocMemory(n));
     this.mediaChunk = opts.mediaChunkSize ?? MEDIA_CHUNK;
     this.staging = new P2pStagingAllocator({
       p2pdma: this.p2pdma,

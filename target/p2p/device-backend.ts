@@ -2,7 +2,8 @@
  * The SSD model behind a namespace: its media, and the DMA that moves data between
  * a command's staging buffer and that media (nvme-pci's half of the p2pdma path).
  *
- *  - RAM media: sparse SharedArrayBuffer chunks owned by the SSD's BDF (or "dram" for
+ *  - RAM media: sparse chunks (DmaEngine.allocMemory: shared only when copy workers
+ *    may touch them) owned by the SSD's BDF (or "dram" for
  *    a namespace not behind a PCI device). Reads and writes are DMA descriptors
  *    {staging region, media chunk, length} submitted to the copy engine as one
  *    submission per command, so large transfers run on worker threads, the link
@@ -23,7 +24,7 @@ import { FileBackend } from '../backend/file.js';
 import type { BackingFileOpener } from '../backend/path-policy.js';
 import type { DmaEngine } from '../../src/copy/dma-engine.js';
 import type { LinkAccounting } from '../../src/copy/link-accounting.js';
-import { DRAM, type MemoryOwner, type MemoryRegion } from '../../src/copy/region.js';
+import { DRAM, regionView, type MemoryOwner, type MemoryRegion } from '../../src/copy/region.js';
 import type { NamespacePlacement } from './placement.js';
 
 /** Media chunk of the RAM model: large enough that a 128 KiB I/O is one or two descriptors. */
@@ -110,7 +111,17 @@ export class DeviceBackend implements NamespaceBackend {
     this.ctx.checkMapped(dst);
     const staging = this.ctx.regionOf(dst);
     if (this.file !== null) return this.fileRead(offset, dst, staging.owner).then(() => this.ctx.checkMapped(dst));
-    const n = this.chunkDescs(offset, dst.length, staging, false);
+    const cs = this.chunkSize;
+    const idx = Math.floor(offset / cs);
+    const inChunk = offset - idx * cs;
+    const len = dst.length;
+    if (len > 0 && inChunk + len <= cs) {
+      // One media chunk (every 4 KiB I/O): one descriptor, no scratch array.
+      const c = this.chunks.get(idx);
+      const p = c === undefined ? this.ctx.engine.copyNow(this.zeroRegion(), 0, staging, 0, len) : this.ctx.engine.copyNow(c, inChunk, staging, 0, len);
+      return this.landed(p, dst);
+    }
+    const n = this.chunkDescs(offset, len, staging, false);
     return this.landed(this.ctx.engine.submitNow(this.descs, n), dst);
   }
 
@@ -118,8 +129,23 @@ export class DeviceBackend implements NamespaceBackend {
     this.ctx.checkMapped(src);
     const staging = this.ctx.regionOf(src);
     if (this.file !== null) return this.fileWrite(offset, src, staging.owner).then(() => this.ctx.checkMapped(src));
-    const n = this.chunkDescs(offset, src.length, staging, true);
+    const cs = this.chunkSize;
+    const idx = Math.floor(offset / cs);
+    const inChunk = offset - idx * cs;
+    const len = src.length;
+    if (len > 0 && inChunk + len <= cs) {
+      const c = this.chunks.get(idx) ?? this.allocChunk(idx);
+      return this.landed(this.ctx.engine.copyNow(staging, 0, c, inChunk, len), src);
+    }
+    const n = this.chunkDescs(offset, len, staging, true);
     return this.landed(this.ctx.engine.submitNow(this.descs, n), src);
+  }
+
+  private allocChunk(idx: number): MemoryRegion {
+    const cs = this.chunkSize;
+    const c: MemoryRegion = { memory: this.ctx.engine.allocMemory(cs), offset: 0, length: cs, owner: this.owner };
+    this.chunks.set(idx, c);
+    return c;
   }
 
   /**
@@ -137,10 +163,7 @@ export class DeviceBackend implements NamespaceBackend {
       const l = Math.min(cs - inChunk, len - done);
       let c = this.chunks.get(idx);
       if (toMedia) {
-        if (c === undefined) {
-          c = { memory: new SharedArrayBuffer(cs), offset: 0, length: cs, owner: this.owner };
-          this.chunks.set(idx, c);
-        }
+        c ??= this.allocChunk(idx);
         this.desc(n, staging, c, l, done, inChunk);
       } else if (c === undefined) this.desc(n, this.zeroRegion(), staging, l, 0, done);
       else this.desc(n, c, staging, l, inChunk, done);
@@ -152,13 +175,12 @@ export class DeviceBackend implements NamespaceBackend {
   /**
    * After the submission: bytes that landed inline complete now (no promise, no
    * microtask — the RAM hot path); a DMA in flight cannot be called back, so the
-   * revocation check runs once it landed.
+   * revocation check runs again once it landed.
    */
   private landed(p: Promise<void> | undefined, bytes: Uint8Array): MaybePromise {
-    if (p === undefined) {
-      this.ctx.checkMapped(bytes);
-      return;
-    }
+    // Landed inline: no JavaScript ran since the check before the copy, so no move_notify
+    // can have revoked the buffer in between.
+    if (p === undefined) return;
     return p.then(() => this.ctx.checkMapped(bytes));
   }
 
@@ -214,7 +236,7 @@ export class DeviceBackend implements NamespaceBackend {
   // ------------------------------------------------------------ RAM media
 
   private zeroRegion(): MemoryRegion {
-    this.zero ??= { memory: new SharedArrayBuffer(this.chunkSize), offset: 0, length: this.chunkSize, owner: this.owner };
+    this.zero ??= { memory: this.ctx.engine.allocMemory(this.chunkSize), offset: 0, length: this.chunkSize, owner: this.owner };
     return this.zero;
   }
 
@@ -228,7 +250,7 @@ export class DeviceBackend implements NamespaceBackend {
       const from = Math.max(offset, base) - base;
       const to = Math.min(end, base + cs) - base;
       if (from === 0 && to === cs) this.chunks.delete(idx);
-      else new Uint8Array(c.memory as SharedArrayBuffer, from, to - from).fill(0);
+      else regionView(c).subarray(from, to).fill(0);
     };
     // A huge range over a sparse map: visit allocated chunks, not every index.
     if (last - first > this.chunks.size) {

@@ -1,10 +1,22 @@
 /**
- * System-memory staging: buffers in SharedArrayBuffers owned by "dram", so the copy
- * engine's workers can move them and the link accounting routes them through the
- * root complex like any other DMA. Pooled by power-of-two size class so steady-state
- * I/O allocates no SharedArrayBuffer; buffers are not zeroed on reuse (every consumer
- * writes the bytes it exposes, as with the core's SystemStagingAllocator).
+ * System-memory staging: buffers owned by "dram", in memory from the copy engine
+ * (SharedArrayBuffers when its workers may copy them, plain memory when every copy is
+ * inline: DmaEngine.allocMemory), and routed by the link accounting through the root
+ * complex like any other DMA. Pooled by power-of-two size class so steady-state I/O
+ * allocates no memory; buffers are not zeroed on reuse (every consumer writes the bytes
+ * it exposes, as with the core's SystemStagingAllocator).
  */
+
+import type { DmaMemory } from '../../src/copy/region.js';
+
+/** Where the pool's memory comes from (DmaEngine.allocMemory). */
+export type MemorySource = (bytes: number) => DmaMemory;
+
+const sharedMemory: MemorySource = (n) => new SharedArrayBuffer(n);
+
+function viewOf(memory: DmaMemory, len: number): Uint8Array {
+  return memory instanceof SharedArrayBuffer ? new Uint8Array(memory, 0, len) : memory.subarray(0, len);
+}
 
 /** Smallest pooled class: one page. */
 const MIN_CLASS_SHIFT = 12;
@@ -17,11 +29,11 @@ export class DramChunk {
   live = false;
 
   constructor(
-    readonly memory: SharedArrayBuffer,
+    readonly memory: DmaMemory,
     /** Size class shift, or -1 for an unpooled buffer. */
     readonly cls: number,
   ) {
-    this.bytes = new Uint8Array(memory);
+    this.bytes = viewOf(memory, memory.byteLength);
   }
 }
 
@@ -30,7 +42,7 @@ export class DramPool {
   /** Bytes and buffers currently handed out (leak checks). */
   outstandingBytes = 0;
   outstandingBuffers = 0;
-  /** Bytes of SharedArrayBuffer created so far (pooled or not). */
+  /** Bytes of memory created so far (pooled or not). */
   createdBytes = 0;
 
   /** Bytes kept in the pools for reuse. */
@@ -44,6 +56,7 @@ export class DramPool {
   constructor(
     private readonly maxPooledPerClass = 256,
     private readonly maxPooledBytes = 64 << 20,
+    private readonly memory: MemorySource = sharedMemory,
   ) {
     for (let s = 0; s <= MAX_CLASS_SHIFT; s++) this.classes.push([]);
   }
@@ -54,19 +67,19 @@ export class DramPool {
     while (shift <= MAX_CLASS_SHIFT && 2 ** shift < len) shift++;
     let c: DramChunk | undefined;
     if (shift > MAX_CLASS_SHIFT) {
-      c = new DramChunk(new SharedArrayBuffer(len), -1);
+      c = new DramChunk(this.memory(len), -1);
       this.createdBytes += len;
     } else {
       c = this.classes[shift]!.pop();
       if (c !== undefined) {
         this.pooledBytes -= c.memory.byteLength;
       } else {
-        c = new DramChunk(new SharedArrayBuffer(2 ** shift), shift);
+        c = new DramChunk(this.memory(2 ** shift), shift);
         this.createdBytes += 2 ** shift;
       }
     }
     // A fresh view per allocation: the view identifies the allocation (see StagingBuffers.regionOf).
-    c.bytes = new Uint8Array(c.memory, 0, len);
+    c.bytes = viewOf(c.memory, len);
     c.live = true;
     this.outstandingBytes += len;
     this.outstandingBuffers++;

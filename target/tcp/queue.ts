@@ -96,7 +96,6 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
   /** Command whose capsule / H2CData PDU is being received. */
   private cur: TcpCmd | null = null;
 
-  private readonly sqe = new Uint8Array(64);
   private readonly dataHdr = createDataPduHeader();
   private readonly onCmdReleased = (cmd: TcpCmd): void => this.releaseCmd(cmd);
   private closeTimer: NodeJS.Timeout | null = null;
@@ -375,19 +374,17 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
       this.fatal(Fes.PduSequenceError, 0, h, off, pdu.hlen, `out of commands: ${inUse} in flight, queue size ${core?.size ?? 0}`);
       return;
     }
-    const s = this.sqe;
-    const base = off + CAPSULE_SQE_OFFSET;
-    for (let i = 0; i < 64; i++) s[i] = h[base + i]!;
     cmd.reset();
     this.busy++;
     const req = cmd.req;
     this.cur = cmd;
-    if (!req.init(s)) {
+    if (!req.init(h, off + CAPSULE_SQE_OFFSET)) {
       // the core completed it during init (bad command): just drain its data
       this.framer.discardData();
       return;
     }
     if (req.wireFault !== 0 && this.arrivalFault(req, h, off, pdu)) return;
+    const s = req.sqe;
     const id = sglId(s, SqeOff.Dptr);
     const dataLen = pdu.dataLen;
     if (req.dataDir === DataDir.H2C && req.transferLen > 0) {

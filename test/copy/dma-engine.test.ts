@@ -458,5 +458,48 @@ describe('DmaEngine.submitNow (the synchronous hot path)', () => {
     await Promise.all([big, p]);
     expectBytes(bytesOf(c), bytesOf(a, MiB - 4 * KiB, 4 * KiB));
   });
+});
 
+describe('DmaEngine.copyNow (one descriptor, no descriptor object)', () => {
+  it('behaves as submitNow of the same descriptor: inline lands at once, worker-sized and conflicting ones give a promise, bad ones the same EINVAL', async () => {
+    const eng = engine({ workers: 1, inlineThreshold: 64 * KiB });
+    const ref = engine({ workers: 1, inlineThreshold: 64 * KiB });
+    const src = sharedRegion(1 * MiB, '0000:03:00.0', 11);
+    const dst = sharedRegion(1 * MiB, '0000:04:00.0');
+    expect(eng.copyNow(src, 4 * KiB, dst, 8 * KiB, 4 * KiB)).toBeUndefined();
+    expectBytes(bytesOf(dst, 8 * KiB, 4 * KiB), bytesOf(src, 4 * KiB, 4 * KiB));
+    // a Uint8Array view of a SharedArrayBuffer, offsets relative to the view, counts as shared: a worker copy
+    const view = new Uint8Array(new SharedArrayBuffer(512 * KiB), 64 * KiB, 256 * KiB);
+    const viewRegion: MemoryRegion = { memory: view, offset: 16 * KiB, length: 128 * KiB, owner: DRAM };
+    const p = eng.copyNow(src, 0, viewRegion, 0, 128 * KiB);
+    expect(p).toBeInstanceOf(Promise);
+    // conflicting with the outstanding worker copy: waits behind it
+    const q = eng.copyNow(viewRegion, 0, dst, 512 * KiB, 4 * KiB);
+    expect(q).toBeInstanceOf(Promise);
+    await Promise.all([p, q]);
+    expectBytes(view.subarray(16 * KiB, 144 * KiB), bytesOf(src, 0, 128 * KiB));
+    expectBytes(bytesOf(dst, 512 * KiB, 4 * KiB), bytesOf(src, 0, 4 * KiB));
+    // plain memory: inline whatever the size
+    const plain: MemoryRegion = { memory: new Uint8Array(256 * KiB), offset: 0, length: 256 * KiB, owner: DRAM };
+    expect(eng.copyNow(src, 0, plain, 0, 256 * KiB)).toBeUndefined();
+    expectBytes(regionView(plain), bytesOf(src, 0, 256 * KiB));
+    // the one that waited ran inline once unblocked
+    expect(eng.stats).toMatchObject({ submissions: 4, inlineSubmissions: 3, workerSubmissions: 1, hazardWaits: 1, descriptors: 4 });
+    // invalid: the same rejection as submitNow, nothing copied
+    const cases: [MemoryRegion, number, MemoryRegion, number, number][] = [
+      [src, MiB, dst, 0, 1],
+      [src, 0, dst, -1, 16],
+      [src, 0, dst, 0, 1.5],
+      [{ memory: {} as SharedArrayBuffer, offset: 0, length: 1, owner: 's' }, 0, dst, 0, 1],
+      [src, 0, { ...dst, owner: 7 as unknown as string }, 0, 1],
+    ];
+    for (const [s, so, d, dO, len] of cases) {
+      const mine = await rejection(eng.copyNow(s, so, d, dO, len)!);
+      const theirs = await rejection(ref.submitNow([{ src: s, dst: d, length: len, srcOffset: so, dstOffset: dO }], 1)!);
+      expect(mine.code).toBe('EINVAL');
+      expect(mine.message).toBe(theirs.message);
+    }
+    await eng.close();
+    expect((await rejection(eng.copyNow(src, 0, dst, 0, 1)!)).code).toBe('ECLOSED');
+  });
 });

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DeviceBackend } from '../../target/p2p/device-backend.js';
+import { DataDir } from '../../target/core/fabrics-ops.js';
 import { perTest, startStack } from './stack.js';
 
 const t = perTest();
@@ -38,5 +39,45 @@ describe('DeviceBackend RAM media: synchronous inline DMA', () => {
     const bigBack = new Uint8Array(new SharedArrayBuffer(128 * 1024));
     await d.read(0, bigBack);
     expect(bigBack.every((x) => x === 0x11)).toBe(true);
+  });
+
+  it('without copy workers, media and system-memory staging are plain memory, and reads, writes, partial zeroing and the zero source still hold', async () => {
+    t.stack = await startStack({ workers: 0 });
+    const dp = t.stack.dp;
+    expect(dp.engine.sharedMemory).toBe(false);
+    const d = t.stack.ns(1).backend as DeviceBackend;
+    const staged = dp.staging.alloc(4096, { qid: 1, nsid: 1, cntlid: 1, dataDir: DataDir.H2C, portId: 1, ns: t.stack.ns(1) });
+    const region = dp.staging.regionOf(staged.bytes);
+    expect(region.memory).toBeInstanceOf(Uint8Array);
+    expect((region.memory as Uint8Array).buffer).not.toBeInstanceOf(SharedArrayBuffer);
+    staged.bytes.set(new Uint8Array(4096).map((_, i) => (i * 13 + 1) & 0xff));
+    expect(d.write(4096, staged.bytes)).toBeUndefined();
+    const back = new Uint8Array(8192).fill(0xee);
+    expect(d.read(0, back)).toBeUndefined();
+    expect(back.subarray(0, 4096).every((x) => x === 0)).toBe(true); // never written: the zero source
+    expect(Buffer.from(back.subarray(4096)).equals(Buffer.from(staged.bytes))).toBe(true);
+    // write zeroes over part of a written chunk fills plain memory in place
+    expect(d.writeZeroes(4096 + 512, 1024)).toBeUndefined();
+    const z = new Uint8Array(4096);
+    expect(d.read(4096, z)).toBeUndefined();
+    expect(z.subarray(512, 1536).every((x) => x === 0)).toBe(true);
+    expect(z[0]).toBe(staged.bytes[0]);
+    expect(z[1536]).toBe(staged.bytes[1536]);
+    // a 256 KiB transfer crosses media chunks: still inline, still landed on return
+    const big = new Uint8Array(256 * 1024).fill(0x77);
+    expect(d.write(1 << 20, big)).toBeUndefined();
+    const bigBack = new Uint8Array(256 * 1024);
+    expect(d.read(1 << 20, bigBack)).toBeUndefined();
+    expect(bigBack.every((x) => x === 0x77)).toBe(true);
+    staged.free();
+    expect(dp.engine.stats.workerSubmissions).toBe(0);
+  });
+
+  it('with copy workers the memory they may copy is shared', async () => {
+    t.stack = await startStack({ workers: 1 });
+    expect(t.stack.dp.engine.sharedMemory).toBe(true);
+    const staged = t.stack.dp.staging.alloc(4096, { qid: 1, nsid: 1, cntlid: 1, dataDir: DataDir.H2C, portId: 1, ns: t.stack.ns(1) });
+    expect(t.stack.dp.staging.regionOf(staged.bytes).memory).toBeInstanceOf(SharedArrayBuffer);
+    staged.free();
   });
 });

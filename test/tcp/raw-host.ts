@@ -230,11 +230,12 @@ class RamReq<Owner = unknown> implements TransportRequest<Owner> {
     readonly q: RamQueue,
     readonly owner: Owner,
   ) {}
-  init(sqe: Uint8Array): boolean {
+  init(buf: Uint8Array, offset = 0): boolean {
     if (this.inUse) throw new Error('request initialized again before release');
     this.inUse = true;
     this.q.core.inits++;
-    this.sqe.set(sqe);
+    const sqe = this.sqe;
+    sqe.set(buf.subarray(offset, offset + 64));
     this.cid = sqe[2]! | (sqe[3]! << 8);
     this.dataDir = DataDir.None;
     this.transferLen = 0;
