@@ -696,7 +696,7 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
     } else {
       this.capsuleResp(req);
     }
-    tx.releaseAfterWrite(cmd);
+    tx.releaseAfterWrite(cmd, len);
   }
 
   private capsuleResp(req: TransportRequest): void {

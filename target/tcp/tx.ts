@@ -18,6 +18,19 @@ const ARENA_SIZE = 64 * 1024;
 /** Payloads up to this size are copied into the arena instead of queued as views. */
 export const TX_COPY_MAX = 4096;
 const ARENA_POOL_MAX = 4;
+/**
+ * Completions of small I/Os leave before the end of the event-loop turn once this many
+ * are queued, as long as they carry little (under EARLY_FLUSH_MAX_WIRE bytes on the wire:
+ * no read payload) and their commands moved little (EARLY_FLUSH_MAX_IO bytes in all): the
+ * host can refill its queue while the rest of the turn's commands run, instead of the
+ * whole queue depth moving in lock-step. Payload-heavy batches (reads) and large I/Os
+ * (bandwidth-bound) keep one write per turn, where fewer, larger writes win. Measured
+ * with nvmetcp_perf (QD 32, target on one CPU): 4 KiB random write +12-18 %, 4 KiB
+ * random read and 128 KiB jobs unchanged (bench/README.md).
+ */
+const EARLY_FLUSH_COMPLETIONS = 16;
+const EARLY_FLUSH_MAX_WIRE = 16 * 1024;
+const EARLY_FLUSH_MAX_IO = 256 * 1024;
 
 class Arena {
   readonly buf = Buffer.allocUnsafe(ARENA_SIZE);
@@ -51,6 +64,10 @@ export class TxQueue {
   private readonly freeBatches: Batch[] = [];
   private scheduled = false;
   private closed = false;
+  /** Bytes queued since the last flush. */
+  private queued = 0;
+  /** Data bytes moved by the commands whose completions were queued since the last flush. */
+  private doneIo = 0;
 
   constructor(
     private readonly socket: Socket,
@@ -83,6 +100,7 @@ export class TxQueue {
       this.arena.refs++;
     }
     this.pos += n;
+    this.queued += n;
     this.schedule();
   }
 
@@ -104,18 +122,24 @@ export class TxQueue {
     }
     this.closeRun();
     this.iov.push(asBuffer(v));
+    this.queued += n;
     this.schedule();
   }
 
   /** Hand `r` back once everything queued so far is written. */
-  releaseAfterWrite(r: Releasable): void {
-    this.batch.done.push(r);
-    this.schedule();
+  releaseAfterWrite(r: Releasable, ioBytes = 0): void {
+    const done = this.batch.done;
+    done.push(r);
+    this.doneIo += ioBytes;
+    if (done.length >= EARLY_FLUSH_COMPLETIONS && this.queued < EARLY_FLUSH_MAX_WIRE && this.doneIo <= EARLY_FLUSH_MAX_IO) this.flush();
+    else this.schedule();
   }
 
   /** Write whatever is queued now (also used right before closing). */
   flush(): void {
     this.scheduled = false;
+    this.queued = 0;
+    this.doneIo = 0;
     if (this.closed) return;
     this.closeRun();
     const b = this.batch;
