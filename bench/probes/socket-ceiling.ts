@@ -4,8 +4,9 @@
  * media→staging copy) to a busy-polling C reader, pinned like `bench perf` (sender
  * on CPU 0, reader on CPU 1). Its MB/s bound what the target can serve on one CPU in
  * this runtime; the target's figures are to be read against these, not only against
- * SPDK (which sends with MSG_ZEROCOPY and zero-copy bdevs, neither reachable from
- * Node's net module).
+ * SPDK (whose posix sock layer can send with MSG_ZEROCOPY, which Node's net module
+ * cannot). The 4k-arena and 128k-views shapes cycle through up to 64 MiB of buffers, so
+ * their sends copy cold memory; the target sends from a hot 64 KiB arena (4 KiB reads).
  *
  *   npm run build && node dist/bench/probes/socket-ceiling.js [--seconds 3]
  *
