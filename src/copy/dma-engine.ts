@@ -240,21 +240,10 @@ export class DmaEngine {
       return this.#copyGeneral(src, srcOffset, dst, dstOffset, length);
     }
     if (fitsRegion(src, srcOffset, length) && fitsRegion(dst, dstOffset, length)) {
-      // normalize(): the backing buffer and absolute offset of each side
-      let sBuf: ArrayBufferLike;
-      let so = src.offset + srcOffset;
-      if (sm instanceof SharedArrayBuffer) sBuf = sm;
-      else {
-        sBuf = sm.buffer;
-        so += sm.byteOffset;
-      }
-      let tBuf: ArrayBufferLike;
-      let to = dst.offset + dstOffset;
-      if (tm instanceof SharedArrayBuffer) tBuf = tm;
-      else {
-        tBuf = tm.buffer;
-        to += tm.byteOffset;
-      }
+      const sBuf = backing(sm);
+      const so = viewStart(sm) + src.offset + srcOffset;
+      const tBuf = backing(tm);
+      const to = viewStart(tm) + dst.offset + dstOffset;
       const worker = length >= this.inlineThreshold && sBuf instanceof SharedArrayBuffer && tBuf instanceof SharedArrayBuffer && this.#liveRing() !== null;
       if (!worker && (acc === null || acc.check === undefined || acc.check(src.owner, dst.owner) === null)) {
         copyInline(sBuf, so, tBuf, to, length);
@@ -534,22 +523,10 @@ function normalize(d: DmaDescriptor, i: number, bufs: ArrayBufferLike[], owners:
   if (tErr !== null) return `descriptor ${i}: ${tErr}`;
   if (so + len > s.length) return `descriptor ${i}: src [${so}, +${len}) exceeds its ${s.length}-byte region`;
   if (dOff + len > t.length) return `descriptor ${i}: dst [${dOff}, +${len}) exceeds its ${t.length}-byte region`;
-  const sm = s.memory;
-  const tm = t.memory;
-  if (sm instanceof SharedArrayBuffer) {
-    bufs[2 * i] = sm;
-    nums[3 * i] = s.offset + so;
-  } else {
-    bufs[2 * i] = sm.buffer;
-    nums[3 * i] = sm.byteOffset + s.offset + so;
-  }
-  if (tm instanceof SharedArrayBuffer) {
-    bufs[2 * i + 1] = tm;
-    nums[3 * i + 1] = t.offset + dOff;
-  } else {
-    bufs[2 * i + 1] = tm.buffer;
-    nums[3 * i + 1] = tm.byteOffset + t.offset + dOff;
-  }
+  bufs[2 * i] = backing(s.memory);
+  nums[3 * i] = viewStart(s.memory) + s.offset + so;
+  bufs[2 * i + 1] = backing(t.memory);
+  nums[3 * i + 1] = viewStart(t.memory) + t.offset + dOff;
   nums[3 * i + 2] = len;
   owners[2 * i] = s.owner;
   owners[2 * i + 1] = t.owner;
@@ -565,6 +542,16 @@ function regionError(r: MemoryRegion, side: string): string | null {
   }
   if (typeof r.owner !== 'string') return `${side} region has no owner`;
   return null;
+}
+
+/** The buffer a DMA memory's bytes live in. */
+function backing(m: DmaMemory): ArrayBufferLike {
+  return m instanceof SharedArrayBuffer ? m : m.buffer;
+}
+
+/** Where a DMA memory starts in its buffer (a region's offsets are relative to a view). */
+function viewStart(m: DmaMemory): number {
+  return m instanceof SharedArrayBuffer ? 0 : m.byteOffset;
 }
 
 /** fitsRegion for a region whose memory is known to be a Uint8Array. */
