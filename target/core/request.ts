@@ -153,7 +153,9 @@ export class Request<Owner = unknown> implements TransportRequest<Owner>, Stagin
     const s = this.sqe;
     if (offset === 0 && sqe.length === 64) s.set(sqe);
     else for (let i = 0; i < 64; i++) s[i] = sqe[offset + i]!;
-    this.cqe.fill(0);
+    // 16 stores: fill() on a 16-byte array is a call into the runtime, ~1 % of a 4 KiB read's CPU.
+    const c = this.cqe;
+    for (let i = 0; i < 16; i++) c[i] = 0;
     this.cid = sqeCid(this.sqe);
     this.dataDir = DataDir.None;
     this.transferLen = 0;
