@@ -227,11 +227,11 @@ export class DmaEngine {
     const sm = src.memory;
     const tm = dst.memory;
     if (this.#closing !== null || this.#hazards.size !== 0 || this.#pacer !== null) return this.#copyGeneral(src, srcOffset, dst, dstOffset, length);
-    const acc = this.#accounting;
-    if (sm instanceof Uint8Array && tm instanceof Uint8Array && (!this.sharedMemory || length < this.inlineThreshold || !isShared(sm) || !isShared(tm))) {
+    // #sharedMemory first: without workers the views' buffers need not be looked at.
+    if (sm instanceof Uint8Array && tm instanceof Uint8Array && !(this.#sharedMemory && isShared(sm) && isShared(tm) && this.#wantsWorker(length))) {
       // Views on both sides and no worker copy: no buffer arithmetic, one view (memmove
       // for plain memory).
-      if (fitsView(src, srcOffset, length) && fitsView(dst, dstOffset, length) && (acc === null || acc.check === undefined || acc.check(src.owner, dst.owner) === null)) {
+      if (fitsView(src, srcOffset, length) && fitsView(dst, dstOffset, length) && this.#routeOk(src.owner, dst.owner)) {
         const so = src.offset + srcOffset;
         tm.set(sm.subarray(so, so + length), dst.offset + dstOffset);
         this.#inlineDone(src.owner, dst.owner, length);
@@ -244,14 +244,25 @@ export class DmaEngine {
       const so = viewStart(sm) + src.offset + srcOffset;
       const tBuf = backing(tm);
       const to = viewStart(tm) + dst.offset + dstOffset;
-      const worker = length >= this.inlineThreshold && sBuf instanceof SharedArrayBuffer && tBuf instanceof SharedArrayBuffer && this.#liveRing() !== null;
-      if (!worker && (acc === null || acc.check === undefined || acc.check(src.owner, dst.owner) === null)) {
+      const worker = sBuf instanceof SharedArrayBuffer && tBuf instanceof SharedArrayBuffer && this.#wantsWorker(length);
+      if (!worker && this.#routeOk(src.owner, dst.owner)) {
         copyInline(sBuf, so, tBuf, to, length);
         this.#inlineDone(src.owner, dst.owner, length);
         return undefined;
       }
     }
     return this.#copyGeneral(src, srcOffset, dst, dstOffset, length);
+  }
+
+  /** The one inline-or-worker decision, for a submission whose memories are all shared. */
+  #wantsWorker(bytes: number): boolean {
+    return bytes >= this.inlineThreshold && this.#liveRing() !== null;
+  }
+
+  /** The accounting accepts a DMA between these owners (no accounting: any). */
+  #routeOk(srcOwner: MemoryOwner, dstOwner: MemoryOwner): boolean {
+    const acc = this.#accounting;
+    return acc === null || acc.check === undefined || acc.check(srcOwner, dstOwner) === null;
   }
 
   #inlineDone(srcOwner: MemoryOwner, dstOwner: MemoryOwner, length: number): void {
@@ -316,7 +327,7 @@ export class DmaEngine {
     stats.submissions++;
     stats.descriptors += n;
 
-    const worker = shared && n > 0 && bytes >= this.inlineThreshold && this.#liveRing() !== null;
+    const worker = shared && n > 0 && this.#wantsWorker(bytes);
     const conflicts = this.#conflicts;
     conflicts.length = 0;
     if (this.#hazards.size > 0) {

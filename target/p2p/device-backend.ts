@@ -178,8 +178,8 @@ export class DeviceBackend implements NamespaceBackend {
    * revocation check runs again once it landed.
    */
   private landed(p: Promise<void> | undefined, bytes: Uint8Array): MaybePromise {
-    // Landed inline: no JavaScript ran since the check before the copy, so no move_notify
-    // can have revoked the buffer in between.
+    // Landed inline: nothing ran since the check before the copy that could deliver a
+    // move_notify (only the copy and its accounting), so the buffer is still mapped.
     if (p === undefined) return;
     return p.then(() => this.ctx.checkMapped(bytes));
   }
