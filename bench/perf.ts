@@ -38,6 +38,8 @@ Runs bench/perf-c/nvmetcp_perf (built with make when a C compiler is present) ag
   --jobs LIST     comma-separated subset of: ${'seq-read-128k,seq-write-128k,rand-read-4k,rand-write-4k,rand-read-4k-4c'}
   --no-pin        do not pin (taskset) the target to CPU 0 and the client to CPU 1
   --no-poll       let the client block in epoll instead of busy-polling
+  --api           run the target with its management API and /metrics on, as the
+                  CLI starts by default (default here: --no-api)
   --cpu-prof DIR  run the target with node --cpu-prof, profiles written into DIR
   --baseline DIR  also run the nvmet-ts of another built tree (e.g. a git worktree of
                   an older commit, after npm run build there) side by side: both
@@ -81,6 +83,11 @@ export interface PerfConfig {
   /** Root of a second built tree run side by side (null: none). */
   baseline?: string | null;
   syscalls?: boolean;
+  /**
+   * Run the target with its management API and /metrics on (the CLI's default; every
+   * I/O then feeds the latency histogram) instead of --no-api.
+   */
+  api?: boolean;
 }
 
 /** One run of one job. */
@@ -232,8 +239,17 @@ export function runTool(tool: string, port: number, cfg: Pick<PerfConfig, 'qd' |
 }
 
 /** `node [nodeArgs] bin/nvmet-ts.js` on the built-in default config, listening on 127.0.0.1:port, on CPU 0 when pinned. */
-export function startTarget(root: string, port: number, pin: boolean, nodeArgs: readonly string[] = [], stderr: 'inherit' | 'pipe' = 'inherit'): ChildProcess {
-  const node = [...nodeArgs, join(root, 'bin', 'nvmet-ts.js'), '--listen', `127.0.0.1:${port}`, '--no-api', '--log-level', 'warn'];
+export function startTarget(
+  root: string,
+  port: number,
+  pin: boolean,
+  nodeArgs: readonly string[] = [],
+  stderr: 'inherit' | 'pipe' = 'inherit',
+  api = false,
+): ChildProcess {
+  // With the API on it listens on a free loopback port, so two trees can run side by side.
+  const apiArgs = api ? ['--api', '127.0.0.1:0'] : ['--no-api'];
+  const node = [...nodeArgs, join(root, 'bin', 'nvmet-ts.js'), '--listen', `127.0.0.1:${port}`, ...apiArgs, '--log-level', 'warn'];
   const [cmd, argv] = pin ? ['taskset', ['-c', '0', process.execPath, ...node]] : [process.execPath, node];
   return spawn(cmd, argv, { stdio: ['ignore', 'ignore', stderr] });
 }
@@ -349,7 +365,7 @@ export async function runPerfBench(cfg: PerfConfig, log: (s: string) => void): P
   try {
     for (const r of roots) {
       const port = await freePort();
-      const proc = startTarget(r, port, pinned, cfg.cpuProfDir !== null ? ['--cpu-prof', `--cpu-prof-dir=${cfg.cpuProfDir}`] : []);
+      const proc = startTarget(r, port, pinned, cfg.cpuProfDir !== null ? ['--cpu-prof', `--cpu-prof-dir=${cfg.cpuProfDir}`] : [], 'inherit', cfg.api === true);
       targets.push({ root: r, port, proc, samples: new Map(cfg.jobs.map((j) => [j.name, []])) });
       await waitListening(port, 20_000, proc);
       log(`target ${r} pid ${proc.pid} on 127.0.0.1:${port}${pinned ? ' (CPU 0; client CPU 1)' : ''}; prefill: one 128k write pass over ${cfg.range}`);
@@ -473,7 +489,8 @@ export function perfMarkdown(r: PerfBenchResult): string {
     `${r.date} — ${describeMachine(r.machine)}; load average ${r.loadavg.join(' ')} at the end (a shared machine: read the ratios, not the absolutes).`,
     '',
     `\`${r.command}\`: QD ${c.qd}, ${c.seconds} s measured after ${c.ramp} s ramp, medians of ${c.rounds} round(s) with the jobs alternating, range ${c.range} prefilled; ` +
-      `${r.pinned ? 'target on CPU 0 (taskset), client on CPU 1' : 'unpinned'}${c.poll ? ', client busy-polling (--poll)' : ''}.`,
+      `${r.pinned ? 'target on CPU 0 (taskset), client on CPU 1' : 'unpinned'}${c.poll ? ', client busy-polling (--poll)' : ''}` +
+      `${c.api === true ? ', target with its management API and /metrics on (--api)' : ', target with --no-api'}.`,
     '',
     markdownTable(COLUMNS, rows(r)),
     '',
@@ -498,6 +515,7 @@ export async function perfBench(argv: string[]): Promise<number> {
       jobs: { type: 'string' },
       'no-pin': { type: 'boolean', default: false },
       'no-poll': { type: 'boolean', default: false },
+      api: { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
       baseline: { type: 'string' },
       syscalls: { type: 'boolean', default: false },
@@ -532,6 +550,7 @@ export async function perfBench(argv: string[]): Promise<number> {
     jobs,
     pin: !o['no-pin'],
     poll: !o['no-poll'],
+    api: o.api,
     cpuProfDir: o['cpu-prof'] === undefined ? null : resolve(o['cpu-prof']),
     baseline: o.baseline === undefined ? null : resolve(o.baseline),
     syscalls: o.syscalls,

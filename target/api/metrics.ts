@@ -237,18 +237,36 @@ export class NvmetMetrics implements IoObserver {
     });
   }
 
+  // The op of the previous observeIo and where it records: a load is mostly one op after
+  // another, and the Map and Set lookups were a visible share of a 4 KiB I/O's CPU.
+  private lastOp: IoOp | null = null;
+  private lastHist: LatencyHistogram | null = null;
+  private lastHook: { commands: number; bytes: number } | null = null;
+
   observeIo(op: IoOp, bytes: number, latencySeconds: number): void {
+    if (op !== this.lastOp) this.selectOp(op);
+    this.lastHist!.record(latencySeconds * 1e9);
+    const v = this.lastHook;
+    if (v !== null) {
+      v.commands++;
+      v.bytes += bytes;
+    }
+  }
+
+  private selectOp(op: IoOp): void {
     let h = this.latencyByOp.get(op);
     if (h === undefined) {
       h = new LatencyHistogram();
       this.latencyByOp.set(op, h);
     }
-    h.record(latencySeconds * 1e9);
-    if (STATS_OPS.has(op)) return;
-    const v = this.hookOps.get(op) ?? { commands: 0, bytes: 0 };
-    v.commands++;
-    v.bytes += bytes;
-    this.hookOps.set(op, v);
+    let v: { commands: number; bytes: number } | null = null;
+    if (!STATS_OPS.has(op)) {
+      v = this.hookOps.get(op) ?? { commands: 0, bytes: 0 };
+      this.hookOps.set(op, v);
+    }
+    this.lastOp = op;
+    this.lastHist = h;
+    this.lastHook = v;
   }
 
   /** The exposition text. */

@@ -26,6 +26,7 @@ import type { DmaEngine } from '../../src/copy/dma-engine.js';
 import type { LinkAccounting } from '../../src/copy/link-accounting.js';
 import { DRAM, regionView, type MemoryOwner, type MemoryRegion } from '../../src/copy/region.js';
 import type { NamespacePlacement } from './placement.js';
+import { MediaChunks } from './media-chunks.js';
 
 /** Media chunk of the RAM model: large enough that a 128 KiB I/O is one or two descriptors. */
 export const MEDIA_CHUNK = 128 * 1024;
@@ -57,7 +58,7 @@ export class DeviceBackend implements NamespaceBackend {
   readonly deallocatedReadsZeroes: boolean;
   /** Who owns the media in the DMA model: the SSD's BDF, or "dram" without a device. */
   readonly owner: MemoryOwner;
-  private readonly chunks = new Map<number, MemoryRegion>();
+  private readonly chunks: MediaChunks<MemoryRegion>;
   private readonly chunkSize: number;
   private zero: MemoryRegion | null = null;
   /** Descriptors reused by every read and write (one per media chunk the I/O touches). */
@@ -78,11 +79,13 @@ export class DeviceBackend implements NamespaceBackend {
       if (cs < 4096 || (cs & (cs - 1)) !== 0) throw new RangeError(`media chunk size must be a power of two ≥ 4096, got ${cs}`);
       this.chunkSize = cs;
       this.ramSize = spec.size;
+      this.chunks = new MediaChunks(Math.ceil(spec.size / cs));
       this.file = null;
       this.deallocatedReadsZeroes = true;
     } else {
       this.chunkSize = 0;
       this.ramSize = 0;
+      this.chunks = new MediaChunks(0);
       this.file = new FileBackend(spec.path, spec.size, spec.open);
       this.deallocatedReadsZeroes = this.file.deallocatedReadsZeroes;
     }
@@ -252,9 +255,9 @@ export class DeviceBackend implements NamespaceBackend {
       if (from === 0 && to === cs) this.chunks.delete(idx);
       else regionView(c).subarray(from, to).fill(0);
     };
-    // A huge range over a sparse map: visit allocated chunks, not every index.
+    // A huge range over a sparse table: visit allocated chunks, not every index.
     if (last - first > this.chunks.size) {
-      for (const [idx, c] of [...this.chunks]) if (idx >= first && idx <= last) visit(idx, c);
+      for (const [idx, c] of this.chunks.inRange(first, last)) visit(idx, c);
       return;
     }
     for (let idx = first; idx <= last; idx++) {

@@ -34,11 +34,12 @@ describe.skipIf(!hasCc || !hasMake)('perf preset (needs a C compiler and make)',
     expect(md).toContain('689K / 207K IOPS');
   }, 90_000);
 
-  it('runs a second tree side by side (--baseline): both targets measured in the same round, a before/after table', async () => {
+  it('runs a second tree side by side (--baseline), both with the API on (--api): measured in the same round, a before/after table', async () => {
     const job = PERF_JOBS.find((j) => j.name === 'rand-write-4k')!;
     const root = process.cwd();
+    // --api: two targets with their management API up at once (each on a free port).
     const r = await runPerfBench(
-      { seconds: 1, ramp: 0, rounds: 2, qd: 4, range: '16m', jobs: [job], pin: false, poll: false, cpuProfDir: null, baseline: root },
+      { seconds: 1, ramp: 0, rounds: 2, qd: 4, range: '16m', jobs: [job], pin: false, poll: false, cpuProfDir: null, baseline: root, api: true },
       () => {},
     );
     expect(r.jobs[0]!.samples).toHaveLength(2);
@@ -50,6 +51,7 @@ describe.skipIf(!hasCc || !hasMake)('perf preset (needs a C compiler and make)',
     const md = perfMarkdown(r);
     expect(md).toContain('| 4 KiB rand write');
     expect(md).toMatch(/after \/ before/);
+    expect(md).toContain('target with its management API and /metrics on (--api)');
   }, 120_000);
 });
 
