@@ -16,7 +16,7 @@ const SIGNIFICANT_DIGITS = 3;
 /*
  * Recording fast path. hdr-histogram-js finds a sample's bucket with Math.log2 and two
  * Math.pow calls; under a 4 KiB read load with /metrics on that was ~5 % of the target's
- * CPU (perf record, bench/README.md). HdrHistogram's bucket layout for a lowest value of
+ * CPU (perf record, bench/README.md "Session 6"). HdrHistogram's bucket layout for a lowest value of
  * 1 and 3 significant digits is 2048 sub-buckets whose upper half (1024, magnitude 10) is
  * repeated per power of two, so a sample v < 2^FAST_BITS has the counts index
  * `(b << 10) + (v >>> b)` with b = max(floor(log2 v) - 10, 0) — integer arithmetic.

@@ -1,7 +1,7 @@
 /**
  * The allocated media chunks of a RAM namespace, by chunk index. Every read and write
  * looks one up, and a Map lookup there was ~2 % of a 4 KiB random read's CPU (perf
- * record, bench/README.md): so while one slot per chunk stays small (up to DENSE_MAX
+ * record, bench/README.md "Session 6"): so while one slot per chunk stays small (up to DENSE_MAX
  * slots, 128 GiB of 128 KiB chunks, 8 MiB of slots) the table is a packed array, and a
  * Map beyond, where a sparse multi-terabyte namespace must not cost memory per chunk it
  * never wrote.
