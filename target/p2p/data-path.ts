@@ -45,7 +45,7 @@ import { topologyRouter } from '../../src/copy/route.js';
 import type { DmaDescriptor } from '../../src/copy/descriptor.js';
 import type { MemoryRegion } from '../../src/copy/region.js';
 import { DramPool } from './dram-pool.js';
-import { P2pStagingAllocator } from './staging.js';
+import { P2pStagingAllocator, type StagedBuffer } from './staging.js';
 import { PortBinding, checkOwnP2pmem } from './port-binding.js';
 import { DeviceBackend, MEDIA_CHUNK } from './device-backend.js';
 import { checkP2pmemSetting, resolveEndpoint, type NamespacePlacement, type P2pmemSetting } from './placement.js';
@@ -176,7 +176,7 @@ export class P2pDataPath implements P2pImporter {
   readonly p2pdma: P2pdma;
   readonly accounting: LinkAccounting;
   readonly engine: DmaEngine;
-  readonly dram: DramPool;
+  readonly dram: DramPool<StagedBuffer>;
   readonly staging: P2pStagingAllocator;
   readonly log: Logger;
   /** Provider hot-remove (pgmap drain or DMABUF move_notify) and hot-add; this data path is an importer. */
@@ -205,7 +205,7 @@ export class P2pDataPath implements P2pImporter {
     });
     if (oneCpu && opts.workers === undefined) log.info('copy engine: one CPU available to this process: DMAs are copied on the event loop, no copy worker started');
     const engine = this.engine;
-    this.dram = new DramPool(undefined, undefined, (n) => engine.allocMemory(n));
+    this.dram = new DramPool<StagedBuffer>(undefined, undefined, (n) => engine.allocMemory(n));
     this.mediaChunk = opts.mediaChunkSize ?? MEDIA_CHUNK;
     this.staging = new P2pStagingAllocator({
       p2pdma: this.p2pdma,

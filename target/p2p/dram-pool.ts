@@ -5,6 +5,13 @@
  * complex like any other DMA. Pooled by power-of-two size class so steady-state I/O
  * allocates no memory; buffers are not zeroed on reuse (every consumer writes the bytes
  * it exposes, as with the core's SystemStagingAllocator).
+ *
+ * A chunk reallocated at the length of its previous allocation hands out the same view
+ * object again, and keeps what its allocator attached to it (`attached`): the 4 KiB
+ * I/O path then creates no view and no wrapper per command (a view and two objects per
+ * I/O were ~5 % of a 4 KiB read's CPU, bench/README.md "Session 7"). A view reused
+ * this way is no more dangerous than the memory reuse the pool exists for: whoever kept
+ * a freed view would already share its bytes with the next owner.
  */
 
 import type { DmaMemory } from '../../src/copy/region.js';
@@ -23,10 +30,19 @@ const MIN_CLASS_SHIFT = 12;
 /** Largest pooled class; bigger buffers get their own SharedArrayBuffer and are dropped on free. */
 const MAX_CLASS_SHIFT = 22;
 
-export class DramChunk {
+/** The pool class of a `len`-byte buffer (MAX_CLASS_SHIFT + 1: unpooled). */
+function classShift(len: number): number {
+  if (len <= 1 << MIN_CLASS_SHIFT) return MIN_CLASS_SHIFT;
+  if (len > 1 << MAX_CLASS_SHIFT) return MAX_CLASS_SHIFT + 1;
+  return 32 - Math.clz32(len - 1);
+}
+
+export class DramChunk<A = unknown> {
   /** The live allocation's bytes (a view of `memory`, `length` long). */
   bytes: Uint8Array;
   live = false;
+  /** What the allocating layer built around `bytes` (StagedBuffer), reusable while `bytes` is unchanged. */
+  attached: A | null = null;
 
   constructor(
     readonly memory: DmaMemory,
@@ -37,8 +53,8 @@ export class DramChunk {
   }
 }
 
-export class DramPool {
-  private readonly classes: DramChunk[][] = [];
+export class DramPool<A = unknown> {
+  private readonly classes: DramChunk<A>[][] = [];
   /** Bytes and buffers currently handed out (leak checks). */
   outstandingBytes = 0;
   outstandingBuffers = 0;
@@ -61,32 +77,33 @@ export class DramPool {
     for (let s = 0; s <= MAX_CLASS_SHIFT; s++) this.classes.push([]);
   }
 
-  alloc(len: number): DramChunk {
+  alloc(len: number): DramChunk<A> {
     if (!Number.isSafeInteger(len) || len <= 0) throw new RangeError(`staging length ${len} must be a positive integer`);
-    let shift = MIN_CLASS_SHIFT;
-    while (shift <= MAX_CLASS_SHIFT && 2 ** shift < len) shift++;
-    let c: DramChunk | undefined;
+    const shift = classShift(len);
+    let c: DramChunk<A> | undefined;
     if (shift > MAX_CLASS_SHIFT) {
-      c = new DramChunk(this.memory(len), -1);
+      c = new DramChunk<A>(this.memory(len), -1);
       this.createdBytes += len;
     } else {
       c = this.classes[shift]!.pop();
       if (c !== undefined) {
         this.pooledBytes -= c.memory.byteLength;
       } else {
-        c = new DramChunk(this.memory(2 ** shift), shift);
+        c = new DramChunk<A>(this.memory(2 ** shift), shift);
         this.createdBytes += 2 ** shift;
       }
     }
-    // A fresh view per allocation: the view identifies the allocation (see StagingBuffers.regionOf).
-    c.bytes = viewOf(c.memory, len);
+    if (c.bytes.length !== len) {
+      c.bytes = viewOf(c.memory, len);
+      c.attached = null;
+    }
     c.live = true;
     this.outstandingBytes += len;
     this.outstandingBuffers++;
     return c;
   }
 
-  free(c: DramChunk): void {
+  free(c: DramChunk<A>): void {
     if (!c.live) throw new Error('system-memory staging buffer freed twice');
     c.live = false;
     this.outstandingBytes -= c.bytes.length;

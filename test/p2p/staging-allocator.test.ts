@@ -9,6 +9,7 @@ import { DataDir } from '../../target/core/fabrics-ops.js';
 import type { StagingContext } from '../../target/core/staging.js';
 import { DRAM } from '../../src/copy/region.js';
 import { perTest, startStack, type Stack } from './stack.js';
+import { DramPool } from '../../target/p2p/dram-pool.js';
 
 const t = perTest();
 
@@ -71,5 +72,78 @@ describe('P2pStagingAllocator.regionOf', () => {
     admin.free();
     expect(st.outstandingP2p + st.outstandingSystem).toBe(0);
     expect(st.regionOf(bufs[0]!.bytes).owner).toBe(DRAM);
+  });
+});
+
+describe('system-memory staging from the pool', () => {
+  it('hands a chunk its previous view again at the same length, still exact and still freed once', async () => {
+    const s = (t.stack = await startStack({ allowP2pmem: false }));
+    const st = s.dp.staging;
+    const a = st.alloc(4096, ioCtx(s));
+    const ra = st.regionOf(a.bytes);
+    expect(ra.owner).toBe(DRAM);
+    expect(ra.length).toBe(4096);
+    a.bytes.fill(0xa5);
+    a.free();
+    // freed: untracked, and a second free is refused
+    expect(st.regionOf(a.bytes)).toEqual({ memory: a.bytes, offset: 0, length: 4096, owner: DRAM });
+    expect(() => a.free()).toThrow(/freed twice/);
+
+    // the same class and length: the pooled chunk, its view and its region again
+    const b = st.alloc(4096, ioCtx(s));
+    expect(b.bytes).toBe(a.bytes);
+    expect(st.regionOf(b.bytes)).toBe(ra);
+    expect(st.bufferOf(b.bytes)).toBe(b);
+    expect(st.outstandingSystem).toBe(1);
+    b.free();
+    expect(st.bufferOf(b.bytes)).toBeUndefined();
+
+    // the same chunk at another length: a new view whose region has that length
+    const c = st.alloc(2048, ioCtx(s));
+    expect(c.bytes.length).toBe(2048);
+    expect(c.bytes).not.toBe(a.bytes);
+    expect(st.regionOf(c.bytes).length).toBe(2048);
+    expect(st.regionOf(c.bytes).memory).toBe(ra.memory);
+    // while c is live, a second allocation gets other memory
+    const d = st.alloc(4096, ioCtx(s));
+    expect(st.regionOf(d.bytes).memory).not.toBe(ra.memory);
+    expect(d.bytes.length).toBe(4096);
+    c.free();
+    d.free();
+    const e = st.alloc(4096, ioCtx(s));
+    expect(e.bytes.length).toBe(4096);
+    expect(st.regionOf(e.bytes).length).toBe(4096);
+    e.free();
+    expect(st.outstandingSystem).toBe(0);
+    expect(s.dp.dram.outstandingBuffers).toBe(0);
+  });
+});
+
+describe('DramPool size classes', () => {
+  const cases: ReadonlyArray<readonly [len: number, created: number, pooled: boolean]> = [
+    [1, 4096, true],
+    [4096, 4096, true],
+    [4097, 8192, true],
+    [65535, 65536, true],
+    [65536, 65536, true],
+    [(1 << 22) - 1, 1 << 22, true],
+    [1 << 22, 1 << 22, true],
+    [(1 << 22) + 1, (1 << 22) + 1, false],
+  ];
+  it.each(cases)('a %i-byte buffer takes %i bytes (pooled: %s)', (len, created, pooled) => {
+    const pool = new DramPool();
+    const c = pool.alloc(len);
+    expect(c.bytes.length).toBe(len);
+    expect(c.memory.byteLength).toBe(created);
+    expect(pool.createdBytes).toBe(created);
+    pool.free(c);
+    expect(pool.pooledBytes).toBe(pooled ? created : 0);
+    const again = pool.alloc(len);
+    expect(again === c).toBe(pooled);
+    expect(again.bytes.length).toBe(len);
+  });
+  it('refuses lengths that are not positive integers', () => {
+    const pool = new DramPool();
+    for (const bad of [0, -1, 1.5, Number.NaN]) expect(() => pool.alloc(bad)).toThrow(RangeError);
   });
 });
