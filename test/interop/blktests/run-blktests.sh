@@ -30,9 +30,9 @@ T0=$(date +%s)
 . "$HERE/../lib/host-tools.sh"
 host_tools_ensure "$OUT/apt.log" @guest @build || exit 2
 
-# The guest image; rebuilt when the builder changed since it was made.
+# The guest image; rebuilt when the builder or the guest-lib.sh it sources changed since it was made.
 BUILDER="$HERE/../guest/build-guest-trixie.sh"
-STAMP="$(sha256sum "$BUILDER" | cut -c1-16)"
+STAMP="$(cat "$BUILDER" "$HERE/../guest/guest-lib.sh" | sha256sum | cut -c1-16)"
 if [ ! -f "$BUILD_DIR/vmlinuz" ] || [ ! -f "$BUILD_DIR/initramfs.cpio.gz" ] || [ "$(cat "$BUILD_DIR/builder.stamp" 2>/dev/null)" != "$STAMP" ]; then
   echo "building the blktests guest ($BUILD_DIR) ..."
   FLAVOUR=blktests bash "$BUILDER" "$BUILD_DIR" >"$OUT/build.log" 2>&1 || { echo "guest build failed: $OUT/build.log"; exit 2; }

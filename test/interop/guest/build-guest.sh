@@ -56,6 +56,7 @@ fi
 
 gl_fetch
 gl_rootfs
+gl_busybox
 # e2fsprogs front ends, and the mke2fs defaults (ext4 feature set) of the package
 for a in mkfs.ext4 mkfs.ext2; do ln -sf mke2fs "$ROOT/usr/sbin/$a"; done
 ln -sf e2fsck "$ROOT/usr/sbin/fsck.ext4"

@@ -8,17 +8,21 @@
 #   gl_fetch      apt-get download of the Depends closure of ROOT_PKGS + the kernel, dpkg-deb -x
 #   gl_rootfs     merged-/usr skeleton, BINS + every shared library they need (resolved with the
 #                 *extracted* glibc loader and library pool, never the host's ld.so.cache),
-#                 DLOPEN_LIBS, busybox applet links, kmod links
+#                 DLOPEN_LIBS; gl_add_deps FILE adds what another ELF file needs
+#   gl_busybox    busybox + the applet links no real program shadows, kmod links (after any
+#                 programs the caller copied itself)
 #   gl_kernel     vmlinuz, depmod (the extracted kmod through the extracted loader: Debian ships
 #                 no modules.dep), MODULES + their dependencies, decompressed (.ko.xz/.zst/.gz)
 #   gl_etc        passwd/group/hosts/... shared by both guests
-#   gl_init       the guest /init (PID 1): mounts, static slirp network (10.0.2.15/24 gw 10.0.2.2),
+#   gl_init       the guest /init (PID 1): mounts (and /dev/fd, /dev/std* links, which devtmpfs
+#                 lacks and bash process substitution needs), static slirp network (10.0.2.15/24 gw 10.0.2.2),
 #                 NVMe host identity (nvh.hostid= or random), 9p shares /in (ro) and /out (rw),
 #                 runs /in/$nvh.script, writes /out/.exit-status, prints NVMEHARNESS-EXIT: <rc>
 #   gl_pack       cpio (newc, root-owned, sorted) | gzip, and the manifest
 # Inputs (set by the caller before gl_setup): OUT, KERNEL_PKG, ROOT_PKGS, BINS, MODULES,
 # DLOPEN_LIBS (may be empty), APT (array of apt -o options; may be empty), FLAVOUR (a label),
-# MISSING_MODULE=die|warn, KEEP_WORK. The cache keys of both runners hash this file too.
+# MISSING_MODULE=die|warn, KEEP_WORK, EXTRA_TOOLS (host tools to check for). Every runner's cache
+# key hashes this file with its builder.
 
 log() { printf '[build-guest %s] %s\n' "${FLAVOUR:-?}" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -95,7 +99,7 @@ gl_rootfs() {
   ln -s usr/lib "$ROOT/lib"; ln -s usr/lib64 "$ROOT/lib64"
   chmod 1777 "$ROOT/tmp" "$ROOT/var/tmp"
 
-  local c b src dst l p a n d
+  local c b src dst l p
   LOADER=""
   for c in usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 usr/lib64/ld-linux-x86-64.so.2 lib64/ld-linux-x86-64.so.2 lib/x86_64-linux-gnu/ld-linux-x86-64.so.2; do
     [ -e "$STAGE/$c" ] && { LOADER="$STAGE/$c"; break; }
@@ -122,7 +126,10 @@ gl_rootfs() {
     [ -n "$p" ] || die "dlopen library $l not in the pool"
     gl_add_lib "$l" "$p"; gl_add_deps "$p"
   done
+}
 
+gl_busybox() {
+  local a n d
   # busybox (static) + its applet links, without shadowing real binaries; kmod multi-call
   # links (the real modprobe understands modules.dep/alias/softdep).
   BB="$STAGE/usr/bin/busybox"; [ -x "$BB" ] || BB="$STAGE/bin/busybox"
@@ -210,6 +217,7 @@ export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
+ln -sf /proc/self/fd /dev/fd; ln -sf fd/0 /dev/stdin; ln -sf fd/1 /dev/stdout; ln -sf fd/2 /dev/stderr
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /tmp
