@@ -123,18 +123,26 @@ describe('nvmet-ts topology', () => {
 });
 
 describe('nvmet-ts run', () => {
-  test('usage errors exit 2', async () => {
-    expect((await run(['--policy', 'nearest'])).code).toBe(2);
-    expect((await run(['--listen', 'nonsense'])).code).toBe(2);
-    expect((await run(['--bogus'])).code).toBe(2);
-    const open = await run(['--api', '0.0.0.0:0', '--listen', '127.0.0.1:0'], { env: { NVMET_TS_API_TOKEN: '' } });
+  // Six independent CLI starts (each loads the whole program, ~1 s on an idle machine):
+  // run side by side, with room for a loaded CI machine.
+  test('usage errors exit 2', { timeout: 60_000 }, async () => {
+    const slow = { timeoutMs: 50_000 };
+    const [policy, listen, bogus, open, help, invalid] = await Promise.all([
+      run(['--policy', 'nearest'], slow),
+      run(['--listen', 'nonsense'], slow),
+      run(['--bogus'], slow),
+      run(['--api', '0.0.0.0:0', '--listen', '127.0.0.1:0'], { ...slow, env: { NVMET_TS_API_TOKEN: '' } }),
+      run(['--help'], slow),
+      run(['--config', join(FIXTURES, 'invalid.json'), '--no-api'], slow),
+    ]);
+    expect(policy.code).toBe(2);
+    expect(listen.code).toBe(2);
+    expect(bogus.code).toBe(2);
     expect(open.code).toBe(2);
     expect(open.stderr).toMatch(/not a loopback address: set --api-token/);
-    const help = await run(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/--allow-p2pmem/);
     expect(help.stdout).toMatch(/topology FILE/);
-    const invalid = await run(['--config', join(FIXTURES, 'invalid.json'), '--no-api']);
     expect(invalid.code).toBe(1);
     expect(invalid.stderr).toMatch(/subsystems\[0\]\.attr\.serial/);
   });

@@ -16,6 +16,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FIXTURES = join(ROOT, 'test', 'api', 'fixtures');
 const KEY = 'DHHC-1:00:ia6zGodOr4SEG0Zzaw398rpY0wqipUWj4jWjUh4HWUz6aQ2n:';
 const cli = privateCliPerFile('nvmet-ts-clisec-');
+// Every test starts the CLI one to three times (~1 s each when idle): leave room for a loaded CI machine.
+const SLOW = { timeout: 60_000 };
 
 function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -24,7 +26,7 @@ function run(args: string[], env: Record<string, string> = {}): Promise<{ code: 
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 45_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
@@ -45,7 +47,7 @@ async function startTarget(args: string[], env: Record<string, string> = {}): Pr
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const closed = new Promise<void>((r) => child.on('close', () => r()));
-  const deadline = performance.now() + 10_000;
+  const deadline = performance.now() + 30_000;
   while (!/^api: (http:\S+)/m.test(stdout)) {
     if (performance.now() > deadline || child.exitCode !== null) {
       child.kill('SIGKILL');
@@ -67,7 +69,7 @@ async function startTarget(args: string[], env: Record<string, string> = {}): Pr
 }
 
 describe('the API token without argv', () => {
-  test('--api-token-file: requests need it; the Bearer scheme is case-insensitive', async () => {
+  test('--api-token-file: requests need it; the Bearer scheme is case-insensitive', SLOW, async () => {
     const tokenFile = join(cli.dir, 'token');
     writeFileSync(tokenFile, 'file-token-123\n', { mode: 0o600 });
     const t = await startTarget(['--api-token-file', tokenFile]);
@@ -81,7 +83,7 @@ describe('the API token without argv', () => {
     }
   });
 
-  test('NVMET_TS_API_TOKEN', async () => {
+  test('NVMET_TS_API_TOKEN', SLOW, async () => {
     const t = await startTarget([], { NVMET_TS_API_TOKEN: 'env-token-456' });
     try {
       expect((await request(t.api, 'GET', '/api/status')).status).toBe(401);
@@ -91,7 +93,7 @@ describe('the API token without argv', () => {
     }
   });
 
-  test('a missing or empty token file is a usage error', async () => {
+  test('a missing or empty token file is a usage error', SLOW, async () => {
     expect((await run(['--api-token-file', join(cli.dir, 'nope')])).code).toBe(2);
     writeFileSync(join(cli.dir, 'empty'), '');
     const r = await run(['--api-token-file', join(cli.dir, 'empty')]);
@@ -101,7 +103,7 @@ describe('the API token without argv', () => {
 });
 
 describe('the default data directory', () => {
-  test('is ./nvmet-ts-data (0700, created on demand), not the working directory: a file in the working directory cannot be served', async () => {
+  test('is ./nvmet-ts-data (0700, created on demand), not the working directory: a file in the working directory cannot be served', SLOW, async () => {
     writeFileSync(join(cli.dir, 'private.img'), Buffer.alloc(1 << 20, 0x11));
     const t = await startTarget([]);
     try {
@@ -122,7 +124,7 @@ describe('the default data directory', () => {
 });
 
 describe('security fields refused at start-up and by check', () => {
-  test('a host with a TLS PSK: `check` and start-up fail naming hosts[0].tls_key; a TSAS NVMe/TCP does not have names ports[0].addr.tsas; a configfs-named dhchap_key is never ignored', async () => {
+  test('a host with a TLS PSK: `check` and start-up fail naming hosts[0].tls_key; a TSAS NVMe/TCP does not have names ports[0].addr.tsas; a configfs-named dhchap_key is never ignored', SLOW, async () => {
     const cfg = JSON.parse(readFileSync(join(FIXTURES, 'nvmetcli-tcp-file.json'), 'utf8'));
     cfg.hosts[0].tls_key = 'NVMeTLSkey-1:01:abc:';
     cfg.hosts[0].dhchap_key = KEY;

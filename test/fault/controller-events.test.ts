@@ -103,13 +103,15 @@ describe('fault rules: namespace events', () => {
 });
 
 describe('fault rules: ANA state flips', () => {
-  it('ana-state (added over HTTP) every 400 ms alternates inaccessible / optimized on the port: ANA change AEN, ANA log and I/O status follow', async () => {
+  // The first state must hold while the test reads the log and does I/O under it: 2 s, not
+  // 400 ms, so a loaded CI machine does not see the second flip first.
+  it('ana-state (added over HTTP) every 2 s alternates inaccessible / optimized on the port: ANA change AEN, ANA log and I/O status follow', async () => {
     const events: AsyncEvent[] = [];
     const c = await host('nqn.2014-08.org.example:ana', events);
     const ana = s.svc.nvmet.getPort(1)!.ana;
     expect(ana.state(1)).toBe(AnaState.Optimized);
     const anaEvents = () => events.filter((e) => e.type === AerType.Notice && e.info === AerNotice.AnaChange);
-    const add = await s.http('POST', '/api/faults', { id: 'flip', schedule: { afterMs: 30, everyMs: 400, count: 2 }, match: { port: 1 }, action: { type: 'ana-state', group: 1, states: ['inaccessible', 'optimized'] } });
+    const add = await s.http('POST', '/api/faults', { id: 'flip', schedule: { afterMs: 30, everyMs: 2000, count: 2 }, match: { port: 1 }, action: { type: 'ana-state', group: 1, states: ['inaccessible', 'optimized'] } });
     expect(add.status).toBe(201);
     expect((await s.http('POST', '/api/faults', { schedule: { afterMs: 1 }, action: { type: 'hang' } })).text).toMatch(/body\.schedule: only controller-level actions/);
     await until(() => anaEvents().length === 1, 3000, 'the ANA change AEN');
@@ -117,7 +119,7 @@ describe('fault rules: ANA state flips', () => {
     const log = decodeAnaLog(await c.getLogPage(LogId.Ana, 4096));
     expect(log.groups.find((g) => g.grpid === 1)?.state).toBe(AnaState.Inaccessible);
     expect(await statusOf(c.read(1, 0, 1))).toBe(NvmeStatus.AnaInaccessible);
-    await until(() => anaEvents().length === 2, 3000, 'the second ANA change AEN');
+    await until(() => anaEvents().length === 2, 6000, 'the second ANA change AEN');
     expect(ana.state(1)).toBe(AnaState.Optimized);
     expect(await statusOf(c.read(1, 0, 1))).toBe(0);
     expect(engine().get('flip')).toMatchObject({ injected: 2, spent: true });
