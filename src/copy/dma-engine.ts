@@ -233,7 +233,9 @@ export class DmaEngine {
       // for plain memory).
       if (fitsView(src, srcOffset, length) && fitsView(dst, dstOffset, length) && this.#routeOk(src.owner, dst.owner)) {
         const so = src.offset + srcOffset;
-        tm.set(sm.subarray(so, so + length), dst.offset + dstOffset);
+        // The whole source view (a write's staging buffer) needs no subarray: one view
+        // object less per 4 KiB write (Builtins_CreateTypedArray, ~1 % of its CPU).
+        tm.set(so === 0 && length === sm.length ? sm : sm.subarray(so, so + length), dst.offset + dstOffset);
         this.#inlineDone(src.owner, dst.owner, length);
         return undefined;
       }

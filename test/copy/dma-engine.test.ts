@@ -502,4 +502,29 @@ describe('DmaEngine.copyNow (one descriptor, no descriptor object)', () => {
     await eng.close();
     expect((await rejection(eng.copyNow(src, 0, dst, 0, 1)!)).code).toBe('ECLOSED');
   });
+
+  it('plain views inline: the whole source view, a region inside it and a shorter prefix copy exactly their bytes', () => {
+    const eng = engine({ workers: 0 });
+    const backing = new Uint8Array(64 * KiB);
+    for (let i = 0; i < backing.length; i++) backing[i] = (i * 7 + (i >> 9)) & 0xff;
+    // a 4 KiB view that starts 8 KiB into its buffer, as a pooled staging view may
+    const whole = backing.subarray(8 * KiB, 12 * KiB);
+    const dstMem = new Uint8Array(16 * KiB).fill(0xee);
+    const dstR: MemoryRegion = { memory: dstMem, offset: 4 * KiB, length: 8 * KiB, owner: DRAM };
+    const wholeR: MemoryRegion = { memory: whole, offset: 0, length: 4 * KiB, owner: DRAM };
+    expect(eng.copyNow(wholeR, 0, dstR, 1024, 4 * KiB)).toBeUndefined();
+    expectBytes(dstMem.subarray(5 * KiB, 9 * KiB), backing.subarray(8 * KiB, 12 * KiB));
+    expect(dstMem[5 * KiB - 1]).toBe(0xee);
+    expect(dstMem[9 * KiB]).toBe(0xee);
+    // a region 1 KiB into the view, copied from 512 bytes into the region
+    const partR: MemoryRegion = { memory: whole, offset: 1024, length: 3 * KiB, owner: DRAM };
+    expect(eng.copyNow(partR, 512, dstR, 0, 2 * KiB)).toBeUndefined();
+    expectBytes(dstMem.subarray(4 * KiB, 6 * KiB), backing.subarray(8 * KiB + 1536, 8 * KiB + 3584));
+    // the view from 0 but shorter than it
+    dstMem.fill(0xee);
+    expect(eng.copyNow(wholeR, 0, dstR, 0, 1 * KiB)).toBeUndefined();
+    expectBytes(dstMem.subarray(4 * KiB, 5 * KiB), backing.subarray(8 * KiB, 9 * KiB));
+    expect(dstMem[5 * KiB]).toBe(0xee);
+    expect(eng.stats).toMatchObject({ submissions: 3, inlineSubmissions: 3, bytes: 7 * KiB });
+  });
 });
