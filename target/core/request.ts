@@ -20,6 +20,7 @@
 // The module's binding, not the global: globalThis.performance is a lazy accessor with a
 // receiver check that ran twice per observed I/O (~10 ns each on Node 20).
 import { performance } from 'node:perf_hooks';
+import { arrivalNow } from './arrival-clock.js';
 import { DataDir } from './fabrics-ops.js';
 import type { TransportRequest, WireFaultParams } from './fabrics-ops.js';
 import type { StagingBuffer, StagingContext } from './staging.js';
@@ -79,7 +80,7 @@ export class Request<Owner = unknown> implements TransportRequest<Owner>, Stagin
   private held = false;
   /** Host key this command is counted under on a namespace with reservations (Linux pc_ref); null if not counted. */
   prHost: string | null = null;
-  /** performance.now() at init, for the I/O observer (0 = not observed). */
+  /** When the command arrived (arrival-clock.ts), for the I/O observer (0 = not observed). */
   private startedAt = 0;
 
   private staging: StagingBuffer | null = null;
@@ -189,7 +190,7 @@ export class Request<Owner = unknown> implements TransportRequest<Owner>, Stagin
     this.wireFault = 0;
     this.wireFaultParams = null;
     this.held = false;
-    this.startedAt = this.queue.qid > 0 && this.queue.ioObserver() !== null ? performance.now() : 0;
+    this.startedAt = this.queue.qid > 0 && this.queue.ioObserver() !== null ? arrivalNow() : 0;
   }
 
   // ------------------------------------------------------------ TransportRequest
