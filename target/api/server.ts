@@ -30,8 +30,8 @@ import { p2pProviderRoutes } from './routes-p2p.js';
 import { stateRoutes, MSGPACK } from './routes-state.js';
 import { apiContextOf, type ApiContext } from './context.js';
 
-export const DEFAULT_API_HOST = '127.0.0.1';
-export const DEFAULT_API_PORT = 9420;
+import { DEFAULT_API_HOST, DEFAULT_API_PORT } from './address.js';
+export { DEFAULT_API_HOST, DEFAULT_API_PORT };
 /** Bodies are configuration objects: a few KiB. 1 MiB leaves room for big imports with inline topologies. */
 export const DEFAULT_BODY_LIMIT = 1 << 20;
 

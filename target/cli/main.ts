@@ -12,8 +12,10 @@ import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfigFile, defaultConfigPath, packageRoot, formatIssue } from '../config/index.js';
-import { NvmetService } from '../service/index.js';
-import { startApi, DEFAULT_API_HOST, DEFAULT_API_PORT, isLoopback, type ApiServer } from '../api/server.js';
+import type { NvmetService } from '../service/index.js';
+import type { ApiServer } from '../api/server.js';
+import { DEFAULT_API_HOST, DEFAULT_API_PORT } from '../api/address.js';
+import { isLoopback } from '../config/listen-policy.js';
 import { isP2pPolicy, P2P_POLICY_NAMES, DEFAULT_POLICY, describePolicyNames } from '../../src/p2pdma/policy.js';
 import { createLogger, isLogLevel, type LogFormat } from '../core/log.js';
 import { checkCommand } from './check.js';
@@ -215,6 +217,8 @@ export async function main(argv: string[]): Promise<number> {
 
   let svc: NvmetService;
   try {
+    // Loaded only to run: usage errors and the offline subcommands start without it.
+    const { NvmetService } = await import('../service/index.js');
     svc = await NvmetService.start({
       config: loaded.config,
       baseDir: loaded.baseDir,
@@ -243,6 +247,7 @@ export async function main(argv: string[]): Promise<number> {
   let server: ApiServer | null = null;
   if (api !== null) {
     try {
+      const { startApi } = await import('../api/server.js');
       server = await startApi(svc, {
         host: api.traddr,
         port: Number(api.trsvcid),

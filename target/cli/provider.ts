@@ -5,7 +5,7 @@
 
 import { parseArgs } from 'node:util';
 import { REMOVAL_MODES, type RemovalMode } from '../../src/p2pdma/lifecycle.js';
-import { DEFAULT_API_HOST, DEFAULT_API_PORT } from '../api/server.js';
+import { DEFAULT_API_HOST, DEFAULT_API_PORT } from '../api/address.js';
 
 export const PROVIDER_USAGE = `Usage: nvmet-ts provider remove [--mode dmabuf|pgmap] [--api ADDR:PORT] [--api-token T] BDF
        nvmet-ts provider add [--api ADDR:PORT] [--api-token T] BDF

@@ -23,6 +23,19 @@ describe('import graph of src/, target/, initiator/', () => {
     expect(edges).toContainEqual({ from: 'target/cmd/command.ts', to: 'target/core/request.ts', typeOnly: true });
   });
 
+  it('the CLI loads the service and the HTTP server only to run them: usage errors and the offline subcommands start without fastify', () => {
+    const next = new Map<string, string[]>();
+    for (const e of edges) if (!e.typeOnly && e.dynamic !== true) next.set(e.from, [...(next.get(e.from) ?? []), e.to]);
+    const seen = new Set<string>(['target/cli/main.ts']);
+    const todo = ['target/cli/main.ts'];
+    while (todo.length > 0) for (const t of next.get(todo.pop()!) ?? []) if (!seen.has(t)) (seen.add(t), todo.push(t));
+    expect(seen.size).toBeGreaterThan(20);
+    expect([...seen].filter((f) => f === 'target/api/server.ts' || f === 'target/service/index.ts')).toEqual([]);
+    // and it does load them when it runs
+    expect(edges).toContainEqual({ from: 'target/cli/main.ts', to: 'target/service/index.ts', typeOnly: false, dynamic: true });
+    expect(edges).toContainEqual({ from: 'target/cli/main.ts', to: 'target/api/server.ts', typeOnly: false, dynamic: true });
+  });
+
   it('has no import cycle between files (imports that exist at run time)', () => {
     expect(cycles(files, edges.filter((e) => !e.typeOnly))).toEqual([]);
   });

@@ -13,6 +13,8 @@ export interface ImportEdge {
   from: string;
   to: string;
   typeOnly: boolean;
+  /** Set (true) on an `import('...')` expression: loaded when that code runs, not with the importer. */
+  dynamic?: true;
 }
 
 function walk(dir: string, out: string[]): void {
@@ -57,13 +59,13 @@ export function importGraph(repo: string, roots: readonly string[]): { files: st
   };
   for (const file of abs) {
     const src = stripComments(readFileSync(file, 'utf8'));
-    const add = (spec: string, typeOnly: boolean): void => {
+    const add = (spec: string, typeOnly: boolean, dynamic = false): void => {
       const to = target(file, spec);
-      if (to !== null) edges.push({ from: rel(file), to: rel(to), typeOnly });
+      if (to !== null) edges.push(dynamic ? { from: rel(file), to: rel(to), typeOnly, dynamic: true } : { from: rel(file), to: rel(to), typeOnly });
     };
     for (const m of src.matchAll(STATIC)) add(m[4]!, m[2] !== undefined || typeOnlyClause(m[3]!));
     for (const m of src.matchAll(BARE)) add(m[1]!, false);
-    for (const m of src.matchAll(DYNAMIC)) add(m[1]!, false);
+    for (const m of src.matchAll(DYNAMIC)) add(m[1]!, false, true);
   }
   return { files: abs.map(rel), edges };
 }
