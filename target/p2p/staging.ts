@@ -170,14 +170,14 @@ export class P2pStagingAllocator implements StagingAllocator {
     }
     const chunk = this.deps.dram.alloc(len);
     this.outstandingSystem++;
-    // The chunk's previous buffer, when the pool handed out the same view again for the
-    // same port: every field would be built equal, and building it anew (a view, two
-    // objects, and the write barriers of storing them into old objects) was ~4 % of a
-    // 4 KiB read's CPU (bench/README.md, "Session 7"). Reusing the handle is safe because
-    // its one holder, Request, drops its reference before it frees it; a second free
-    // before the chunk is allocated again still throws.
+    // The chunk's previous buffer (the pool keeps `attached` only while it hands out the
+    // same view), when it was for the same port: every field would be built equal, and
+    // building it anew (a view, two objects, and the write barriers of storing them into
+    // old objects) was ~5 % of a 4 KiB read's CPU (bench/README.md, "Session 7"). Reusing
+    // the handle is safe because its one holder, Request, drops its reference before it
+    // frees it; a second free before the chunk is allocated again still throws.
     let buf = chunk.attached;
-    if (buf !== null && buf.owner === this && buf.bytes === chunk.bytes && buf.binding === b && buf.nic === nic && buf.nicKind === nicKind) {
+    if (buf !== null && buf.binding === b && buf.nic === nic && buf.nicKind === nicKind) {
       buf.live = true;
       buf.revoked = false;
     } else {

@@ -123,8 +123,7 @@ describe('nvmet-ts topology', () => {
 });
 
 describe('nvmet-ts run', () => {
-  // Six independent CLI starts (each loads the whole program, ~1 s on an idle machine):
-  // run side by side, with room for a loaded CI machine.
+  // Six independent CLI starts: run side by side, with room for a loaded CI machine.
   test('usage errors exit 2', { timeout: 60_000 }, async () => {
     const slow = { timeoutMs: 50_000 };
     const [policy, listen, bogus, open, help, invalid] = await Promise.all([

@@ -16,7 +16,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const FIXTURES = join(ROOT, 'test', 'api', 'fixtures');
 const KEY = 'DHHC-1:00:ia6zGodOr4SEG0Zzaw398rpY0wqipUWj4jWjUh4HWUz6aQ2n:';
 const cli = privateCliPerFile('nvmet-ts-clisec-');
-// Every test starts the CLI one to three times (~1 s each when idle): leave room for a loaded CI machine.
+// Every test starts the CLI one to three times (up to ~1 s each when idle): leave room for a loaded CI machine.
 const SLOW = { timeout: 60_000 };
 
 function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
