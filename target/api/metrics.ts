@@ -8,8 +8,9 @@
  * free space and per-port fallbacks. Until then those series exist with the values
  * the emulation has (zero traffic, full providers).
  *
- * Per-command latency comes from the core's completion hook (`Nvmet.ioObserver`,
- * target/core/io-observer.ts), which buildApi points at this object.
+ * Per-command latency comes from the core's I/O hook (`Nvmet.ioObserver`,
+ * target/core/io-observer.ts), which buildApi points at this object: from the
+ * capsule's arrival until the response has left (target/core/latency-clock.ts).
  */
 
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -34,7 +35,7 @@ interface SampleValue {
 }
 
 const LATENCY_NAME = 'nvmet_io_latency_seconds';
-const LATENCY_HELP = 'I/O command latency from capsule to completion, by operation';
+const LATENCY_HELP = 'I/O command latency from the capsule arriving to its response leaving, by operation';
 
 /**
  * `nvmet_io_latency_seconds`: recorded per op into the project's one histogram

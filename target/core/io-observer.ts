@@ -1,8 +1,9 @@
 /**
  * Completion hook for I/O commands: metrics (Prometheus latency histogram and
  * per-op counters) without the core knowing who listens. Called once per
- * completed I/O-queue command with a constant op name, so the hot path does not
- * allocate.
+ * completed I/O-queue command, when the transport has let go of it (its response
+ * written, or its connection gone), with a constant op name, so the hot path does
+ * not allocate. The latency runs from arrival to that moment (latency-clock.ts).
  */
 
 import { IoOpcode } from '../../src/nvme/opcodes.js';

@@ -17,10 +17,7 @@
  * longer executing (completed, or never executed).
  */
 
-// The module's binding, not the global: globalThis.performance is a lazy accessor with a
-// receiver check that ran twice per observed I/O (~10 ns each on Node 20).
-import { performance } from 'node:perf_hooks';
-import { arrivalNow } from './arrival-clock.js';
+import { arrivalNow, departureNow } from './latency-clock.js';
 import { DataDir } from './fabrics-ops.js';
 import type { TransportRequest, WireFaultParams } from './fabrics-ops.js';
 import type { StagingBuffer, StagingContext } from './staging.js';
@@ -80,8 +77,10 @@ export class Request<Owner = unknown> implements TransportRequest<Owner>, Stagin
   private held = false;
   /** Host key this command is counted under on a namespace with reservations (Linux pc_ref); null if not counted. */
   prHost: string | null = null;
-  /** When the command arrived (arrival-clock.ts), for the I/O observer (0 = not observed). */
+  /** When the command arrived (latency-clock.ts), for the I/O observer (0 = not observed). */
   private startedAt = 0;
+  /** Completed while observed: the observer hears of it when the response has left (recycle). */
+  private observe = false;
 
   private staging: StagingBuffer | null = null;
   private inUse = false;
@@ -190,6 +189,7 @@ export class Request<Owner = unknown> implements TransportRequest<Owner>, Stagin
     this.wireFault = 0;
     this.wireFaultParams = null;
     this.held = false;
+    this.observe = false;
     this.startedAt = this.queue.qid > 0 && this.queue.ioObserver() !== null ? arrivalNow() : 0;
   }
 
@@ -301,9 +301,8 @@ export class Request<Owner = unknown> implements TransportRequest<Owner>, Stagin
     wr16(this.cqe, 10, this.qid);
     wr16(this.cqe, 12, this.cid);
     wr16(this.cqe, 14, st << 1);
-    if (this.startedAt !== 0) {
-      q.ioObserver()?.observeIo(ioOpName(this.opcode), this.transferLen, (performance.now() - this.startedAt) / 1000, st);
-    }
+    // Observed when the response has left (recycle), not here: see latency-clock.ts.
+    this.observe = this.startedAt !== 0;
     this.putNamespace();
     if (this.released) {
       // The transport already let go (its connection died): nothing to send.
@@ -345,6 +344,10 @@ export class Request<Owner = unknown> implements TransportRequest<Owner>, Stagin
   }
 
   private recycle(): void {
+    if (this.observe) {
+      this.observe = false;
+      this.queue.ioObserver()?.observeIo(ioOpName(this.opcode), this.transferLen, (departureNow() - this.startedAt) / 1000, this.status);
+    }
     const disconnect = this.disconnectAfterResponse;
     this.putNamespace();
     const st = this.staging;

@@ -11,6 +11,7 @@
  */
 
 import type { Socket } from 'node:net';
+import { beginDeparture, endDeparture } from '../core/latency-clock.js';
 
 /** Header room reserved per PDU: 128-byte header + HDGST + pad to a 128-byte PDA. */
 export const MAX_PDU_HEADER_ROOM = 264;
@@ -176,7 +177,13 @@ export class TxQueue {
     }
     b.arenas.length = 0;
     const done = b.done;
-    for (let i = 0; i < done.length; i++) done[i]!.released();
+    // One write carried these responses: they left at one time (latency-clock.ts).
+    beginDeparture();
+    try {
+      for (let i = 0; i < done.length; i++) done[i]!.released();
+    } finally {
+      endDeparture();
+    }
     done.length = 0;
     if (this.freeBatches.length < 8) this.freeBatches.push(b);
   }
