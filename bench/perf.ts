@@ -497,7 +497,7 @@ export function perfMarkdown(r: PerfBenchResult): string {
     'Target CPU: on-CPU time of all the target\'s threads (/proc/PID/task/*/schedstat) over the job including its ramp, per I/O. ' +
       'The issue-13 column is that issue\'s measurement (SPDK v26.05 nvmf_tgt, one reactor) on this machine kind, not re-measured here; "this / SPDK" divides this run\'s median by it. ' +
         'Hosts of this kind differ by up to ~1.8x per I/O (AMD EPYC and Intel Xeon were both seen), so that column only holds on a host like the issue\'s; ' +
-        'for a same-host estimate run --baseline with a build of 5edee92 (the tree the issue measured) and multiply after / before by the issue\'s nvmet-ts / SPDK ratio (bench/README.md, "Session 8").',
+        'for a same-host estimate run --baseline with a build of 5edee92 (main before the first issue-13 commit, the nearest tree to the one the issue measured) and multiply after / before by the issue\'s nvmet-ts / SPDK ratio (bench/README.md, "Session 8").',
     '',
     ...(r.baseline !== undefined
       ? [`Side by side with \`${r.baseline.root}\` (before), same rounds, alternating order; medians:`, '', perfCompareTable(r, true), '']
