@@ -16,7 +16,7 @@
  * request released inside reads the one clock value of that write. Outside a bracket
  * `departureNow()` reads the clock itself, so a transport that does not bracket gets
  * exact per-request times, never a stale reading. With the management API on, the
- * per-command clock read at completion was 2-4 % of a 4 KiB I/O's CPU on Node 20
+ * per-command clock read at completion cost 3-5 % of 4 KiB I/O throughput on Node 20
  * (`performance.now()` validates its receiver on every call; bench/README.md
  * "Session 8").
  */

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { setup, pattern, type Fixture } from './setup.js';
-import type { NamespaceBackend } from '../../target/backend/backend.js';
+import { GatedBackend } from './gated-backend.js';
 import { SystemStagingAllocator } from '../../target/core/staging.js';
 import { encodeRwCommand } from '../../src/nvme/sqe.js';
 import { IoOpcode } from '../../src/nvme/opcodes.js';
@@ -11,32 +11,6 @@ let f: Fixture;
 afterEach(async () => {
   await f.close();
 });
-
-/** A backend whose I/O completes only when the test says so. */
-class GatedBackend implements NamespaceBackend {
-  readonly kind = 'gated';
-  readonly deallocatedReadsZeroes = true;
-  readonly size = 1 << 20;
-  gates: (() => void)[] = [];
-  fail = false;
-  async open(): Promise<void> {}
-  async close(): Promise<void> {}
-  read(_off: number, dst: Uint8Array): Promise<void> {
-    return new Promise((resolve, reject) => this.gates.push(() => (this.fail ? reject(new Error('EIO')) : (dst.fill(0xab), resolve()))));
-  }
-  write(): Promise<void> {
-    return new Promise((resolve, reject) => this.gates.push(() => (this.fail ? reject(new Error('EIO')) : resolve())));
-  }
-  flush(): void {}
-  writeZeroes(): void {}
-  deallocate(): void {}
-  allocatedBytes(): number {
-    return 0;
-  }
-  openAll(): void {
-    for (const g of this.gates.splice(0)) g();
-  }
-}
 
 const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 5));
 
