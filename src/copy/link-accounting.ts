@@ -20,6 +20,15 @@ export interface DmaAccounting {
   record(src: MemoryOwner, dst: MemoryOwner, bytes: number): void;
 }
 
+/**
+ * DMA accounting plus what the CPU moved itself (target/p2p/staging.ts): LinkAccounting,
+ * and a reactor's DmaRecorder (dma-recorder.ts), which the main thread replays into it.
+ */
+export interface TrafficAccounting extends DmaAccounting {
+  recordCpuCopy(src: MemoryOwner, dst: MemoryOwner, bytes: number): void;
+  recordCpuDigest(where: MemoryOwner, bytes: number): void;
+}
+
 export interface LinkBytes {
   readonly up: number;
   readonly down: number;
@@ -61,7 +70,13 @@ export interface DmaCounters {
 type MutableCpu = { -readonly [K in keyof CpuCounters]: number };
 const zeroCpu = (): MutableCpu => ({ copyBytes: 0, mmioWrites: 0, mmioWriteBytes: 0, mmioReads: 0, mmioReadBytes: 0, digestMmioReadBytes: 0, digestDramBytes: 0 });
 
-export class LinkAccounting implements DmaAccounting {
+/*
+ * record, recordCpuCopy and recordCpuDigest take an optional trailing `times` (default 1):
+ * `times` calls whose bytes sum to `bytes`, as a DmaRecorder aggregates them. Per-call
+ * counters (dmaCount, mmioReads, mmioWrites) advance by `times`, byte counters by `bytes`,
+ * so a replayed aggregate gives the same snapshot as the calls themselves.
+ */
+export class LinkAccounting implements TrafficAccounting {
   readonly routes: RouteTable;
   #bytes = new Float64Array(16);
   #rootComplex = 0;
@@ -85,7 +100,7 @@ export class LinkAccounting implements DmaAccounting {
     }
   }
 
-  record(src: MemoryOwner, dst: MemoryOwner, bytes: number): void {
+  record(src: MemoryOwner, dst: MemoryOwner, bytes: number, times = 1): void {
     const r = this.routes.get(src, dst);
     const slots = r.slots;
     if (this.#bytes.length < this.routes.slotCount) this.#grow();
@@ -93,7 +108,7 @@ export class LinkAccounting implements DmaAccounting {
     for (let i = 0; i < slots.length; i++) c[slots[i]!]! += bytes;
     if (r.viaRootComplex) this.#rootComplex += bytes;
     this.#dram += bytes * r.dramEnds;
-    this.#count++;
+    this.#count += times;
     this.#total += bytes;
   }
 
@@ -102,7 +117,7 @@ export class LinkAccounting implements DmaAccounting {
    * and DRAM as a DMA would use, plus the CPU's own counters. An end in p2pmem (an owner
    * other than "dram") is an MMIO access: `mmio` names which end.
    */
-  recordCpuCopy(src: MemoryOwner, dst: MemoryOwner, bytes: number): void {
+  recordCpuCopy(src: MemoryOwner, dst: MemoryOwner, bytes: number, times = 1): void {
     if (src === dst) {
       // memcpy within system memory: read and write DRAM, no link.
       this.#dram += 2 * bytes;
@@ -118,17 +133,17 @@ export class LinkAccounting implements DmaAccounting {
     const cpu = this.#cpu;
     cpu.copyBytes += bytes;
     if (src !== 'dram') {
-      cpu.mmioReads++;
+      cpu.mmioReads += times;
       cpu.mmioReadBytes += bytes;
     }
     if (dst !== 'dram') {
-      cpu.mmioWrites++;
+      cpu.mmioWrites += times;
       cpu.mmioWriteBytes += bytes;
     }
   }
 
   /** The CPU computed a data digest over `bytes` staged in `where` (a read of DRAM, or of p2pmem through MMIO). */
-  recordCpuDigest(where: MemoryOwner, bytes: number): void {
+  recordCpuDigest(where: MemoryOwner, bytes: number, times = 1): void {
     const cpu = this.#cpu;
     if (where === 'dram') {
       this.#dram += bytes;
@@ -142,7 +157,7 @@ export class LinkAccounting implements DmaAccounting {
     const c = this.#bytes;
     for (let i = 0; i < slots.length; i++) c[slots[i]!]! += bytes;
     if (r.viaRootComplex) this.#rootComplex += bytes;
-    cpu.mmioReads++;
+    cpu.mmioReads += times;
     cpu.mmioReadBytes += bytes;
     cpu.digestMmioReadBytes += bytes;
   }

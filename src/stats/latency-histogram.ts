@@ -27,8 +27,26 @@ const SIGNIFICANT_DIGITS = 3;
 const SUB_HALF_MAG = 10;
 /** Samples below 2^24 ns (16.8 ms) take the fast path; slower ones are recorded directly. */
 const FAST_BITS = 24;
-const FAST_LIMIT = 2 ** FAST_BITS;
-const FAST_SLOTS = (FAST_BITS - SUB_HALF_MAG + 1) << SUB_HALF_MAG;
+export const FAST_LIMIT = 2 ** FAST_BITS;
+/** Fast-path bucket slots: fastBucketIndex(v) < FAST_SLOTS for 1 ≤ v < FAST_LIMIT. */
+export const FAST_SLOTS = (FAST_BITS - SUB_HALF_MAG + 1) << SUB_HALF_MAG;
+
+/*
+ * Cross-thread bucket counts (LatencyBuckets, latency-buckets.ts → addBuckets): FAST_SLOTS
+ * counts indexed by fastBucketIndex, then the exact summary of those samples, which the
+ * buckets alone cannot give (a bucket is 0.1 % wide): their number, sum (two Uint32
+ * halves; exact below 2^53 like LatencyHistogram's own sum), minimum and maximum.
+ */
+export const BUCKETS_COUNT = FAST_SLOTS;
+export const BUCKETS_SUM_LO = FAST_SLOTS + 1;
+export const BUCKETS_SUM_HI = FAST_SLOTS + 2;
+export const BUCKETS_MIN = FAST_SLOTS + 3;
+export const BUCKETS_MAX = FAST_SLOTS + 4;
+/** Length of a bucket-counts array. */
+export const BUCKETS_LENGTH = FAST_SLOTS + 5;
+/** Largest count the count slot holds; LatencyBuckets spills samples beyond it to the slow list. */
+export const BUCKETS_MAX_COUNT = 0xffffffff;
+const TWO_32 = 2 ** 32;
 /** Fold before any slot's Uint32 count could overflow. */
 const MAX_PENDING = 2 ** 31;
 
@@ -96,6 +114,46 @@ export class LatencyHistogram {
     }
     this.nTouched = 0;
     this.pendingCount = 0;
+  }
+
+  /**
+   * Fold a LatencyBuckets drain (from another thread) in: `counts` (null: none; layout
+   * above) through the same pending fast-bucket path `record` uses, `slow` (raw samples
+   * ≥ FAST_LIMIT, or spilled) as `record` records them. Every figure is then what
+   * recording the same samples here would give.
+   */
+  addBuckets(counts: Uint32Array | null, slow: Float64Array): void {
+    if (counts !== null) this.addFastCounts(counts);
+    for (let k = 0; k < slow.length; k++) this.record(slow[k]!);
+  }
+
+  private addFastCounts(counts: Uint32Array): void {
+    if (counts.length !== BUCKETS_LENGTH) throw new RangeError(`bucket counts: length ${counts.length}, expected ${BUCKETS_LENGTH}`);
+    const n = counts[BUCKETS_COUNT]!;
+    let seen = 0;
+    for (let i = 0; i < FAST_SLOTS; i++) seen += counts[i]!;
+    if (seen !== n) throw new RangeError(`bucket counts: slots sum to ${seen}, count slot says ${n}`);
+    if (n === 0) return;
+    const p = this.pending ?? this.allocPending();
+    const t = this.touched!;
+    for (let i = 0; i < FAST_SLOTS; i++) {
+      const c = counts[i]!;
+      if (c === 0) continue;
+      // Keep pendingCount (and so every slot) below MAX_PENDING, as record does.
+      if (this.pendingCount + c >= MAX_PENDING) this.fold();
+      if (c >= MAX_PENDING) {
+        this.h.recordValueWithCount(fastBucketLowest(i), c);
+        continue;
+      }
+      if (p[i] === 0) t[this.nTouched++] = i;
+      p[i]! += c;
+      this.pendingCount += c;
+    }
+    this.sum += counts[BUCKETS_SUM_HI]! * TWO_32 + counts[BUCKETS_SUM_LO]!;
+    const lo = counts[BUCKETS_MIN]!;
+    const hi = counts[BUCKETS_MAX]!;
+    if (lo < this.minNs) this.minNs = lo;
+    if (hi > this.maxNs) this.maxNs = hi;
   }
 
   /** Fold another histogram into this one (per-queue histograms → one report). */

@@ -15,7 +15,7 @@
 
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { NvmetService } from '../service/index.js';
-import { LatencyHistogram } from '../../src/stats/latency-histogram.js';
+import { BUCKETS_COUNT, LatencyHistogram } from '../../src/stats/latency-histogram.js';
 
 import type { IoObserver, IoOp } from '../core/io-observer.js';
 import { faultEngine } from '../fault/index.js';
@@ -250,6 +250,26 @@ export class NvmetMetrics implements IoObserver {
     const v = this.lastHook;
     if (v !== null) {
       v.commands++;
+      v.bytes += bytes;
+    }
+  }
+
+  /**
+   * Exactly the effect of `commands` observeIo calls of `op` whose bytes sum to `bytes`,
+   * with the latencies a reactor recorded into a LatencyBuckets (src/stats/latency-buckets.ts)
+   * and drained: `counts` and `slow` are that drain. Its samples must number `commands`
+   * (a RangeError otherwise, before anything is applied). Read and write commands and bytes
+   * come from namespace stats, as with observeIo: only the hook-counted ops' counters move.
+   */
+  mergeIo(op: IoOp, commands: number, bytes: number, counts: Uint32Array | null, slow: Float64Array): void {
+    const samples = (counts === null ? 0 : (counts[BUCKETS_COUNT] ?? 0)) + slow.length;
+    if (samples !== commands) throw new RangeError(`mergeIo(${op}): ${commands} commands but ${samples} latency samples`);
+    if (commands === 0) return;
+    if (op !== this.lastOp) this.selectOp(op);
+    this.lastHist!.addBuckets(counts, slow);
+    const v = this.lastHook;
+    if (v !== null) {
+      v.commands += commands;
       v.bytes += bytes;
     }
   }

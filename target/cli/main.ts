@@ -19,6 +19,7 @@ import { isLoopback } from '../config/listen-policy.js';
 import { isP2pPolicy, P2P_POLICY_NAMES, DEFAULT_POLICY, describePolicyNames } from '../../src/p2pdma/policy.js';
 import { createLogger, isLogLevel, type LogFormat } from '../core/log.js';
 import { checkCommand } from './check.js';
+import { MAX_REACTORS } from '../reactor/protocol.js';
 import { BackingPathPolicy, DEFAULT_DATA_DIR } from '../backend/path-policy.js';
 import { topologyCommand } from './topology.js';
 import { providerCommand } from './provider.js';
@@ -38,6 +39,10 @@ Options:
   -l, --listen ADDR:PORT  override the address of every TCP port of the configuration
       --api ADDR:PORT     management API address (default ${DEFAULT_API_HOST}:${DEFAULT_API_PORT}; port 0 = any)
       --no-api            do not start the management API
+      --reactors N        serve NVMe/TCP connections on N event loops: the main
+                          thread and N-1 reactor threads that run Read/Write on
+                          shared RAM media and forward every other command to the
+                          main thread (default 1; README "Reactors")
       --api-token-file F  read the bearer token the API requires from file F (first
                           line); or set NVMET_TS_API_TOKEN. Mandatory when --api is
                           not a loopback address
@@ -146,6 +151,7 @@ export async function main(argv: string[]): Promise<number> {
         'fault-rule': { type: 'string', multiple: true },
         'fault-rules': { type: 'string' },
         'discovery-nqn': { type: 'string' },
+        reactors: { type: 'string' },
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -201,6 +207,12 @@ export async function main(argv: string[]): Promise<number> {
     return usageError(`--api ${api.traddr} is not a loopback address: set --api-token (or NVMET_TS_API_TOKEN) to expose the management API`);
   }
 
+  let reactors = 1;
+  if (o.reactors !== undefined) {
+    reactors = /^[0-9]+$/.test(o.reactors) ? Number(o.reactors) : NaN;
+    if (!Number.isInteger(reactors) || reactors < 1 || reactors > MAX_REACTORS) return usageError(`--reactors must be an integer 1..${MAX_REACTORS}`);
+  }
+
   const faultRules = cliFaultRules(o['fault-rule'] ?? [], o['fault-rules']);
   if (!faultRules.ok) return usageError(faultRules.error);
 
@@ -231,6 +243,7 @@ export async function main(argv: string[]): Promise<number> {
       ...(o['allow-p2pmem'] ? { allowP2pmem: true } : {}),
       ...(o.save !== undefined ? { savePath: o.save } : o.config !== undefined ? { savePath: o.config } : {}),
       ...(o['discovery-nqn'] !== undefined ? { discoveryNqn: o['discovery-nqn'] } : {}),
+      ...(reactors > 1 ? { reactors } : {}),
     });
   } catch (e) {
     process.stderr.write(`nvmet-ts: cannot start: ${(e as Error).message}\n`);

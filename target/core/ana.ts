@@ -17,6 +17,7 @@
  * does while it moves a group, bounded by ANATT (Identify Controller, seconds).
  */
 
+import { bumpStateEpoch } from './state-epoch.js';
 import { AnaState } from '../../src/nvme/ana.js';
 
 /** Linux NVMET_MAX_ANAGRPS: ANAGRPMAX and NANAGRPID. */
@@ -113,6 +114,7 @@ export class PortAnaGroups {
     this.states.set(grpid, checkAnaState(state));
     this.registry.ref(grpid);
     this.registry.bump();
+    bumpStateEpoch();
     this.onChange();
   }
 
@@ -123,6 +125,7 @@ export class PortAnaGroups {
     this.cancelTimer(grpid);
     this.registry.unref(grpid);
     this.registry.bump();
+    bumpStateEpoch();
     this.onChange();
   }
 
@@ -162,6 +165,7 @@ export class PortAnaGroups {
     if (this.states.get(grpid) === state) return;
     this.states.set(grpid, state);
     this.registry.bump();
+    bumpStateEpoch();
     this.onChange();
   }
 

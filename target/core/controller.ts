@@ -13,6 +13,7 @@
  *   any ──admin queue lost / subsystem or port removed──▶ deleted
  */
 
+import { bumpStateEpoch } from './state-epoch.js';
 import type { DhchapCtrlConfig } from '../../src/nvme/auth/controller-session.js';
 import type { FabricsOps } from './fabrics-ops.js';
 import type { CoreQueueImpl } from './queue.js';
@@ -224,6 +225,7 @@ export class Controller {
     const old = this.cc;
     const nw = value >>> 0;
     this.cc = nw;
+    bumpStateEpoch();
     const enOld = (old & CC_EN) !== 0;
     const enNew = (nw & CC_EN) !== 0;
     const shnOld = (old >>> CC_SHN_SHIFT) & 3;
@@ -290,6 +292,7 @@ export class Controller {
   /** nvmet_ctrl_fatal_error: set CSTS.CFS and tear the controller down. */
   fatalError(reason: string): void {
     if (this.state === 'deleted' || (this.csts & CSTS_CFS) !== 0) return;
+    bumpStateEpoch();
     this.csts |= CSTS_CFS;
     this.state = 'failed';
     this.log.error(`ctrl ${this.cntlid} (${this.subsys.nqn}, host ${this.hostnqn}): ${reason}`);
@@ -300,6 +303,7 @@ export class Controller {
   delete(reason: string): void {
     if (this.state === 'deleted') return;
     this.state = 'deleted';
+    bumpStateEpoch();
     this.stopKeepAlive();
     this.abandonAers();
     this.events.length = 0;

@@ -33,4 +33,6 @@ export interface FaultHook {
   beforeExecute(req: Request): boolean;
   /** Abort command: complete the held command `cid` of queue `sqid` with Command Abort Requested; false if none is held. */
   abort(ctrl: Controller, sqid: number, cid: number): boolean;
+  /** Whether any rule could fire now (absent: assume so). Reactors serve nothing locally while it is true. */
+  armed?(): boolean;
 }

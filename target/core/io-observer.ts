@@ -12,6 +12,8 @@ export type IoOp = 'read' | 'write' | 'flush' | 'write_zeroes' | 'dsm' | 'other'
 
 export interface IoObserver {
   observeIo(op: IoOp, bytes: number, latencySeconds: number, status: number): void;
+  /** `commands` observeIo calls at once (bytes summed; latencies as a drained LatencyBuckets, src/stats/latency-buckets.ts), e.g. from a reactor thread. */
+  mergeIo?(op: IoOp, commands: number, bytes: number, counts: Uint32Array | null, slow: Float64Array): void;
 }
 
 /** Metric label of an NVM command set opcode. */

@@ -7,6 +7,7 @@
  * States: disabled ──enable()──▶ enabling ──▶ enabled ──disable()──▶ disabling ──▶ disabled
  */
 
+import { bumpStateEpoch } from './state-epoch.js';
 import { randomUUID } from 'node:crypto';
 import type { Subsystem } from './subsystem.js';
 import type { BackendSpec, NamespaceBackend } from '../backend/backend.js';
@@ -117,6 +118,7 @@ export class Namespace {
     ana.unref(this.grpid);
     this.grpid = grpid;
     ana.bump();
+    bumpStateEpoch();
     this.subsys.nvmet.anaChanged(null, this.subsys);
   }
 
@@ -152,6 +154,7 @@ export class Namespace {
   resize(blocks: number | null): number {
     const before = this.nsze;
     this.capacityLimit = blocks;
+    bumpStateEpoch();
     const after = this.nsze;
     if (after !== before && this.enabled) this.subsys.namespaceChanged(this.nsid);
     return after;
@@ -199,6 +202,7 @@ export class Namespace {
         }
         await this.subsys.nvmet.enableHooks.namespaceEnabling?.(this);
         this.state = 'enabled';
+        bumpStateEpoch();
         this.subsys.namespaceChanged(this.nsid);
       } catch (e) {
         this.state = 'disabled';
@@ -221,6 +225,7 @@ export class Namespace {
     while (this.transition !== null) await this.transition;
     if (this.state !== 'enabled') return;
     this.state = 'disabling';
+    bumpStateEpoch();
     this.transition = (async () => {
       if (this.inflight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
       this.subsys.namespaceChanged(this.nsid);

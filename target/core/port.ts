@@ -6,6 +6,7 @@
  * States: disabled ──enable()──▶ enabling ──▶ enabled ──disable()──▶ disabled
  */
 
+import { bumpStateEpoch } from './state-epoch.js';
 import type { CoreQueue, CoreQueueFactory, PortInfo, PortLimits, TransportQueue } from './fabrics-ops.js';
 import { TrType } from './fabrics-ops.js';
 import type { Nvmet } from './nvmet.js';
@@ -162,6 +163,7 @@ export class Port implements CoreQueueFactory {
     const ops = this.nvmet.transport(this.addr.trtype);
     if (ops === undefined) throw new Error(`port ${this.id}: no transport registered for trtype ${this.addr.trtype}`);
     this.state = 'enabling';
+    bumpStateEpoch();
     const info: PortInfo = {
       portId: this.id,
       traddr: this.addr.traddr,
@@ -188,6 +190,7 @@ export class Port implements CoreQueueFactory {
   async disable(): Promise<void> {
     if (this.state !== 'enabled') return;
     this.state = 'disabling';
+    bumpStateEpoch();
     for (const s of this.nvmet.allSubsystems()) s.deleteControllers(`port ${this.id} disabled`, this.id);
     const ops = this.nvmet.transport(this.addr.trtype);
     try {

@@ -12,6 +12,7 @@
  * Held commands (delay, hang) can be aborted by the Abort command (`abort`).
  */
 
+import { bumpStateEpoch } from '../core/state-epoch.js';
 import type { CompletionFault, FaultHook } from '../core/fault-hook.js';
 import type { Request } from '../core/request.js';
 import type { Controller } from '../core/controller.js';
@@ -244,6 +245,7 @@ export class FaultEngine implements FaultHook {
     if (prev >= 0) this.removeAt(prev);
     const rule = new Rule(this, id, { ...spec, id }, source);
     this.rules.push(rule);
+    bumpStateEpoch();
     if (rule.phase === Phase.Arrival) this.arrivalRules++;
     if (rule.phase === Phase.Scheduled) this.arm(rule, spec.schedule?.afterMs ?? 0);
     this.log.info(`fault rule ${id} added (${source}): ${JSON.stringify(spec)}`);
@@ -261,6 +263,7 @@ export class FaultEngine implements FaultHook {
   private removeAt(i: number): void {
     const r = this.rules[i]!;
     this.rules.splice(i, 1);
+    bumpStateEpoch();
     if (r.phase === Phase.Arrival) this.arrivalRules--;
     if (r.timer !== null) clearTimeout(r.timer);
     r.timer = null;
@@ -323,6 +326,11 @@ export class FaultEngine implements FaultHook {
   }
 
   // ------------------------------------------------------------ FaultHook
+
+  armed(): boolean {
+    this.refreshExtra();
+    return this.rules.length !== 0 || this.extraRules.length !== 0;
+  }
 
   onArrival(req: Request): void {
     if (this.arrivalRules === 0 && !this.extraArrival) return;

@@ -64,6 +64,11 @@ export interface P2pDataPathOptions {
   readonly inlineThreshold?: number;
   /** RAM media chunk size of the SSD models (default 128 KiB). */
   readonly mediaChunkSize?: number;
+  /**
+   * RAM namespaces' media in shared memory that other threads (reactors) can be handed
+   * (DeviceBackend.sharedMedia; namespaces too large for it keep private media). Default false.
+   */
+  readonly sharedMedia?: boolean;
 }
 
 export interface PortPlacementOptions {
@@ -183,6 +188,7 @@ export class P2pDataPath implements P2pImporter {
   readonly lifecycle: P2pProviderLifecycle;
   private readonly bindings = new Map<number, PortBinding>();
   private readonly mediaChunk: number;
+  private readonly sharedMedia: boolean;
   private closed: Promise<void> | null = null;
 
   constructor(opts: P2pDataPathOptions) {
@@ -207,6 +213,7 @@ export class P2pDataPath implements P2pImporter {
     const engine = this.engine;
     this.dram = new DramPool<StagedBuffer>(undefined, undefined, (n) => engine.allocMemory(n));
     this.mediaChunk = opts.mediaChunkSize ?? MEDIA_CHUNK;
+    this.sharedMedia = opts.sharedMedia ?? false;
     this.staging = new P2pStagingAllocator({
       p2pdma: this.p2pdma,
       dram: this.dram,
@@ -280,6 +287,12 @@ export class P2pDataPath implements P2pImporter {
     b.allowP2pmem = allow;
   }
 
+  /** A port's NIC in the DMA model and whether it stages in p2pmem (reactors serve its connections with the same model). */
+  portModel(portId: number): { nic: string | null; nicKind: NicKind | null; allowP2pmem: boolean } {
+    const b = this.bindings.get(portId);
+    return { nic: b?.nic?.bdf ?? null, nicKind: b?.nic?.nicKind ?? null, allowP2pmem: b?.allowP2pmem ?? false };
+  }
+
   /**
    * The namespace backend for a configured backing: an SSD model on `nvme` (its media
    * a DMA target on the fabric), or, without a device, media in system memory.
@@ -288,7 +301,7 @@ export class P2pDataPath implements P2pImporter {
     const device = placement.nvme === undefined || placement.nvme === null ? null : resolveEndpoint(this.topology, placement.nvme, 'nvme', 'namespace SSD');
     const p2pmem = checkP2pmemSetting(this.p2pdma, placement.p2pmem ?? false);
     const pl: NamespacePlacement = { device, p2pmem };
-    const media = spec.kind === 'ram' ? { kind: 'ram' as const, size: spec.size, chunkSize: spec.chunkSize ?? this.mediaChunk } : spec;
+    const media = spec.kind === 'ram' ? { kind: 'ram' as const, size: spec.size, chunkSize: spec.chunkSize ?? this.mediaChunk, shared: this.sharedMedia } : spec;
     return new DeviceBackend(media, pl, { engine: this.engine, accounting: this.accounting, regionOf: (b) => this.staging.regionOf(b), checkMapped: (b) => this.checkMapped(b) });
   }
 

@@ -17,6 +17,17 @@
  * read is still one accounted DMA per chunk, and no media is allocated for it. (Storing
  * zeroes with fill(0) instead was measured 3-5x slower: V8 fills SharedArrayBuffer-backed
  * arrays byte by byte; the copy from the shared zero chunk is a word-wise memcpy.)
+ *
+ * Shared RAM media (`shared: true`, for reactors: worker threads that execute reads and
+ * writes themselves): the media is one dense {@link SharedMedia} (SharedArrayBuffer
+ * segments another thread is handed with `sharedMedia.handle()`), and the chunk table is
+ * filled at construction with one region per chunk, each a view of that chunk's bytes
+ * in its segment. Every chunk exists, so reads and writes take the same "chunk present"
+ * branches as written private media, with no extra work; unwritten bytes read as zero
+ * because the allocation is zeroed. Zeroing (Write Zeroes, deallocate) never drops a
+ * chunk from the table — other threads keep views of the same bytes — but overwrites it.
+ * Namespaces too large for shared media (SharedMedia.fits), or whose chunk table would
+ * not be dense (more than DENSE_MAX chunks), keep the sparse private media.
  */
 
 import type { MaybePromise, NamespaceBackend } from '../backend/backend.js';
@@ -26,7 +37,8 @@ import type { DmaEngine } from '../../src/copy/dma-engine.js';
 import type { LinkAccounting } from '../../src/copy/link-accounting.js';
 import { DRAM, regionView, type MemoryOwner, type MemoryRegion } from '../../src/copy/region.js';
 import type { NamespacePlacement } from './placement.js';
-import { MediaChunks } from './media-chunks.js';
+import { DENSE_MAX, MediaChunks } from './media-chunks.js';
+import { SEGMENT_BYTES, SharedMedia } from './shared-media.js';
 
 /** Media chunk of the RAM model: large enough that a 128 KiB I/O is one or two descriptors. */
 export const MEDIA_CHUNK = 128 * 1024;
@@ -51,7 +63,28 @@ interface ScratchDescriptor {
   dstOffset: number;
 }
 
-export type DeviceMediaSpec = { kind: 'ram'; size: number; chunkSize?: number } | { kind: 'file'; path: string; size?: number; open?: BackingFileOpener };
+export type DeviceMediaSpec =
+  | {
+      kind: 'ram';
+      size: number;
+      chunkSize?: number;
+      /**
+       * Media in shared memory other threads can be handed (DeviceBackend.sharedMedia);
+       * ignored — sparse private media — when {@link sharedMediaFits} says no.
+       */
+      shared?: boolean;
+    }
+  | { kind: 'file'; path: string; size?: number; open?: BackingFileOpener };
+
+/**
+ * Whether RAM media of `size` bytes in `chunkSize` chunks can be held as
+ * {@link SharedMedia}: the size fits, a chunk never straddles segments (the chunk size
+ * divides SEGMENT_BYTES), and the chunk table stays a dense array (≤ DENSE_MAX chunks:
+ * at 128 KiB chunks that is 128 GiB, more than SHARED_MEDIA_MAX).
+ */
+export function sharedMediaFits(size: number, chunkSize: number = MEDIA_CHUNK): boolean {
+  return SharedMedia.fits(size) && chunkSize > 0 && SEGMENT_BYTES % chunkSize === 0 && Math.ceil(size / chunkSize) <= DENSE_MAX;
+}
 
 export class DeviceBackend implements NamespaceBackend {
   readonly kind: 'ram' | 'file';
@@ -65,6 +98,10 @@ export class DeviceBackend implements NamespaceBackend {
   private readonly descs: ScratchDescriptor[] = [];
   private readonly file: FileBackend | null;
   private readonly ramSize: number;
+  /** Shared RAM media mode (see the module comment). */
+  private readonly shared: boolean;
+  /** The shared media while open (shared mode only). */
+  private media: SharedMedia | null = null;
 
   constructor(
     spec: DeviceMediaSpec,
@@ -82,9 +119,12 @@ export class DeviceBackend implements NamespaceBackend {
       this.chunks = new MediaChunks(Math.ceil(spec.size / cs));
       this.file = null;
       this.deallocatedReadsZeroes = true;
+      this.shared = spec.shared === true && sharedMediaFits(spec.size, cs);
+      if (this.shared) this.fillShared();
     } else {
       this.chunkSize = 0;
       this.ramSize = 0;
+      this.shared = false;
       this.chunks = new MediaChunks(0);
       this.file = new FileBackend(spec.path, spec.size, spec.open);
       this.deallocatedReadsZeroes = this.file.deallocatedReadsZeroes;
@@ -100,13 +140,33 @@ export class DeviceBackend implements NamespaceBackend {
     return this.placement.device?.bdf ?? null;
   }
 
+  /**
+   * The shared media while open, for handing to other threads (its `handle()`); null for
+   * private media (not asked for, or too large for shared media: see sharedMediaFits)
+   * and for file media. A reopened namespace has new media: fetch it again after enable.
+   */
+  get sharedMedia(): SharedMedia | null {
+    return this.media;
+  }
+
+  /** RAM media chunk size in bytes (0 for file media). */
+  get chunkBytes(): number {
+    return this.chunkSize;
+  }
+
   async open(): Promise<void> {
     if (this.file !== null) await this.file.open();
+    // Reopened after close(): fresh zeroed media, the table dense again.
+    else if (this.shared && this.media === null) this.fillShared();
   }
 
   async close(): Promise<void> {
     // Like the core's RAM backend, a RAM namespace's data does not outlive its enablement.
+    // Shared media is dropped the same way: threads still holding the old SharedMedia keep
+    // valid memory (it lives while referenced), which no one reads again — the namespace,
+    // when reopened, gets new media.
     this.chunks.clear();
+    this.media = null;
     if (this.file !== null) await this.file.close();
   }
 
@@ -215,11 +275,16 @@ export class DeviceBackend implements NamespaceBackend {
     this.zeroRange(offset, length);
   }
 
+  /**
+   * Bytes held for data. Shared media is dense: its whole size, although the OS commits
+   * only the pages someone wrote — which the model cannot know (other threads write too).
+   */
   allocatedBytes(): number {
-    return this.file !== null ? this.file.allocatedBytes() : this.chunks.size * this.chunkSize;
+    if (this.file !== null) return this.file.allocatedBytes();
+    return this.media !== null ? this.media.size : this.chunks.size * this.chunkSize;
   }
 
-  /** RAM media chunks currently allocated (tests). */
+  /** RAM media chunks currently allocated (tests); shared media: every chunk, while open. */
   get chunkCount(): number {
     return this.chunks.size;
   }
@@ -238,6 +303,21 @@ export class DeviceBackend implements NamespaceBackend {
 
   // ------------------------------------------------------------ RAM media
 
+  /** Shared mode: new zeroed SharedMedia, and one region per chunk viewing its bytes. */
+  private fillShared(): void {
+    const m = new SharedMedia(this.ramSize);
+    const cs = this.chunkSize;
+    const n = Math.ceil(this.ramSize / cs);
+    for (let idx = 0; idx < n; idx++) {
+      const base = idx * cs;
+      // cs divides SEGMENT_BYTES: the chunk is inside one segment. The last chunk is
+      // shorter when the size is not a multiple of cs (no media bytes exist past the end).
+      const len = Math.min(cs, this.ramSize - base);
+      this.chunks.set(idx, { memory: m.view(base, len), offset: 0, length: len, owner: this.owner });
+    }
+    this.media = m;
+  }
+
   private zeroRegion(): MemoryRegion {
     this.zero ??= { memory: this.ctx.engine.allocMemory(this.chunkSize), offset: 0, length: this.chunkSize, owner: this.owner };
     return this.zero;
@@ -252,8 +332,12 @@ export class DeviceBackend implements NamespaceBackend {
       const base = idx * cs;
       const from = Math.max(offset, base) - base;
       const to = Math.min(end, base + cs) - base;
-      if (from === 0 && to === cs) this.chunks.delete(idx);
-      else regionView(c).subarray(from, to).fill(0);
+      if (from === 0 && to === cs) {
+        // Shared media: other threads view these bytes, so the chunk stays; overwrite it
+        // from the zero chunk (a memcpy; see the module comment on fill(0)).
+        if (this.shared) regionView(c).set(regionView(this.zeroRegion()));
+        else this.chunks.delete(idx);
+      } else regionView(c).subarray(from, to).fill(0);
     };
     // A huge range over a sparse table: visit allocated chunks, not every index.
     if (last - first > this.chunks.size) {

@@ -18,8 +18,8 @@ import type { Logger } from '../core/log.js';
 import type { NicKind, PciFunction } from '../../src/pci/model.js';
 import type { P2pdma } from '../../src/p2pdma/p2pdma.js';
 import type { P2pSgl } from '../../src/p2pdma/region.js';
-import { DRAM, type MemoryRegion } from '../../src/copy/region.js';
-import type { LinkAccounting } from '../../src/copy/link-accounting.js';
+import { DRAM, type MemoryOwner, type MemoryRegion } from '../../src/copy/region.js';
+import type { LinkAccounting, TrafficAccounting } from '../../src/copy/link-accounting.js';
 import type { DramChunk, DramPool } from './dram-pool.js';
 import type { PortBinding } from './port-binding.js';
 
@@ -86,25 +86,9 @@ export class StagedBuffer implements StagingBuffer {
    *    buffer: DRAM, or p2pmem through MMIO.
    */
   dataMoved(bytes: number, dir: DataDir, digest: boolean): void {
-    const nic = this.nic;
-    if (nic === null) return;
-    const acc = this.owner.accounting;
-    const where = this.region.owner;
-    if (this.nicKind === 'tcp-ddp') {
-      if (dir === DataDir.H2C) acc.record(nic, where, bytes);
-      else if (dir === DataDir.C2H) acc.record(where, nic, bytes);
-      return;
-    }
-    if (dir === DataDir.H2C) {
-      acc.record(nic, DRAM, bytes);
-      acc.recordCpuCopy(DRAM, where, bytes);
-      if (digest) acc.recordCpuDigest(where, bytes);
-    } else if (dir === DataDir.C2H) {
-      if (digest) acc.recordCpuDigest(where, bytes);
-      if (where !== DRAM) acc.recordCpuCopy(where, DRAM, bytes);
-      acc.record(DRAM, nic, bytes);
-    }
+    accountNicMove(this.owner.accounting, this.nic, this.nicKind, this.region.owner, bytes, dir, digest);
   }
+
 }
 
 export interface P2pStagingDeps {
@@ -274,5 +258,28 @@ export class P2pStagingAllocator implements StagingAllocator {
     if (now - this.lastFallbackLog < 1000) return;
     this.lastFallbackLog = now;
     this.deps.log.warn(`port ${portId}: p2pmem of ${bdf} exhausted for a ${len}-byte command (${why}); staging it in system memory`);
+  }
+}
+
+/**
+ * The NIC moved `bytes` of TCP payload between the wire and a staging buffer in
+ * `where` (see StagedBuffer.dataMoved for what that is on the fabric per NIC kind).
+ * One function for the main thread's staging and a reactor's (target/reactor).
+ */
+export function accountNicMove(acc: TrafficAccounting, nic: string | null, nicKind: NicKind | null, where: MemoryOwner, bytes: number, dir: DataDir, digest: boolean): void {
+  if (nic === null) return;
+  if (nicKind === 'tcp-ddp') {
+    if (dir === DataDir.H2C) acc.record(nic, where, bytes);
+    else if (dir === DataDir.C2H) acc.record(where, nic, bytes);
+    return;
+  }
+  if (dir === DataDir.H2C) {
+    acc.record(nic, DRAM, bytes);
+    acc.recordCpuCopy(DRAM, where, bytes);
+    if (digest) acc.recordCpuDigest(where, bytes);
+  } else if (dir === DataDir.C2H) {
+    if (digest) acc.recordCpuDigest(where, bytes);
+    if (where !== DRAM) acc.recordCpuCopy(where, DRAM, bytes);
+    acc.record(DRAM, nic, bytes);
   }
 }

@@ -43,7 +43,8 @@ import { ListenPolicy } from '../config/listen-policy.js';
 import type { PciTopology } from '../../src/pci/topology.js';
 import { DEFAULT_POLICY, type P2pPolicy } from '../../src/p2pdma/policy.js';
 import type { DataPathState, P2pDataPath } from '../p2p/data-path.js';
-import { createRuntime, stopRuntime, topologyFor, type Runtime, type ServiceOptions } from './lifecycle.js';
+import type { ReactorPool } from '../reactor/pool.js';
+import { createRuntime, startReactors, stopRuntime, topologyFor, type Runtime, type ServiceOptions } from './lifecycle.js';
 import { Reconciler, type ChangeMode, type IoTotals } from './reconcile.js';
 import { ioTotals, portListening, portP2p, providers, summary, type DataPathHooks, type PortP2pDecision, type ProviderView, type ViewSource } from './views.js';
 import { relocate } from './save.js';
@@ -114,6 +115,7 @@ export class NvmetService implements ViewSource {
   static async start(opts: ServiceOptions): Promise<NvmetService> {
     const svc = new NvmetService(opts);
     try {
+      await startReactors(svc.runtime, opts);
       await svc.reconciler.applyStartup(opts.config);
       svc.cfg = svc.storeOf(opts.config);
     } catch (e) {
@@ -256,6 +258,11 @@ export class NvmetService implements ViewSource {
   }
 
   // ------------------------------------------------------------ views (./views.ts)
+
+  /** The reactor threads (--reactors > 1), null with one event loop. */
+  get reactors(): ReactorPool | null {
+    return this.runtime.reactors;
+  }
 
   /** What the p2pmem data path reports (empty without it). */
   get hooks(): DataPathHooks {

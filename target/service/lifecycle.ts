@@ -19,6 +19,8 @@ import type { PciTopology } from '../../src/pci/topology.js';
 import type { P2pPolicy } from '../../src/p2pdma/policy.js';
 import { P2pDataPath } from '../p2p/data-path.js';
 import type { DataPathHooks } from './views.js';
+import { ReactorPool } from '../reactor/pool.js';
+import { MAX_REACTORS } from '../reactor/protocol.js';
 
 export interface ServiceOptions {
   /** The configuration document (as loaded by loadConfigFile or parsed from JSON). */
@@ -56,6 +58,11 @@ export interface ServiceOptions {
   dataPath?: boolean | { workers?: number };
   /** Unique discovery NQN (CLI --discovery-nqn; Linux configfs discovery_nqn). */
   discoveryNqn?: string;
+  /**
+   * Event loops serving NVMe/TCP connections (CLI --reactors; default 1): the main
+   * thread's and N-1 reactor threads' (target/reactor/pool.ts). Needs the data path.
+   */
+  reactors?: number;
 }
 
 /** The objects a running service is made of. */
@@ -66,6 +73,8 @@ export interface Runtime {
   readonly dp: P2pDataPath | null;
   /** What the data path reports to the views (empty without it). */
   readonly hooks: DataPathHooks;
+  /** The reactor threads, once started (startReactors). */
+  reactors: ReactorPool | null;
 }
 
 /**
@@ -74,9 +83,16 @@ export interface Runtime {
  */
 export function createRuntime(opts: ServiceOptions, topology: PciTopology, policy: P2pPolicy): Runtime {
   let dp: P2pDataPath | null = null;
+  const reactors = opts.reactors ?? 1;
+  if (!Number.isInteger(reactors) || reactors < 1 || reactors > MAX_REACTORS) {
+    throw new ServiceError('invalid', 'EINVAL', `reactors: ${reactors}: must be an integer 1..${MAX_REACTORS}`);
+  }
+  if (reactors > 1 && opts.dataPath === false) {
+    throw new ServiceError('invalid', 'EINVAL', 'reactors: more than one event loop needs the data path (its shared RAM media is what reactors run I/O on)');
+  }
   if (opts.dataPath !== false) {
     const workers = typeof opts.dataPath === 'object' ? opts.dataPath.workers : undefined;
-    dp = new P2pDataPath({ topology, policy, logger: opts.logger, ...(workers !== undefined ? { workers } : {}) });
+    dp = new P2pDataPath({ topology, policy, logger: opts.logger, sharedMedia: reactors > 1, ...(workers !== undefined ? { workers } : {}) });
   }
   const nvmet = createNvmet({
     logger: opts.logger,
@@ -86,12 +102,34 @@ export function createRuntime(opts: ServiceOptions, topology: PciTopology, polic
   const tcp = new TcpTransport({ logger: opts.logger });
   nvmet.registerTransport(tcp);
   if (dp !== null) nvmet.registerTransport(new RdmaTransport({ logger: opts.logger, mover: dp }));
-  return { nvmet, tcp, dp, hooks: dp !== null ? dp.serviceHooks() : {} };
+  return { nvmet, tcp, dp, hooks: dp !== null ? dp.serviceHooks() : {}, reactors: null };
+}
+
+/** Start the reactor threads (reactors > 1) and let the TCP transport hand them connections. */
+export async function startReactors(rt: Runtime, opts: ServiceOptions): Promise<void> {
+  const loops = opts.reactors ?? 1;
+  if (loops <= 1 || rt.dp === null) return;
+  const dp = rt.dp;
+  const o = rt.tcp.opts;
+  rt.reactors = await ReactorPool.start({
+    loops,
+    nvmet: rt.nvmet,
+    logger: opts.logger,
+    accounting: dp.accounting,
+    portModel: (portId) => dp.portModel(portId),
+    maxTransfer: o.maxDataTransferSize,
+    stagingBudget: o.stagingBudget,
+    stagingReserve: o.stagingReserve,
+    r2tBudget: o.r2tBudget,
+  });
+  rt.tcp.setHandover(rt.reactors);
 }
 
 /** Stop every port and controller, then the data path (its workers and pools). */
 export async function stopRuntime(rt: Runtime): Promise<void> {
   await rt.nvmet.shutdown();
+  rt.tcp.setHandover(null);
+  await rt.reactors?.close();
   await rt.dp?.close();
 }
 

@@ -14,6 +14,7 @@ import { TcpQueue } from './queue.js';
 import type { TcpPortRef } from './queue.js';
 import { StagingBudget } from './budget.js';
 import { acceptTls, tlsTicketsDisabled } from './tls-accept.js';
+import type { ConnectionHandover } from './handover.js';
 
 /**
  * Where an adopted connection's first read lands (registered before its queue
@@ -40,11 +41,17 @@ export class TcpTransport implements FabricsOps {
   /** Staging held by all connections of this transport (every port). */
   readonly budget: StagingBudget;
   private readonly ports = new Map<number, Listener>();
+  private handover: ConnectionHandover | null = null;
 
   constructor(options: TcpTransportOptions = {}) {
     this.opts = resolveTcpOptions(options);
     const o = this.opts;
     this.budget = new StagingBudget(o.stagingBudget, o.stagingReserve, Math.min(o.r2tBudget, o.stagingBudget), o.logger);
+  }
+
+  /** Offer new non-TLS connections to `h` first (reactors); null: serve every connection here. */
+  setHandover(h: ConnectionHandover | null): void {
+    this.handover = h;
   }
 
   async addPort(port: PortInfo, core: CoreQueueFactory): Promise<{ trsvcid: string }> {
@@ -77,6 +84,7 @@ export class TcpTransport implements FabricsOps {
         });
         return;
       }
+      if (this.handover !== null && this.handover.take(accepted, ref, core)) return;
       let socket = accepted;
       try {
         let q: TcpQueue | null = null;
@@ -132,6 +140,7 @@ export class TcpTransport implements FabricsOps {
     if (l === undefined) return;
     this.ports.delete(portId);
     clearInterval(l.sweep);
+    this.handover?.dropPort(portId);
     const closed = new Promise<void>((resolve) => l.server.close(() => resolve()));
     for (const q of [...l.queues]) q.disconnect('port removed');
     await closed;

@@ -104,7 +104,7 @@ export interface Stack {
 
 export async function startStack(
   doc: Record<string, unknown> = baseDoc(),
-  opts: { policy?: P2pPolicy; api?: ApiOptions; allowListen?: string[]; paths?: BackingPathPolicy } = {},
+  opts: { policy?: P2pPolicy; api?: ApiOptions; allowListen?: string[]; paths?: BackingPathPolicy; reactors?: number } = {},
 ): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'nvmet-ts-api-'));
   const dataDir = join(dir, 'data');
@@ -113,7 +113,7 @@ export async function startStack(
   const r = parseConfig(doc);
   if (!r.ok) throw new Error(`bad test doc: ${JSON.stringify(r.errors)}`);
   const savePath = join(dir, 'saved.json');
-  const svc = await NvmetService.start({ config: r.config, baseDir: dir, logger: silentLogger, savePath, ...(opts.policy ? { policy: opts.policy } : {}), ...(opts.allowListen ? { allowListen: opts.allowListen } : {}), ...(opts.paths ? { paths: opts.paths } : {}) });
+  const svc = await NvmetService.start({ config: r.config, baseDir: dir, logger: silentLogger, savePath, ...(opts.policy ? { policy: opts.policy } : {}), ...(opts.allowListen ? { allowListen: opts.allowListen } : {}), ...(opts.paths ? { paths: opts.paths } : {}), ...(opts.reactors !== undefined ? { reactors: opts.reactors } : {}) });
   let api: ApiServer;
   try {
     api = await startApi(svc, { host: '127.0.0.1', port: 0, dataDir, version: 'test', ...opts.api });

@@ -1,0 +1,158 @@
+/**
+ * Reactors (--reactors N): connections handed to worker threads run their Read/Write
+ * on shared media and forward everything else to the main thread's core. Real
+ * NVMe/TCP over loopback, real worker threads, the TypeScript initiator; each test
+ * checks a reactor-served queue behaves as a main-thread queue would.
+ */
+import { describe, expect, it } from 'vitest';
+import { connect } from '../../initiator/index.js';
+import { NvmeError } from '../../initiator/errors.js';
+import { NvmeStatus } from '../../src/nvme/status.js';
+import { baseDoc, stackPerTest, startStack, until, type Stack } from '../api/helpers.js';
+import { pattern } from '../integration/harness.js';
+
+const t = stackPerTest();
+type Host = Awaited<ReturnType<typeof connect>>;
+
+/** A stack with `loops` event loops and a host with `queues` I/O queues; which qids a reactor serves. */
+async function setup(loops: number, queues: number, doc = baseDoc()): Promise<{ s: Stack; c: Host; onReactor: number[]; onMain: number[] }> {
+  const s = t.use(await startStack(doc, { reactors: loops }));
+  const c = await connect({ ...t.hostOpts(), queues });
+  const pool = s.svc.reactors;
+  const onReactor = pool === null ? [] : pool.connections().map((x) => x.qid).filter((q) => q > 0);
+  const onMain: number[] = [];
+  for (let q = 1; q <= queues; q++) if (!onReactor.includes(q)) onMain.push(q);
+  return { s, c, onReactor, onMain };
+}
+
+async function statusOf(p: Promise<unknown>): Promise<number> {
+  try {
+    await p;
+    return 0;
+  } catch (e) {
+    if (e instanceof NvmeError) return e.status & 0x7ff;
+    throw e;
+  }
+}
+
+describe('reactors', () => {
+  it('spreads connections round-robin over the loops and serves Read/Write on reactor queues locally, one media for all', async () => {
+    const { s, c, onReactor, onMain } = await setup(2, 3);
+    try {
+      // admin → main, qid 1 → reactor 1, qid 2 → main, qid 3 → reactor 1 (connections in order).
+      expect(onReactor.sort()).toEqual([1, 3]);
+      expect(onMain).toEqual([2]);
+      const pool = s.svc.reactors!;
+      // A reactor queue's first commands may go to the main thread: its view is on the way.
+      await c.read(1, 0, 8, undefined, { qid: 1 });
+      await c.read(1, 0, 8, undefined, { qid: 3 });
+      await pool.flush();
+      const before = pool.stats();
+      // Written through one loop, read through the other, both ways.
+      const a = pattern(64 * 1024, 7);
+      const b = pattern(8 * 512, 9);
+      await c.write(1, 0, a, { qid: 1 });
+      await c.write(1, 4096, b, { qid: 2 });
+      expect(Buffer.compare(await c.read(1, 0, 128, undefined, { qid: 2 }), a)).toBe(0);
+      expect(Buffer.compare(await c.read(1, 4096, 8, undefined, { qid: 3 }), b)).toBe(0);
+      // Unaligned to the 128 KiB media chunk and crossing it.
+      const x = pattern(96 * 1024, 11);
+      await c.write(1, 200, x, { qid: 3 });
+      expect(Buffer.compare(await c.read(1, 200, 192, undefined, { qid: 2 }), x)).toBe(0);
+      await pool.flush();
+      const after = pool.stats();
+      expect(after.localCommands - before.localCommands).toBe(3);
+      expect(after.connections).toEqual([2]);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('counts reactor I/O in the namespace stats, the SMART log and the link accounting exactly as one loop would', async () => {
+    const run = async (loops: number): Promise<{ stats: object; links: object; smart: { hostReads: bigint; hostWrites: bigint } }> => {
+      const { s, c, onReactor } = await setup(loops, 2);
+      try {
+        const qid = loops > 1 ? onReactor[0]! : 1;
+        for (let i = 0; i < 5; i++) await c.write(1, i * 300, pattern(4096 * (i + 1), i), { qid });
+        for (let i = 0; i < 7; i++) await c.read(1, i * 333, 8 * (i + 1), undefined, { qid });
+        await s.svc.reactors?.flush();
+        const ns = s.svc.nvmet.subsystems.find((x) => x.nqn.endsWith('api-test'))!.namespaces[0]!;
+        const smart = await c.smartLog();
+        const links = s.svc.dp!.accounting.snapshot();
+        return { stats: { ...ns.stats }, links, smart: { hostReads: smart.hostReadCommands, hostWrites: smart.hostWriteCommands } };
+      } finally {
+        await c.close();
+        await t.use(await startStack()).close();
+      }
+    };
+    const one = await run(1);
+    const two = await run(2);
+    expect(two.stats).toEqual(one.stats);
+    expect(two.smart).toEqual(one.smart);
+    expect(two.links).toEqual(one.links);
+  });
+
+  it('forwards what it cannot run: out-of-range LBAs get the core status and Error Information entry, Flush and Write Zeroes run on the main thread', async () => {
+    const { s, c, onReactor } = await setup(2, 1);
+    try {
+      expect(onReactor).toEqual([1]);
+      const nsze = 64 * 2048;
+      expect(await statusOf(c.read(1, nsze - 4, 8, undefined, { qid: 1 }))).toBe(NvmeStatus.LbaOutOfRange);
+      const log = await c.errorLog(1);
+      expect(log[0]!.sqid).toBe(1);
+      expect(log[0]!.status & 0x7ff).toBe(NvmeStatus.LbaOutOfRange);
+      await c.write(1, 0, pattern(4096, 3), { qid: 1 });
+      await c.writeZeroes(1, 0, 4, { qid: 1 });
+      await c.flush(1, { qid: 1 });
+      const back = await c.read(1, 0, 8, undefined, { qid: 1 });
+      expect(Buffer.compare(back.subarray(0, 2048), Buffer.alloc(2048))).toBe(0);
+      expect(Buffer.compare(back.subarray(2048), pattern(4096, 3).subarray(2048))).toBe(0);
+      await s.svc.reactors!.flush();
+      expect(s.svc.reactors!.stats().forwardedCommands).toBeGreaterThanOrEqual(4);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('stops running I/O locally the moment a namespace is disabled, and a re-enabled namespace starts empty', async () => {
+    const { s, c, onReactor } = await setup(2, 1);
+    try {
+      expect(onReactor).toEqual([1]);
+      await c.write(1, 0, pattern(4096, 5), { qid: 1 });
+      const ns = s.svc.nvmet.subsystems.find((x) => x.nqn.endsWith('api-test'))!.namespaces[0]!;
+      await ns.disable();
+      expect(await statusOf(c.read(1, 0, 8, undefined, { qid: 1 }))).toBe(NvmeStatus.InvalidNs);
+      expect(await statusOf(c.write(1, 0, pattern(4096, 6), { qid: 1 }))).toBe(NvmeStatus.InvalidNs);
+      await ns.enable();
+      expect(Buffer.compare(await c.read(1, 0, 8, undefined, { qid: 1 }), Buffer.alloc(4096))).toBe(0);
+      await c.write(1, 0, pattern(4096, 8), { qid: 1 });
+      expect(Buffer.compare(await c.read(1, 0, 8, undefined, { qid: 1 }), pattern(4096, 8))).toBe(0);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('drops a reactor connection when the core deletes its controller, and leaves no connection behind on close', async () => {
+    const { s, c, onReactor } = await setup(2, 1);
+    expect(onReactor).toEqual([1]);
+    const ctrl = s.svc.nvmet.subsystems.find((x) => x.nqn.endsWith('api-test'))!.controllers[0]!;
+    ctrl.delete('test');
+    await until(() => s.svc.reactors!.stats().connections[0] === 0, 5000, 'the reactor connection to close');
+    await expect(c.read(1, 0, 8, undefined, { qid: 1 })).rejects.toThrow();
+    await c.close().catch(() => {});
+  });
+
+  it('keeps connections on the main thread while a fault rule is armed', async () => {
+    const s = t.use(await startStack(baseDoc(), { reactors: 2 }));
+    const { faultEngine } = await import('../../target/fault/index.js');
+    const { parseFaultRule } = await import('../../target/fault/index.js');
+    faultEngine(s.svc.nvmet).add(parseFaultRule({ match: { set: 'io', opcode: 0x99 }, action: { type: 'status', sct: 0, sc: 2, dnr: true } }));
+    const c = await connect({ ...t.hostOpts(), queues: 2 });
+    try {
+      expect(s.svc.reactors!.stats().handedOver).toBe(0);
+      await c.write(1, 0, pattern(4096, 1));
+    } finally {
+      await c.close();
+    }
+  });
+});
