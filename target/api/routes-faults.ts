@@ -54,6 +54,7 @@ export async function faultRoutes(app: FastifyInstance): Promise<void> {
     } catch (e) {
       if (e instanceof FaultRuleError) {
         // Paths from parsing start with "body"; the engine's checks (id taken, a TCP-only action on another transport's port) name the rule's own field.
+        if (e.path === 'reactors') throw new ServiceError('conflict', 'EBUSY', e.reason);
         const exists = e.path === 'id';
         const msg = e.path.startsWith('body') ? e.message : `body.${e.message}`;
         throw new ServiceError(exists ? 'conflict' : 'invalid', exists ? 'EEXIST' : 'EINVAL', msg);

@@ -79,6 +79,24 @@ export async function stateRoutes(app: FastifyInstance): Promise<void> {
       namespaces: cfg.subsystems.reduce((n, s) => n + s.namespaces.length, 0),
       ports: list(svc.configJson(), 'ports').length,
       controllers: svc.nvmet.subsystems.reduce((n, s) => n + s.controllers.length, 0),
+      event_loops: svc.reactors?.loops ?? 1,
+    };
+  });
+
+  app.get('/api/reactors', { schema: { summary: 'Event loops serving NVMe/TCP (--reactors): connections per reactor thread, commands they ran or forwarded' } }, async () => {
+    const pool = svc.reactors;
+    if (pool === null) return { event_loops: 1, handed_over: 0, local_commands: 0, forwarded_commands: 0, reactors: [] };
+    const st = pool.stats();
+    const conns = pool.connections();
+    return {
+      event_loops: st.loops,
+      handed_over: st.handedOver,
+      local_commands: st.localCommands,
+      forwarded_commands: st.forwardedCommands,
+      reactors: st.connections.map((n, i) => ({
+        reactor: i + 1,
+        connections: conns.filter((c) => c.reactor === i + 1).map((c) => ({ port: c.portId, qid: c.qid, cntlid: c.cntlid, peer: c.peer })),
+      })),
     };
   });
 }

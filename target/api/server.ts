@@ -127,6 +127,12 @@ export function buildApi(svc: NvmetService, opts: ApiOptions = {}): { app: Fasti
   app.addHook('onClose', async () => {
     if (svc.nvmet.ioObserver === metrics) svc.nvmet.ioObserver = null;
   });
+  // Reactor threads report their counters every 100 ms; what the API shows must include every
+  // command completed before the request, so a read waits for their report (bounded by the pool).
+  app.addHook('preHandler', async (req) => {
+    const pool = svc.reactors;
+    if (pool !== null && (req.method === 'GET' || req.method === 'HEAD')) await pool.flush();
+  });
   if (opts.dataDir !== undefined) svc.paths.useDataDir(opts.dataDir);
   const ctx: ApiContext = { svc, metrics, version: opts.version ?? '0.0.0' };
   const log = svc.logger;

@@ -75,6 +75,14 @@ export class Nvmet {
   ioObserver: IoObserver | null = null;
   /** Fault and latency injection (target/fault/, installed by target/create-nvmet.ts); null = none. */
   faultHook: FaultHook | null = null;
+  /**
+   * Counters kept elsewhere (reactor threads, target/reactor) are folded into the
+   * namespace stats when this resolves; readers of those stats (the SMART log) wait for
+   * it, so what they report includes every command completed before. null = nothing to wait for.
+   */
+  statsSync: (() => Promise<void>) | null = null;
+  /** Why a fault rule cannot be added now (connections on reactor threads, where faults cannot act); null = it can. */
+  faultRulesBlocked: (() => string | null) | null = null;
   readonly maxDataTransferSize: number;
   /** See NvmetOptions.parseCommand. */
   readonly parseCommand: CommandParser;

@@ -237,6 +237,8 @@ export class FaultEngine implements FaultHook {
    * `match.port`); without a port it acts on TCP ports only.
    */
   add(spec: FaultRuleSpec, source: RuleSource = 'api'): FaultRuleState {
+    const blocked = this.nvmet?.faultRulesBlocked?.() ?? null;
+    if (blocked !== null) throw new FaultRuleError('reactors', blocked);
     const id = spec.id ?? this.freshId();
     const prev = this.rules.findIndex((r) => r.id === id);
     // A saved API rule comes back as a config rule with the same id: the config's copy replaces it.

@@ -25,7 +25,11 @@
  * in its segment. Every chunk exists, so reads and writes take the same "chunk present"
  * branches as written private media, with no extra work; unwritten bytes read as zero
  * because the allocation is zeroed. Zeroing (Write Zeroes, deallocate) never drops a
- * chunk from the table — other threads keep views of the same bytes — but overwrites it.
+ * chunk from the table — other threads keep views of the same bytes — but overwrites it,
+ * and only if it may hold data: a write sets its chunks' flags in the media's written
+ * flags (SharedMedia.written, shared with the other threads' writers), and zeroing skips
+ * a whole chunk whose flag is 0 — so discarding never-written space commits no memory
+ * (SharedMedia's module comment has the numbers).
  * Namespaces too large for shared media (SharedMedia.fits), or whose chunk table would
  * not be dense (more than DENSE_MAX chunks), keep the sparse private media.
  */
@@ -102,6 +106,8 @@ export class DeviceBackend implements NamespaceBackend {
   private readonly shared: boolean;
   /** The shared media while open (shared mode only). */
   private media: SharedMedia | null = null;
+  /** Its written flags (media.written) while open; null otherwise. */
+  private flags: Int32Array | null = null;
 
   constructor(
     spec: DeviceMediaSpec,
@@ -167,6 +173,7 @@ export class DeviceBackend implements NamespaceBackend {
     // when reopened, gets new media.
     this.chunks.clear();
     this.media = null;
+    this.flags = null;
     if (this.file !== null) await this.file.close();
   }
 
@@ -198,10 +205,12 @@ export class DeviceBackend implements NamespaceBackend {
     const len = src.length;
     if (len > 0 && inChunk + len <= cs) {
       const c = this.chunks.get(idx) ?? this.allocChunk(idx);
-      return this.landed(this.ctx.engine.copyNow(staging, 0, c, inChunk, len), src);
+      const f = this.flags;
+      if (f !== null) f[idx] = 1;
+      return this.landed(this.ctx.engine.copyNow(staging, 0, c, inChunk, len), src, offset);
     }
     const n = this.chunkDescs(offset, len, staging, true);
-    return this.landed(this.ctx.engine.submitNow(this.descs, n), src);
+    return this.landed(this.ctx.engine.submitNow(this.descs, n), src, offset);
   }
 
   private allocChunk(idx: number): MemoryRegion {
@@ -214,10 +223,12 @@ export class DeviceBackend implements NamespaceBackend {
   /**
    * Fill the scratch descriptors for [offset, +len) of the media against `staging`, one
    * per media chunk touched; returns how many. A write (`toMedia`) allocates the chunks
-   * it touches; a read of a never-written chunk copies from the shared zero region.
+   * it touches (shared media: sets their written flags); a read of a never-written chunk
+   * copies from the shared zero region.
    */
   private chunkDescs(offset: number, len: number, staging: MemoryRegion, toMedia: boolean): number {
     const cs = this.chunkSize;
+    const flags = toMedia ? this.flags : null;
     let n = 0;
     for (let done = 0; done < len; n++) {
       const pos = offset + done;
@@ -227,6 +238,7 @@ export class DeviceBackend implements NamespaceBackend {
       let c = this.chunks.get(idx);
       if (toMedia) {
         c ??= this.allocChunk(idx);
+        if (flags !== null) flags[idx] = 1;
         this.desc(n, staging, c, l, done, inChunk);
       } else if (c === undefined) this.desc(n, this.zeroRegion(), staging, l, 0, done);
       else this.desc(n, c, staging, l, inChunk, done);
@@ -238,13 +250,29 @@ export class DeviceBackend implements NamespaceBackend {
   /**
    * After the submission: bytes that landed inline complete now (no promise, no
    * microtask — the RAM hot path); a DMA in flight cannot be called back, so the
-   * revocation check runs again once it landed.
+   * revocation check runs again once it landed. A write passes its media `offset`: a
+   * write DMA that was in flight sets its chunks' written flags (shared media) again
+   * once it landed, so a zeroing that ran meanwhile (it clears the flags; the host raced
+   * its own commands) cannot leave a chunk holding the write's bytes with its flag at 0.
    */
-  private landed(p: Promise<void> | undefined, bytes: Uint8Array): MaybePromise {
+  private landed(p: Promise<void> | undefined, bytes: Uint8Array, offset = -1): MaybePromise {
     // Landed inline: nothing ran since the check before the copy that could deliver a
     // move_notify (only the copy and its accounting), so the buffer is still mapped.
     if (p === undefined) return;
-    return p.then(() => this.ctx.checkMapped(bytes));
+    if (offset < 0) return p.then(() => this.ctx.checkMapped(bytes));
+    return p.then(() => {
+      this.markWritten(offset, bytes.length);
+      this.ctx.checkMapped(bytes);
+    });
+  }
+
+  /** Set the written flags of the chunks [offset, +length) touches (shared media; else nothing). */
+  private markWritten(offset: number, length: number): void {
+    const f = this.flags;
+    if (f === null || length <= 0) return;
+    const cs = this.chunkSize;
+    const last = Math.min(Math.floor((offset + length - 1) / cs), f.length - 1);
+    for (let idx = Math.floor(offset / cs); idx <= last; idx++) f[idx] = 1;
   }
 
   /** Fill scratch descriptor `i` (the engine reads them during submitNow only). */
@@ -305,8 +333,8 @@ export class DeviceBackend implements NamespaceBackend {
 
   /** Shared mode: new zeroed SharedMedia, and one region per chunk viewing its bytes. */
   private fillShared(): void {
-    const m = new SharedMedia(this.ramSize);
     const cs = this.chunkSize;
+    const m = new SharedMedia(this.ramSize, cs);
     const n = Math.ceil(this.ramSize / cs);
     for (let idx = 0; idx < n; idx++) {
       const base = idx * cs;
@@ -316,6 +344,7 @@ export class DeviceBackend implements NamespaceBackend {
       this.chunks.set(idx, { memory: m.view(base, len), offset: 0, length: len, owner: this.owner });
     }
     this.media = m;
+    this.flags = m.written;
   }
 
   private zeroRegion(): MemoryRegion {
@@ -324,6 +353,11 @@ export class DeviceBackend implements NamespaceBackend {
   }
 
   private zeroRange(offset: number, length: number): void {
+    const flags = this.flags;
+    if (flags !== null) {
+      this.zeroShared(offset, length, flags);
+      return;
+    }
     const cs = this.chunkSize;
     const end = offset + length;
     const first = Math.floor(offset / cs);
@@ -332,12 +366,8 @@ export class DeviceBackend implements NamespaceBackend {
       const base = idx * cs;
       const from = Math.max(offset, base) - base;
       const to = Math.min(end, base + cs) - base;
-      if (from === 0 && to === cs) {
-        // Shared media: other threads view these bytes, so the chunk stays; overwrite it
-        // from the zero chunk (a memcpy; see the module comment on fill(0)).
-        if (this.shared) regionView(c).set(regionView(this.zeroRegion()));
-        else this.chunks.delete(idx);
-      } else regionView(c).subarray(from, to).fill(0);
+      if (from === 0 && to === cs) this.chunks.delete(idx);
+      else regionView(c).subarray(from, to).fill(0);
     };
     // A huge range over a sparse table: visit allocated chunks, not every index.
     if (last - first > this.chunks.size) {
@@ -347,6 +377,35 @@ export class DeviceBackend implements NamespaceBackend {
     for (let idx = first; idx <= last; idx++) {
       const c = this.chunks.get(idx);
       if (c !== undefined) visit(idx, c);
+    }
+  }
+
+  /**
+   * zeroRange on shared media: other threads view these bytes, so chunks stay in the
+   * table and are overwritten — but only the ones whose written flag says they may hold
+   * data (a never-written chunk is still zero, and writing zeroes to it would commit its
+   * pages). A whole chunk is overwritten from the zero chunk (a memcpy; see the module
+   * comment on fill(0)) and its flag cleared — before the bytes, so a writer on another
+   * thread, which sets the flag after its bytes, never leaves data behind a 0 flag (see
+   * SharedMedia). A partial chunk is filled with zeroes and keeps its flag.
+   */
+  private zeroShared(offset: number, length: number, flags: Int32Array): void {
+    const cs = this.chunkSize;
+    const end = offset + length;
+    const last = Math.min(Math.floor((end - 1) / cs), flags.length - 1);
+    let zero: Uint8Array | null = null;
+    for (let idx = Math.floor(offset / cs); idx <= last; idx++) {
+      if (flags[idx] === 0) continue;
+      const c = this.chunks.get(idx)!;
+      const base = idx * cs;
+      const from = Math.max(offset, base) - base;
+      const to = Math.min(end, base + c.length) - base;
+      const bytes = regionView(c);
+      if (from === 0 && to === c.length) {
+        Atomics.store(flags, idx, 0);
+        zero ??= regionView(this.zeroRegion());
+        bytes.set(c.length === zero.length ? zero : zero.subarray(0, c.length));
+      } else bytes.subarray(from, to).fill(0);
     }
   }
 }

@@ -105,6 +105,7 @@ class RemoteConn implements TransportQueue {
     readonly peer: string,
     readonly localAddr: string,
     factory: CoreQueueFactory,
+    private readonly onGone: () => void,
   ) {
     this.core = factory.createQueue(this);
   }
@@ -123,6 +124,7 @@ class RemoteConn implements TransportQueue {
   gone(): void {
     if (this.closed) return;
     this.closed = true;
+    this.onGone();
     this.core.destroy();
     for (let s = 0; s < this.held.length; s++) {
       if (this.held[s] === true) {
@@ -141,7 +143,9 @@ export class ReactorPool implements ConnectionHandover {
   private handedOver = 0;
   private localCommands = 0;
   private forwardedCommands = 0;
-  private readonly epoch = new Int32Array(new SharedArrayBuffer(4));
+  /** Word 0: the state epoch (mirrored); word 1: 1 while the main thread observes I/O latency. */
+  private readonly epoch = new Int32Array(new SharedArrayBuffer(8));
+  private readonly observeTimer: NodeJS.Timeout;
   private readonly unmirror: () => void;
   private readonly nsKeys = new WeakMap<Namespace, number>();
   private readonly nsByKey = new Map<number, WeakRef<Namespace>>();
@@ -154,6 +158,19 @@ export class ReactorPool implements ConnectionHandover {
   private constructor(private readonly opts: ReactorPoolOptions) {
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.unmirror = mirrorStateEpoch(this.epoch);
+    // The management API installs its observer after start-up: reactors follow within 250 ms.
+    this.syncObserving();
+    this.observeTimer = setInterval(() => this.syncObserving(), 250);
+    this.observeTimer.unref();
+    opts.nvmet.faultRulesBlocked = () => {
+      const n = this.conns.size;
+      if (n === 0) return null;
+      return `${n} connection(s) are served by reactor threads, where injected faults cannot act: fault rules need every connection on the main thread (disconnect them first, or run with --reactors 1)`;
+    };
+  }
+
+  private syncObserving(): void {
+    Atomics.store(this.epoch, 1, this.opts.nvmet.ioObserver !== null ? 1 : 0);
   }
 
   /** Start `loops - 1` reactor threads; resolves once every one is ready. */
@@ -168,7 +185,6 @@ export class ReactorPool implements ConnectionHandover {
           index: i,
           epoch: pool.epoch.buffer as SharedArrayBuffer,
           maxTransfer: opts.maxTransfer,
-          observing: opts.nvmet.ioObserver !== null,
           stagingBudget: share(opts.stagingBudget),
           stagingReserve: share(opts.stagingReserve),
           r2tBudget: share(opts.r2tBudget),
@@ -242,7 +258,7 @@ export class ReactorPool implements ConnectionHandover {
 
   // ------------------------------------------------------------ ConnectionHandover
 
-  take(accepted: Socket, port: { portId: number; inlineDataSize: number; limits: PortLimits }, core: CoreQueueFactory): boolean {
+  take(accepted: Socket, port: { portId: number; inlineDataSize: number; limits: PortLimits }, core: CoreQueueFactory, gone: () => void): boolean {
     if (this.closing) return false;
     const turn = this.turn;
     this.turn = (turn + 1) % this.opts.loops;
@@ -265,11 +281,12 @@ export class ReactorPool implements ConnectionHandover {
     const id = this.nextConn++;
     let c: RemoteConn;
     try {
-      c = new RemoteConn(this, id, r, port.portId, `${accepted.remoteAddress ?? '?'}:${accepted.remotePort ?? 0}`, localAddr, core);
+      c = new RemoteConn(this, id, r, port.portId, `${accepted.remoteAddress ?? '?'}:${accepted.remotePort ?? 0}`, localAddr, core, gone);
     } catch (e) {
       this.opts.logger.error(`tcp port ${port.portId}: core refused the queue: ${String(e)}`);
       accepted.destroy();
       closeFd(dup);
+      gone(); // the transport counts what we take: this one is gone already
       return true;
     }
     // Our socket goes; the connection lives on in the duplicate, which the reactor now owns.
@@ -479,6 +496,8 @@ export class ReactorPool implements ConnectionHandover {
     if (this.closing) return;
     this.closing = true;
     this.unmirror();
+    clearInterval(this.observeTimer);
+    this.opts.nvmet.faultRulesBlocked = null;
     for (const r of this.reactors) this.post(r, { t: 'stop' });
     // A moment for the reactors to send what they owe; then their sockets close with the threads.
     await Promise.all(this.reactors.map((r) => Promise.race([r.worker.terminate(), new Promise((res) => setTimeout(res, this.timeoutMs))])));

@@ -19,7 +19,7 @@ import { ReactorRequest } from './reactor-request.js';
 
 /** What the reactor thread gives its queues. */
 export interface ReactorContext {
-  /** Word 0: the main thread's state epoch (target/core/state-epoch.ts). */
+  /** Word 0: the main thread's state epoch (target/core/state-epoch.ts); word 1: I/O latency is observed. */
   readonly epoch: Int32Array;
   /** The transport's MDTS in bytes (0 = none): forwarded commands stage at most this. */
   readonly maxTransfer: number;
@@ -40,6 +40,8 @@ export interface ReactorContext {
 export class LocalNs {
   readonly blockSize: number;
   private readonly segs: Uint8Array[];
+  /** The media's written flags (SharedMedia.written): one per media chunk, shared with every thread. */
+  private readonly written: Int32Array;
 
   constructor(
     private readonly v: NsView,
@@ -47,6 +49,10 @@ export class LocalNs {
   ) {
     this.blockSize = 2 ** v.shift;
     this.segs = v.media.segments.map((s) => new Uint8Array(s));
+    // write() sets one flag per `chunk` piece: the flags must be per `chunk` too (both
+    // are the DeviceBackend's chunk size, target/reactor/pool.ts takes them from it).
+    if (v.media.chunkSize !== chunk) throw new RangeError(`namespace ${v.nsid}: media chunk ${v.media.chunkSize} != view chunk ${chunk}`);
+    this.written = new Int32Array(v.media.written);
   }
 
   get nsid(): number {
@@ -89,6 +95,8 @@ export class LocalNs {
       const l = Math.min(cs - (pos % cs), len - done);
       const si = Math.floor(pos / SEGMENT_BYTES);
       this.segs[si]!.set(l === len ? src : src.subarray(done, done + l), pos - si * SEGMENT_BYTES);
+      // After the bytes: a zeroing main thread clears the flag before it zeroes (SharedMedia).
+      this.written[Math.floor(pos / cs)] = 1;
       dma.record(DRAM, owner, l);
       done += l;
     }

@@ -25,7 +25,6 @@ export interface ReactorInit {
   readonly index: number;
   readonly epoch: SharedArrayBuffer;
   readonly maxTransfer: number;
-  readonly observing: boolean;
   /** This reactor's share of the transport's staging budget (bytes). */
   readonly stagingBudget: number;
   readonly stagingReserve: number;
@@ -62,7 +61,6 @@ class NsCounter {
 class Reactor implements ReactorContext {
   readonly epoch: Int32Array;
   readonly maxTransfer: number;
-  readonly observing: boolean;
   readonly buffers: BufferPool;
   readonly dma = new DmaRecorder();
   private readonly conns = new Map<number, Conn>();
@@ -82,7 +80,6 @@ class Reactor implements ReactorContext {
   constructor(private readonly init: ReactorInit) {
     this.epoch = new Int32Array(init.epoch);
     this.maxTransfer = init.maxTransfer;
-    this.observing = init.observing;
     this.buffers = new BufferPool(init.bufferCap);
     this.logger = {
       debug: (m) => this.log('debug', m),
@@ -103,6 +100,10 @@ class Reactor implements ReactorContext {
   }
 
   // ------------------------------------------------------------ ReactorContext
+
+  get observing(): boolean {
+    return Atomics.load(this.epoch, 1) === 1;
+  }
 
   countRead(key: number, bytes: number): void {
     const c = this.nsCounter(key);

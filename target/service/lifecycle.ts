@@ -123,12 +123,15 @@ export async function startReactors(rt: Runtime, opts: ServiceOptions): Promise<
     r2tBudget: o.r2tBudget,
   });
   rt.tcp.setHandover(rt.reactors);
+  const pool = rt.reactors;
+  rt.nvmet.statsSync = () => pool.flush();
 }
 
 /** Stop every port and controller, then the data path (its workers and pools). */
 export async function stopRuntime(rt: Runtime): Promise<void> {
   await rt.nvmet.shutdown();
   rt.tcp.setHandover(null);
+  rt.nvmet.statsSync = null;
   await rt.reactors?.close();
   await rt.dp?.close();
 }

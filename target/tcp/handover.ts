@@ -14,8 +14,12 @@ export interface HandoverPort {
 }
 
 export interface ConnectionHandover {
-  /** Take `accepted` (paused, nothing read yet)? false: the transport serves it itself. */
-  take(accepted: Socket, port: HandoverPort, core: CoreQueueFactory): boolean;
+  /**
+   * Take `accepted` (paused, nothing read yet)? false: the transport serves it itself.
+   * When taken, `gone` is called once the connection has closed (the port's
+   * max_connections counts it until then).
+   */
+  take(accepted: Socket, port: HandoverPort, core: CoreQueueFactory, gone: () => void): boolean;
   /** The port is being removed: drop the connections taken from it. */
   dropPort(portId: number): void;
 }

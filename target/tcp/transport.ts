@@ -66,6 +66,8 @@ export class TcpTransport implements FabricsOps {
       budget: this.budget,
     };
     const queues = new Set<TcpQueue>();
+    /** Connections of this port another event loop serves now. */
+    let handedOver = 0;
     const tls = port.tls;
     if (tls !== undefined && !(await tlsTicketsDisabled())) {
       throw new Error(
@@ -84,7 +86,18 @@ export class TcpTransport implements FabricsOps {
         });
         return;
       }
-      if (this.handover !== null && this.handover.take(accepted, ref, core)) return;
+      if (this.handover !== null) {
+        // Connections handed to other loops left this server's count: max_connections covers them too.
+        if (queues.size + handedOver >= limits.maxConnections) {
+          refused({ remoteAddress: accepted.remoteAddress, remotePort: accepted.remotePort });
+          accepted.destroy();
+          return;
+        }
+        if (this.handover.take(accepted, ref, core, () => handedOver--)) {
+          handedOver++;
+          return;
+        }
+      }
       let socket = accepted;
       try {
         let q: TcpQueue | null = null;
@@ -103,7 +116,7 @@ export class TcpTransport implements FabricsOps {
     server.maxConnections = Math.max(1, limits.maxConnections);
     let dropped = 0;
     let lastDropLog = -Infinity;
-    server.on('drop', (d?: { remoteAddress?: string; remotePort?: number }) => {
+    const refused = (d?: { remoteAddress?: string; remotePort?: number }): void => {
       dropped++;
       const now = performance.now();
       if (now - lastDropLog < DROP_LOG_INTERVAL_MS) return;
@@ -112,7 +125,8 @@ export class TcpTransport implements FabricsOps {
         `tcp port ${port.portId}: connection from ${d?.remoteAddress ?? '?'}:${d?.remotePort ?? 0} refused: ` +
           `max_connections (${limits.maxConnections}) reached (${dropped} refused so far)`,
       );
-    });
+    };
+    server.on('drop', refused);
     await new Promise<void>((resolve, reject) => {
       const onErr = (e: Error): void => reject(e);
       server.once('error', onErr);

@@ -3,13 +3,20 @@
  * whose media is shared (dense chunk table of views into the segments) still reading and
  * writing like the private media, and the point of it all — another thread handed the
  * media's handle sees the bytes the backend wrote, and the backend reads the bytes that
- * thread wrote. Real memory and a real worker thread; no mocks.
+ * thread wrote. The written flags: zeroing skips never-written chunks (no memory
+ * committed by discarding them), and every writer — the backend, a reactor's LocalNs, a
+ * worker writing through the handle — sets the flags the zeroing reads. Real memory and
+ * a real worker thread; no mocks.
  */
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeviceBackend, MEDIA_CHUNK, sharedMediaFits } from '../../target/p2p/device-backend.js';
 import { P2pDataPath } from '../../target/p2p/data-path.js';
 import { SEGMENT_BYTES, SHARED_MEDIA_MAX, SharedMedia, type SharedMediaHandle } from '../../target/p2p/shared-media.js';
+import { LocalNs } from '../../target/reactor/reactor-queue.js';
+import type { NsView } from '../../target/reactor/protocol.js';
+import type { DmaRecorder } from '../../src/copy/dma-recorder.js';
+import { DRAM } from '../../src/copy/region.js';
 import { loadBuiltinTopology } from '../../src/pci/load.js';
 import type { Logger } from '../../target/core/log.js';
 import { SSD1 } from './stack.js';
@@ -78,6 +85,19 @@ function allZero(a: Uint8Array): boolean {
   return a.every((x) => x === 0);
 }
 
+/** allZero for large arrays (a memcmp instead of a callback per byte). */
+function zeroes(a: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.alloc(a.length));
+}
+
+/** Indices of the chunks whose written flag is set. */
+function flagged(m: SharedMedia): number[] {
+  const out: number[] = [];
+  const f = m.written;
+  for (let i = 0; i < f.length; i++) if (f[i] !== 0) out.push(i);
+  return out;
+}
+
 function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const t = new Promise<never>((_, reject) => {
@@ -97,8 +117,15 @@ describe('SharedMedia layout', () => {
   ];
 
   it.each(cases)('%s: segments, offsets and views', (_name, size, lengths) => {
-    const m = new SharedMedia(size);
+    const m = new SharedMedia(size, CHUNK);
     expect(m.size).toBe(size);
+    expect(m.chunkSize).toBe(CHUNK);
+    // one written flag per chunk, all 0, in a SharedArrayBuffer of their own
+    expect(m.written).toBeInstanceOf(Int32Array);
+    expect(m.written.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(m.written.length).toBe(Math.ceil(size / CHUNK));
+    expect(SharedMedia.chunkCount(size, CHUNK)).toBe(m.written.length);
+    expect(m.written.every((f) => f === 0)).toBe(true);
     expect(SharedMedia.segmentCount(size)).toBe(lengths.length);
     expect(m.segments.map((s) => s.byteLength)).toEqual(lengths);
     expect(m.segments.every((s) => s instanceof SharedArrayBuffer)).toBe(true);
@@ -129,15 +156,20 @@ describe('SharedMedia layout', () => {
       expect(m.inOneSegment(SEGMENT_BYTES - 4096, 8192)).toBe(false);
       expect(() => m.view(SEGMENT_BYTES - 4096, 8192)).toThrow(RangeError);
     }
-    // the handle: same buffers, and back
+    // the handle: same buffers (flags too), and back
     const h = m.handle();
     expect(h.size).toBe(size);
+    expect(h.chunkSize).toBe(CHUNK);
     expect(h.segments.length).toBe(m.segments.length);
     h.segments.forEach((s, i) => expect(s).toBe(m.segments[i]));
+    expect(h.written).toBe(m.written.buffer);
     const again = SharedMedia.fromHandle(h);
     expect(again.size).toBe(size);
+    expect(again.chunkSize).toBe(CHUNK);
     again.segments.forEach((s, i) => expect(s).toBe(m.segments[i]));
     expect(again.view(last, 1)[0]).toBe(0xa5);
+    again.written[again.written.length - 1] = 1;
+    expect(m.written[m.written.length - 1]).toBe(1);
   });
 
   it('fits(): positive integers up to 64 GiB', () => {
@@ -153,7 +185,11 @@ describe('SharedMedia layout', () => {
     expect(SharedMedia.fits(1.5)).toBe(false);
     expect(SharedMedia.fits(Number.NaN)).toBe(false);
     expect(SharedMedia.segmentCount(SHARED_MEDIA_MAX)).toBe(64);
-    expect(() => new SharedMedia(SHARED_MEDIA_MAX + 1)).toThrow(RangeError);
+    expect(() => new SharedMedia(SHARED_MEDIA_MAX + 1, CHUNK)).toThrow(RangeError);
+    // chunk sizes: powers of two dividing the segment
+    expect(new SharedMedia(GiB, GiB).written.length).toBe(1);
+    expect(new SharedMedia(CHUNK, 4096).written.length).toBe(32);
+    for (const cs of [0, -CHUNK, 3 * 4096, 2 * GiB, 1.5, Number.NaN]) expect(() => new SharedMedia(CHUNK, cs)).toThrow(RangeError);
     // the backend's rule: also a dense chunk table, chunks inside one segment
     expect(sharedMediaFits(SHARED_MEDIA_MAX, MEDIA_CHUNK)).toBe(true);
     expect(sharedMediaFits(SHARED_MEDIA_MAX + 1, MEDIA_CHUNK)).toBe(false);
@@ -162,14 +198,25 @@ describe('SharedMedia layout', () => {
     expect(sharedMediaFits(4 * GiB, 2 * GiB)).toBe(false); // a chunk would straddle segments
   });
 
-  it('fromHandle() refuses a handle that does not match its size', () => {
-    const m = new SharedMedia(2 * CHUNK);
-    const bad = (h: unknown): (() => SharedMedia) => () => SharedMedia.fromHandle(h as SharedMediaHandle);
-    expect(bad({ size: 3 * CHUNK, segments: m.segments })).toThrow(RangeError);
-    expect(bad({ size: GiB + 1, segments: m.segments })).toThrow(RangeError);
-    expect(bad({ size: 2 * CHUNK, segments: [new ArrayBuffer(2 * CHUNK)] })).toThrow(TypeError);
-    expect(bad({ size: 2 * CHUNK })).toThrow(TypeError);
+  it('fromHandle() refuses a handle that does not match its size, chunk size or flags', () => {
+    const m = new SharedMedia(2 * CHUNK, CHUNK);
+    const h = m.handle();
+    const bad = (o: object | null): (() => SharedMedia) => () => SharedMedia.fromHandle((o === null ? null : { ...h, ...o }) as SharedMediaHandle);
+    expect(bad({})()).toBeInstanceOf(SharedMedia);
+    expect(bad({ size: 3 * CHUNK })).toThrow(RangeError);
+    expect(bad({ size: GiB + 1 })).toThrow(RangeError);
+    expect(bad({ segments: [new ArrayBuffer(2 * CHUNK)] })).toThrow(TypeError);
+    expect(bad({ segments: undefined })).toThrow(TypeError);
     expect(bad(null)).toThrow(TypeError);
+    // the chunk size: missing, not a power of two, or not the one the flags were sized for
+    expect(bad({ chunkSize: undefined })).toThrow(RangeError);
+    expect(bad({ chunkSize: 3 * 4096 })).toThrow(RangeError);
+    expect(bad({ chunkSize: CHUNK / 2 })).toThrow(RangeError); // 4 chunks: 16 bytes of flags, not 8
+    // the flags: missing, not shared, or the wrong length
+    expect(bad({ written: undefined })).toThrow(TypeError);
+    expect(bad({ written: new ArrayBuffer(8) })).toThrow(TypeError);
+    expect(bad({ written: new SharedArrayBuffer(4) })).toThrow(RangeError);
+    expect(bad({ written: new SharedArrayBuffer(12) })).toThrow(RangeError);
   });
 });
 
@@ -275,23 +322,170 @@ describe('DeviceBackend with shared RAM media', () => {
   });
 });
 
+describe('written flags: zeroing skips never-written chunks', () => {
+  it.each(['deallocate', 'writeZeroes'] as const)('%s of a whole never-written 1 GiB namespace commits no memory', async (op) => {
+    const be = ramBackend(dataPath({ sharedMedia: true }), GiB);
+    const m = be.sharedMedia!;
+    // Two written chunks, so the flagged path runs in the same sweep.
+    await be.write(5 * CHUNK + 4096, pattern(4096, 31));
+    await be.write(GiB - CHUNK, pattern(CHUNK, 32));
+    expect(flagged(m)).toEqual([5, GiB / CHUNK - 1]);
+    // Zeroing runs synchronously (the promise is the interface's): nothing else allocates
+    // between the two samples. Overwriting every chunk would commit the whole 1 GiB.
+    const before = process.memoryUsage().rss;
+    await be[op](0, GiB);
+    const growth = process.memoryUsage().rss - before;
+    expect(growth).toBeLessThan(64 * MiB);
+    expect(flagged(m)).toEqual([]);
+    expect(allZero(await read(be, 5 * CHUNK + 4096, 4096))).toBe(true);
+    expect(zeroes(m.view(GiB - CHUNK, CHUNK))).toBe(true);
+  });
+
+  it.each([1, 0])('every write sets the flags of the chunks it touches; a written chunk deallocated reads zeros (copy workers: %i)', async (workers) => {
+    const size = 4 * MiB + 4096; // 33 chunks, the last one 4 KiB
+    const be = ramBackend(dataPath({ sharedMedia: true, workers }), size);
+    const m = be.sharedMedia!;
+    expect(m.chunkSize).toBe(be.chunkBytes);
+    expect(m.written.length).toBe(33);
+    expect(flagged(m)).toEqual([]);
+
+    // one chunk (the single-chunk path), chunk-crossing, worker-sized (shared staging), the short last chunk
+    const a = pattern(4096, 1);
+    await be.write(2 * CHUNK + 8192, a);
+    expect(flagged(m)).toEqual([2]);
+    const cross = pattern(8192, 2);
+    await be.write(6 * CHUNK - 4096, cross);
+    expect(flagged(m)).toEqual([2, 5, 6]);
+    const big = pattern(2 * CHUNK, 3, true);
+    await be.write(8 * CHUNK, big);
+    expect(flagged(m)).toEqual([2, 5, 6, 8, 9]);
+    const tail = pattern(4096, 4);
+    await be.write(size - 4096, tail);
+    expect(flagged(m)).toEqual([2, 5, 6, 8, 9, 32]);
+    // reads set nothing
+    expectBytes(await read(be, 2 * CHUNK + 8192, 4096), a);
+    expect(allZero(await read(be, 20 * CHUNK, 8192))).toBe(true);
+    expect(flagged(m)).toEqual([2, 5, 6, 8, 9, 32]);
+
+    // one written chunk deallocated whole: zeros, flag cleared, the others untouched
+    await be.deallocate(2 * CHUNK, CHUNK);
+    expect(allZero(await read(be, 2 * CHUNK + 8192, 4096))).toBe(true);
+    expect(flagged(m)).toEqual([5, 6, 8, 9, 32]);
+    expectBytes(await read(be, 6 * CHUNK - 4096, 8192), cross);
+
+    // everything: every written chunk (the short last one too) reads zeros, no flag left
+    await be.deallocate(0, size);
+    expect(flagged(m)).toEqual([]);
+    expect(zeroes(m.view(0, size))).toBe(true);
+    expect(allZero(await read(be, 6 * CHUNK - 4096, 8192))).toBe(true);
+    expect(allZero(await read(be, size - 4096, 4096))).toBe(true);
+    const bigBack = new Uint8Array(new SharedArrayBuffer(2 * CHUNK)).fill(0xee);
+    await be.read(8 * CHUNK, bigBack);
+    expect(zeroes(bigBack)).toBe(true);
+
+    // written again after the deallocate: flagged again, reads the new data
+    await be.write(2 * CHUNK + 8192, a);
+    expect(flagged(m)).toEqual([2]);
+    expectBytes(await read(be, 2 * CHUNK + 8192, 4096), a);
+  });
+
+  it('a partial Write Zeroes zeros only its range: of a written chunk (flag kept), of a never-written one (nothing to do)', async () => {
+    const be = ramBackend(dataPath({ sharedMedia: true }), 4 * MiB);
+    const m = be.sharedMedia!;
+    const data = pattern(CHUNK, 9);
+    await be.write(3 * CHUNK, data);
+    expect(flagged(m)).toEqual([3]);
+
+    await be.writeZeroes(3 * CHUNK + 512, 1024);
+    const r = await read(be, 3 * CHUNK, CHUNK);
+    expectBytes(r.subarray(0, 512), data.subarray(0, 512));
+    expect(allZero(r.subarray(512, 1536))).toBe(true);
+    expectBytes(r.subarray(1536), data.subarray(1536));
+    expect(flagged(m)).toEqual([3]); // the rest of the chunk still holds data
+
+    // a never-written chunk: skipped, still zero, still unflagged
+    await be.writeZeroes(4 * CHUNK + 4096, 8192);
+    expect(allZero(await read(be, 4 * CHUNK, 16 * KiB))).toBe(true);
+    expect(flagged(m)).toEqual([3]);
+
+    // partial ends around a whole chunk: the ends zeroed in place (flags kept), the middle cleared
+    const three = pattern(3 * CHUNK, 10);
+    await be.write(8 * CHUNK, three);
+    expect(flagged(m)).toEqual([3, 8, 9, 10]);
+    await be.deallocate(8 * CHUNK + 4096, 2 * CHUNK);
+    const r3 = await read(be, 8 * CHUNK, 3 * CHUNK);
+    expectBytes(r3.subarray(0, 4096), three.subarray(0, 4096));
+    expect(allZero(r3.subarray(4096, 4096 + 2 * CHUNK))).toBe(true);
+    expectBytes(r3.subarray(4096 + 2 * CHUNK), three.subarray(4096 + 2 * CHUNK));
+    expect(flagged(m)).toEqual([3, 8, 10]);
+  });
+
+  it('a write DMA in flight across a deallocate leaves its chunks flagged once it landed', async () => {
+    const be = ramBackend(dataPath({ sharedMedia: true, workers: 1 }), 4 * MiB);
+    const m = be.sharedMedia!;
+    const big = pattern(2 * CHUNK, 12, true);
+    const p = be.write(4 * CHUNK, big);
+    expect(p).toBeInstanceOf(Promise); // on the copy worker (shared staging above the inline threshold)
+    expect(flagged(m)).toEqual([4, 5]);
+    // The host racing its own commands: the zeroing clears the flags while the copy may still
+    // be landing. Whichever finished last, the flags say the chunks may hold data...
+    await be.deallocate(4 * CHUNK, 2 * CHUNK);
+    await p;
+    expect(flagged(m)).toEqual([4, 5]);
+    // ...so a later deallocate does zero them.
+    await be.deallocate(4 * CHUNK, 2 * CHUNK);
+    expect(flagged(m)).toEqual([]);
+    expect(zeroes(m.view(4 * CHUNK, 2 * CHUNK))).toBe(true);
+  });
+
+  it("a reactor's LocalNs.write sets the flags the backend's zeroing reads", async () => {
+    const size = 4 * MiB;
+    const be = ramBackend(dataPath({ sharedMedia: true }), size);
+    const m = be.sharedMedia!;
+    const view: NsView = { nsid: 1, key: 0, shift: 12, nsze: size / 4096, owner: DRAM, chunk: be.chunkBytes, media: m.handle() };
+    const ns = new LocalNs(view, view.chunk);
+    const dma = { record: () => {} } as unknown as DmaRecorder;
+    const cross = pattern(8192, 41);
+    ns.write(3 * CHUNK - 4096, cross, dma); // chunks 2 and 3
+    ns.write(7 * CHUNK, pattern(CHUNK, 42), dma); // chunk 7, whole
+    expect(flagged(m)).toEqual([2, 3, 7]);
+    expectBytes(await read(be, 3 * CHUNK - 4096, 8192), cross);
+    await be.deallocate(0, size);
+    expect(flagged(m)).toEqual([]);
+    expect(allZero(await read(be, 3 * CHUNK - 4096, 8192))).toBe(true);
+    expect(zeroes(m.view(7 * CHUNK, CHUNK))).toBe(true);
+    // its flags are per media chunk: a view whose chunk is not the media's is refused
+    expect(() => new LocalNs(view, CHUNK / 2)).toThrow(RangeError);
+  });
+});
+
 describe('shared media across threads', () => {
-  // CommonJS (an eval worker): writes a pattern into, or reads, the segment bytes it was handed.
+  // CommonJS (an eval worker): writes a pattern into, or reads, the segment bytes it was
+  // handed. A write goes chunk piece by chunk piece and sets each piece's written flag
+  // after its bytes, as a reactor's LocalNs.write does (unless told `flag: false`).
   const code = `
     const { parentPort, workerData } = require('node:worker_threads');
     const SEG = ${SEGMENT_BYTES};
     const media = workerData;
+    const CS = media.chunkSize;
+    const written = new Int32Array(media.written);
     function bytes(offset, length) {
       const seg = Math.floor(offset / SEG);
       return new Uint8Array(media.segments[seg], offset - seg * SEG, length);
     }
     parentPort.on('message', (m) => {
-      const v = bytes(m.offset, m.length);
       if (m.op === 'write') {
-        for (let i = 0; i < v.length; i++) v[i] = (i * 31 + m.seed) & 0xff;
+        for (let done = 0; done < m.length; ) {
+          const pos = m.offset + done;
+          const l = Math.min(CS - (pos % CS), m.length - done);
+          const v = bytes(pos, l);
+          for (let i = 0; i < l; i++) v[i] = ((done + i) * 31 + m.seed) & 0xff;
+          if (m.flag !== false) written[Math.floor(pos / CS)] = 1;
+          done += l;
+        }
         parentPort.postMessage({ done: true });
       } else {
-        parentPort.postMessage({ bytes: v.slice() });
+        parentPort.postMessage({ bytes: bytes(m.offset, m.length).slice() });
       }
     });
   `;
@@ -358,5 +552,34 @@ describe('shared media across threads', () => {
     await be.deallocate(GiB, CHUNK);
     const z = await ask<{ bytes: Uint8Array }>(w, { op: 'read', offset: GiB, length: CHUNK });
     expect(allZero(new Uint8Array(z.bytes))).toBe(true);
+  });
+
+  it("the flags are shared: a worker's write, flagged like LocalNs flags it, is zeroed by the main thread's deallocate", async () => {
+    const size = 4 * MiB;
+    const be = ramBackend(dataPath({ sharedMedia: true }), size);
+    const m = be.sharedMedia!;
+    worker = new Worker(code, { eval: true, workerData: m.handle() });
+    const w = worker;
+
+    // chunks 0 and 1 (across the boundary), and chunk 3 whole
+    expect(await ask<{ done: boolean }>(w, { op: 'write', offset: CHUNK - 4096, length: 8192, seed: 51 })).toEqual({ done: true });
+    expect(await ask<{ done: boolean }>(w, { op: 'write', offset: 3 * CHUNK, length: CHUNK, seed: 52 })).toEqual({ done: true });
+    // the worker's flags are the main thread's flags
+    expect(flagged(m)).toEqual([0, 1, 3]);
+    expectBytes(await read(be, CHUNK - 4096, 8192), pattern(8192, 51));
+
+    await be.deallocate(0, size);
+    expect(flagged(m)).toEqual([]);
+    expect(allZero(await read(be, CHUNK - 4096, 8192))).toBe(true);
+    expect(zeroes(await read(be, 3 * CHUNK, CHUNK))).toBe(true);
+    // and the worker reads the zeros too
+    const z = await ask<{ bytes: Uint8Array }>(w, { op: 'read', offset: 3 * CHUNK, length: CHUNK });
+    expect(zeroes(new Uint8Array(z.bytes))).toBe(true);
+
+    // The flag is what the zeroing reads: a write that does not set it is skipped (the
+    // contract every writer keeps; shown here so the test above cannot pass without the flags).
+    expect(await ask<{ done: boolean }>(w, { op: 'write', offset: 5 * CHUNK, length: CHUNK, seed: 53, flag: false })).toEqual({ done: true });
+    await be.deallocate(5 * CHUNK, CHUNK);
+    expectBytes(await read(be, 5 * CHUNK, CHUNK), pattern(CHUNK, 53));
   });
 });

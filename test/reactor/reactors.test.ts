@@ -75,9 +75,10 @@ describe('reactors', () => {
         const qid = loops > 1 ? onReactor[0]! : 1;
         for (let i = 0; i < 5; i++) await c.write(1, i * 300, pattern(4096 * (i + 1), i), { qid });
         for (let i = 0; i < 7; i++) await c.read(1, i * 333, 8 * (i + 1), undefined, { qid });
+        // The SMART log waits for the reactors' counters itself (Nvmet.statsSync).
+        const smart = await c.smartLog();
         await s.svc.reactors?.flush();
         const ns = s.svc.nvmet.subsystems.find((x) => x.nqn.endsWith('api-test'))!.namespaces[0]!;
-        const smart = await c.smartLog();
         const links = s.svc.dp!.accounting.snapshot();
         return { stats: { ...ns.stats }, links, smart: { hostReads: smart.hostReadCommands, hostWrites: smart.hostWriteCommands } };
       } finally {
@@ -154,5 +155,117 @@ describe('reactors', () => {
     } finally {
       await c.close();
     }
+  });
+
+  it('serves a reactor queue with header and data digests and SQ flow control disabled', async () => {
+    const s = t.use(await startStack(baseDoc(), { reactors: 2 }));
+    const c = await connect({ ...t.hostOpts(), queues: 1, hdgst: true, ddgst: true, disableSqFlow: true });
+    try {
+      expect(s.svc.reactors!.connections().map((x) => x.qid)).toEqual([1]);
+      for (let i = 0; i < 4; i++) {
+        const d = pattern(4096 * (i + 1) * 3, 20 + i);
+        await c.write(1, i * 1000, d, { qid: 1 });
+        expect(Buffer.compare(await c.read(1, i * 1000, d.length / 512, undefined, { qid: 1 }), d)).toBe(0);
+      }
+      await s.svc.reactors!.flush();
+      expect(s.svc.reactors!.stats().localCommands).toBeGreaterThanOrEqual(6);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('shows reactor I/O in the API: /api/reactors, namespace stats and the /metrics latency histogram, current at the time of the request', async () => {
+    const s = t.use(await startStack(baseDoc(), { reactors: 2 }));
+    const c = await connect({ ...t.hostOpts(), queues: 1 });
+    try {
+      // Let the pool see the API's observer (it polls every 250 ms), and the queue get its view.
+      await new Promise((r) => setTimeout(r, 300));
+      await c.read(1, 0, 8, undefined, { qid: 1 });
+      const r0 = await s.http('GET', '/api/reactors');
+      expect(r0.status).toBe(200);
+      const before = r0.json.local_commands as number;
+      for (let i = 0; i < 10; i++) await c.write(1, i * 8, pattern(4096, i), { qid: 1 });
+      for (let i = 0; i < 10; i++) await c.read(1, i * 8, 8, undefined, { qid: 1 });
+      // No wait here: the API's read waits for the reactors' report itself.
+      const r = await s.http('GET', '/api/reactors');
+      expect(r.json.event_loops).toBe(2);
+      expect(r.json.local_commands - before).toBe(20);
+      expect(r.json.reactors[0].connections).toEqual([expect.objectContaining({ port: 1, qid: 1 })]);
+      const m = await s.http('GET', '/metrics');
+      const text = m.text;
+      const count = (op: string): number => Number(new RegExp(`nvmet_io_latency_seconds_count\\{op="${op}"\\} (\\d+)`).exec(text)?.[1] ?? NaN);
+      expect(count('write')).toBe(10);
+      expect(count('read')).toBeGreaterThanOrEqual(11);
+      const st = await s.http('GET', '/api/status');
+      expect(st.json.event_loops).toBe(2);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('counts I/O on reactor queues as traffic for the keep-alive timer (TBKAS)', async () => {
+    const s = t.use(await startStack(baseDoc(), { reactors: 2 }));
+    // The host sends no Keep Alive in the window: only the reactor's I/O can keep the controller.
+    const c = await connect({ ...t.hostOpts(), queues: 1, kato: 1000, keepAliveIntervalMs: 3_600_000 });
+    try {
+      expect(s.svc.reactors!.connections().map((x) => x.qid)).toEqual([1]);
+      // 2.5 KATO periods with only reactor I/O: the controller must stay.
+      const end = Date.now() + 2500;
+      while (Date.now() < end) {
+        await c.read(1, 0, 8, undefined, { qid: 1 });
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const sub = s.svc.nvmet.subsystems.find((x) => x.nqn.endsWith('api-test'))!;
+      expect(sub.controllers).toHaveLength(1);
+    } finally {
+      await c.close().catch(() => {});
+    }
+  });
+
+  it('counts connections handed to reactors against the port\'s max_connections', async () => {
+    const doc = baseDoc();
+    const port = (doc['ports'] as Record<string, Record<string, string>>[])[0]!;
+    port['param'] = { ...port['param'], max_connections: '3' };
+    const s = t.use(await startStack(doc, { reactors: 2 }));
+    const { connect: tcpConnect } = await import('node:net');
+    const open = (): Promise<import('node:net').Socket> =>
+      new Promise((res, rej) => {
+        const so = tcpConnect(s.tcpPort(1), '127.0.0.1', () => res(so));
+        so.once('error', rej);
+      });
+    const socks = [await open(), await open(), await open()];
+    try {
+      await until(() => s.svc.reactors!.stats().handedOver === 1, 5000, 'one of three connections to reach the reactor');
+      const fourth = await open();
+      socks.push(fourth);
+      await new Promise<void>((res, rej) => {
+        const timer = setTimeout(() => rej(new Error('the 4th connection was not refused')), 5000);
+        fourth.once('close', () => {
+          clearTimeout(timer);
+          res();
+        });
+        fourth.on('error', () => {});
+      });
+      expect(socks.slice(0, 3).every((x) => !x.destroyed)).toBe(true);
+    } finally {
+      for (const x of socks) x.destroy();
+    }
+  });
+
+  it('refuses a fault rule while reactors serve connections (faults act on the main thread only), with a 409 naming why', async () => {
+    const s = t.use(await startStack(baseDoc(), { reactors: 2 }));
+    const c = await connect({ ...t.hostOpts(), queues: 1 });
+    try {
+      expect(s.svc.reactors!.connections()).toHaveLength(1);
+      const r = await s.http('POST', '/api/faults', { match: { set: 'io' }, action: { type: 'status', sct: 0, sc: 6, dnr: true } });
+      expect(r.status).toBe(409);
+      expect(r.json.code).toBe('EBUSY');
+      expect(r.json.error).toMatch(/1 connection\(s\) are served by reactor threads/);
+    } finally {
+      await c.close();
+    }
+    await until(() => s.svc.reactors!.connections().length === 0, 5000, 'the reactor connection to go');
+    const ok = await s.http('POST', '/api/faults', { match: { set: 'io' }, action: { type: 'status', sct: 0, sc: 6, dnr: true } });
+    expect(ok.status).toBe(201);
   });
 });

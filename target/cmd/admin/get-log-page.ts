@@ -125,7 +125,14 @@ function smartLogPage(ctrl: Controller, nss: readonly Namespace[]): Uint8Array {
   });
 }
 
-function executeSmart(req: Request): void {
+function executeSmart(req: Request): void | Promise<void> {
+  const sync = req.ctrl.subsys.nvmet.statsSync;
+  // Reactors' commands count too: the log waits for their counters (bounded by the pool's timeout).
+  if (sync !== null) return sync().then(() => smartNow(req));
+  smartNow(req);
+}
+
+function smartNow(req: Request): void {
   const ctrl = req.ctrl;
   const nsid = sqeNsid(req.sqe);
   let nss: readonly Namespace[];
@@ -204,7 +211,7 @@ function executeAna(req: Request): void {
   req.complete(st);
 }
 
-function executeGetLogPage(req: Request): void {
+function executeGetLogPage(req: Request): void | Promise<void> {
   const ctrl = req.ctrl;
   const lid = getLogPageLid(req.sqe);
   switch (lid) {
@@ -225,8 +232,7 @@ function executeGetLogPage(req: Request): void {
       req.complete(sendLogWindow(req, errorLogPage(ctrl)));
       return;
     case LogId.Smart:
-      executeSmart(req);
-      return;
+      return executeSmart(req);
     case LogId.FirmwareSlot:
       // One read-only slot, active: AFI = slot 1.
       req.complete(sendLogWindow(req, encodeFirmwareSlotLog({ afi: 1, frs: [ctrl.subsys.firmwareRev] })));
