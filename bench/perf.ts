@@ -9,6 +9,11 @@
  * job, ramp included, divided by the I/Os the job would do over that time), and
  * the client's; writes perf.json and perf.md into bench/results/.
  *
+ * --reactors N starts the target with N event loops; --target-cpus / --client-cpus
+ * replace the CPU 0 / CPU 1 pinning. --scaling runs one tree in three loop / CPU
+ * configurations (SCALING_CONFIGS) alternating per round, one table, and writes
+ * perf-scaling.json and perf-scaling.md instead.
+ *
  * Run: npm run build && npm run bench -- perf [--seconds 5 --rounds 3]
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -23,6 +28,7 @@ import type { MachineInfo } from './report/files.js';
 import { markdownTable, textTable } from './report/markdown.js';
 import type { Column } from './report/markdown.js';
 import { formatNumber, median } from './report/stats.js';
+import { MAX_REACTORS } from '../target/reactor/protocol.js';
 
 export const PERF_USAGE = `Usage: node dist/bench/run.js perf [options]
 
@@ -35,8 +41,21 @@ Runs bench/perf-c/nvmetcp_perf (built with make when a C compiler is present) ag
   --rounds N      rounds; the jobs alternate within a round, medians reported (default 3)
   --qd N          queue depth per connection (default 32)
   --range SIZE    tested range of the namespace, prefilled by one write pass (default 256m)
-  --jobs LIST     comma-separated subset of: ${'seq-read-128k,seq-write-128k,rand-read-4k,rand-write-4k,rand-read-4k-4c'}
+  --jobs LIST     comma-separated jobs (default: the first five; --scaling: the last three):
+                  ${'seq-read-128k,seq-write-128k,rand-read-4k,rand-write-4k,rand-read-4k-4c,'}
+                  ${'rand-write-4k-4c,seq-read-128k-4c'}
+  --reactors N    start the target with --reactors N: N event loops (default 1; the flag
+                  is passed only for N > 1, so a tree that predates it starts with 1)
+  --target-cpus LIST  CPUs the target is pinned to (taskset -c LIST; default 0)
+  --client-cpus LIST  CPUs the client is pinned to (default 1); a single CPU also pins
+                  its worker thread there (nvmetcp_perf --cpu N), several only taskset
+                  LIST: CPU numbers and ranges, comma separated: 0  0,1  0-3  0,2-3
   --no-pin        do not pin (taskset) the target to CPU 0 and the client to CPU 1
+  --scaling       one tree in three configurations, alternating per round, one table:
+                  (a) 1 loop, target CPU 0, client CPU 1; (b) 2 loops, target CPUs 0,1,
+                  client CPU 1; (c) 2 loops, target and client CPUs 0,1. Writes
+                  perf-scaling.json / perf-scaling.md (not with --reactors, --target-cpus,
+                  --client-cpus, --no-pin or --baseline)
   --no-poll       let the client block in epoll instead of busy-polling
   --api           run the target with its management API and /metrics on, as the
                   CLI starts by default (default here: --no-api)
@@ -47,7 +66,7 @@ Runs bench/perf-c/nvmetcp_perf (built with make when a C compiler is present) ag
                   every round (order alternating per round); a before/after table
   --syscalls      count the target's syscalls per I/O (perf stat -p over the
                   measured seconds; needs perf and tracepoints)
-  --out DIR       where perf.json / perf.md go (default bench/results)
+  --out DIR       where perf.json / perf.md (perf-scaling.*) go (default bench/results)
   --json          print only the JSON result`;
 
 const NQN = 'nqn.2014-08.org.nvmexpress:nvmet-ts';
@@ -58,8 +77,11 @@ interface Job {
   readonly rw: 'read' | 'write' | 'randread' | 'randwrite';
   readonly size: string;
   readonly conns: number;
-  /** The issue-13 reference figures (SPDK v26.05 nvmf_tgt and nvmet-ts then), MB/s for 128k, IOPS for 4k. */
-  readonly ref: { readonly unit: 'MB/s' | 'IOPS'; readonly spdk: number; readonly nvmetTs: number };
+  /**
+   * The issue-13 reference figures (SPDK v26.05 nvmf_tgt and nvmet-ts then), MB/s for 128k, IOPS for 4k;
+   * null for the jobs the issue did not measure (the unit still says what the job reports).
+   */
+  readonly ref: { readonly unit: 'MB/s' | 'IOPS'; readonly spdk: number | null; readonly nvmetTs: number | null };
 }
 
 export const PERF_JOBS: readonly Job[] = [
@@ -69,6 +91,66 @@ export const PERF_JOBS: readonly Job[] = [
   { name: 'rand-write-4k', label: '4 KiB rand write', rw: 'randwrite', size: '4k', conns: 1, ref: { unit: 'IOPS', spdk: 486_000, nvmetTs: 171_000 } },
   { name: 'rand-read-4k-4c', label: '4 KiB rand read, 4 connections', rw: 'randread', size: '4k', conns: 4, ref: { unit: 'IOPS', spdk: 634_000, nvmetTs: 199_000 } },
 ];
+
+/** Jobs the issue did not measure, for --reactors / --scaling: several connections to spread over loops. */
+export const EXTRA_PERF_JOBS: readonly Job[] = [
+  { name: 'rand-write-4k-4c', label: '4 KiB rand write, 4 connections', rw: 'randwrite', size: '4k', conns: 4, ref: { unit: 'IOPS', spdk: null, nvmetTs: null } },
+  { name: 'seq-read-128k-4c', label: '128 KiB seq read, 4 connections', rw: 'read', size: '128k', conns: 4, ref: { unit: 'MB/s', spdk: null, nvmetTs: null } },
+];
+
+/** Every job --jobs accepts; without --jobs the preset runs PERF_JOBS (the issue's five), --scaling SCALING_JOBS. */
+export const ALL_PERF_JOBS: readonly Job[] = [...PERF_JOBS, ...EXTRA_PERF_JOBS];
+
+export const SCALING_JOBS: readonly string[] = ['rand-read-4k-4c', 'rand-write-4k-4c', 'seq-read-128k-4c'];
+
+/** One loop / CPU configuration of --scaling. */
+export interface ScalingSetup {
+  readonly key: string;
+  readonly label: string;
+  readonly reactors: number;
+  readonly targetCpus: string;
+  readonly clientCpus: string;
+}
+
+/** The --scaling configurations; the first is the one the others are divided by. */
+export const SCALING_CONFIGS: readonly ScalingSetup[] = [
+  { key: 'a', label: '1 loop, target CPU 0, client CPU 1', reactors: 1, targetCpus: '0', clientCpus: '1' },
+  { key: 'b', label: '2 loops, target CPUs 0,1, client CPU 1', reactors: 2, targetCpus: '0,1', clientCpus: '1' },
+  { key: 'c', label: '2 loops, target CPUs 0,1, client CPUs 0,1', reactors: 2, targetCpus: '0,1', clientCpus: '0,1' },
+];
+
+/** A usage error of the perf preset: perfBench prints its message (it names the option) and exits 2. */
+export class PerfUsageError extends RangeError {
+  override readonly name = 'PerfUsageError';
+}
+
+/**
+ * A taskset-style CPU list ("0", "0,1", "0-3", "0,2-3") as sorted distinct CPU numbers; a
+ * PerfUsageError naming `option` when it is not one.
+ */
+export function parseCpuList(option: string, v: string): number[] {
+  const t = v.trim();
+  if (!/^\d+(-\d+)?(,\d+(-\d+)?)*$/.test(t)) {
+    throw new PerfUsageError(`${option}: "${v}" is not a CPU list: CPU numbers and ranges, comma separated (e.g. 0  0,1  0-1  0,2-3)`);
+  }
+  const out = new Set<number>();
+  for (const part of t.split(',')) {
+    const [a, b = a] = part.split('-').map(Number) as [number, number?];
+    if (b < a) throw new PerfUsageError(`${option}: the range "${part}" in "${v}" runs backwards`);
+    if (b > 4095) throw new PerfUsageError(`${option}: CPU ${b} in "${v}" is out of range (at most 4095)`);
+    for (let c = a; c <= b; c++) out.add(c);
+  }
+  return [...out].sort((x, y) => x - y);
+}
+
+/** The nvmetcp_perf arguments and taskset list for a client pinned to `cpus` (null: unpinned). */
+export function clientPinning(cpus: string | null): { taskset: string | null; toolArgs: string[] } {
+  if (cpus === null) return { taskset: null, toolArgs: [] };
+  const list = parseCpuList('--client-cpus', cpus);
+  // --cpu LIST pins the tool's worker thread(s) round-robin over LIST: with one worker (no -T) it would
+  // sit on the first CPU only. So --cpu only for a single CPU; with several, taskset alone bounds it.
+  return { taskset: cpus, toolArgs: list.length === 1 ? ['--cpu', String(list[0])] : [] };
+}
 
 export interface PerfConfig {
   seconds: number;
@@ -88,6 +170,14 @@ export interface PerfConfig {
    * I/O then feeds the latency histogram) instead of --no-api.
    */
   api?: boolean;
+  /** Event loops of the target (--reactors; default 1, the flag only passed for more). */
+  reactors?: number;
+  /**
+   * taskset CPU lists of the target and the client when pinned (default "0" and "1"). In a
+   * result: what was used, null when unpinned.
+   */
+  targetCpus?: string | null;
+  clientCpus?: string | null;
 }
 
 /** One run of one job. */
@@ -124,6 +214,50 @@ export interface PerfBenchResult {
   jobs: PerfJobResult[];
   /** --baseline: the same jobs against the other tree, measured in the same rounds. */
   baseline?: { root: string; jobs: PerfJobResult[] };
+}
+
+/** --scaling: one tree, SCALING_CONFIGS alternating per round; every round is in `samples`. */
+export interface PerfScalingResult {
+  bench: 'perf-scaling';
+  date: string;
+  machine: MachineInfo;
+  loadavg: number[];
+  command: string;
+  root: string;
+  config: Omit<PerfConfig, 'jobs' | 'baseline' | 'reactors' | 'targetCpus' | 'clientCpus' | 'pin'> & { jobs: string[] };
+  configs: (ScalingSetup & { jobs: PerfJobResult[] })[];
+}
+
+/**
+ * The CPUs target and client are pinned to: the lists given, or CPU 0 / CPU 1 by default.
+ * The default falls back to unpinned (with a note) where taskset or a second CPU is
+ * missing; lists given explicitly are an error there, as is a CPU the machine lacks.
+ */
+export function resolvePinning(
+  cfg: Pick<PerfConfig, 'pin' | 'targetCpus' | 'clientCpus'>,
+  cpus: number,
+  hasTaskset: boolean,
+): { pinned: boolean; targetCpus: string | null; clientCpus: string | null; note: string | null } {
+  const unpinned = (note: string | null): ReturnType<typeof resolvePinning> => ({ pinned: false, targetCpus: null, clientCpus: null, note });
+  if (!cfg.pin) return unpinned(null);
+  const given = (cfg.targetCpus ?? null) !== null || (cfg.clientCpus ?? null) !== null;
+  const lists: [string, string][] = [
+    ['--target-cpus', cfg.targetCpus ?? '0'],
+    ['--client-cpus', cfg.clientCpus ?? '1'],
+  ];
+  if (!given) {
+    if (!hasTaskset || cpus < 2) return unpinned('taskset or a second CPU is missing: running unpinned');
+  } else {
+    if (!hasTaskset) {
+      const named = [cfg.targetCpus != null ? '--target-cpus' : null, cfg.clientCpus != null ? '--client-cpus' : null].filter((x) => x !== null);
+      throw new PerfUsageError(`${named.join(' and ')} need${named.length === 1 ? 's' : ''} taskset, which is not installed`);
+    }
+    for (const [opt, v] of lists) {
+      const bad = parseCpuList(opt, v).filter((c) => c >= cpus);
+      if (bad.length > 0) throw new PerfUsageError(`${opt} ${v}: this machine has CPUs 0-${cpus - 1} only (no CPU ${bad.join(', ')})`);
+    }
+  }
+  return { pinned: true, targetCpus: lists[0]![1], clientCpus: lists[1]![1], note: null };
 }
 
 export function repoRoot(): string {
@@ -207,12 +341,22 @@ export interface ToolResult {
   errors: number;
 }
 
-export function runTool(tool: string, port: number, cfg: Pick<PerfConfig, 'qd' | 'range' | 'poll' | 'pin'>, a: { rw: string; size: string; conns: number; seconds: number; ramp: number }): Promise<ToolResult> {
+/**
+ * One nvmetcp_perf run; pinned (cfg.pin) to cfg.clientCpus, CPU 1 by default
+ * (clientPinning: a single CPU also with --cpu).
+ */
+export function runTool(
+  tool: string,
+  port: number,
+  cfg: Pick<PerfConfig, 'qd' | 'range' | 'poll' | 'pin' | 'clientCpus'>,
+  a: { rw: string; size: string; conns: number; seconds: number; ramp: number },
+): Promise<ToolResult> {
   const args = ['-a', '127.0.0.1', '-s', String(port), '-n', NQN, '-N', '1', '-w', a.rw, '-o', a.size, '-q', String(cfg.qd)];
   args.push('-c', String(a.conns), '-t', String(a.seconds), '--ramp', String(a.ramp), '--size', cfg.range, '--json', '--quiet');
   if (cfg.poll) args.push('--poll');
-  if (cfg.pin) args.push('--cpu', '1');
-  const [cmd, argv] = cfg.pin ? ['taskset', ['-c', '1', tool, ...args]] : [tool, args];
+  const pin = clientPinning(cfg.pin ? (cfg.clientCpus ?? '1') : null);
+  args.push(...pin.toolArgs);
+  const [cmd, argv] = pin.taskset !== null ? ['taskset', ['-c', pin.taskset, tool, ...args]] : [tool, args];
   return new Promise((res, rej) => {
     const p = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -238,19 +382,35 @@ export function runTool(tool: string, port: number, cfg: Pick<PerfConfig, 'qd' |
   });
 }
 
-/** `node [nodeArgs] bin/nvmet-ts.js` on the built-in default config, listening on 127.0.0.1:port, on CPU 0 when pinned. */
+/** The target's command line: `node [nodeArgs] bin/nvmet-ts.js …`, under `taskset -c <cpus>` when pinned. */
+export function targetCommand(
+  root: string,
+  port: number,
+  o: { cpus: string | null; nodeArgs?: readonly string[]; api?: boolean; reactors?: number },
+): [string, string[]] {
+  // With the API on it listens on a free loopback port, so two trees can run side by side.
+  const apiArgs = o.api === true ? ['--api', '127.0.0.1:0'] : ['--no-api'];
+  // Only for more than one loop: a tree that predates --reactors still starts with one.
+  const reactorArgs = (o.reactors ?? 1) > 1 ? ['--reactors', String(o.reactors)] : [];
+  const node = [...(o.nodeArgs ?? []), join(root, 'bin', 'nvmet-ts.js'), '--listen', `127.0.0.1:${port}`, ...apiArgs, ...reactorArgs, '--log-level', 'warn'];
+  return o.cpus !== null ? ['taskset', ['-c', o.cpus, process.execPath, ...node]] : [process.execPath, node];
+}
+
+/**
+ * `node [nodeArgs] bin/nvmet-ts.js` on the built-in default config, listening on 127.0.0.1:port;
+ * `pin`: true for CPU 0, a CPU list, or false; `reactors` > 1 adds --reactors.
+ */
 export function startTarget(
   root: string,
   port: number,
-  pin: boolean,
+  pin: boolean | string,
   nodeArgs: readonly string[] = [],
   stderr: 'inherit' | 'pipe' = 'inherit',
   api = false,
+  reactors = 1,
 ): ChildProcess {
-  // With the API on it listens on a free loopback port, so two trees can run side by side.
-  const apiArgs = api ? ['--api', '127.0.0.1:0'] : ['--no-api'];
-  const node = [...nodeArgs, join(root, 'bin', 'nvmet-ts.js'), '--listen', `127.0.0.1:${port}`, ...apiArgs, '--log-level', 'warn'];
-  const [cmd, argv] = pin ? ['taskset', ['-c', '0', process.execPath, ...node]] : [process.execPath, node];
+  const cpus = pin === true ? '0' : pin === false ? null : pin;
+  const [cmd, argv] = targetCommand(root, port, { cpus, nodeArgs, api, reactors });
   return spawn(cmd, argv, { stdio: ['ignore', 'ignore', stderr] });
 }
 
@@ -311,19 +471,38 @@ export function syscallCounts(pid: number, seconds: number): Promise<Record<stri
   });
 }
 
-interface TargetRun {
+/** One target process of a run: a tree, its loops, and where it and its client are pinned (null: not). */
+interface TargetSpec {
   readonly root: string;
+  readonly reactors: number;
+  readonly targetCpus: string | null;
+  readonly clientCpus: string | null;
+  /** In the per-round log lines: "" alone, " [this]" / " [baseline]", " (a)" …. */
+  readonly tag: string;
+}
+
+interface TargetRun extends TargetSpec {
   readonly port: number;
   readonly proc: ChildProcess;
   readonly samples: Map<string, PerfSample[]>;
 }
+
+/** Where target and client run, for a log line or a header: "target CPUs 0,1, client CPU 1 (--cpu 1)". */
+export function describePinning(targetCpus: string | null, clientCpus: string | null): string {
+  if (targetCpus === null && clientCpus === null) return 'unpinned';
+  const cpus = (who: string, v: string | null): string => (v === null ? `${who} unpinned` : `${who} CPU${/[,-]/.test(v) ? 's' : ''} ${v}`);
+  const c = clientCpus === null ? null : clientPinning(clientCpus).toolArgs;
+  return `${cpus('target', targetCpus)}, ${cpus('client', clientCpus)}${c !== null && c.length > 0 ? ` (${c.join(' ')})` : ''}`;
+}
+
+const loopsText = (n: number): string => `${n} event loop${n === 1 ? '' : 's'}`;
 
 async function measureJob(tool: string, t: TargetRun, run: PerfConfig, j: Job): Promise<PerfSample> {
   const cfg = run;
   const pid = t.proc.pid;
   const c0 = pid === undefined ? null : threadsCpuNs(pid);
   const sys = cfg.syscalls === true && pid !== undefined ? new Promise<void>((r) => setTimeout(r, cfg.ramp * 1000)).then(() => syscallCounts(pid, cfg.seconds)) : null;
-  const r = await runTool(tool, t.port, run, { rw: j.rw, size: j.size, conns: j.conns, seconds: cfg.seconds, ramp: cfg.ramp });
+  const r = await runTool(tool, t.port, { ...run, pin: t.clientCpus !== null, clientCpus: t.clientCpus }, { rw: j.rw, size: j.size, conns: j.conns, seconds: cfg.seconds, ramp: cfg.ramp });
   const c1 = pid === undefined ? null : threadsCpuNs(pid);
   const counts = sys === null ? null : await sys;
   // The target also worked through ramp and drain: charge its CPU to the I/Os of that whole time.
@@ -353,59 +532,114 @@ async function measureJob(tool: string, t: TargetRun, run: PerfConfig, j: Job): 
   };
 }
 
-export async function runPerfBench(cfg: PerfConfig, log: (s: string) => void): Promise<PerfBenchResult> {
-  const root = repoRoot();
-  const tool = buildPerfTool(root, log);
-  const pinned = cfg.pin && have('taskset') && machineInfo().cpus >= 2;
-  if (cfg.pin && !pinned) log('taskset or a second CPU is missing: running unpinned');
-  const run: PerfConfig = { ...cfg, pin: pinned };
-  if (cfg.baseline != null && !existsSync(join(cfg.baseline, 'bin', 'nvmet-ts.js'))) throw new Error(`--baseline ${cfg.baseline}: no bin/nvmet-ts.js there`);
-  const roots = cfg.baseline == null ? [root] : [root, cfg.baseline];
-  const targets: TargetRun[] = [];
-  try {
-    for (const r of roots) {
-      const port = await freePort();
-      const proc = startTarget(r, port, pinned, cfg.cpuProfDir !== null ? ['--cpu-prof', `--cpu-prof-dir=${cfg.cpuProfDir}`] : [], 'inherit', cfg.api === true);
-      targets.push({ root: r, port, proc, samples: new Map(cfg.jobs.map((j) => [j.name, []])) });
+/** Start every spec's target (pushed onto `targets` as it starts, so the caller can stop them all), each prefilled. */
+async function startTargets(tool: string, specs: readonly TargetSpec[], run: PerfConfig, targets: TargetRun[], log: (s: string) => void): Promise<void> {
+  for (const s of specs) {
+    const port = await freePort();
+    const nodeArgs = run.cpuProfDir !== null ? ['--cpu-prof', `--cpu-prof-dir=${run.cpuProfDir}`] : [];
+    const proc = startTarget(s.root, port, s.targetCpus ?? false, nodeArgs, 'inherit', run.api === true, s.reactors);
+    const t: TargetRun = { ...s, port, proc, samples: new Map(run.jobs.map((j) => [j.name, []])) };
+    targets.push(t);
+    try {
       await waitListening(port, 20_000, proc);
-      log(`target ${r} pid ${proc.pid} on 127.0.0.1:${port}${pinned ? ' (CPU 0; client CPU 1)' : ''}; prefill: one 128k write pass over ${cfg.range}`);
-      await runTool(tool, port, run, { rw: 'write', size: '128k', conns: 1, seconds: 2, ramp: 0 });
+    } catch (e) {
+      if (s.reactors > 1 && proc.exitCode !== null) throw new Error(`${(e as Error).message}: does ${s.root} know --reactors (started with --reactors ${s.reactors})?`);
+      throw e;
     }
-    for (let round = 1; round <= cfg.rounds; round++) {
-      // Alternate which tree goes first, so drift in the machine's load hits both alike.
-      const order = round % 2 === 1 ? targets : [...targets].reverse();
-      for (const j of cfg.jobs) {
-        for (const t of order) {
-          const s = await measureJob(tool, t, run, j);
-          t.samples.get(j.name)!.push(s);
-          const sc = s.syscallsPerIo;
-          log(
-            `round ${round}/${cfg.rounds} ${j.name}${targets.length > 1 ? (t === targets[0] ? ' [this]' : ' [baseline]') : ''}: ${formatNumber(s.mbps)} MB/s ${formatNumber(s.iops)} IOPS ` +
-              `p50 ${formatNumber(s.p50Us)} µs p99 ${formatNumber(s.p99Us)} µs target ${formatNumber(s.targetCpuUsPerIo)} µs/IO` +
-              (sc ? ` syscalls/IO ${formatNumber(sc.total, 3)} (w ${formatNumber(sc.writes, 3)} r ${formatNumber(sc.reads, 3)} epoll ${formatNumber(sc.epoll, 3)})` : ''),
-          );
-        }
+    log(`target${s.tag} ${s.root} pid ${proc.pid} on 127.0.0.1:${port}, ${loopsText(s.reactors)}, ${describePinning(s.targetCpus, s.clientCpus)}; prefill: one 128k write pass over ${run.range}`);
+    await runTool(tool, port, { ...run, pin: s.clientCpus !== null, clientCpus: s.clientCpus }, { rw: 'write', size: '128k', conns: 1, seconds: 2, ramp: 0 });
+  }
+}
+
+/** The rounds: every job against every target, the targets' order alternating per round so load drift hits all alike. */
+async function runRounds(tool: string, targets: readonly TargetRun[], run: PerfConfig, log: (s: string) => void): Promise<void> {
+  for (let round = 1; round <= run.rounds; round++) {
+    const order = round % 2 === 1 ? targets : [...targets].reverse();
+    for (const j of run.jobs) {
+      for (const t of order) {
+        const s = await measureJob(tool, t, run, j);
+        t.samples.get(j.name)!.push(s);
+        const sc = s.syscallsPerIo;
+        log(
+          `round ${round}/${run.rounds} ${j.name}${t.tag}: ${formatNumber(s.mbps)} MB/s ${formatNumber(s.iops)} IOPS ` +
+            `p50 ${formatNumber(s.p50Us)} µs p99 ${formatNumber(s.p99Us)} µs target ${formatNumber(s.targetCpuUsPerIo)} µs/IO` +
+            (sc ? ` syscalls/IO ${formatNumber(sc.total, 3)} (w ${formatNumber(sc.writes, 3)} r ${formatNumber(sc.reads, 3)} epoll ${formatNumber(sc.epoll, 3)})` : ''),
+        );
       }
     }
-  } finally {
-    for (const t of targets) await stopTarget(t.proc);
   }
+}
+
+function jobResults(t: TargetRun, jobs: readonly Job[]): PerfJobResult[] {
+  return jobs.map((j) => {
+    const ss = t.samples.get(j.name)!;
+    return { name: j.name, label: j.label, conns: j.conns, samples: ss, median: medianSample(ss), ref: j.ref };
+  });
+}
+
+async function runTargets(tool: string, specs: readonly TargetSpec[], run: PerfConfig, log: (s: string) => void): Promise<TargetRun[]> {
+  const targets: TargetRun[] = [];
+  try {
+    await startTargets(tool, specs, run, targets, log);
+    await runRounds(tool, targets, run, log);
+  } finally {
+    // Together: a target with reactors may take its pool's 10 s stop timeout to exit.
+    await Promise.all(targets.map((t) => stopTarget(t.proc)));
+  }
+  return targets;
+}
+
+const benchCommand = (): string => `node dist/bench/run.js perf ${process.argv.slice(3).join(' ')}`.trim();
+
+const loadavgNow = async (): Promise<number[]> => (await import('node:os')).loadavg().map((v) => Math.round(v * 100) / 100);
+
+export async function runPerfBench(cfg: PerfConfig, log: (s: string) => void): Promise<PerfBenchResult> {
+  const root = repoRoot();
+  const pin = resolvePinning(cfg, machineInfo().cpus, have('taskset'));
+  if (cfg.baseline != null && !existsSync(join(cfg.baseline, 'bin', 'nvmet-ts.js'))) throw new Error(`--baseline ${cfg.baseline}: no bin/nvmet-ts.js there`);
+  const tool = buildPerfTool(root, log);
+  if (pin.note !== null) log(pin.note);
+  const reactors = cfg.reactors ?? 1;
+  const run: PerfConfig = { ...cfg, pin: pin.pinned, reactors, targetCpus: pin.targetCpus, clientCpus: pin.clientCpus };
+  if (pin.targetCpus !== null && reactors > parseCpuList('--target-cpus', pin.targetCpus).length) {
+    log(`note: ${loopsText(reactors)} on target CPU${/[,-]/.test(pin.targetCpus) ? 's' : ''} ${pin.targetCpus}${cfg.targetCpus == null ? ' (the default; --target-cpus 0,1 spreads them)' : ''}`);
+  }
+  const roots = cfg.baseline == null ? [root] : [root, cfg.baseline];
+  const specs = roots.map((r, i): TargetSpec => ({ root: r, reactors, targetCpus: pin.targetCpus, clientCpus: pin.clientCpus, tag: roots.length === 1 ? '' : i === 0 ? ' [this]' : ' [baseline]' }));
+  const targets = await runTargets(tool, specs, run, log);
   const { jobs, ...rest } = run;
-  const results = (t: TargetRun): PerfJobResult[] =>
-    cfg.jobs.map((j) => {
-      const ss = t.samples.get(j.name)!;
-      return { name: j.name, label: j.label, conns: j.conns, samples: ss, median: medianSample(ss), ref: j.ref };
-    });
   return {
     bench: 'perf',
     date: new Date().toISOString(),
     machine: machineInfo(),
-    loadavg: (await import('node:os')).loadavg().map((v) => Math.round(v * 100) / 100),
-    command: `node dist/bench/run.js perf ${process.argv.slice(3).join(' ')}`.trim(),
+    loadavg: await loadavgNow(),
+    command: benchCommand(),
     config: { ...rest, jobs: jobs.map((j) => j.name) },
-    pinned,
-    jobs: results(targets[0]!),
-    ...(targets.length > 1 ? { baseline: { root: targets[1]!.root, jobs: results(targets[1]!) } } : {}),
+    pinned: pin.pinned,
+    jobs: jobResults(targets[0]!, cfg.jobs),
+    ...(targets.length > 1 ? { baseline: { root: targets[1]!.root, jobs: jobResults(targets[1]!, cfg.jobs) } } : {}),
+  };
+}
+
+/** --scaling: this tree in every SCALING_CONFIGS configuration, alternating per round. */
+export async function runPerfScaling(cfg: PerfConfig, log: (s: string) => void): Promise<PerfScalingResult> {
+  const root = repoRoot();
+  const cpus = machineInfo().cpus;
+  if (!have('taskset') || cpus < 2) throw new Error(`--scaling pins to CPUs 0 and 1: it needs taskset and two CPUs (taskset ${have('taskset') ? 'present' : 'missing'}, ${cpus} CPU(s))`);
+  const tool = buildPerfTool(root, log);
+  const run: PerfConfig = { ...cfg, pin: true, baseline: null };
+  const specs = SCALING_CONFIGS.map((c): TargetSpec => ({ root, reactors: c.reactors, targetCpus: c.targetCpus, clientCpus: c.clientCpus, tag: ` (${c.key})` }));
+  const targets = await runTargets(tool, specs, run, log);
+  const { seconds, ramp, rounds, qd, range, poll, cpuProfDir, syscalls, api } = run;
+  return {
+    bench: 'perf-scaling',
+    date: new Date().toISOString(),
+    machine: machineInfo(),
+    loadavg: await loadavgNow(),
+    command: benchCommand(),
+    root,
+    config: { seconds, ramp, rounds, qd, range, poll, cpuProfDir, syscalls: syscalls === true, api: api === true, jobs: run.jobs.map((j) => j.name) },
+    configs: SCALING_CONFIGS.map((c, i) => ({ ...c, jobs: jobResults(targets[i]!, cfg.jobs) })),
   };
 }
 
@@ -426,7 +660,8 @@ function rows(r: PerfBenchResult): string[][] {
   return r.jobs.map((j) => {
     const m = j.median;
     const mine = j.ref.unit === 'MB/s' ? m.mbps : m.iops;
-    const ref = j.ref.unit === 'MB/s' ? `${j.ref.spdk} / ${j.ref.nvmetTs} MB/s` : `${j.ref.spdk / 1000}K / ${j.ref.nvmetTs / 1000}K IOPS`;
+    const { spdk, nvmetTs } = j.ref;
+    const ref = spdk === null || nvmetTs === null ? '-' : j.ref.unit === 'MB/s' ? `${spdk} / ${nvmetTs} MB/s` : `${spdk / 1000}K / ${nvmetTs / 1000}K IOPS`;
     return [
       j.label,
       formatNumber(m.mbps, 4),
@@ -437,9 +672,25 @@ function rows(r: PerfBenchResult): string[][] {
       formatNumber(m.clientCpuUsPerIo),
       String(m.errors),
       ref,
-      formatNumber(mine / j.ref.spdk, 2),
+      spdk === null ? '-' : formatNumber(mine / spdk, 2),
     ];
   });
+}
+
+/** How the run was set up, one line: the printed header above the table, and the Markdown's. */
+export function perfSetup(r: Pick<PerfBenchResult, 'config' | 'pinned'>): string {
+  const c = r.config;
+  const pinning = r.pinned ? describePinning(c.targetCpus ?? '0', c.clientCpus ?? '1') : 'unpinned';
+  return (
+    `QD ${c.qd}, ${c.seconds} s measured after ${c.ramp} s ramp, medians of ${c.rounds} round(s) with the jobs alternating, range ${c.range} prefilled; ` +
+    `target with ${loopsText(c.reactors ?? 1)}${(c.reactors ?? 1) > 1 ? ` (--reactors ${c.reactors})` : ''}; ${pinning}${c.poll ? '; client busy-polling (--poll)' : ''}` +
+    `${c.api === true ? '; target with its management API and /metrics on (--api)' : '; target with --no-api'}`
+  );
+}
+
+/** The header printed above the text table. */
+export function perfHeader(r: Pick<PerfBenchResult, 'config' | 'pinned' | 'command'>): string {
+  return `${r.command}\n${perfSetup(r)}`;
 }
 
 const COMPARE_COLUMNS: Column[] = [
@@ -482,15 +733,12 @@ export function perfCompareTable(r: PerfBenchResult, md: boolean): string {
 }
 
 export function perfMarkdown(r: PerfBenchResult): string {
-  const c = r.config;
   return [
     `# perf: nvmetcp_perf against nvmet-ts`,
     '',
     `${r.date} — ${describeMachine(r.machine)}; load average ${r.loadavg.join(' ')} at the end (a shared machine: read the ratios, not the absolutes).`,
     '',
-    `\`${r.command}\`: QD ${c.qd}, ${c.seconds} s measured after ${c.ramp} s ramp, medians of ${c.rounds} round(s) with the jobs alternating, range ${c.range} prefilled; ` +
-      `${r.pinned ? 'target on CPU 0 (taskset), client on CPU 1' : 'unpinned'}${c.poll ? ', client busy-polling (--poll)' : ''}` +
-      `${c.api === true ? ', target with its management API and /metrics on (--api)' : ', target with --no-api'}.`,
+    `\`${r.command}\`: ${perfSetup(r)}.`,
     '',
     markdownTable(COLUMNS, rows(r)),
     '',
@@ -505,44 +753,175 @@ export function perfMarkdown(r: PerfBenchResult): string {
   ].join('\n');
 }
 
-export async function perfBench(argv: string[]): Promise<number> {
-  const { values: o } = parseArgs({
-    args: argv,
-    options: {
-      seconds: { type: 'string', default: '5' },
-      ramp: { type: 'string', default: '1' },
-      rounds: { type: 'string', default: '3' },
-      qd: { type: 'string', default: '32' },
-      range: { type: 'string', default: '256m' },
-      jobs: { type: 'string' },
-      'no-pin': { type: 'boolean', default: false },
-      'no-poll': { type: 'boolean', default: false },
-      api: { type: 'boolean', default: false },
-      'cpu-prof': { type: 'string' },
-      baseline: { type: 'string' },
-      syscalls: { type: 'boolean', default: false },
-      out: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (o.help) {
-    console.log(PERF_USAGE);
-    return 0;
+// ---------------------------------------------------------------- --scaling
+
+const SCALING_COLUMNS: Column[] = [
+  { header: 'job' },
+  { header: 'config' },
+  { header: 'loops', align: 'right' },
+  { header: 'target CPUs', align: 'right' },
+  { header: 'client CPUs', align: 'right' },
+  { header: 'median', align: 'right' },
+  { header: '× (a)', align: 'right' },
+  { header: 'rounds', align: 'right' },
+  { header: 'target CPU µs/IO', align: 'right' },
+  { header: 'client CPU µs/IO', align: 'right' },
+  { header: 'p99 µs', align: 'right' },
+  { header: 'errors', align: 'right' },
+];
+
+/** A job's figure in its unit, compact: "221.4K IOPS", "3519 MB/s" (`unit` false: without the unit). */
+export function formatJobValue(v: number, unit: 'MB/s' | 'IOPS', withUnit = true): string {
+  const n = unit === 'IOPS' ? `${formatNumber(v / 1000, 4)}K` : formatNumber(v, 4);
+  return withUnit ? `${n} ${unit}` : n;
+}
+
+/** One row per job and configuration, the job's rows together; "× (a)" divides by the first configuration's median. */
+function scalingRows(r: PerfScalingResult): string[][] {
+  const out: string[][] = [];
+  const first = r.configs[0];
+  for (const name of r.config.jobs) {
+    r.configs.forEach((c, i) => {
+      const j = c.jobs.find((x) => x.name === name);
+      if (j === undefined) return;
+      const unit = j.ref.unit;
+      const v = (x: PerfSample): number => (unit === 'MB/s' ? x.mbps : x.iops);
+      const base = first?.jobs.find((x) => x.name === name);
+      const ratio = base === undefined || v(base.median) === 0 ? null : v(j.median) / v(base.median);
+      out.push([
+        i === 0 ? j.label : '',
+        `(${c.key})`,
+        String(c.reactors),
+        c.targetCpus,
+        c.clientCpus,
+        formatJobValue(v(j.median), unit),
+        formatNumber(ratio, 3),
+        j.samples.map((s) => formatJobValue(v(s), unit, false)).join(' '),
+        formatNumber(j.median.targetCpuUsPerIo),
+        formatNumber(j.median.clientCpuUsPerIo),
+        formatNumber(j.median.p99Us),
+        String(j.median.errors),
+      ]);
+    });
   }
+  return out;
+}
+
+export function perfScalingTable(r: PerfScalingResult, md: boolean): string {
+  return md ? markdownTable(SCALING_COLUMNS, scalingRows(r)) : textTable(SCALING_COLUMNS, scalingRows(r));
+}
+
+/** The configurations, one line each, as the table's legend. */
+export function scalingLegend(r: Pick<PerfScalingResult, 'configs'>): string {
+  return r.configs.map((c) => `(${c.key}) ${c.label}`).join('; ');
+}
+
+/** What the table can and cannot say, given the machine's core count. */
+export function scalingFootnote(r: Pick<PerfScalingResult, 'machine' | 'config'>): string {
+  const n = r.machine.cpus;
+  const cores =
+    n === 2
+      ? 'This machine has 2 cores, so in (b) and (c) the client shares a core with one of the target\'s loops'
+      : `This machine has ${n} CPUs, but the configurations use CPUs 0 and 1 only, so in (b) and (c) the client shares a core with one of the target's loops`;
+  return (
+    `${cores}${r.config.poll ? ' (and busy-polls there, --poll)' : ''}: the table shows whether a second event loop helps when a core is contended, ` +
+    'not clean 2-core scaling (that needs a third core for the client). ' +
+    'taskset bounds the whole target process: the kernel decides which of its threads (the two loops, and Node\'s helper threads) runs on which of CPUs 0 and 1 from moment to moment. ' +
+    'Median of the rounds; "rounds" lists each round (the configurations alternate within a round, the order reversed every other round); ' +
+    'target CPU: on-CPU time of all the target\'s threads over the job including its ramp, per I/O.'
+  );
+}
+
+export function perfScalingMarkdown(r: PerfScalingResult): string {
+  const c = r.config;
+  return [
+    '# perf --scaling: one tree, 1 and 2 event loops',
+    '',
+    `${r.date} — ${describeMachine(r.machine)}; load average ${r.loadavg.join(' ')} at the end.`,
+    '',
+    `\`${r.command}\` on ${r.root}: QD ${c.qd}, ${c.seconds} s measured after ${c.ramp} s ramp, ${c.rounds} round(s), range ${c.range} prefilled per target` +
+      `${c.poll ? ', client busy-polling (--poll)' : ''}${c.api ? ', target with --api' : ', target with --no-api'}. ${scalingLegend(r)}.`,
+    '',
+    perfScalingTable(r, true),
+    '',
+    scalingFootnote(r),
+    '',
+  ].join('\n');
+}
+
+// ---------------------------------------------------------------- options
+
+export type PerfArgs = { help: true } | { help: false; cfg: PerfConfig; scaling: boolean; out: string | undefined; json: boolean };
+
+/** The preset's options; a PerfUsageError naming the option for a bad one. */
+export function parsePerfArgs(argv: string[]): PerfArgs {
+  let o;
+  try {
+    ({ values: o } = parseArgs({
+      args: argv,
+      options: {
+        seconds: { type: 'string', default: '5' },
+        ramp: { type: 'string', default: '1' },
+        rounds: { type: 'string', default: '3' },
+        qd: { type: 'string', default: '32' },
+        range: { type: 'string', default: '256m' },
+        jobs: { type: 'string' },
+        reactors: { type: 'string' },
+        'target-cpus': { type: 'string' },
+        'client-cpus': { type: 'string' },
+        'no-pin': { type: 'boolean', default: false },
+        'no-poll': { type: 'boolean', default: false },
+        scaling: { type: 'boolean', default: false },
+        api: { type: 'boolean', default: false },
+        'cpu-prof': { type: 'string' },
+        baseline: { type: 'string' },
+        syscalls: { type: 'boolean', default: false },
+        out: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }));
+  } catch (e) {
+    // node:util's own errors (unknown option, missing value) name the option already.
+    throw new PerfUsageError((e as Error).message);
+  }
+  if (o.help) return { help: true };
   const num = (name: string, v: string, min: number): number => {
     const n = Number(v);
-    if (!Number.isFinite(n) || n < min) throw new RangeError(`--${name} must be a number ≥ ${min}, got "${v}"`);
+    if (v.trim() === '' || !Number.isFinite(n) || n < min) throw new PerfUsageError(`--${name} must be a number ≥ ${min}, got "${v}"`);
     return n;
   };
-  let jobs: readonly Job[] = PERF_JOBS;
+  let jobs: readonly Job[] = o.scaling ? ALL_PERF_JOBS.filter((j) => SCALING_JOBS.includes(j.name)) : PERF_JOBS;
   if (o.jobs !== undefined) {
     const want = o.jobs.split(',').map((s) => s.trim());
-    const bad = want.filter((w) => !PERF_JOBS.some((j) => j.name === w));
-    if (bad.length > 0) throw new RangeError(`--jobs: unknown job(s) ${bad.join(', ')}; known: ${PERF_JOBS.map((j) => j.name).join(', ')}`);
-    jobs = PERF_JOBS.filter((j) => want.includes(j.name));
+    const bad = want.filter((w) => !ALL_PERF_JOBS.some((j) => j.name === w));
+    if (bad.length > 0) throw new PerfUsageError(`--jobs: unknown job(s) ${bad.join(', ')}; known: ${ALL_PERF_JOBS.map((j) => j.name).join(', ')}`);
+    jobs = ALL_PERF_JOBS.filter((j) => want.includes(j.name));
   }
-  if (!/^\d+[kmg]?$/i.test(o.range)) throw new RangeError(`--range must be a size like 256m, got "${o.range}"`);
+  if (!/^\d+[kmg]?$/i.test(o.range)) throw new PerfUsageError(`--range must be a size like 256m, got "${o.range}"`);
+  let reactors = 1;
+  if (o.reactors !== undefined) {
+    reactors = /^\d+$/.test(o.reactors) ? Number(o.reactors) : NaN;
+    if (!(reactors >= 1 && reactors <= MAX_REACTORS)) throw new PerfUsageError(`--reactors must be an integer 1..${MAX_REACTORS}, got "${o.reactors}"`);
+  }
+  const targetCpus = o['target-cpus'];
+  const clientCpus = o['client-cpus'];
+  if (targetCpus !== undefined) parseCpuList('--target-cpus', targetCpus);
+  if (clientCpus !== undefined) parseCpuList('--client-cpus', clientCpus);
+  if (o['no-pin']) {
+    const clash = [targetCpus !== undefined ? '--target-cpus' : null, clientCpus !== undefined ? '--client-cpus' : null].filter((x) => x !== null);
+    if (clash.length > 0) throw new PerfUsageError(`${clash.join(' and ')} and --no-pin contradict each other`);
+  }
+  if (o.scaling) {
+    const clash = [
+      o.reactors !== undefined ? '--reactors' : null,
+      targetCpus !== undefined ? '--target-cpus' : null,
+      clientCpus !== undefined ? '--client-cpus' : null,
+      o['no-pin'] ? '--no-pin' : null,
+      o.baseline !== undefined ? '--baseline' : null,
+    ].filter((x) => x !== null);
+    if (clash.length > 0) throw new PerfUsageError(`--scaling sets the loops and CPUs itself and runs one tree: drop ${clash.join(', ')}`);
+  }
   const cfg: PerfConfig = {
     seconds: num('seconds', o.seconds, 1),
     ramp: num('ramp', o.ramp, 0),
@@ -556,17 +935,55 @@ export async function perfBench(argv: string[]): Promise<number> {
     cpuProfDir: o['cpu-prof'] === undefined ? null : resolve(o['cpu-prof']),
     baseline: o.baseline === undefined ? null : resolve(o.baseline),
     syscalls: o.syscalls,
+    reactors,
+    targetCpus: targetCpus?.trim() ?? null,
+    clientCpus: clientCpus?.trim() ?? null,
   };
+  return { help: false, cfg, scaling: o.scaling, out: o.out, json: o.json };
+}
+
+export async function perfBench(argv: string[]): Promise<number> {
+  try {
+    return await perfBenchOrThrow(argv);
+  } catch (e) {
+    if (!(e instanceof PerfUsageError)) throw e;
+    console.error(`perf: ${e.message}\n(node dist/bench/run.js perf --help lists the options)`);
+    return 2;
+  }
+}
+
+async function perfBenchOrThrow(argv: string[]): Promise<number> {
+  const a = parsePerfArgs(argv);
+  if (a.help) {
+    console.log(PERF_USAGE);
+    return 0;
+  }
   const log = (s: string): void => {
-    if (!o.json) console.error(s);
+    if (!a.json) console.error(s);
   };
-  const r = await runPerfBench(cfg, log);
+  const outDir = a.out ?? join(repoRoot(), 'bench', 'results');
+  if (a.scaling) {
+    const r = await runPerfScaling(a.cfg, log);
+    const written = await writeResultFiles(outDir, { 'perf-scaling.json': `${JSON.stringify(r, null, 2)}\n`, 'perf-scaling.md': perfScalingMarkdown(r) });
+    if (a.json) {
+      console.log(JSON.stringify(r));
+    } else {
+      const c = r.config;
+      console.log(`${r.command}\nQD ${c.qd}, ${c.seconds} s after ${c.ramp} s ramp, ${c.rounds} round(s)${c.poll ? ', client busy-polling' : ''}. ${scalingLegend(r)}.\n`);
+      console.log(perfScalingTable(r, false));
+      console.log(`\n${scalingFootnote(r)}`);
+      console.log(`\nwritten: ${written.join(', ')}`);
+    }
+    return r.configs.some((c) => c.jobs.some((j) => j.median.errors > 0)) ? 1 : 0;
+  }
+  const r = await runPerfBench(a.cfg, log);
   const md = perfMarkdown(r);
   const json = JSON.stringify(r, null, 2);
-  const written = await writeResultFiles(o.out ?? join(repoRoot(), 'bench', 'results'), { 'perf.json': `${json}\n`, 'perf.md': md });
-  if (o.json) {
+  const written = await writeResultFiles(outDir, { 'perf.json': `${json}\n`, 'perf.md': md });
+  if (a.json) {
     console.log(JSON.stringify(r));
   } else {
+    console.log(`${perfHeader(r)}\n`);
     console.log(textTable(COLUMNS, rows(r)));
     if (r.baseline !== undefined) console.log(`\nbefore = ${r.baseline.root}, after = this tree:\n${perfCompareTable(r, false)}`);
     console.log(`\nwritten: ${written.join(', ')}`);

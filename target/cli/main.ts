@@ -279,6 +279,11 @@ export async function main(argv: string[]): Promise<number> {
     `nvmet-ts ${version()} running (${o.config === undefined ? 'built-in default configuration' : configPath})`,
     server ? `api: ${server.url}${token ? ' (bearer token required)' : ''}` : 'api: off',
   ];
+  if (reactors > 1) {
+    head.push(
+      `event loops: ${reactors} (the main thread + ${reactors - 1} reactor thread${reactors > 2 ? 's' : ''}; Read/Write on shared RAM media run where the connection is, every other command on the main thread; TLS and allow_p2pmem ports stay on the main thread)`,
+    );
+  }
   process.stdout.write(`${head.join('\n')}\n${svc.summary()}\n`);
   const faults = activeFaults();
   if (faults.length > 0) logger.warn(`test-only fault injection active (NVMET_TS_FAULT): ${faults.join(', ')}`);

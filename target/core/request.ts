@@ -25,7 +25,7 @@ import type { CoreQueueImpl } from './queue.js';
 import type { Controller } from './controller.js';
 import type { Namespace } from './namespace.js';
 import { wr16, wr32, wr64n } from '../../src/nvme/le.js';
-import { sqeCid, sqeNsid, sqeOpcode } from '../../src/nvme/sqe.js';
+import { copySqe, sqeCid, sqeNsid, sqeOpcode } from '../../src/nvme/sqe.js';
 import { NvmeStatus, STATUS_DNR, STATUS_MORE, statusFromError } from '../../src/nvme/status.js';
 import { ioOpName } from './io-observer.js';
 import type { CompletionFault } from './fault-hook.js';
@@ -155,15 +155,7 @@ export class Request<Owner = unknown> implements TransportRequest<Owner>, Stagin
   /** Prepare the object for a new SQE. */
   private reset(sqe: Uint8Array, offset: number): void {
     if (offset === 0 && sqe.length === 64) this.sqe.set(sqe);
-    else {
-      // 16 little-endian words instead of 64 byte stores (~35 vs ~57 ns on Node 20); a
-      // DataView store keeps the byte order whatever the host's.
-      const v = this.sqeView;
-      for (let i = 0; i < 64; i += 4) {
-        const p = offset + i;
-        v.setInt32(i, sqe[p]! | (sqe[p + 1]! << 8) | (sqe[p + 2]! << 16) | (sqe[p + 3]! << 24), true);
-      }
-    }
+    else copySqe(this.sqeView, sqe, offset);
     // 16 stores: fill() on a 16-byte array is a call into the runtime, ~1 % of a 4 KiB read's CPU.
     const c = this.cqe;
     for (let i = 0; i < 16; i++) c[i] = 0;

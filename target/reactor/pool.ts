@@ -37,7 +37,7 @@ import { NvmeStatus, STATUS_DNR } from '../../src/nvme/status.js';
 import type { NicKind } from '../../src/pci/model.js';
 import type { LinkAccounting } from '../../src/copy/link-accounting.js';
 import { replayDmaRecords } from '../../src/copy/dma-recorder.js';
-import { dupFd } from '../../src/os/fd-dup.js';
+import { dupFd, fdDupAvailable } from '../../src/os/fd-dup.js';
 import { workerFile } from '../../src/copy/worker-file.js';
 import type { ConnectionHandover } from '../tcp/handover.js';
 import type { ConnView, FromReactor, NsView, ReactorStats, ToReactor } from './protocol.js';
@@ -176,6 +176,8 @@ export class ReactorPool implements ConnectionHandover {
   /** Start `loops - 1` reactor threads; resolves once every one is ready. */
   static async start(opts: ReactorPoolOptions): Promise<ReactorPool> {
     if (!Number.isInteger(opts.loops) || opts.loops < 2) throw new RangeError(`reactors: ${opts.loops} event loops: need at least 2`);
+    const dup = fdDupAvailable();
+    if (!dup.ok) throw new Error(`reactors: connections cannot be handed to worker threads: ${dup.why}`);
     const pool = new ReactorPool(opts);
     const file = workerFile(import.meta.url, 'reactor-thread');
     const share = (n: number): number => Math.floor(n / opts.loops);
@@ -499,8 +501,14 @@ export class ReactorPool implements ConnectionHandover {
     clearInterval(this.observeTimer);
     this.opts.nvmet.faultRulesBlocked = null;
     for (const r of this.reactors) this.post(r, { t: 'stop' });
-    // A moment for the reactors to send what they owe; then their sockets close with the threads.
-    await Promise.all(this.reactors.map((r) => Promise.race([r.worker.terminate(), new Promise((res) => setTimeout(res, this.timeoutMs))])));
+    // Their sockets close with the threads; a thread that does not stop is not waited for past the timeout.
+    await Promise.all(
+      this.reactors.map((r) => {
+        let t: NodeJS.Timeout | undefined;
+        const late = new Promise<void>((res) => (t = setTimeout(res, this.timeoutMs)));
+        return Promise.race([r.worker.terminate(), late]).finally(() => clearTimeout(t));
+      }),
+    );
     for (const c of [...this.conns.values()]) c.gone();
     this.conns.clear();
   }

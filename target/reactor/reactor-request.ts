@@ -21,7 +21,7 @@
 import { DataDir } from '../core/fabrics-ops.js';
 import type { TransportRequest, WireFaultParams } from '../core/fabrics-ops.js';
 import { IoOpcode, FABRICS_OPCODE } from '../../src/nvme/opcodes.js';
-import { Psdt, SqeOff, sqeBlockCount, sqeCid, sqeFctype, sqeFuse, sqeNsid, sqeOpcode, sqePsdt, sqeSlba } from '../../src/nvme/sqe.js';
+import { Psdt, SqeOff, copySqe, sqeBlockCount, sqeCid, sqeFctype, sqeFuse, sqeNsid, sqeOpcode, sqePsdt, sqeSlba } from '../../src/nvme/sqe.js';
 import { sglLength } from '../../src/nvme/sgl.js';
 import { wr16, wr32 } from '../../src/nvme/le.js';
 import { NvmeStatus, STATUS_DNR } from '../../src/nvme/status.js';
@@ -71,11 +71,7 @@ export class ReactorRequest<Owner = unknown> implements TransportRequest<Owner> 
   init(sqe: Uint8Array, offset = 0): boolean {
     if (this.mode !== Mode.Free) throw new Error(`reactor qid ${this.queue.qid} slot ${this.slot}: request initialized again before release`);
     if (offset < 0 || offset + 64 > sqe.length) throw new RangeError(`SQE at ${offset} does not fit a ${sqe.length}-byte buffer`);
-    const v = this.sqeView;
-    for (let i = 0; i < 64; i += 4) {
-      const p = offset + i;
-      v.setInt32(i, sqe[p]! | (sqe[p + 1]! << 8) | (sqe[p + 2]! << 16) | (sqe[p + 3]! << 24), true);
-    }
+    copySqe(this.sqeView, sqe, offset);
     const c = this.cqe;
     for (let i = 0; i < 16; i++) c[i] = 0;
     this.cid = sqeCid(this.sqe);
