@@ -36,6 +36,8 @@ import type { WireStats } from './lib/wire.js';
 import { VALIDATED, validateRow } from './lib/validate.js';
 import { MP_ROWS, makeMultipathPlan, multipathActions, setUpMultipath, withMultipath } from './lib/multipath.js';
 import type { Multipath, MultipathPlan } from './lib/multipath.js';
+import { RX_ROW, makeReactorsPlan, reactorsActions, reactorsVerdict, setUpReactors } from './lib/reactors.js';
+import type { Reactors, SnapshotFile } from './lib/reactors.js';
 
 // ------------------------------------------------------------------ options --
 export interface Options {
@@ -152,8 +154,9 @@ export function parseArgs(argv: readonly string[], root: string): Options {
 export function wantedRows(o: Options): string[] {
   if (o.only.length > 0) return o.only;
   return ROWS.map((r) => r.id).filter((id) => (id !== 'p2pmem-staging' && id !== 'p2pmem-removal') || o.p2pmem)
-    // the second instance's subsystems carry no p2pmem placement: not part of the --p2pmem run
-    .filter((id) => !(MP_ROWS as readonly string[]).includes(id) || !o.p2pmem);
+    // the second and third instances' subsystems carry no p2pmem placement (and reactors leave
+    // p2pmem ports' connections on the main thread): not part of the --p2pmem run
+    .filter((id) => !((MP_ROWS as readonly string[]).includes(id) || id === RX_ROW) || !o.p2pmem);
 }
 
 const log = (s: string): void => { console.log(`[interop] ${s}`); };
@@ -263,6 +266,7 @@ async function inner(specFile: string): Promise<number> {
   let p2pRemoved: string | null = null;
   let planRef: Plan | null = null;
   let mpRef: Multipath | null = null;
+  let rxRef: Reactors | null = null;
   const ctl = await startCtlServer({
     restart: async () => {
       if (!target) throw new Error('no target process to restart');
@@ -306,6 +310,7 @@ async function inner(specFile: string): Promise<number> {
       return setAnaState(API_PORT, port, state);
     },
     ...multipathActions(() => mpRef),
+    ...reactorsActions(() => rxRef),
     ...discAenActions(API_PORT),
     'keepalive-drop': async (q) => {
       const kato = Number(q.get('kato') ?? '5');
@@ -368,17 +373,21 @@ async function inner(specFile: string): Promise<number> {
     for (const p of running.reverse()) await stop(p, 'SIGTERM', 5000);
     if (target) await target.stop();
     if (mpRef) await mpRef.stop();
+    if (rxRef) await rxRef.stop();
     await ctl.close();
   };
   process.once('SIGTERM', () => { void shutdown().then(() => process.exit(143)); });
 
   const ports = targetPorts(plan);
+  // the reactors row's instance (lib/reactors.ts), only when that row runs; its port is captured too
+  const rxPlan = kernelLocal || opts.p2pmem || !wanted.includes(RX_ROW) ? null : makeReactorsPlan();
+  const wirePorts = rxPlan ? [...ports, rxPlan.port] : ports;
   const pcap = kernelLocal ? join(outDir, 'guest.pcap') : join(dir, 'target.pcap');
   let capture: Started | null = null;
   let setupError: string | null = null;
   try {
     if (!kernelLocal) {
-      if (opts.capture) { capture = await startCapture(reg, pcap, ports, join(dir, 'dumpcap.log')); running.push(capture); }
+      if (opts.capture) { capture = await startCapture(reg, pcap, wirePorts, join(dir, 'dumpcap.log')); running.push(capture); }
       const env: NodeJS.ProcessEnv = { ...process.env };
       if (opts.fault) env.NVMET_TS_FAULT = opts.fault; else delete env.NVMET_TS_FAULT;
       target = new Target(reg, {
@@ -387,11 +396,19 @@ async function inner(specFile: string): Promise<number> {
       });
       // the shared files exist before either instance enables its namespaces
       if (mpPlan) mpRef = setUpMultipath({ reg, plan, mp: mpPlan, dir, inDir, cmd: opts.targetCmd, env, apiPortA: API_PORT });
+      if (rxPlan) rxRef = setUpReactors({ reg, plan, rx: rxPlan, dir, inDir, cmd: opts.targetCmd, env });
       const ms = await target.start();
       log(`target pid ${target.pid} listening on ${ports.join(', ')} after ${(ms / 1000).toFixed(1)} s`);
       if (mpRef && mpPlan) {
         const msB = await mpRef.start();
         log(`second instance pid ${mpRef.b.pid} listening on ${mpPlan.portB} after ${(msB / 1000).toFixed(1)} s`);
+      }
+      if (rxRef) {
+        // its failure fails the reactors row only
+        try {
+          const msR = await rxRef.start();
+          log(`reactors instance pid ${rxRef.target.pid} (--reactors ${rxRef.rx.loops}) listening on ${rxRef.rx.port} after ${(msR / 1000).toFixed(1)} s`);
+        } catch { log(`reactors instance did not start: ${rxRef.startError}`); }
       }
     }
   } catch (e) {
@@ -422,6 +439,7 @@ async function inner(specFile: string): Promise<number> {
   if (target && opts.p2pmem) { p2pEnd = await p2pState(API_PORT); p2pLives.push(p2pEnd); }
   if (target) { await target.stop(); }
   if (mpRef) await mpRef.stop();
+  if (rxRef) await rxRef.stop();
   if (capture) { await stop(capture, 'SIGTERM', 10_000); running.splice(running.indexOf(capture), 1); }
   await ctl.close();
 
@@ -434,13 +452,21 @@ async function inner(specFile: string): Promise<number> {
   if (opts.capture && setupError === null && existsSync(pcap)) {
     try {
       log(`decoding ${pcap} with tshark ...`);
-      wire = analyze(pcap, ports);
+      wire = analyze(pcap, wirePorts);
       const capLog = kernelLocal ? join(outDir, 'checks', 'tcpdump.log') : join(dir, 'dumpcap.log');
       wire.captureDrops = existsSync(capLog) ? dropsFromLog(readFileSync(capLog, 'utf8')) : 0;
       writeFileSync(join(dir, 'wire.json'), JSON.stringify(wire, null, 2));
     } catch (e) { wireErr = e instanceof Error ? e.message : String(e); }
   } else if (opts.capture && setupError === null) wireErr = `no capture file ${pcap}`;
 
+  for (const r of rows) {
+    if (r.id !== RX_ROW || rxRef === null || setupError !== null) continue;
+    if (rxRef.startError !== null) { r.status = 'fail'; r.reason = `reactors instance did not start: ${rxRef.startError}`; r.log = join(dir, 'target-rx.log'); continue; }
+    if (r.status !== 'pass') continue;
+    const snapshot = existsSync(rxRef.snapshotFile) ? JSON.parse(readFileSync(rxRef.snapshotFile, 'utf8')) as SnapshotFile : null;
+    const v = reactorsVerdict({ rx: rxRef.rx, snapshot, artifacts: join(outDir, 'artifacts') });
+    if (v.fail !== null) { r.status = 'fail'; r.reason = v.fail; } else r.reason = v.summary;
+  }
   for (const r of rows) {
     if (r.id !== 'p2pmem-staging') continue;
     writeFileSync(join(dir, 'p2p-state.json'), JSON.stringify(p2pLives, null, 2));

@@ -576,6 +576,75 @@ chk_disconnect_all() {
   why "$n controllers removed"
 }
 
+# reactors: instance R (lib/reactors.ts) is nvmet-ts --reactors $RX_LOOPS with RAM namespaces on
+# $RX_PORT: connections alternate between the main thread and a reactor thread (admin queue on
+# the main thread). The runner checks the target's side and the SMART arithmetic afterwards.
+jnum() { # key file -> the number (nvme-cli 2.3 prints 128-bit counters as strings)
+  sed -n "s/.*\"$1\" *: *\"\{0,1\}\([0-9][0-9]*\)\"\{0,1\}.*/\1/p" "$2" | head -n1
+}
+rx_qid_of_cpu() { # ctrl cpu -> the I/O queue blk-mq maps that CPU to (hctx n is qid n+1), or ?
+  for m in /sys/class/nvme/"$1"/nvme*n1/mq/*; do
+    [ -f "$m/cpu_list" ] || continue
+    case ",$(tr -d ' \n' <"$m/cpu_list")," in *",$2,"*) echo $((${m##*/} + 1)); return 0 ;; esac
+  done
+  echo '?'
+}
+chk_reactors() {
+  [ "$MODE" = kernel-local ] && skip "kernel-local: the guest's own nvmet has no --reactors"
+  [ -f /in/params-rx.sh ] || skip "no reactors instance in this run"
+  . /in/params-rx.sh
+  SUBNQN="$RX_SUBNQN"
+  disconnect_subsys
+  CPORT="$RX_PORT" connect -i "$RX_QUEUES" || fail "connect -i $RX_QUEUES to the --reactors $RX_LOOPS instance (port $RX_PORT) failed"
+  c=$CTRL
+  bad() { disconnect_ctrl "$c"; fail "$@"; }
+  q=$(($(cattr "$c" queue_count) - 1))
+  dmesg | grep "$c: mapped"
+  [ "$q" = "$RX_QUEUES" ] || bad "$q I/O queues, expected $RX_QUEUES"
+  cattr "$c" cntlid >"$A/rx-cntlid.txt"
+  d1="$(wait_ns 1 20)" || bad "namespace 1 did not appear"
+  d2="$(wait_ns 2 20)" || bad "namespace 2 did not appear"
+  n=$(nproc)
+  [ "$n" -ge 2 ] || bad "needs two CPUs (one I/O queue each), the guest has $n"
+  for cpu in $(seq 0 $((n - 1))); do echo "cpu $cpu qid $(rx_qid_of_cpu "$c" "$cpu")"; done | tee "$A/rx-cpu-qid.txt"
+  run nvme smart-log "/dev/$c" -o json >"$A/rx-smart-0.json" || bad "smart-log exited $?"
+  # one fio job per CPU on its own region: every I/O queue carries I/O, both loops serve it
+  run timeout 120 fio --name=reactors --filename="$d1" --ioengine=libaio --direct=1 --rw=randwrite \
+    --bsrange=4k-256k --size="${RX_FIO_JOB_MIB}m" --offset_increment="${RX_FIO_JOB_MIB}m" --numjobs="$RX_FIO_JOBS" \
+    --cpus_allowed="0-$((n - 1))" --cpus_allowed_policy=split --iodepth=16 --runtime=90 \
+    --verify=crc32c --do_verify=1 --verify_fatal=1 --verify_state_save=0 --randrepeat=0 \
+    --group_reporting --output-format=json --output="$A/rx-fio.json"; rc=$?
+  cat "$A/rx-fio.json"
+  [ $rc = 0 ] || bad "fio exited $rc"
+  grep -q '"error" *: *[1-9]' "$A/rx-fio.json" && bad "fio reported an error"
+  run nvme smart-log "/dev/$c" -o json >"$A/rx-smart-1.json" || bad "smart-log exited $?"
+  # a pattern written from CPU 0 and read back from CPU 1, another the other way (qid 1 and 2:
+  # a reactor's queue and the main thread's)
+  pb=$((RX_PATTERN_MIB * 16))
+  dd if=/dev/urandom of="$ST/rx-a" bs=65536 count=$pb 2>/dev/null
+  dd if=/dev/urandom of="$ST/rx-b" bs=65536 count=$pb 2>/dev/null
+  run taskset -c 0 dd if="$ST/rx-a" of="$d2" bs=65536 oflag=direct conv=fsync 2>&1 || bad "pattern write from CPU 0 failed"
+  run taskset -c 1 dd if="$d2" of="$ST/rx-a.back" bs=65536 count=$pb iflag=direct 2>&1 || bad "pattern read from CPU 1 failed"
+  cmp "$ST/rx-a" "$ST/rx-a.back" || bad "$RX_PATTERN_MIB MiB written from CPU 0 read back from CPU 1 differ"
+  run taskset -c 1 dd if="$ST/rx-b" of="$d2" bs=65536 seek=$pb oflag=direct conv=fsync 2>&1 || bad "pattern write from CPU 1 failed"
+  run taskset -c 0 dd if="$d2" of="$ST/rx-b.back" bs=65536 skip=$pb count=$pb iflag=direct 2>&1 || bad "pattern read from CPU 0 failed"
+  cmp "$ST/rx-b" "$ST/rx-b.back" || bad "$RX_PATTERN_MIB MiB written from CPU 1 read back from CPU 0 differ"
+  # the target's reactor counters while connected (the runner keeps them for its verdict)
+  ctl rx-state; rc=$?
+  [ $rc = 0 ] || [ $rc = 78 ] || bad "runner could not read the target's reactor state: ${CTL_REPLY:-}"
+  run nvme smart-log "/dev/$c" -o json >"$A/rx-smart-2.json" || bad "smart-log exited $?"
+  for k in host_write_commands host_read_commands data_units_written data_units_read; do
+    v0=$(jnum $k "$A/rx-smart-0.json"); v1=$(jnum $k "$A/rx-smart-1.json"); v2=$(jnum $k "$A/rx-smart-2.json")
+    echo "smart-log $k: $v0 -> $v1 (fio) -> $v2 (dd)"
+    [ -n "$v0" ] && [ -n "$v1" ] && [ -n "$v2" ] || bad "smart-log: no $k"
+    [ "$v1" -gt "$v0" ] && [ "$v2" -gt "$v1" ] || bad "smart-log $k does not grow with the I/O: $v0 -> $v1 -> $v2"
+  done
+  run nvme disconnect -n "$RX_SUBNQN" || bad "nvme disconnect exited $?"
+  sleep 0.5
+  [ -z "$(ctrls)" ] || fail "controllers left: $(ctrls)"
+  why "$c: $RX_QUEUES I/O queues; fio $((RX_FIO_JOBS * RX_FIO_JOB_MIB)) MiB (${RX_FIO_JOBS} jobs, one per CPU) crc32c ok; $RX_PATTERN_MIB MiB written from CPU 0 read back from CPU 1 and vice versa; smart-log host writes $(jnum host_write_commands "$A/rx-smart-0.json") -> $(jnum host_write_commands "$A/rx-smart-2.json"), reads $(jnum host_read_commands "$A/rx-smart-0.json") -> $(jnum host_read_commands "$A/rx-smart-2.json"); disconnected"
+}
+
 # the multipath and reservation rows (a second nvmet-ts process; lib/multipath.ts)
 [ -f /in/checks-multipath.sh ] && . /in/checks-multipath.sh
 
@@ -654,6 +723,7 @@ run_check connect-refused 60
 run_check target-restart 120
 run_check keep-alive $((KATO * 3 + 120))
 run_check disconnect-all 60
+run_check reactors 150
 
 if [ -n "$CAP" ]; then
   kill "$CAP"; wait "$CAP"; cat "$L/tcpdump.log"

@@ -43,6 +43,8 @@ export const ROWS: readonly RowSpec[] = [
   { id: 'target-restart', title: 'target restarted while connected: reconnect, data intact' },
   { id: 'keep-alive', title: 'silent host dropped after KATO' },
   { id: 'disconnect-all', title: 'nvme disconnect-all' },
+  // lib/reactors.ts: a third nvmet-ts process, --reactors 2 with RAM namespaces
+  { id: 'reactors', title: 'target --reactors 2: connect -i 4, fio verify on every queue, cross-loop read-back, SMART counts' },
   { id: 'wire-check', title: 'tshark: 0 malformed PDUs, 0 digest errors', hostOnly: true },
   { id: 'p2pmem-staging', title: 'host I/O staged in p2pmem, no fallback, no leak (--p2pmem)', hostOnly: true },
 ];
