@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { connect } from '../../initiator/index.js';
 import { NvmeError } from '../../initiator/errors.js';
 import { NvmeStatus } from '../../src/nvme/status.js';
+import { AnaState } from '../../src/nvme/ana.js';
 import { baseDoc, stackPerTest, startStack, until, type Stack } from '../api/helpers.js';
 import { pattern } from '../integration/harness.js';
 
@@ -267,5 +268,83 @@ describe('reactors', () => {
     await until(() => s.svc.reactors!.connections().length === 0, 5000, 'the reactor connection to go');
     const ok = await s.http('POST', '/api/faults', { match: { set: 'io' }, action: { type: 'status', sct: 0, sc: 6, dnr: true } });
     expect(ok.status).toBe(201);
+  });
+
+  it('answers with the ANA state of an inaccessible group on a reactor queue, and runs locally again once it is optimized', async () => {
+    const { s, c, onReactor } = await setup(2, 1);
+    try {
+      expect(onReactor).toEqual([1]);
+      const port = s.svc.nvmet.ports.find((p) => p.id === 1)!;
+      await c.read(1, 0, 8, undefined, { qid: 1 });
+      port.ana.setState(1, AnaState.Inaccessible);
+      expect(await statusOf(c.read(1, 0, 8, undefined, { qid: 1 }))).toBe(NvmeStatus.AnaInaccessible);
+      port.ana.setState(1, AnaState.Optimized);
+      await c.read(1, 0, 8, undefined, { qid: 1 }); // the queue's view is refreshed by this one
+      await s.svc.reactors!.flush();
+      const before = s.svc.reactors!.stats().localCommands;
+      await c.write(1, 0, pattern(4096, 4), { qid: 1 });
+      await s.svc.reactors!.flush();
+      expect(s.svc.reactors!.stats().localCommands - before).toBe(1);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('sends every command of a namespace with reservations to the main thread, and a shrunk namespace refuses LBAs past its new end', async () => {
+    const doc = baseDoc();
+    const sub = (doc['subsystems'] as Record<string, unknown[]>[])[0]!;
+    sub['namespaces'] = [
+      { nsid: 1, enable: 1, device: { path: 'ram:64M' }, nvmet_ts: { nvme: '0000:04:00.0' } },
+      { nsid: 2, enable: 1, device: { path: 'ram:16M' }, nvmet_ts: { nvme: '0000:05:00.0' }, resv: { enable: '1' } },
+    ];
+    const { s, c, onReactor } = await setup(2, 1, doc);
+    try {
+      expect(onReactor).toEqual([1]);
+      await c.read(1, 0, 8, undefined, { qid: 1 });
+      await s.svc.reactors!.flush();
+      const st0 = s.svc.reactors!.stats();
+      await c.write(2, 0, pattern(4096, 2), { qid: 1 });
+      expect(Buffer.compare(await c.read(2, 0, 8, undefined, { qid: 1 }), pattern(4096, 2))).toBe(0);
+      await s.svc.reactors!.flush();
+      const st1 = s.svc.reactors!.stats();
+      expect(st1.localCommands - st0.localCommands).toBe(0);
+      expect(st1.forwardedCommands - st0.forwardedCommands).toBe(2);
+      const ns1 = s.svc.nvmet.subsystems.find((x) => x.nqn.endsWith('api-test'))!.namespaces.find((n) => n.nsid === 1)!;
+      ns1.resize(1024);
+      expect(await statusOf(c.read(1, 1020, 8, undefined, { qid: 1 }))).toBe(NvmeStatus.LbaOutOfRange);
+      ns1.resize(null);
+      expect(Buffer.compare(await c.read(1, 1020, 8, undefined, { qid: 1 }), Buffer.alloc(4096))).toBe(0);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('closes a reactor connection that sends a malformed PDU, and the main thread lets go of it', async () => {
+    const s = t.use(await startStack(baseDoc(), { reactors: 2 }));
+    const { connect: tcpConnect } = await import('node:net');
+    const open = (): Promise<import('node:net').Socket> =>
+      new Promise((res, rej) => {
+        const so = tcpConnect(s.tcpPort(1), '127.0.0.1', () => res(so));
+        so.once('error', rej);
+      });
+    const first = await open(); // the main thread's turn
+    const second = await open(); // the reactor's
+    try {
+      await until(() => s.svc.reactors!.stats().connections[0] === 1, 5000, 'the second connection to reach the reactor');
+      const got: Buffer[] = [];
+      second.on('data', (b: Buffer) => got.push(b));
+      second.on('error', () => {});
+      const closed = new Promise<void>((res) => second.once('close', () => res()));
+      // PDU type 0x7e does not exist: a fatal error for the queue (C2HTermReq, then close).
+      second.write(Buffer.from([0x7e, 0, 8, 0, 8, 0, 0, 0]));
+      await closed;
+      const all = Buffer.concat(got);
+      expect(all[0]).toBe(0x03); // C2HTermReq
+      await until(() => s.svc.reactors!.stats().connections[0] === 0, 5000, 'the main thread to drop its side');
+      expect(first.destroyed).toBe(false);
+    } finally {
+      first.destroy();
+      second.destroy();
+    }
   });
 });
