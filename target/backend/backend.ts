@@ -35,6 +35,12 @@ export interface NamespaceBackend {
   readonly deallocatedReadsZeroes: boolean;
   open(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * A hint that [offset, +length) will be read soon (several reads are about to run):
+   * start bringing it in (a RAM model touches it so the memory loads of the batch
+   * overlap). No effect on results; optional.
+   */
+  prefetch?(offset: number, length: number): void;
   /** Fill all of `dst` from media at `offset`. */
   read(offset: number, dst: Uint8Array): MaybePromise;
   /** Store all of `src` at `offset`. */

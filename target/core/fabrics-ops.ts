@@ -127,6 +127,12 @@ export interface TransportRequest<Owner = unknown> {
    * movement is itself a modelled DMA (the simulated RDMA transport) do not call it.
    */
   dataMoved?(bytes: number, digest?: boolean): void;
+  /**
+   * Optional for transports to call: this request will be executed shortly, together
+   * with others that arrived in the same read (the core may start fetching what it
+   * reads, so the batch's memory accesses overlap). A hint: no effect on results.
+   */
+  prefetch?(): void;
   /** 16-byte completion queue entry, valid in queueResponse. */
   readonly cqe: Uint8Array;
   /** NVMe status (SCT << 8 | SC, DNR as bit 14, MORE bit 13) of the completion; 0 = success. */

@@ -202,6 +202,11 @@ export class Request<Owner = unknown> implements TransportRequest<Owner>, Stagin
     if (st !== null && st.dataMoved !== undefined && bytes > 0) st.dataMoved(bytes, this.dataDir, digest);
   }
 
+  prefetch(): void {
+    const ns = this.ns;
+    if (ns !== null && this.dataDir === DataDir.C2H && this.length !== 0) ns.backend.prefetch?.(this.offset, this.length);
+  }
+
   execute(): void {
     if (this.done || this.executing || !this.inUse) return;
     const fn = this.executeFn;

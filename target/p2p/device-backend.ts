@@ -47,6 +47,11 @@ import { SEGMENT_BYTES, SharedMedia } from './shared-media.js';
 /** Media chunk of the RAM model: large enough that a 128 KiB I/O is one or two descriptors. */
 export const MEDIA_CHUNK = 128 * 1024;
 
+/** Reads up to this size are touched ahead (prefetch). */
+const PREFETCH_MAX = 16 * 1024;
+/** Where touched bytes go, so the loads are not optimized away. */
+let prefetchSink = 0;
+
 export interface MediaDmaContext {
   readonly engine: DmaEngine;
   readonly accounting: LinkAccounting;
@@ -175,6 +180,30 @@ export class DeviceBackend implements NamespaceBackend {
     this.media = null;
     this.flags = null;
     if (this.file !== null) await this.file.close();
+  }
+
+  /**
+   * Touch the first byte of every 4 KiB page of a small read: called for each read of a
+   * batch before any of them copies, so their cache and TLB misses are outstanding
+   * together instead of one after another (each copy of a cold 4 KiB block from RAM media
+   * was ~27 % of a 4 KiB read's CPU, bench/README.md "Session 8"). Measured side by side:
+   * 4 KiB random read 1.05-1.07 x, 4 connections 1.03-1.04 x; a touch every 1 KiB
+   * instead measured 0.96 x (more stalled loads), batching without the touches 1.01 x.
+   */
+  prefetch(offset: number, length: number): void {
+    if (this.file !== null || length > PREFETCH_MAX) return;
+    const cs = this.chunkSize;
+    const end = offset + length;
+    let s = prefetchSink;
+    for (let pos = offset; pos < end; pos += 4096) {
+      const idx = Math.floor(pos / cs);
+      const c = this.chunks.get(idx);
+      if (c === undefined) continue;
+      const m = c.memory;
+      // Shared memory has no cheap byte access from here (a view per touch): not touched.
+      if (m instanceof Uint8Array) s = (s + m[c.offset + (pos - idx * cs)]!) | 0;
+    }
+    prefetchSink = s;
   }
 
   read(offset: number, dst: Uint8Array): MaybePromise {

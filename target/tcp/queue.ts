@@ -111,6 +111,9 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
   /** Commands waiting for staging budget, in arrival order. */
   private readonly deferred: TcpCmd[] = [];
   private pumpScheduled = false;
+  /** Inside a socket read's parsing: reads ready to execute wait in readyReads until it ends. */
+  private inRead = false;
+  private readonly readyReads: TcpCmd[] = [];
 
   /** When the connection was accepted / answered ICReq (ms, monotonic: a wall-clock step must not time queues out). */
   private readonly bornAt = performance.now();
@@ -188,15 +191,19 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
   /** SocketReader: `n` bytes landed in `buf`. */
   onRead(n: number, buf: Uint8Array): void {
     if (this.framer.stopped) return; // closing: what the host still sends is dropped
+    this.inRead = true;
     try {
       this.rx!.landed(n, buf);
     } catch (e) {
       this.log.error(`tcp ${this.peer}: receive failed: ${(e as Error)?.stack ?? String(e)}`);
       this.destroyNow('internal error');
     }
+    this.inRead = false;
+    if (this.readyReads.length !== 0) this.runReads();
   }
 
   private readonly onData = (chunk: Buffer): void => {
+    this.inRead = true;
     try {
       this.framer.push(chunk);
     } catch (e) {
@@ -204,7 +211,25 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
       this.log.error(`tcp ${this.peer}: receive failed: ${(e as Error)?.stack ?? String(e)}`);
       this.destroyNow('internal error');
     }
+    this.inRead = false;
+    if (this.readyReads.length !== 0) this.runReads();
   };
+
+  /**
+   * Run the reads that arrived in one socket read: first every one's prefetch hint, so
+   * their media loads overlap, then each.
+   */
+  private runReads(): void {
+    const list = this.readyReads;
+    const n = list.length;
+    for (let i = 0; i < n; i++) list[i]!.req.prefetch?.();
+    for (let i = 0; i < n; i++) {
+      const cmd = list[i]!;
+      // A request the connection already let go of (closed meanwhile) is not initialized: execute ignores it.
+      if (cmd.state === CmdState.Executing) cmd.req.execute();
+    }
+    list.length = 0;
+  }
 
   private readonly onSocketError = (e: Error): void => {
     this.log.debug(`tcp ${this.peer}: socket error: ${e.message}`);
@@ -480,6 +505,11 @@ export class TcpQueue implements TransportQueue, PduSink, SocketReader, BudgetWa
       return;
     }
     cmd.state = CmdState.Executing;
+    if (this.inRead && req.dataDir === DataDir.C2H) {
+      // Executed when this socket read is parsed (runReads), with the others of the batch.
+      this.readyReads.push(cmd);
+      return;
+    }
     req.execute();
   }
 
